@@ -1,0 +1,43 @@
+"""One decorator resolves the workspace from the URL and checks the member's role.
+
+Reading (GET, HEAD, OPTIONS) needs `read_role`; anything else needs `write_role`. A workspace that is
+missing and one the user does not belong to are the same 404; a member without the role gets 403.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+
+from apps.tenancy.models import Role
+from apps.tenancy.selectors import membership_for_slug
+from apps.tenancy.services import workspace_remember
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+ROLE_REFUSALS = {
+    Role.EDITOR: "Viewers can look but not change anything. Ask an owner of this workspace for editor access.",
+    Role.OWNER: "Only owners of this workspace can do this.",
+}
+
+
+def workspace_view(*, read_role: Role = Role.VIEWER, write_role: Role = Role.EDITOR):
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, workspace_slug: str, *args, **kwargs):
+            membership = membership_for_slug(user=request.user, workspace_slug=workspace_slug)
+            needed = read_role if request.method in SAFE_METHODS else write_role
+            if not membership.can(needed):
+                raise PermissionDenied(ROLE_REFUSALS.get(needed, "You do not have access to this."))
+            request.workspace = membership.workspace
+            request.membership = membership
+            workspace_remember(user=request.user, workspace=membership.workspace)
+            return view(request, membership.workspace, *args, **kwargs)
+
+        # Read by the access tests, which walk every workspace URL.
+        wrapped.workspace_read_role = read_role
+        wrapped.workspace_write_role = write_role
+        return wrapped
+
+    return decorator

@@ -1,0 +1,85 @@
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+from django.db import transaction
+
+from apps.tenancy import services
+from apps.tenancy.models import Role
+from apps.tenancy.selectors import invitation_find_by_token
+
+INVALID_INVITATION = (
+    "This invitation link is not valid: it may be mistyped, already used, revoked or older than 7 days. "
+    "Ask the person who invited you for a new one."
+)
+
+
+class WorkspaceFieldsMixin(forms.Form):
+    workspace_name = forms.CharField(label="Workspace name", max_length=100, required=False)
+    workspace_slug = forms.CharField(
+        label="Workspace address",
+        max_length=50,
+        required=False,
+        help_text="Lowercase letters, digits and hyphens; used in URLs (/w/your-team/). Leave blank to derive it.",
+    )
+
+    def clean_workspace_slug(self):
+        slug = self.cleaned_data.get("workspace_slug", "").strip().lower()
+        if slug:
+            error = services.workspace_slug_error(slug)
+            if error:
+                raise forms.ValidationError(error)
+        return slug
+
+
+class SignupForm(WorkspaceFieldsMixin, AllauthSignupForm):
+    """Sign-up creates the user's first workspace, or joins the workspace of an invitation; both or none."""
+
+    invitation = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    field_order = ["email", "password1", "password2", "workspace_name", "workspace_slug", "invitation"]
+
+    def clean(self):
+        cleaned = super().clean()
+        token = cleaned.get("invitation", "")
+        self.pending_invitation = invitation_find_by_token(raw_token=token) if token else None
+        if token and self.pending_invitation is None:
+            raise forms.ValidationError(INVALID_INVITATION, code="invalid_invitation")
+        if self.pending_invitation is not None:
+            email = cleaned.get("email") or ""
+            mismatch = services.invitation_email_mismatch(invitation=self.pending_invitation, email=email)
+            if email and mismatch:
+                self.add_error("email", mismatch)
+        elif not cleaned.get("workspace_name", "").strip():
+            self.add_error("workspace_name", "Name your workspace (your team or company name).")
+        return cleaned
+
+    def save(self, request):
+        with transaction.atomic():
+            user = super().save(request)
+            if self.pending_invitation is not None:
+                services.invitation_accept(invitation=self.pending_invitation, user=user)
+            else:
+                services.workspace_create(
+                    user=user,
+                    name=self.cleaned_data["workspace_name"],
+                    slug=self.cleaned_data["workspace_slug"],
+                )
+        return user
+
+
+class WorkspaceCreateForm(WorkspaceFieldsMixin):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["workspace_name"].required = True
+
+
+class WorkspaceRenameForm(forms.Form):
+    name = forms.CharField(label="Workspace name", max_length=100)
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="Email address")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.EDITOR)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)

@@ -1,0 +1,15 @@
+"""Local development and the embedded demo: safe defaults so `./syncline run` works on a bare machine."""
+
+import os
+from pathlib import Path
+
+import environ
+
+# The run command writes a .env with generated secrets; read it first so its values win over the
+# placeholders below, which only cover a bare `manage.py` on a fresh clone.
+environ.Env.read_env(Path(__file__).resolve().parent.parent.parent / ".env", overwrite=False)
+os.environ.setdefault("DJANGO_DEBUG", "true")
+os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-only-not-a-secret")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "bG9jYWwtZGV2LW9ubHkta2V5LW5vdC1zZWNyZXQtMzI=")
+
+from config.settings.base import *  # noqa: E402,F403

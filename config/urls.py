@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from apps.common.views import healthz
+from apps.tenancy import views as tenancy_views
+
+workspace_patterns = [
+    path("", include("apps.tenancy.urls")),
+    path("", include("apps.connections.urls")),
+    path("", include("apps.models.urls")),
+    path("", include("apps.syncs.urls")),
+]
+
+urlpatterns = [
+    path("", tenancy_views.home, name="home"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("workspaces/new/", tenancy_views.workspace_create, name="workspace_create"),
+    path("invitations/<str:token>/", tenancy_views.invitation_accept, name="invitation_accept"),
+    path("w/<slug:workspace_slug>/", include(workspace_patterns)),
+]
