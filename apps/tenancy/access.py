@@ -1,13 +1,15 @@
 """One decorator resolves the workspace from the URL and checks the member's role.
 
 Reading (GET, HEAD, OPTIONS) needs `read_role`; anything else needs `write_role`. A workspace that is
-missing and one the user does not belong to are the same 404; a member without the role gets 403.
+missing and one the user does not belong to are the same 404 (checked before anything else, so no answer
+tells an outsider that a workspace exists); a member without the role gets 403.
 """
 
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
 
 from apps.tenancy.models import Role
 from apps.tenancy.selectors import membership_for_slug
@@ -21,12 +23,18 @@ ROLE_REFUSALS = {
 }
 
 
-def workspace_view(*, read_role: Role = Role.VIEWER, write_role: Role = Role.EDITOR):
+def workspace_view(
+    *, read_role: Role = Role.VIEWER, write_role: Role = Role.EDITOR, methods: tuple[str, ...] | None = None
+):
+    """`methods` limits the HTTP methods; it is checked after membership, so outsiders still see 404."""
+
     def decorator(view):
         @login_required
         @wraps(view)
         def wrapped(request, workspace_slug: str, *args, **kwargs):
             membership = membership_for_slug(user=request.user, workspace_slug=workspace_slug)
+            if methods and request.method not in methods:
+                return HttpResponseNotAllowed(methods)
             needed = read_role if request.method in SAFE_METHODS else write_role
             if not membership.can(needed):
                 raise PermissionDenied(ROLE_REFUSALS.get(needed, "You do not have access to this."))
@@ -38,6 +46,7 @@ def workspace_view(*, read_role: Role = Role.VIEWER, write_role: Role = Role.EDI
         # Read by the access tests, which walk every workspace URL.
         wrapped.workspace_read_role = read_role
         wrapped.workspace_write_role = write_role
+        wrapped.workspace_methods = methods
         return wrapped
 
     return decorator

@@ -25,7 +25,9 @@ def member_list(*, workspace: Workspace) -> list[Membership]:
 
 
 def member_get(*, workspace: Workspace, membership_id: int) -> Membership:
-    return get_object_or_404(Membership.objects.for_workspace(workspace).select_related("user"), pk=membership_id)
+    return get_object_or_404(
+        Membership.objects.for_workspace(workspace).select_related("user"), pk=membership_id
+    )
 
 
 def owner_count(*, workspace: Workspace) -> int:

@@ -5,7 +5,6 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from apps.tenancy import selectors, services
 from apps.tenancy.access import workspace_view
@@ -98,8 +97,7 @@ def member_list(request, workspace):
     return _members_page(request, workspace, invite_form=form, status=200 if form is None else 422)
 
 
-@require_POST
-@workspace_view(write_role=Role.OWNER)
+@workspace_view(write_role=Role.OWNER, methods=("POST",))
 def member_change_role(request, workspace, membership_id):
     membership = selectors.member_get(workspace=workspace, membership_id=membership_id)
     form = RoleForm(request.POST)
@@ -110,14 +108,15 @@ def member_change_role(request, workspace, membership_id):
             services.membership_change_role(
                 workspace=workspace, membership=membership, role=Role(form.cleaned_data["role"])
             )
-            messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
+            messages.success(
+                request, f"{membership.user.email} is now {membership.get_role_display().lower()}."
+            )
         except services.TenancyError as error:
             messages.error(request, str(error))
     return _members_page(request, workspace) if request.htmx else redirect("member_list", workspace.slug)
 
 
-@require_POST
-@workspace_view(write_role=Role.OWNER)
+@workspace_view(write_role=Role.OWNER, methods=("POST",))
 def member_remove(request, workspace, membership_id):
     membership = selectors.member_get(workspace=workspace, membership_id=membership_id)
     if membership.user_id == request.user.pk:
@@ -130,8 +129,7 @@ def member_remove(request, workspace, membership_id):
     return _members_page(request, workspace) if request.htmx else redirect("member_list", workspace.slug)
 
 
-@require_POST
-@workspace_view(write_role=Role.OWNER)
+@workspace_view(write_role=Role.OWNER, methods=("POST",))
 def invitation_revoke(request, workspace, invitation_id):
     invitation = selectors.invitation_get(workspace=workspace, invitation_id=invitation_id)
     services.invitation_revoke(workspace=workspace, invitation=invitation)
@@ -139,8 +137,7 @@ def invitation_revoke(request, workspace, invitation_id):
     return _members_page(request, workspace) if request.htmx else redirect("member_list", workspace.slug)
 
 
-@require_POST
-@workspace_view(write_role=Role.VIEWER)
+@workspace_view(write_role=Role.VIEWER, methods=("POST",))
 def workspace_leave(request, workspace):
     """Any member may leave, except the last owner."""
     try:

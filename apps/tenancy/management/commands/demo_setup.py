@@ -6,7 +6,7 @@ from apps.tenancy import services
 from apps.tenancy.models import Membership, Role, User, Workspace
 
 DEMO_EMAIL = "demo@syncline.local"
-DEMO_PASSWORD = "syncline-demo"  # printed by the run command; a local demo account only
+DEMO_PASSWORD = "syncline-demo"  # noqa: S105 - printed by the run command; a local demo account only
 DEMO_WORKSPACE = ("Demo", "demo")
 
 

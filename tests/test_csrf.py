@@ -1,0 +1,72 @@
+"""Every view refuses a state-changing request without a CSRF token, htmx requests included."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import NoReverseMatch, reverse
+
+from apps.tenancy.models import Role
+from tests.factories import MembershipFactory
+from tests.urlwalk import all_routes
+
+# Values for URL kwargs; ids need not exist, the CSRF check runs before the view.
+KWARG_VALUES = {"workspace_slug": None, "app_label": "tenancy", "object_id": "1", "token": "x", "key": "x"}
+# The admin's catch-all regex has no name and cannot be reversed; it only redirects.
+UNREVERSIBLE_ALLOWED = {"admin/(?P<url>.*)$", "admin/^(?P<url>.*)$"}
+
+ROUTES = all_routes()
+
+
+def url_of(route, workspace):
+    if not route.name:  # unnamed admin redirects: fill the route text itself
+        return "/" + re.sub(r"<[^>]+>", "1", route.route)
+    kwargs = {}
+    for name in route.kwargs:
+        value = KWARG_VALUES.get(name, "1")
+        kwargs[name] = workspace.slug if name == "workspace_slug" else value
+    try:
+        return reverse(route.name, kwargs=kwargs)
+    except NoReverseMatch:
+        return reverse(route.name, kwargs={k: "1" if k != "workspace_slug" else v for k, v in kwargs.items()})
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.route)
+def test_no_view_is_csrf_exempt(route):
+    assert not getattr(route.callback, "csrf_exempt", False), f"{route.route} is csrf_exempt"
+
+
+TESTED = [r for r in ROUTES if r.route not in UNREVERSIBLE_ALLOWED]
+
+
+def test_only_the_admin_catch_all_is_left_out():
+    assert {r.route for r in ROUTES if not r.name and "(?P" in r.route} <= UNREVERSIBLE_ALLOWED
+
+
+@pytest.mark.parametrize("route", TESTED, ids=lambda r: r.route)
+@pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
+def test_post_without_token_is_refused(route, htmx, db):
+    owner = MembershipFactory(role=Role.OWNER)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner.user)
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.post(url_of(route, owner.workspace), {"name": "changed"}, headers=headers)
+    assert response.status_code == 403
+    assert b"could not verify the request" in response.content
+
+
+def test_htmx_post_with_the_header_token_passes(db):
+    owner = MembershipFactory(role=Role.OWNER)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner.user)
+    page = client.get(reverse("workspace_settings", args=[owner.workspace.slug]))
+    token = page.cookies["csrftoken"].value
+    assert b"hx-headers" in page.content
+    response = client.post(
+        reverse("workspace_settings", args=[owner.workspace.slug]),
+        {"name": "Renamed"},
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+    )
+    assert response.status_code == 302
+    owner.workspace.refresh_from_db()
+    assert owner.workspace.name == "Renamed"
