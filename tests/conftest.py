@@ -3,6 +3,8 @@ import pytest
 from apps.tenancy.models import Role
 from tests.factories import MembershipFactory
 
+pytest_plugins = ["tests.fixtures.celery"]
+
 
 @pytest.fixture
 def owner_membership(db):
@@ -27,3 +29,13 @@ def owner_client(client, owner):
 
 def member_of(workspace, role):
     return MembershipFactory(workspace=workspace, role=role)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and other cached state must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
