@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.db import models
+
+from apps.common.fields import EncryptedJSONField
+from apps.common.models import TimeStampedModel
+from apps.tenancy.scoping import WorkspaceOwnedModel
+
+
+class ConnectionKind(models.TextChoices):
+    SOURCE = "source", "Source"
+    DESTINATION = "destination", "Destination"
+
+
+class ConnectionStatus(models.TextChoices):
+    UNTESTED = "untested", "Not tested yet"
+    CONNECTED = "connected", "Connected"
+    FAILING = "failing", "Failing"
+    NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+
+
+class Connection(WorkspaceOwnedModel, TimeStampedModel):
+    """A warehouse (source) or a SaaS account (destination) of one workspace.
+
+    `config` holds what may be shown (host, database, region); `credentials` holds the secrets (passwords,
+    tokens), encrypted, and is never rendered back into a page.
+    """
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=12, choices=ConnectionKind.choices)
+    type = models.CharField(max_length=20)
+    config = models.JSONField(default=dict, blank=True)
+    credentials = EncryptedJSONField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.UNTESTED
+    )
+    status_message = models.TextField(blank=True)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="connection_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
