@@ -22,6 +22,7 @@ cursor; very large extractions are better served by UNLOAD, which is out of scop
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -260,7 +261,7 @@ class PostgresSource:
         line = column = None
         if sql is not None and error.diag.statement_position:
             offset = int(error.diag.statement_position) - 1 - _DECLARE_PREFIX_LENGTH
-            if offset == len(sql) - len(sql.lstrip()) and isinstance(error, pg_errors.SyntaxError):
+            if offset == _first_word_offset(sql) and isinstance(error, pg_errors.SyntaxError):
                 # DECLARE … FOR accepts only SELECT or VALUES: a "syntax error" at the very first word
                 # means the statement is something else.
                 return UnsafeQueryError(
@@ -293,6 +294,12 @@ def _close_leaving_nothing_running(conn: psycopg.Connection) -> None:
         pass
     finally:
         conn.close()
+
+
+def _first_word_offset(sql: str) -> int:
+    """Where the first word of ``sql`` starts, after whitespace and comments."""
+    match = re.match(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", sql, re.DOTALL)
+    return match.end() if match else 0
 
 
 def _first_line(text: str) -> str:
