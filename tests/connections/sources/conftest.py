@@ -157,7 +157,7 @@ def mysql_query(sql: str, params=(), database: str | None = None):
     conn = pymysql.connect(**MYSQL_ADMIN, database=database)
     try:
         with conn.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, params or None)  # no params: a literal '%' stays as it is
             return cursor.fetchall()
     finally:
         conn.close()
