@@ -259,14 +259,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=DEFAULT_AS_OF, help="YYYY-MM-DD")
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     args = parser.parse_args(argv)
-    path = write_demo_warehouse(
-        args.out,
-        users=args.users,
-        seed=args.seed,
-        events_per_user=args.events_per_user,
-        as_of=args.as_of,
-        overwrite=args.force,
-    )
+    try:
+        path = write_demo_warehouse(
+            args.out,
+            users=args.users,
+            seed=args.seed,
+            events_per_user=args.events_per_user,
+            as_of=args.as_of,
+            overwrite=args.force,
+        )
+    except (FileExistsError, ValueError) as error:
+        parser.error(str(error))
     with duckdb.connect(str(path), read_only=True) as conn:
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}  # noqa: S608
     print(f"wrote {path}: " + ", ".join(f"{n:,} {t}" for t, n in counts.items()))
