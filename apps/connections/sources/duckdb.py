@@ -1,0 +1,180 @@
+"""DuckDB database files: the embedded demo warehouse, and a real option for small teams.
+
+How user SQL is kept read-only and bounded:
+1. ``safety.checked_query`` (parser): one statement, a query.
+2. DuckDB's own parser counts the statements again and names their type: anything but one SELECT is
+   refused before it runs (DuckDB's Python client would otherwise run every statement it is given).
+3. The file is opened ``read_only``: DuckDB refuses any write to it. External access is switched off and
+   the configuration locked, so SQL cannot read or write other files (``read_csv('/etc/…')``,
+   ``COPY … TO``), ATTACH another database read-write, or install extensions.
+4. DuckDB has no statement timeout: a timer interrupts the connection when the limit passes.
+5. Results are streamed (``fetchmany``), so a preview reads 100 rows of a query that has billions.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .base import (
+    DEFAULT_BATCH_SIZE,
+    PREVIEW_ROW_LIMIT,
+    Column,
+    ConnectionCheck,
+    Preview,
+    RowBatch,
+    Timeouts,
+    kind_of,
+)
+from .errors import QueryError, QueryTimeout, SourceConnectionError, SourceError, UnsafeQueryError
+from .safety import checked_query
+
+_LOCKED_DOWN = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,
+}
+
+
+class DuckDbSource:
+    type_key = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, config: Mapping[str, Any], *, block_private_hosts: bool = False):
+        self.path = str(config["path"])
+        self.timeouts = Timeouts(
+            preview_seconds=float(config["preview_timeout_seconds"]),
+            extract_seconds=float(config["extract_timeout_seconds"]),
+        )
+        # block_private_hosts does not apply: nothing here touches the network (external access is off).
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.path}>"
+
+    # --- the protocol --------------------------------------------------------------------------------
+
+    def test(self) -> ConnectionCheck:
+        with self._connection() as conn:
+            version = conn.execute("SELECT version()").fetchone()[0]
+        return ConnectionCheck(server_version=f"DuckDB {version}")
+
+    def describe(self, sql: str) -> list[Column]:
+        return self._describe(checked_query(sql, self.dialect))
+
+    def preview(self, sql: str, limit: int = PREVIEW_ROW_LIMIT) -> Preview:
+        return self._preview(checked_query(sql, self.dialect), limit)
+
+    def stream(self, sql: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[RowBatch]:
+        return self._stream(checked_query(sql, self.dialect), batch_size)
+
+    # --- unchecked by sqlglot: DuckDB's statement check and the read-only file are what stands here -----
+
+    def _describe(self, sql: str) -> list[Column]:
+        with self._connection() as conn:
+            self._refuse_unless_one_select(conn, sql)
+            relation = self._translated(lambda: conn.sql(sql), sql)  # binds the query, runs nothing
+            return [
+                Column(name=name, db_type=str(type_), kind=kind_of(str(type_)))
+                for name, type_ in zip(relation.columns, relation.types, strict=True)
+            ]
+
+    def _preview(self, sql: str, limit: int = PREVIEW_ROW_LIMIT) -> Preview:
+        limit = max(0, min(limit, PREVIEW_ROW_LIMIT))
+        started = time.monotonic()
+        with self._running(sql, self.timeouts.preview_seconds) as (result, columns, fetch):
+            rows = fetch(limit + 1)
+        return Preview(
+            columns=columns,
+            rows=rows[:limit],
+            has_more=len(rows) > limit,
+            elapsed_seconds=time.monotonic() - started,
+        )
+
+    def _stream(self, sql: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[RowBatch]:
+        with self._running(sql, self.timeouts.extract_seconds) as (result, columns, fetch):
+            while rows := fetch(batch_size):
+                yield RowBatch(columns=columns, rows=rows)
+
+    # --- connection -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not Path(self.path).is_file():
+            raise SourceConnectionError(f'There is no DuckDB database file at "{self.path}".')
+        try:
+            conn = duckdb.connect(self.path, read_only=True, config=dict(_LOCKED_DOWN))
+        except duckdb.Error as error:
+            raise SourceConnectionError(f'Could not open the DuckDB file "{self.path}": {error}') from error
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _running(self, sql: str, timeout_seconds: float):
+        with self._connection() as conn:
+            self._refuse_unless_one_select(conn, sql)
+            timed_out = threading.Event()
+
+            def interrupt() -> None:
+                timed_out.set()
+                conn.interrupt()
+
+            timer = threading.Timer(timeout_seconds, interrupt)
+            timer.daemon = True
+            timer.start()
+            try:
+
+                def fetch(size: int) -> list[tuple]:
+                    return self._translated(lambda: result.fetchmany(size), sql, timed_out, timeout_seconds)
+
+                result = self._translated(lambda: conn.execute(sql), sql, timed_out, timeout_seconds)
+                columns = [
+                    Column(name=d[0], db_type=str(d[1]), kind=kind_of(str(d[1]))) for d in result.description
+                ]
+                yield result, columns, fetch
+            finally:
+                timer.cancel()
+
+    def _refuse_unless_one_select(self, conn: duckdb.DuckDBPyConnection, sql: str) -> None:
+        statements = self._translated(lambda: conn.extract_statements(sql), sql)
+        if len(statements) != 1:
+            raise UnsafeQueryError(
+                f"DuckDB refused this SQL: it holds {len(statements)} statements; only one can be run.",
+                refused_by="database",
+            )
+        kind = statements[0].type
+        if kind != duckdb.StatementType.SELECT:
+            raise UnsafeQueryError(
+                f"DuckDB refused this SQL: {kind.name} is not a query.", refused_by="database"
+            )
+
+    def _translated(
+        self, call, sql: str, timed_out: threading.Event | None = None, timeout_seconds: float = 0
+    ):
+        try:
+            return call()
+        except (duckdb.InterruptException, KeyboardInterrupt) as error:
+            if timed_out is not None and timed_out.is_set():
+                raise QueryTimeout(timeout_seconds) from error
+            raise
+        except duckdb.Error as error:
+            raise _query_error(error, sql) from error
+
+
+def _query_error(error: duckdb.Error, sql: str) -> SourceError:
+    message = str(error)
+    if "read-only" in message.lower() or "read only" in message.lower():
+        return UnsafeQueryError(f"The database refused to write: {message}", refused_by="database")
+    line = column = None
+    if match := re.search(r"LINE (\d+):", message):
+        line = int(match.group(1))
+    return QueryError(message.split("\n\nLINE")[0], line=line, column=column)

@@ -1,0 +1,346 @@
+"""MySQL and MariaDB through PyMySQL.
+
+Why PyMySQL: it is pure Python (no libmysqlclient headers or compiler on the hosts, the same wheel
+everywhere), actively maintained, talks to both MySQL and MariaDB, has an unbuffered cursor
+(``SSCursor``) for streaming, requires SSL before authenticating when asked to, and accepts a socket we
+opened ourselves, which the network guard needs (connect to the checked address, keep the host name for
+TLS). mysqlclient is faster per row but none of that matters next to the network and the destination's
+rate limit.
+
+How user SQL is kept read-only and bounded:
+1. ``safety.checked_query`` (parser): one statement, a query.
+2. The driver never sets CLIENT.MULTI_STATEMENTS, so the server refuses a second statement outright.
+3. A fresh session per call: a statement time limit (MariaDB ``max_statement_time`` in seconds, MySQL
+   ``max_execution_time`` in milliseconds), then ``START TRANSACTION READ ONLY``, so the server refuses
+   writes to tables (including inside functions and procedures).
+   Not covered by the transaction: DDL, which MySQL runs after an implicit commit. The parser refuses DDL
+   and stored functions cannot run it, but a procedure could: give Syncline a user with SELECT privileges
+   only (the connection test warns when the user can write).
+4. Rows come through an unbuffered cursor. When we stop reading before the end (a preview, an error, a
+   caller dropping the stream) the session is killed from a second connection, because PyMySQL would
+   otherwise drain the whole rest of the result to close the cursor.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import pymysql
+from pymysql.constants import CLIENT, FIELD_TYPE
+from pymysql.cursors import SSCursor
+
+from .base import (
+    DEFAULT_BATCH_SIZE,
+    PREVIEW_ROW_LIMIT,
+    Column,
+    ConnectionCheck,
+    Preview,
+    RowBatch,
+    Timeouts,
+    kind_of,
+)
+from .errors import (
+    AuthenticationFailed,
+    ConnectionLost,
+    ConnectionRefused,
+    ConnectTimeout,
+    DatabaseNotFound,
+    QueryError,
+    QueryTimeout,
+    SourceConnectionError,
+    SourceError,
+    SslRequired,
+    UnsafeQueryError,
+)
+from .network_guard import resolve_host
+from .safety import checked_query
+
+# PyMySQL's FIELD_TYPE names are protocol names; show users the SQL names they wrote.
+_SQL_TYPE_NAMES = {"TINY": "tinyint", "SHORT": "smallint", "LONG": "int", "INT24": "mediumint",
+                   "LONGLONG": "bigint", "NEWDECIMAL": "decimal", "VAR_STRING": "varchar", "STRING": "char",
+                   "NEWDATE": "date", "TIMESTAMP2": "timestamp", "DATETIME2": "datetime"}  # fmt: skip
+_TYPE_NAMES = {
+    value: _SQL_TYPE_NAMES.get(name, name.lower())
+    for name, value in vars(FIELD_TYPE).items()
+    if name.isupper()
+}
+_TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
+_READ_ONLY_TRANSACTION = 1792
+_LOST_CONNECTION_CODES = {2006, 2013, 2055}
+_SSL_MODES = ("disabled", "preferred", "required", "verify_ca", "verify_identity")
+_GRACE_SECONDS = 10  # the client-side read limit trails the server's own so the server's message wins
+
+
+class MySqlSource:
+    type_key = "mysql"
+    dialect = "mysql"
+
+    def __init__(self, config: Mapping[str, Any], *, block_private_hosts: bool = False):
+        self.host: str = config["host"]
+        self.port: int = int(config["port"])
+        self.database: str = config["database"]
+        self.user: str = config["user"]
+        self._password: str = config.get("password") or ""
+        self.ssl_mode: str = config.get("ssl_mode") or "preferred"
+        if self.ssl_mode not in _SSL_MODES:
+            raise ValueError(f"unknown ssl_mode {self.ssl_mode!r}")
+        self.timeouts = Timeouts(
+            preview_seconds=float(config["preview_timeout_seconds"]),
+            extract_seconds=float(config["extract_timeout_seconds"]),
+            connect_seconds=float(config["connect_timeout_seconds"]),
+        )
+        self.block_private_hosts = block_private_hosts
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.user}@{self.host}:{self.port}/{self.database}>"
+
+    # --- the protocol --------------------------------------------------------------------------------
+
+    def test(self) -> ConnectionCheck:
+        conn = self._connect()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT VERSION()")
+                version = cursor.fetchone()[0]
+            warnings = self._write_privilege_warnings(conn)
+        except pymysql.MySQLError as error:
+            raise self._query_error(error, self.timeouts.connect_seconds) from error
+        finally:
+            conn.close()
+        return ConnectionCheck(server_version=version, warnings=warnings)
+
+    def describe(self, sql: str) -> list[Column]:
+        return self._describe(checked_query(sql, self.dialect))
+
+    def preview(self, sql: str, limit: int = PREVIEW_ROW_LIMIT) -> Preview:
+        return self._preview(checked_query(sql, self.dialect), limit)
+
+    def stream(self, sql: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[RowBatch]:
+        return self._stream(checked_query(sql, self.dialect), batch_size)
+
+    # --- unchecked paths: the server's own locks are all that stands here (tests prove they do) -------
+
+    def _describe(self, sql: str) -> list[Column]:
+        with self._read_only_result(sql, self.timeouts.preview_seconds) as cursor:
+            return _columns(cursor)
+
+    def _preview(self, sql: str, limit: int = PREVIEW_ROW_LIMIT) -> Preview:
+        limit = max(0, min(limit, PREVIEW_ROW_LIMIT))
+        started = time.monotonic()
+        seconds = self.timeouts.preview_seconds
+        with self._read_only_result(sql, seconds) as cursor:
+            columns = _columns(cursor)
+            rows = self._fetch(cursor, limit + 1, seconds)
+        return Preview(
+            columns=columns,
+            rows=rows[:limit],
+            has_more=len(rows) > limit,
+            elapsed_seconds=time.monotonic() - started,
+        )
+
+    def _stream(self, sql: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[RowBatch]:
+        seconds = self.timeouts.extract_seconds
+        with self._read_only_result(sql, seconds) as cursor:
+            columns = _columns(cursor)
+            while True:
+                rows = self._fetch(cursor, batch_size, seconds)
+                if not rows:
+                    return
+                yield RowBatch(columns=columns, rows=rows)
+
+    # --- connection and session ----------------------------------------------------------------------
+
+    def _connect(self) -> pymysql.Connection:
+        address = resolve_host(self.host, self.port, block_private=self.block_private_hosts)
+        connect_seconds = self.timeouts.connect_seconds
+        conn = pymysql.Connection(
+            host=self.host,  # kept for TLS certificate checks; the socket below goes to the checked address
+            port=self.port,
+            user=self.user,
+            password=self._password,
+            database=self.database,
+            charset="utf8mb4",
+            autocommit=True,  # transactions are opened explicitly, READ ONLY
+            client_flag=0,  # in particular, no CLIENT.MULTI_STATEMENTS
+            connect_timeout=connect_seconds,
+            read_timeout=connect_seconds,  # the handshake must not wait longer than a connect
+            defer_connect=True,
+            **self._ssl_arguments(),
+        )
+        assert not conn.client_flag & CLIENT.MULTI_STATEMENTS
+        try:
+            sock = socket.create_connection((address, self.port), timeout=connect_seconds)
+        except ConnectionRefusedError:
+            raise ConnectionRefused(self.host, self.port) from None
+        except TimeoutError:
+            raise ConnectTimeout(self.host, self.port, connect_seconds) from None
+        except OSError as error:
+            raise SourceConnectionError(f"Could not connect to {self.host}:{self.port}: {error}") from error
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        try:
+            conn.connect(sock)
+        except pymysql.MySQLError as error:
+            sock.close()
+            raise self._connection_error(error) from error
+        return conn
+
+    def _ssl_arguments(self) -> dict[str, Any]:
+        if self.ssl_mode == "disabled":
+            return {"ssl_disabled": True}
+        if self.ssl_mode == "preferred":
+            return {}
+        # A non-empty ``ssl`` makes PyMySQL require SSL, and refuse before authenticating without it.
+        return {
+            "ssl": {
+                "verify_mode": self.ssl_mode in ("verify_ca", "verify_identity"),
+                "check_hostname": self.ssl_mode == "verify_identity",
+            }
+        }
+
+    def _start_read_only(self, conn: pymysql.Connection, timeout_seconds: float) -> None:
+        with conn.cursor() as cursor:
+            if "mariadb" in conn.get_server_info().lower():
+                cursor.execute("SET SESSION max_statement_time = %s", [float(timeout_seconds)])
+            else:
+                cursor.execute("SET SESSION max_execution_time = %s", [int(timeout_seconds * 1000)])
+            # The server drops a client that stops reading for net_write_timeout (60 s by default); a
+            # slow consumer of a long extraction must not be mistaken for a dead one.
+            cursor.execute("SET SESSION net_write_timeout = %s", [int(max(timeout_seconds, 60))])
+            cursor.execute("START TRANSACTION READ ONLY")
+        # PyMySQL has no public setter; it applies this before its next read from the socket.
+        conn._read_timeout = timeout_seconds + _GRACE_SECONDS
+
+    @contextmanager
+    def _read_only_result(self, sql: str, timeout_seconds: float):
+        conn = self._connect()
+        cursor = None
+        finished = False
+        try:
+            self._start_read_only(conn, timeout_seconds)
+            cursor = SSCursor(conn)
+            cursor.execute(sql)
+            yield cursor
+            finished = _result_is_exhausted(conn)
+        except pymysql.MySQLError as error:
+            finished = not isinstance(error, pymysql.OperationalError) or error.args[0] in _TIMEOUT_CODES
+            raise self._query_error(error, timeout_seconds, sql) from error
+        finally:
+            if finished:
+                with suppress(pymysql.MySQLError):
+                    conn.rollback()
+                conn.close()
+            else:
+                self._kill(conn)
+                if cursor is not None:  # so that its finaliser does not try to drain a closed socket
+                    cursor._result = None
+                    cursor.connection = None
+
+    def _fetch(self, cursor: SSCursor, size: int, timeout_seconds: float) -> list[tuple]:
+        try:
+            return list(cursor.fetchmany(size))
+        except pymysql.MySQLError as error:
+            raise self._query_error(error, timeout_seconds) from error
+
+    def _kill(self, conn: pymysql.Connection) -> None:
+        """End a session that may still be executing or sending rows, without reading them."""
+        thread_id = conn.thread_id()
+        with suppress(SourceError, pymysql.MySQLError):
+            killer = self._connect()
+            try:
+                with killer.cursor() as cursor:
+                    cursor.execute("KILL %s", [thread_id])
+            finally:
+                killer.close()
+        if conn._result is not None:
+            conn._result.unbuffered_active = False
+            conn._result = None
+        conn._force_close()  # PyMySQL's close() would first drain the unread rows
+
+    def _write_privilege_warnings(self, conn: pymysql.Connection) -> list[str]:
+        with conn.cursor() as cursor:
+            cursor.execute("SHOW GRANTS FOR CURRENT_USER()")
+            grants = " ".join(row[0].upper() for row in cursor.fetchall())
+        writes = [
+            p for p in ("ALL PRIVILEGES", "INSERT", "UPDATE", "DELETE", "DROP", "CREATE") if p in grants
+        ]
+        if not writes:
+            return []
+        return [
+            f'The user "{self.user}" can write ({", ".join(writes)}). Syncline only reads, inside read-only '
+            "transactions, but MySQL runs DDL outside any transaction: a user with SELECT privileges only "
+            "is safer."
+        ]
+
+    # --- errors in the user's terms ------------------------------------------------------------------
+
+    def _connection_error(self, error: pymysql.MySQLError) -> SourceError:
+        code = error.args[0] if error.args else None
+        message = str(error.args[1]) if len(error.args) > 1 else str(error)
+        if code == 1045:
+            return AuthenticationFailed(self.user)
+        if code == 1049:
+            return DatabaseNotFound(self.database)
+        if code == 1044:
+            return SourceConnectionError(
+                f'The user "{self.user}" may not open the database "{self.database}" (or it does not exist).'
+            )
+        if code == 2026 or "ssl" in message.lower():
+            return SslRequired(
+                f'The server does not accept SSL connections, but this connection\'s SSL mode is "{self.ssl_mode}". '
+                "Enable SSL on the server, or choose a weaker SSL mode if the network is trusted."
+            )
+        if code in _LOST_CONNECTION_CODES and "timed out" in message:
+            return ConnectTimeout(self.host, self.port, self.timeouts.connect_seconds)
+        if code == 3159 or "insecure transport" in message.lower():
+            return SslRequired('The server only accepts SSL connections. Set the SSL mode to "required".')
+        return SourceConnectionError(f"Could not connect to {self.host}:{self.port}: {message}")
+
+    def _query_error(self, error: pymysql.MySQLError, timeout_seconds: float, sql: str = "") -> SourceError:
+        code = error.args[0] if error.args else None
+        message = str(error.args[1]) if len(error.args) > 1 else str(error)
+        if code in _TIMEOUT_CODES:
+            return QueryTimeout(timeout_seconds)
+        if code in _LOST_CONNECTION_CODES and "timed out" in message:
+            return QueryTimeout(timeout_seconds)  # the server's own limit did not fire; ours did
+        if code in _LOST_CONNECTION_CODES:
+            return ConnectionLost(message)
+        if code == _READ_ONLY_TRANSACTION:
+            return UnsafeQueryError(f"The database refused to write: {message}.", refused_by="database")
+        line = None
+        if match := re.search(r"at line (\d+)\s*$", message):
+            line = int(match.group(1))
+        if code == 1064 and _error_follows_semicolon(sql, message):
+            return UnsafeQueryError(
+                "The database refused a second statement: only one statement can be run.",
+                refused_by="database",
+            )
+        return QueryError(message, line=line, code=str(code) if code is not None else None)
+
+
+def _columns(cursor: SSCursor) -> list[Column]:
+    columns = []
+    for name, type_code, *_ in cursor.description or []:
+        db_type = _TYPE_NAMES.get(type_code, str(type_code))
+        columns.append(Column(name=name, db_type=db_type, kind=kind_of(db_type)))
+    return columns
+
+
+def _result_is_exhausted(conn: pymysql.Connection) -> bool:
+    result = conn._result
+    return result is None or not result.unbuffered_active
+
+
+def _error_follows_semicolon(sql: str, message: str) -> bool:
+    """MySQL reports a second statement (refused without CLIENT.MULTI_STATEMENTS) as a syntax error
+    "near '<the rest>'"; tell that apart from an ordinary typo."""
+    match = re.search(r"near '(.*)' at line \d+\s*$", message, re.DOTALL)
+    if not match or not match.group(1):
+        return False
+    position = sql.rfind(match.group(1))
+    return position > 0 and sql[:position].rstrip().endswith(";")

@@ -1,0 +1,306 @@
+"""PostgreSQL (and Amazon Redshift) through psycopg 3.
+
+How user SQL is kept read-only and bounded, in the order it happens:
+1. ``safety.checked_query`` (parser): one statement, a query.
+2. One short-lived connection per call, in a transaction opened READ ONLY with ``statement_timeout`` set
+   LOCAL to it, so nothing leaks into a pooled session and the database refuses any write that reached
+   it (a function with side effects, say).
+3. The query runs as a server-side cursor (``DECLARE … CURSOR FOR <sql>``) sent with the extended query
+   protocol: PostgreSQL accepts one statement there, and DECLARE accepts only SELECT or VALUES and
+   refuses data-modifying WITH clauses. Rows are then FETCHed in batches: a preview reads 100 and closes
+   the cursor, so the rest of the result is never produced, let alone transferred.
+4. On timeout the server cancels the statement; on any other way out (an error, the caller dropping the
+   stream) the client cancels what is still running and closes the connection, so no backend is left.
+
+Redshift (type "redshift") uses the same code with these differences: ``BEGIN READ ONLY`` instead of
+``SET TRANSACTION READ ONLY`` after BEGIN, ``set_config(…, true)`` instead of ``SET LOCAL`` (both as
+documented by Redshift), default port 5439 and SSL mode "require", the "redshift" SQL dialect for the
+parser check. Redshift materialises a cursor's result on the leader node before the first FETCH (and
+caps cursor result sizes by node type), so previews there are bounded by the timeout rather than by the
+cursor; very large extractions are better served by UNLOAD, which is out of scope here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql as pg_sql
+from psycopg.pq import TransactionStatus
+
+from .base import (
+    DEFAULT_BATCH_SIZE,
+    PREVIEW_ROW_LIMIT,
+    Column,
+    ConnectionCheck,
+    Preview,
+    RowBatch,
+    Timeouts,
+    kind_of,
+)
+from .errors import (
+    AuthenticationFailed,
+    ConnectionLost,
+    ConnectionRefused,
+    ConnectTimeout,
+    DatabaseNotFound,
+    QueryError,
+    QueryTimeout,
+    SourceConnectionError,
+    SourceError,
+    SslRequired,
+    UnknownHost,
+    UnsafeQueryError,
+    line_and_column,
+)
+from .network_guard import resolve_host
+from .safety import checked_query
+
+CURSOR_NAME = "syncline_cursor"
+# What psycopg's server cursor sends before the user's SQL; error positions are relative to all of it.
+_DECLARE_PREFIX_LENGTH = len(f'DECLARE "{CURSOR_NAME}" NO SCROLL CURSOR FOR ')
+
+
+class PostgresSource:
+    type_key = "postgres"
+    dialect = "postgres"
+
+    def __init__(self, config: Mapping[str, Any], *, block_private_hosts: bool = False):
+        self.host: str = config["host"]
+        self.port: int = int(config["port"])
+        self.database: str = config["database"]
+        self.user: str = config["user"]
+        self._password: str = config.get("password") or ""
+        self.sslmode: str = config.get("sslmode") or "prefer"
+        self.search_path: str = config.get("search_path") or ""
+        self.timeouts = Timeouts(
+            preview_seconds=float(config["preview_timeout_seconds"]),
+            extract_seconds=float(config["extract_timeout_seconds"]),
+            connect_seconds=float(config["connect_timeout_seconds"]),
+        )
+        self.block_private_hosts = block_private_hosts
+
+    def __repr__(self) -> str:  # never the password
+        return f"<{type(self).__name__} {self.user}@{self.host}:{self.port}/{self.database}>"
+
+    # --- the protocol --------------------------------------------------------------------------------
+
+    def test(self) -> ConnectionCheck:
+        with self._connection() as conn:
+            version = conn.execute("SELECT version()").fetchone()[0]
+        return ConnectionCheck(server_version=version)
+
+    def describe(self, sql: str) -> list[Column]:
+        return self._describe(checked_query(sql, self.dialect))
+
+    def preview(self, sql: str, limit: int = PREVIEW_ROW_LIMIT) -> Preview:
+        return self._preview(checked_query(sql, self.dialect), limit)
+
+    def stream(self, sql: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[RowBatch]:
+        return self._stream(checked_query(sql, self.dialect), batch_size)
+
+    # --- unchecked paths: the database's own lock is all that stands here (tests prove it does) --------
+
+    def _describe(self, sql: str) -> list[Column]:
+        with self._read_only_cursor(sql, self.timeouts.preview_seconds) as (conn, cursor):
+            return self._columns(conn, cursor)
+
+    def _preview(self, sql: str, limit: int = PREVIEW_ROW_LIMIT) -> Preview:
+        limit = max(0, min(limit, PREVIEW_ROW_LIMIT))
+        started = time.monotonic()
+        with self._read_only_cursor(sql, self.timeouts.preview_seconds) as (conn, cursor):
+            columns = self._columns(conn, cursor)
+            rows = self._translated(lambda: cursor.fetchmany(limit + 1), self.timeouts.preview_seconds)
+        return Preview(
+            columns=columns,
+            rows=rows[:limit],
+            has_more=len(rows) > limit,
+            elapsed_seconds=time.monotonic() - started,
+        )
+
+    def _stream(self, sql: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[RowBatch]:
+        seconds = self.timeouts.extract_seconds
+        deadline = time.monotonic() + seconds
+        with self._read_only_cursor(sql, seconds) as (conn, cursor):
+            columns = self._columns(conn, cursor)
+            while True:
+                # statement_timeout bounds each FETCH; this bounds the whole extraction.
+                if time.monotonic() > deadline:
+                    raise QueryTimeout(seconds)
+                rows = self._translated(lambda: cursor.fetchmany(batch_size), seconds)
+                if not rows:
+                    return
+                yield RowBatch(columns=columns, rows=rows)
+
+    # --- connection and transaction ------------------------------------------------------------------
+
+    def _begin_read_only(self, conn: psycopg.Connection, timeout_seconds: float) -> None:
+        conn.execute("BEGIN")
+        conn.execute("SET TRANSACTION READ ONLY")
+        conn.execute(pg_sql.SQL("SET LOCAL statement_timeout = {}").format(int(timeout_seconds * 1000)))
+        if self.search_path:
+            conn.execute("SELECT set_config('search_path', %s, true)", [self.search_path])
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        address = resolve_host(self.host, self.port, block_private=self.block_private_hosts)
+        return {
+            # hostaddr is what libpq connects to (the address the guard checked); host stays the name for
+            # TLS certificate verification and SNI.
+            "host": self.host,
+            "hostaddr": address,
+            "port": self.port,
+            "dbname": self.database,
+            "user": self.user,
+            "password": self._password,
+            "sslmode": self.sslmode,
+            "connect_timeout": max(2, round(self.timeouts.connect_seconds)),  # libpq's minimum is 2
+            "application_name": "syncline",
+            "autocommit": True,  # transactions are opened explicitly, READ ONLY
+        }
+
+    def _connect(self) -> psycopg.Connection:
+        try:
+            return psycopg.connect(**self._connect_kwargs())
+        except psycopg.OperationalError as error:
+            raise self._connection_error(error) from error
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        conn = self._connect()
+        try:
+            yield conn
+        except psycopg.Error as error:
+            raise self._query_error(error, conn) from error
+        finally:
+            _close_leaving_nothing_running(conn)
+
+    @contextmanager
+    def _read_only_cursor(self, sql: str, timeout_seconds: float):
+        with self._connection() as conn:
+            self._begin_read_only(conn, timeout_seconds)
+            cursor = conn.cursor(name=CURSOR_NAME, scrollable=False, withhold=False)
+            try:
+                cursor.execute(sql)
+            except psycopg.Error as error:
+                raise self._query_error(error, conn, sql=sql, timeout_seconds=timeout_seconds) from error
+            yield conn, cursor
+
+    def _translated(self, fetch, timeout_seconds: float) -> list[tuple]:
+        try:
+            return fetch()
+        except psycopg.Error as error:
+            raise self._query_error(error, None, timeout_seconds=timeout_seconds) from error
+
+    def _columns(self, conn: psycopg.Connection, cursor: psycopg.ServerCursor) -> list[Column]:
+        description = cursor.description or []
+        oids = sorted({d.type_code for d in description})
+        with conn.cursor() as lookup:
+            lookup.execute("SELECT oid::int, format_type(oid, NULL) FROM pg_type WHERE oid = ANY(%s)", [oids])
+            names = dict(lookup.fetchall())
+        return [
+            Column(
+                name=d.name,
+                db_type=names.get(d.type_code, str(d.type_code)),
+                kind=kind_of(names.get(d.type_code, "")),
+            )
+            for d in description
+        ]
+
+    # --- errors in the user's terms ------------------------------------------------------------------
+
+    def _connection_error(self, error: psycopg.OperationalError) -> SourceConnectionError:
+        text = str(error)
+        lower = text.lower()
+        if "could not translate host name" in lower or "name or service not known" in lower:
+            return UnknownHost(self.host)
+        if "connection refused" in lower:
+            return ConnectionRefused(self.host, self.port)
+        if "timeout expired" in lower or "timed out" in lower:
+            return ConnectTimeout(self.host, self.port, self.timeouts.connect_seconds)
+        if "password authentication failed" in lower or ("role" in lower and "does not exist" in lower):
+            return AuthenticationFailed(self.user)
+        if "database" in lower and "does not exist" in lower:
+            return DatabaseNotFound(self.database)
+        if "server does not support ssl" in lower:
+            return SslRequired(
+                f'The server does not accept SSL connections, but this connection\'s SSL mode is "{self.sslmode}". '
+                "Enable SSL on the server, or choose a weaker SSL mode if the network is trusted."
+            )
+        if "no pg_hba.conf entry" in lower and ("no encryption" in lower or "ssl off" in lower):
+            return SslRequired(
+                'The server only accepts SSL connections. Set the SSL mode to "require" (or stronger).'
+            )
+        if "no pg_hba.conf entry" in lower:
+            return AuthenticationFailed(self.user)
+        return SourceConnectionError(f"Could not connect to {self.host}:{self.port}: {_first_line(text)}")
+
+    def _query_error(
+        self,
+        error: psycopg.Error,
+        conn: psycopg.Connection | None,
+        *,
+        sql: str | None = None,
+        timeout_seconds: float | None = None,
+    ) -> SourceError:
+        if isinstance(error, SourceError):
+            return error
+        message = error.diag.message_primary or _first_line(str(error))
+        if isinstance(error, pg_errors.QueryCanceled) and "statement timeout" in message:
+            return QueryTimeout(timeout_seconds or self.timeouts.preview_seconds)
+        if isinstance(error, pg_errors.ReadOnlySqlTransaction):
+            return UnsafeQueryError(f"The database refused to write: {message}.", refused_by="database")
+        if "data-modifying statements" in message or "multiple commands" in message:
+            return UnsafeQueryError(f"The database refused this SQL: {message}.", refused_by="database")
+        if isinstance(error, psycopg.OperationalError) and (conn is None or conn.broken or conn.closed):
+            return ConnectionLost(_first_line(str(error)))
+        line = column = None
+        if sql is not None and error.diag.statement_position:
+            offset = int(error.diag.statement_position) - 1 - _DECLARE_PREFIX_LENGTH
+            if offset == _first_word_offset(sql) and isinstance(error, pg_errors.SyntaxError):
+                # DECLARE … FOR accepts only SELECT or VALUES: a "syntax error" at the very first word
+                # means the statement is something else.
+                return UnsafeQueryError(
+                    f"The database refused this SQL: only a SELECT or VALUES query can run ({message}).",
+                    refused_by="database",
+                )
+            if 0 <= offset <= len(sql):
+                line, column = line_and_column(sql, offset)
+        return QueryError(message, line=line, column=column, code=error.sqlstate)
+
+
+class RedshiftSource(PostgresSource):
+    type_key = "redshift"
+    dialect = "redshift"
+
+    def _begin_read_only(self, conn: psycopg.Connection, timeout_seconds: float) -> None:
+        conn.execute("BEGIN READ ONLY")
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(timeout_seconds * 1000))])
+        if self.search_path:
+            conn.execute("SELECT set_config('search_path', %s, true)", [self.search_path])
+
+
+def _close_leaving_nothing_running(conn: psycopg.Connection) -> None:
+    """Cancel whatever the backend is still executing, then close: a backend busy with a query would
+    otherwise run on until it next tries to send to the vanished client."""
+    try:
+        if not conn.closed and conn.info.transaction_status == TransactionStatus.ACTIVE:
+            conn.cancel_safe(timeout=5)
+    except psycopg.Error:
+        pass
+    finally:
+        conn.close()
+
+
+def _first_word_offset(sql: str) -> int:
+    """Where the first word of ``sql`` starts, after whitespace and comments."""
+    match = re.match(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", sql, re.DOTALL)
+    return match.end() if match else 0
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
