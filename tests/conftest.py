@@ -39,3 +39,11 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def demo_duckdb(tmp_path_factory) -> str:
+    """A small demo warehouse (DuckDB file) shared by the tests that only read it."""
+    from apps.connections.demo_warehouse import write_demo_warehouse
+
+    return str(write_demo_warehouse(tmp_path_factory.mktemp("warehouse") / "demo.duckdb", users=200))

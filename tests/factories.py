@@ -36,3 +36,18 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     workspace = factory.SubFactory(WorkspaceFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.OWNER
+
+
+class SourceConnectionFactory(factory.django.DjangoModelFactory):
+    """A DuckDB source by default; pass type/config/credentials for another."""
+
+    class Meta:
+        model = "connections.Connection"
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Warehouse {n}")
+    kind = "source"
+    type = "duckdb"
+    config = factory.LazyFunction(dict)
+    credentials = factory.LazyFunction(dict)
+    status = "connected"

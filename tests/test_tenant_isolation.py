@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from apps.tenancy import services
 from apps.tenancy.models import Role
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, SourceConnectionFactory, UserFactory
 from tests.urlwalk import workspace_routes
 
 # For each URL kwarg that names a workspace object: make one inside the given workspace, return its id.
@@ -22,6 +22,7 @@ OBJECT_FACTORIES = {
             workspace=ws, invited_by=UserFactory(), email="invitee@example.com", role=Role.EDITOR
         ).pk
     ),
+    "connection_id": lambda ws: SourceConnectionFactory(workspace=ws).pk,
 }
 
 ROUTES = workspace_routes()

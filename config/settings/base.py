@@ -174,3 +174,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Multi-tenant hosting: refuse warehouse hosts that resolve to loopback, private, link-local or metadata
+# addresses. Off for self-hosting, where warehouses live on private networks.
+SOURCES_BLOCK_PRIVATE_HOSTS = env.bool("SOURCES_BLOCK_PRIVATE_HOSTS", default=False)

@@ -1,0 +1,88 @@
+from django import forms
+
+from apps.connections import selectors
+from apps.connections.models import Connection
+from apps.connections.sources import errors
+from apps.connections.sources.registry import SOURCE_TYPES, ConfigField
+from apps.tenancy.models import Workspace
+
+# Which field a failed connection test is about, so its message appears next to it.
+ERROR_FIELDS = [
+    (errors.UnknownHost, "host"),
+    (errors.HostNotAllowed, "host"),
+    (errors.ConnectTimeout, "host"),
+    (errors.ConnectionRefused, "port"),
+    (errors.AuthenticationFailed, "password"),
+    (errors.DatabaseNotFound, "database"),
+]
+
+
+def field_for_error(error: errors.SourceError, form: forms.Form) -> str | None:
+    for error_class, name in ERROR_FIELDS:
+        if isinstance(error, error_class) and name in form.fields:
+            return name
+    if isinstance(error, errors.SslRequired):
+        return next((n for n in ("sslmode", "ssl_mode") if n in form.fields), None)
+    if "path" in form.fields:
+        return "path"
+    return None
+
+
+def _form_field(spec: ConfigField, stored_secret: bool) -> forms.Field:
+    common = {
+        "label": spec.label,
+        "required": spec.required and spec.default is None,
+        "help_text": spec.help_text,
+    }
+    if spec.kind == "password":
+        help_text = "Stored: ••••••••. Leave blank to keep it." if stored_secret else spec.help_text
+        return forms.CharField(
+            **(common | {"required": False, "help_text": help_text}),
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        )
+    if spec.kind == "choice":
+        return forms.ChoiceField(**common, choices=spec.choices)
+    if spec.kind == "integer":
+        return forms.IntegerField(**common, min_value=1)
+    if spec.kind == "seconds":
+        return forms.FloatField(**common, min_value=0.1)
+    return forms.CharField(**common, max_length=500)
+
+
+class SourceConnectionForm(forms.Form):
+    """Generated from the source type's config fields. Secrets are never rendered back."""
+
+    name = forms.CharField(max_length=100, help_text="How this warehouse is called in Syncline.")
+    save_untested = forms.BooleanField(
+        required=False, label="Save even though the connection test failed (fix it later)"
+    )
+
+    def __init__(
+        self, *args, workspace: Workspace, type_key: str, connection: Connection | None = None, **kw
+    ):
+        self.workspace, self.type_key, self.connection = workspace, type_key, connection
+        stored = connection.credentials or {} if connection else {}
+        initial = kw.pop("initial", {}) or {}
+        if connection:
+            initial = {"name": connection.name, **connection.config, **initial}
+        super().__init__(*args, initial=initial, **kw)
+        self.source_type = SOURCE_TYPES[type_key]
+        for spec in self.source_type.fields:
+            self.fields[spec.name] = _form_field(spec, stored_secret=bool(stored.get(spec.name)))
+            if spec.default is not None and spec.name not in self.initial:
+                self.initial[spec.name] = spec.default
+        self.order_fields(["name", *(spec.name for spec in self.source_type.fields), "save_untested"])
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        exclude = self.connection.pk if self.connection else None
+        if selectors.connection_name_taken(workspace=self.workspace, name=name, exclude_id=exclude):
+            raise forms.ValidationError(f"A connection named “{name}” already exists in this workspace.")
+        return name
+
+    def config_values(self) -> dict:
+        return {spec.name: self.cleaned_data.get(spec.name) for spec in self.source_type.fields}
+
+    @property
+    def config_fields(self):
+        return [self[spec.name] for spec in self.source_type.fields]
