@@ -51,3 +51,15 @@ class SourceConnectionFactory(factory.django.DjangoModelFactory):
     config = factory.LazyFunction(dict)
     credentials = factory.LazyFunction(dict)
     status = "connected"
+
+
+class SqlModelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sql_models.SqlModel"
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    source = factory.SubFactory(SourceConnectionFactory, workspace=factory.SelfAttribute("..workspace"))
+    name = factory.Sequence(lambda n: f"Model {n}")
+    sql = "SELECT 1 AS id"
+    primary_key = "id"
+    columns = factory.LazyFunction(lambda: [{"name": "id", "db_type": "INTEGER", "kind": "integer"}])

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from apps.tenancy import services
 from apps.tenancy.models import Role
-from tests.factories import MembershipFactory, SourceConnectionFactory, UserFactory
+from tests.factories import MembershipFactory, SourceConnectionFactory, SqlModelFactory, UserFactory
 from tests.urlwalk import workspace_routes
 
 # For each URL kwarg that names a workspace object: make one inside the given workspace, return its id.
@@ -23,6 +23,7 @@ OBJECT_FACTORIES = {
         ).pk
     ),
     "connection_id": lambda ws: SourceConnectionFactory(workspace=ws).pk,
+    "model_id": lambda ws: SqlModelFactory(workspace=ws).pk,
 }
 
 ROUTES = workspace_routes()

@@ -1,8 +1,89 @@
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from apps.connections.models import ConnectionKind
+from apps.connections.selectors import connection_list
+from apps.connections.sources.errors import QueryError, SourceError
+from apps.models import selectors, services
+from apps.models.forms import SqlModelForm
 from apps.tenancy.access import workspace_view
+
+EDITOR = "models/model_form.html"
 
 
 @workspace_view()
 def model_list(request, workspace):
-    return TemplateResponse(request, "models/model_list.html", {})
+    context = {
+        "models": selectors.sql_model_list(workspace=workspace),
+        "has_sources": bool(connection_list(workspace=workspace, kind=ConnectionKind.SOURCE)),
+    }
+    return TemplateResponse(request, "models/model_list.html", context)
+
+
+def _preview(form) -> dict:
+    """Run the preview of a valid form; the database's error lands on the SQL field."""
+    try:
+        result = services.sql_model_preview(
+            workspace=form.workspace,
+            source=form.cleaned_data["source"],
+            sql=form.cleaned_data["sql"],
+            primary_key=form.cleaned_data.get("primary_key", ""),
+        )
+    except SourceError as error:
+        return {"preview_error": error, "preview_error_line": getattr(error, "line", None)}
+    return {"preview": result}
+
+
+def _editor(request, workspace, model=None):
+    form = SqlModelForm(request.POST or None, workspace=workspace, model=model)
+    context = {"form": form, "model": model}
+    if request.method == "POST":
+        wants_preview = request.POST.get("action") == "preview"
+        if wants_preview:
+            # A preview needs only the source and the SQL; the other fields may still be empty.
+            form.is_valid()
+            if "source" in form.cleaned_data and "sql" in form.cleaned_data:
+                context |= _preview(form)
+            template = f"{EDITOR}#preview" if request.htmx else EDITOR
+            return TemplateResponse(request, template, context)
+        if form.is_valid():
+            try:
+                saved = services.sql_model_save(
+                    workspace=workspace,
+                    user=request.user,
+                    model=model,
+                    **{
+                        k: form.cleaned_data[k]
+                        for k in ("name", "description", "source", "sql", "primary_key")
+                    },
+                )
+            except services.ModelInvalid as error:
+                form.add_error(error.field, str(error))
+            except QueryError as error:
+                form.add_error("sql", str(error))
+            except SourceError as error:
+                form.add_error("sql" if "refused" in str(error).lower() else None, str(error))
+            else:
+                messages.success(request, f"Model “{saved.name}” saved with {len(saved.columns)} columns.")
+                return redirect("model_edit", workspace_slug=workspace.slug, model_id=saved.pk)
+        return TemplateResponse(request, EDITOR, context, status=422)
+    return TemplateResponse(request, EDITOR, context)
+
+
+@workspace_view()
+def model_create(request, workspace):
+    return _editor(request, workspace)
+
+
+@workspace_view()
+def model_edit(request, workspace, model_id):
+    return _editor(request, workspace, selectors.sql_model_get(workspace=workspace, model_id=model_id))
+
+
+@workspace_view(methods=("POST",))
+def model_delete(request, workspace, model_id):
+    model = selectors.sql_model_get(workspace=workspace, model_id=model_id)
+    services.sql_model_delete(workspace=workspace, model=model)
+    messages.success(request, f"Model “{model.name}” deleted.")
+    return redirect("model_list", workspace_slug=workspace.slug)

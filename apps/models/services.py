@@ -1,0 +1,105 @@
+"""Saved SQL models: preview a query safely, and save it with its introspected columns."""
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from apps.connections.models import Connection
+from apps.connections.services import source_adapter
+from apps.connections.sources.base import Column, Preview
+from apps.models.models import SqlModel
+from apps.tenancy.models import User, Workspace
+
+
+class ModelInvalid(Exception):
+    """The model cannot be saved as it is; `field` says which form field the message belongs to."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class ModelPreview:
+    preview: Preview
+    primary_key: str = ""
+    key_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.preview.columns]
+
+
+def _key_warnings(preview: Preview, primary_key: str) -> list[str]:
+    names = [c.name for c in preview.columns]
+    if not primary_key:
+        return []
+    if primary_key not in names:
+        return [f"The primary-key column “{primary_key}” is not in the result; choose one of its columns."]
+    index = names.index(primary_key)
+    keys = [row[index] for row in preview.rows]
+    warnings = []
+    nulls = sum(1 for key in keys if key is None)
+    if nulls:
+        warnings.append(
+            f"{nulls} of the {len(keys)} sample rows have no {primary_key} (NULL); they would be skipped."
+        )
+    duplicates = {key: n for key, n in Counter(k for k in keys if k is not None).items() if n > 1}
+    if duplicates:
+        sample = ", ".join(str(k) for k in list(duplicates)[:3])
+        warnings.append(
+            f"{len(duplicates)} {primary_key} values appear more than once in the sample (e.g. {sample}); "
+            "a primary key must be unique."
+        )
+    return warnings
+
+
+def sql_model_preview(
+    *, workspace: Workspace, source: Connection, sql: str, primary_key: str = ""
+) -> ModelPreview:
+    """The first rows (at most 100) and the columns; raises SourceError with the database's message."""
+    preview = source_adapter(source).preview(sql)
+    return ModelPreview(
+        preview=preview, primary_key=primary_key, key_warnings=_key_warnings(preview, primary_key)
+    )
+
+
+def _columns_payload(columns: list[Column]) -> list[dict[str, Any]]:
+    return [asdict(c) for c in columns]
+
+
+@transaction.atomic
+def sql_model_save(
+    *,
+    workspace: Workspace,
+    user: User,
+    name: str,
+    description: str,
+    source: Connection,
+    sql: str,
+    primary_key: str,
+    model: SqlModel | None = None,
+) -> SqlModel:
+    """Introspect the SQL's columns (raises SourceError), check the key, and save."""
+    columns = source_adapter(source).describe(sql)
+    names = [c.name for c in columns]
+    if primary_key not in names:
+        raise ModelInvalid(
+            f"“{primary_key}” is not a column of this query. Its columns: {', '.join(names)}.",
+            field="primary_key",
+        )
+    model = model or SqlModel(workspace=workspace, created_by=user)
+    model.name = name.strip()
+    model.description = description
+    model.source = source
+    model.sql = sql.strip()
+    model.primary_key = primary_key
+    model.columns = _columns_payload(columns)
+    model.save()
+    return model
+
+
+def sql_model_delete(*, workspace: Workspace, model: SqlModel) -> None:
+    SqlModel.objects.for_workspace(workspace).filter(pk=model.pk).delete()
