@@ -24,13 +24,35 @@ DEFAULT_EVENTS_PER_USER = 5
 DEFAULT_AS_OF = dt.date(2026, 1, 1)
 TABLES = ("companies", "users", "events")
 
-_FIRST_NAMES = ("Ada", "Alan", "Amara", "Ben", "Chloe", "Dario", "Elena", "Emeka", "Farah", "Grace", "Hana", "Ines", "Jonas", "Kai", "Lena", "Luis", "Maya", "Mei", "Nadia", "Noah", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Sofia", "Tariq", "Uma", "Vera", "Wei", "Yara", "Zoe", "Anton", "Bea", "Carlos", "Dana", "Erik", "Fatima", "Hugo")  # fmt: skip
-_LAST_NAMES = ("Adeyemi", "Berg", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen", "Kowalski", "Larsen", "Moreau", "Nakamura", "Okafor", "Petrov", "Quintero", "Rossi", "Santos", "Tanaka", "Umarov", "Varga", "Weber", "Xu", "Yilmaz", "Zimmermann", "Novak", "Silva", "Kim", "Patel")  # fmt: skip
-_COMPANY_WORDS = ("Acme", "Blue", "Bright", "Cedar", "Delta", "Ember", "Fern", "Granite", "Harbor", "Iris", "Juniper", "Kite", "Lumen", "Maple", "Nimbus")  # fmt: skip
-_COMPANY_SUFFIXES = ("Labs", "Analytics", "Cloud", "Works", "Health", "Logistics", "Studio", "Systems", "Foods", "Robotics", "Finance", "Media")  # fmt: skip
-_INDUSTRIES = ("Software", "Healthcare", "Retail", "Finance", "Education", "Logistics", "Media", "Manufacturing")  # fmt: skip
-_EVENT_NAMES = ("signed-in", "created-project", "invited-teammate", "exported-report", "connected-integration", "viewed-dashboard", "upgraded-plan", "opened-support-ticket")  # fmt: skip
-_SOURCES = ("web", "ios", "android", "api")  # fmt: skip
+# fmt: off
+_FIRST_NAMES = (
+    "Ada", "Alan", "Amara", "Ben", "Chloe", "Dario", "Elena", "Emeka", "Farah", "Grace", "Hana", "Ines",
+    "Jonas", "Kai", "Lena", "Luis", "Maya", "Mei", "Nadia", "Noah", "Omar", "Priya", "Quinn", "Rosa", "Sam",
+    "Sofia", "Tariq", "Uma", "Vera", "Wei", "Yara", "Zoe", "Anton", "Bea", "Carlos", "Dana", "Erik",
+    "Fatima", "Hugo",
+)
+_LAST_NAMES = (
+    "Adeyemi", "Berg", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
+    "Kowalski", "Larsen", "Moreau", "Nakamura", "Okafor", "Petrov", "Quintero", "Rossi", "Santos", "Tanaka",
+    "Umarov", "Varga", "Weber", "Xu", "Yilmaz", "Zimmermann", "Novak", "Silva", "Kim", "Patel",
+)
+_COMPANY_WORDS = (
+    "Acme", "Blue", "Bright", "Cedar", "Delta", "Ember", "Fern", "Granite", "Harbor", "Iris", "Juniper",
+    "Kite", "Lumen", "Maple", "Nimbus",
+)
+_COMPANY_SUFFIXES = (
+    "Labs", "Analytics", "Cloud", "Works", "Health", "Logistics", "Studio", "Systems", "Foods", "Robotics",
+    "Finance", "Media",
+)
+_INDUSTRIES = (
+    "Software", "Healthcare", "Retail", "Finance", "Education", "Logistics", "Media", "Manufacturing",
+)
+_EVENT_NAMES = (
+    "signed-in", "created-project", "invited-teammate", "exported-report", "connected-integration",
+    "viewed-dashboard", "upgraded-plan", "opened-support-ticket",
+)
+_SOURCES = ("web", "ios", "android", "api")
+# fmt: on
 
 
 def _list(values) -> str:

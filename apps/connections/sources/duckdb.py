@@ -33,7 +33,14 @@ from .base import (
     Timeouts,
     kind_of,
 )
-from .errors import QueryError, QueryTimeout, SourceConnectionError, SourceError, UnsafeQueryError
+from .errors import (
+    InvalidSourceConfig,
+    QueryError,
+    QueryTimeout,
+    SourceConnectionError,
+    SourceError,
+    UnsafeQueryError,
+)
 from .safety import checked_query
 
 _LOCKED_DOWN = {
@@ -54,7 +61,10 @@ class DuckDbSource:
             preview_seconds=float(config["preview_timeout_seconds"]),
             extract_seconds=float(config["extract_timeout_seconds"]),
         )
-        # block_private_hosts does not apply: nothing here touches the network (external access is off).
+        if block_private_hosts:
+            # Multi-tenant hosting: a path on Syncline's own disk is the file-system twin of a private
+            # address (another tenant's file, the app's data), so the guard refuses DuckDB altogether.
+            raise InvalidSourceConfig("DuckDB files on the server are not available on this installation.")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path}>"

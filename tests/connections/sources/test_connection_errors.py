@@ -195,3 +195,11 @@ def test_public_address_classification(address, public):
 
 def test_resolve_host_without_guard_returns_the_address():
     assert resolve_host("127.0.0.1", 5432, block_private=False) == "127.0.0.1"
+
+
+def test_guard_refuses_duckdb_files(duckdb_path):
+    from apps.connections.sources.errors import InvalidSourceConfig
+
+    with pytest.raises(InvalidSourceConfig, match="DuckDB files on the server are not available"):
+        open_source("duckdb", {"path": duckdb_path}, block_private_hosts=True)
+    assert open_source("duckdb", {"path": duckdb_path}).test()
