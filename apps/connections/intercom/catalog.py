@@ -1,0 +1,172 @@
+"""What Syncline can write to Intercom: objects, identifiers, behaviors and standard fields.
+
+This is the product's promise to users (the table in the docs and the wizard's choices), so it is data,
+not code: the sync engine and the mapper read it, and nothing else decides what an object allows.
+Custom attributes come from the workspace (`GET /data_attributes`) and are merged in by the catalog
+service; the standard fields here are Intercom's own, with the types Intercom expects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    DATE = "date"  # UNIX seconds in Intercom; Intercom's "date" and "datetime" attributes both take them
+    DATETIME = "datetime"
+
+
+class Behavior(StrEnum):
+    UPSERT = "upsert"
+    UPDATE_ONLY = "update_only"
+    DELETE = "delete"
+    SEND = "send"
+
+    @property
+    def label(self) -> str:
+        return BEHAVIOR_LABELS[self]
+
+
+BEHAVIOR_LABELS = {
+    Behavior.UPSERT: "Update or Create",
+    Behavior.UPDATE_ONLY: "Update Only",
+    Behavior.DELETE: "Delete",
+    Behavior.SEND: "Send",
+}
+
+
+@dataclass(frozen=True)
+class Identifier:
+    key: str  # the Intercom field the sync key matches
+    label: str
+
+
+@dataclass(frozen=True)
+class StandardField:
+    name: str
+    label: str
+    type: FieldType
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class IntercomObject:
+    key: str
+    label: str
+    identifiers: tuple[Identifier, ...]
+    behaviors: tuple[Behavior, ...]
+    fields: tuple[StandardField, ...]
+    attribute_model: str | None  # the data-attribute model of its custom attributes, if any
+    role: str | None = None  # contacts: the role a created record gets ("user" / "lead"); None = from the data
+    note: str = ""
+
+    def identifier(self, key: str) -> Identifier:
+        return next(i for i in self.identifiers if i.key == key)
+
+    def field(self, name: str) -> StandardField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+EMAIL = Identifier("email", "Email")
+INTERCOM_ID = Identifier("id", "Intercom ID")
+EXTERNAL_ID = Identifier("external_id", "External ID")
+COMPANY_ID = Identifier("company_id", "Company ID")
+EVENT_ID = Identifier("event_id", "Event ID")
+
+CONTACT_FIELDS = (
+    StandardField("email", "Email", FieldType.STRING),
+    StandardField("external_id", "External ID", FieldType.STRING, "Your id of the user (users only)."),
+    StandardField("name", "Name", FieldType.STRING),
+    StandardField("phone", "Phone", FieldType.STRING),
+    StandardField("avatar", "Avatar URL", FieldType.STRING),
+    StandardField("signed_up_at", "Signed up at", FieldType.DATE),
+    StandardField("last_seen_at", "Last seen at", FieldType.DATE),
+    StandardField("owner_id", "Owner (admin id)", FieldType.STRING),
+    StandardField("unsubscribed_from_emails", "Unsubscribed from emails", FieldType.BOOLEAN),
+)
+CONTACT_BEHAVIORS = (Behavior.UPSERT, Behavior.UPDATE_ONLY, Behavior.DELETE)
+CONTACT_IDENTIFIERS = (EMAIL, INTERCOM_ID, EXTERNAL_ID)
+
+OBJECTS: dict[str, IntercomObject] = {
+    "company": IntercomObject(
+        key="company",
+        label="Company",
+        identifiers=(COMPANY_ID,),
+        behaviors=(Behavior.UPSERT, Behavior.DELETE),
+        fields=(
+            StandardField("name", "Name", FieldType.STRING),
+            StandardField("plan", "Plan", FieldType.STRING),
+            StandardField("size", "Size (employees)", FieldType.INTEGER),
+            StandardField("website", "Website", FieldType.STRING),
+            StandardField("industry", "Industry", FieldType.STRING),
+            StandardField("remote_created_at", "Created at (your system)", FieldType.DATE),
+            StandardField("monthly_spend", "Monthly spend", FieldType.INTEGER, "Intercom keeps whole numbers."),
+        ),
+        attribute_model="company",
+        note=(
+            "Intercom shows a company only once at least one user is attached to it. Companies cannot be "
+            "archived: Delete removes them (Intercom archives them and detaches their contacts)."
+        ),
+    ),
+    "contact": IntercomObject(
+        key="contact",
+        label="Contact (Lead or User)",
+        identifiers=CONTACT_IDENTIFIERS,
+        behaviors=CONTACT_BEHAVIORS,
+        fields=(StandardField("role", "Role (user or lead)", FieldType.STRING), *CONTACT_FIELDS),
+        attribute_model="contact",
+        note="Map a Role column to choose user or lead per record; without one, new contacts are users.",
+    ),
+    "lead": IntercomObject(
+        key="lead",
+        label="Lead",
+        identifiers=CONTACT_IDENTIFIERS,
+        behaviors=CONTACT_BEHAVIORS,
+        fields=tuple(f for f in CONTACT_FIELDS if f.name != "external_id"),
+        attribute_model="contact",
+        role="lead",
+        note="Intercom keeps no External ID on leads and never turns a user back into a lead.",
+    ),
+    "user": IntercomObject(
+        key="user",
+        label="User",
+        identifiers=CONTACT_IDENTIFIERS,
+        behaviors=CONTACT_BEHAVIORS,
+        fields=CONTACT_FIELDS,
+        attribute_model="contact",
+        role="user",
+    ),
+    "event": IntercomObject(
+        key="event",
+        label="Event",
+        identifiers=(EVENT_ID,),
+        behaviors=(Behavior.SEND,),
+        fields=(),
+        attribute_model=None,
+        note=(
+            "Each row is sent once (the Event ID column keeps track); at most 10 metadata keys, flat values. "
+            "The contact is found by Intercom ID, External ID (user_id) or email."
+        ),
+    ),
+}
+
+# How an event names its contact: our label → the field of POST /events.
+EVENT_CONTACT_KEYS = {"id": "Intercom ID", "user_id": "External ID", "email": "Email"}
+EVENT_METADATA_LIMIT = 10
+
+
+def catalog_rows() -> list[tuple[str, str, str]]:
+    """The catalog as users read it: object, identifiers, behaviors."""
+    return [
+        (
+            obj.label,
+            ", ".join(i.label for i in obj.identifiers),
+            ", ".join(b.label for b in obj.behaviors),
+        )
+        for obj in OBJECTS.values()
+    ]
