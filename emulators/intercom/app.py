@@ -58,6 +58,7 @@ class Emulator:
         self.limiter = RateLimiter(copy.deepcopy(config.rate_limits))
         self.faults = FaultInjector(copy.deepcopy(config.faults))
         self.search_lag = config.search_lag_seconds
+        self.oauth_code_ttl = config.oauth_code_ttl_seconds
         self.state = State()
         self.reset()
 
@@ -73,6 +74,7 @@ class Emulator:
         self.limiter.reset()
         self.faults.update(copy.deepcopy(self.config.faults))
         self.search_lag = self.config.search_lag_seconds
+        self.oauth_code_ttl = self.config.oauth_code_ttl_seconds
         self.log.reset()
 
     def add_oauth_client(self, client: OAuthClient) -> None:

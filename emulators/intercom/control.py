@@ -84,7 +84,7 @@ def settings_json(emu: Emulator) -> dict:
         "rate_limits": emu.limiter.settings.as_dict(),
         "search_lag_seconds": emu.search_lag,
         "validate_requests": emu.validator is not None,
-        "oauth_code_ttl_seconds": emu.config.oauth_code_ttl_seconds,
+        "oauth_code_ttl_seconds": emu.oauth_code_ttl,
         "oauth_admin_email": emu.config.oauth_admin_email,
     }
 
@@ -181,6 +181,11 @@ async def dispatch(emu: Emulator, request: Request, path: str) -> Response:
             raise ApiError(400, "parameter_not_found", f"{exc.args[0]} not specified") from None
         emu.add_oauth_client(client)
         return JSONResponse(client.as_dict(), status_code=201)
+    if route == "oauth/settings":
+        if method in ("PUT", "POST"):
+            data = await _json(request)
+            emu.oauth_code_ttl = float(data.get("code_ttl_seconds", emu.oauth_code_ttl))
+        return JSONResponse({"code_ttl_seconds": emu.oauth_code_ttl})
     if route == "faults":
         if method in ("PUT", "POST"):
             emu.faults.update(_merge(emu.faults.settings, await _json(request), FaultSettings))

@@ -116,7 +116,7 @@ async def consent_decision(emu: Emulator, request: Request, region: str) -> Resp
         client_id=client.client_id,
         workspace_id=workspace.id_code,
         redirect_uri=redirect_uri,
-        expires_at=time.monotonic() + emu.config.oauth_code_ttl_seconds,
+        expires_at=time.monotonic() + emu.oauth_code_ttl,
     )
     return RedirectResponse(_with_query(redirect_uri, {"code": code, "state": state}), status_code=302)
 
