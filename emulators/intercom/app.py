@@ -231,7 +231,7 @@ class Emulator:
                 )
             try:
                 body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, RecursionError):
                 raise ApiError(400, "bad_request", "There was a problem parsing the JSON body") from None
         if rules is not None:
             rules.check_body(body)
