@@ -111,7 +111,7 @@ def upsert_company(call: Call) -> tuple[int, Any]:
             updated_at=moment,
         )
         _apply(workspace, company, body)  # validates before the company exists
-        workspace.companies[company.id] = company
+        workspace.add_company(company)
     else:
         _apply(workspace, company, body)
     return 200, company_json(company)

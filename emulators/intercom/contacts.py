@@ -127,13 +127,11 @@ def _conflict(contact: Contact) -> ApiError:
 def _find_user_clash(
     workspace: Workspace, external_id: str | None, email: str | None, exclude: str | None = None
 ) -> Contact | None:
-    lowered = email.lower() if email else None
-    for contact in workspace.contacts.values():
-        if contact.role != "user" or contact.id == exclude:
-            continue
-        if external_id is not None and contact.external_id == external_id:
-            return contact
-        if lowered and contact.email and contact.email.lower() == lowered:
+    for contact in (
+        workspace.user_by_external_id(external_id) if external_id is not None else None,
+        workspace.user_by_email(email) if email else None,
+    ):
+        if contact is not None and contact.id != exclude:
             return contact
     return None
 
@@ -179,7 +177,7 @@ def create_contact(call: Call) -> tuple[int, Any]:
         if name in body:
             setattr(contact, name, body[name])
     contact.unsubscribed_from_emails = bool(contact.unsubscribed_from_emails)
-    workspace.contacts[contact.id] = contact
+    workspace.index_contact(contact)
     record_write(contact, call.search_lag)
     return 200, {**contact_json(contact), "enabled_push_messaging": None}
 
@@ -201,6 +199,7 @@ def update_contact(call: Call) -> tuple[int, Any]:
         clash = _find_user_clash(workspace, external_id, email, exclude=contact.id)
         if clash is not None:
             raise _conflict(clash)
+    workspace.unindex_contact(contact)
     contact.role = role
     contact.external_id = external_id
     for name in WRITABLE_FIELDS:
@@ -213,6 +212,7 @@ def update_contact(call: Call) -> tuple[int, Any]:
         else:
             contact.custom_attributes[key] = value
     contact.updated_at = now()
+    workspace.index_contact(contact)
     record_write(contact, call.search_lag)
     return 200, contact_json(contact)
 
@@ -222,11 +222,10 @@ def show_contact(call: Call) -> tuple[int, Any]:
 
 
 def find_by_external_id(call: Call) -> tuple[int, Any]:
-    external_id = call.params["external_id"]
-    for contact in call.workspace.contacts.values():
-        if contact.role == "user" and not contact.archived and contact.external_id == external_id:
-            return 200, contact_json(contact)
-    raise contact_not_found()
+    contact = call.workspace.user_by_external_id(call.params["external_id"])
+    if contact is None or contact.archived:
+        raise contact_not_found()
+    return 200, contact_json(contact)
 
 
 def archive_contact(call: Call) -> tuple[int, Any]:
@@ -253,6 +252,7 @@ def delete_contact(call: Call) -> tuple[int, Any]:
     contact = workspace.contacts.pop(call.params["contact_id"], None)
     if contact is None:
         raise contact_not_found()
+    workspace.unindex_contact(contact)
     for company_id in contact.company_ids:
         company = workspace.companies.get(company_id)
         if company is not None and contact.id in company.contact_ids:

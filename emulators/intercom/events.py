@@ -16,13 +16,21 @@ def _find_contact(workspace: Workspace, body: dict) -> Contact | None:
     if body.get("id"):
         contact = workspace.contacts.get(body["id"])
         return contact if contact is not None and not contact.archived else None
-    live = [c for c in workspace.contacts.values() if not c.archived]
     if body.get("user_id"):
-        return next((c for c in live if c.role == "user" and c.external_id == body["user_id"]), None)
-    email = str(body.get("email", "")).lower()
-    matches = [c for c in live if c.email and c.email.lower() == email]
-    matches.sort(key=lambda c: c.role != "user")  # a user wins over leads with the same email
-    return matches[0] if matches else None
+        contact = workspace.user_by_external_id(body["user_id"])
+    else:
+        email = str(body.get("email", "")).lower()
+        contact = workspace.user_by_email(email)  # a user wins over leads with the same email
+        if contact is None:
+            contact = next(
+                (
+                    c
+                    for c in workspace.contacts.values()
+                    if c.email and c.email.lower() == email and not c.archived
+                ),
+                None,
+            )
+    return contact if contact is not None and not contact.archived else None
 
 
 def _flat_value(value: Any) -> bool:

@@ -109,12 +109,45 @@ class Workspace:
     event_keys: set[tuple[str, str, int]] = field(default_factory=set)
     duplicate_events: int = 0
     attributes: dict[int, DataAttribute] = field(default_factory=dict)
+    # Indexes so that lookups stay O(1) however many records a sync has written.
+    users_by_external_id: dict[str, str] = field(default_factory=dict)
+    users_by_email: dict[str, str] = field(default_factory=dict)
+    company_ids: dict[str, str] = field(default_factory=dict)
+
+    def index_contact(self, contact: Contact) -> None:
+        """(Re-)register a contact after a write; call ``unindex_contact`` before changing identifiers."""
+        self.contacts[contact.id] = contact
+        if contact.role == "user":
+            if contact.external_id is not None:
+                self.users_by_external_id[contact.external_id] = contact.id
+            if contact.email:
+                self.users_by_email[contact.email.lower()] = contact.id
+
+    def unindex_contact(self, contact: Contact) -> None:
+        if (
+            contact.external_id is not None
+            and self.users_by_external_id.get(contact.external_id) == contact.id
+        ):
+            del self.users_by_external_id[contact.external_id]
+        email = (contact.email or "").lower()
+        if email and self.users_by_email.get(email) == contact.id:
+            del self.users_by_email[email]
+
+    def user_by_external_id(self, external_id: str) -> Contact | None:
+        contact_id = self.users_by_external_id.get(external_id)
+        return self.contacts.get(contact_id) if contact_id else None
+
+    def user_by_email(self, email: str) -> Contact | None:
+        contact_id = self.users_by_email.get(email.lower())
+        return self.contacts.get(contact_id) if contact_id else None
+
+    def add_company(self, company: Company) -> None:
+        self.companies[company.id] = company
+        self.company_ids[company.company_id] = company.id
 
     def find_company_by_company_id(self, company_id: str) -> Company | None:
-        for company in self.companies.values():
-            if company.company_id == company_id and not company.deleted:
-                return company
-        return None
+        company = self.companies.get(self.company_ids.get(company_id, ""))
+        return company if company is not None and not company.deleted else None
 
     def custom_attribute(self, model: str, name: str) -> DataAttribute | None:
         for attribute in self.attributes.values():
