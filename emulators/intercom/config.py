@@ -14,7 +14,12 @@ DEFAULT_SPEC_PATH = _REPO_ROOT.parent / "shared" / "intercom" / "intercom-api-2.
 
 
 def default_spec_path() -> Path:
-    return Path(os.environ.get("INTERCOM_OPENAPI_SPEC") or DEFAULT_SPEC_PATH)
+    """``$INTERCOM_OPENAPI_SPEC`` (a relative path counts from the repository root), else shared/ beside it."""
+    configured = os.environ.get("INTERCOM_OPENAPI_SPEC")
+    if not configured:
+        return DEFAULT_SPEC_PATH
+    path = Path(configured)
+    return path if path.is_absolute() else _REPO_ROOT / path
 
 
 @dataclass

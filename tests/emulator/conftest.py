@@ -24,10 +24,10 @@ CUSTOM_ATTRIBUTES = [
 
 
 def spec_path() -> Path:
-    configured = os.environ.get("INTERCOM_OPENAPI_SPEC")
-    if configured:
-        return Path(configured)
-    return REPO_ROOT.parent / "shared" / "intercom" / "intercom-api-2.16.yaml"
+    """``$INTERCOM_OPENAPI_SPEC`` (relative to the repository root), else ``../shared/intercom/…`` from it."""
+    configured = os.environ.get("INTERCOM_OPENAPI_SPEC") or "../shared/intercom/intercom-api-2.16.yaml"
+    path = Path(configured)
+    return path if path.is_absolute() else REPO_ROOT / path
 
 
 @pytest.fixture(scope="session")
