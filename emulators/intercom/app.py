@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -112,7 +113,9 @@ class Emulator:
     async def handle_api(self, request: Request, path: str) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()
-        region, rest = _split_region(path)
+        # Route on the raw path so that an encoded "/" inside an id (e.g. an external id) stays in its segment.
+        raw_path = request.scope.get("raw_path")
+        region, rest = _split_region(raw_path.decode("latin-1").split("?", 1)[0] if raw_path else path)
         endpoint = f"{request.method} {path}"
         workspace_id: str | None = None
         rate_headers: dict[str, str] = {}
@@ -133,6 +136,7 @@ class Emulator:
                             headers={"Allow": ", ".join(allowed)},
                         )
                     raise ApiError(404, "not_found", "Resource Not Found")
+                params = {name: unquote(value) for name, value in params.items()}
                 endpoint = f"{route.method} {route.template}"
                 await self.faults.apply()
                 token, workspace = self._authenticate(request, region)
@@ -151,7 +155,7 @@ class Emulator:
                     query=query,
                     params=params,
                     search_lag=self.search_lag,
-                    base_path=path[: len(path) - len(rest)],
+                    base_path=f"/{region.lower()}",
                 )
                 status, payload = route.handler(call)
                 if payload is None:

@@ -176,7 +176,7 @@ def delete_company(call: Call) -> tuple[int, Any]:
         contact = workspace.contacts.get(contact_id)
         if contact is not None and company.id in contact.company_ids:
             contact.company_ids.remove(company.id)
-            record_write(contact, call.search_lag)
+            record_write(workspace, contact, call.search_lag)
     company.contact_ids = []
     return 200, {"id": company.id, "object": "company", "deleted": True}
 
@@ -213,7 +213,7 @@ def attach_contact(call: Call) -> tuple[int, Any]:
             )
         contact.company_ids.append(company.id)
         company.contact_ids.append(contact.id)
-        record_write(contact, call.search_lag)
+        record_write(workspace, contact, call.search_lag)
     return 200, company_json(company)
 
 
@@ -227,7 +227,7 @@ def detach_contact(call: Call) -> tuple[int, Any]:
         raise company_not_found()
     contact.company_ids.remove(company.id)
     company.contact_ids.remove(contact.id)
-    record_write(contact, call.search_lag)
+    record_write(workspace, contact, call.search_lag)
     return 200, company_json(company)
 
 

@@ -89,11 +89,14 @@ def reference_json(contact: Contact, **extra: Any) -> dict:
     return {"type": "contact", "id": contact.id, "external_id": contact.external_id, **extra}
 
 
-def record_write(contact: Contact, lag: float) -> None:
+def record_write(workspace: Workspace, contact: Contact, lag: float) -> None:
     """Queue the contact's new state for search, visible ``lag`` seconds from now."""
     moment = time.monotonic()
     snapshot = contact_json(contact)
     snapshot["archived"] = contact.archived
+    for name in search.INDEXED_FIELDS:
+        if snapshot.get(name):
+            workspace.search_keys.setdefault((name, str(snapshot[name]).lower()), set()).add(contact.id)
     versions = [v for v in contact.search_versions if v[0] > moment]  # still pending
     current = [v for v in contact.search_versions if v[0] <= moment]
     contact.search_versions = current[-1:] + versions + [(moment + lag, snapshot)]
@@ -178,7 +181,7 @@ def create_contact(call: Call) -> tuple[int, Any]:
             setattr(contact, name, body[name])
     contact.unsubscribed_from_emails = bool(contact.unsubscribed_from_emails)
     workspace.index_contact(contact)
-    record_write(contact, call.search_lag)
+    record_write(workspace, contact, call.search_lag)
     return 200, {**contact_json(contact), "enabled_push_messaging": None}
 
 
@@ -213,7 +216,7 @@ def update_contact(call: Call) -> tuple[int, Any]:
             contact.custom_attributes[key] = value
     contact.updated_at = now()
     workspace.index_contact(contact)
-    record_write(contact, call.search_lag)
+    record_write(workspace, contact, call.search_lag)
     return 200, contact_json(contact)
 
 
@@ -233,7 +236,7 @@ def archive_contact(call: Call) -> tuple[int, Any]:
     if contact is None:
         raise contact_not_found()
     contact.archived = True
-    record_write(contact, call.search_lag)
+    record_write(call.workspace, contact, call.search_lag)
     return 200, reference_json(contact, archived=True)
 
 
@@ -243,7 +246,7 @@ def unarchive_contact(call: Call) -> tuple[int, Any]:
         raise contact_not_found()
     contact.archived = False
     contact.updated_at = now()
-    record_write(contact, call.search_lag)
+    record_write(call.workspace, contact, call.search_lag)
     return 200, reference_json(contact, archived=False)
 
 
@@ -283,7 +286,14 @@ def search_contacts(call: Call) -> tuple[int, Any]:
     per_page = search.page_size(pagination.get("per_page"))
     moment = time.monotonic()
     matches = []
-    for contact in call.workspace.contacts.values():
+    workspace = call.workspace
+    key = search.index_key(body["query"])
+    if key is None:
+        candidates = list(workspace.contacts.values())
+    else:  # an `=` on id/external_id/email narrows the scan to contacts that ever had that value
+        ids = workspace.search_keys.get(key, set())
+        candidates = [workspace.contacts[i] for i in ids if i in workspace.contacts]
+    for contact in candidates:
         snapshot = search_snapshot(contact, moment)
         if snapshot is not None and not snapshot["archived"] and predicate(snapshot):
             matches.append(snapshot)

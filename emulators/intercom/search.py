@@ -24,6 +24,7 @@ SEARCHABLE_FIELDS = {
     "last_seen_at",
     "unsubscribed_from_emails",
 }
+INDEXED_FIELDS = ("id", "external_id", "email")
 MAX_GROUP_DEPTH = 2
 MAX_FILTERS_PER_GROUP = 15
 DEFAULT_PER_PAGE = 50
@@ -146,6 +147,25 @@ def build_predicate(node: dict, depth: int = 0) -> Predicate:
             return lambda snap: all(predicate(snap) for predicate in predicates)
         return lambda snap: any(predicate(snap) for predicate in predicates)
     return _build_filter(node)
+
+
+def index_key(node: dict) -> tuple[str, str] | None:
+    """An ``=`` on an indexed field that every match must satisfy (top level or inside a top AND)."""
+    if not isinstance(node, dict):
+        return None
+    if node.get("operator") == "AND" and isinstance(node.get("value"), list):
+        for child in node["value"]:
+            key = index_key(child) if isinstance(child, dict) and "field" in child else None
+            if key is not None:
+                return key
+        return None
+    if (
+        node.get("operator") == "="
+        and node.get("field") in INDEXED_FIELDS
+        and isinstance(node.get("value"), str)
+    ):
+        return node["field"], node["value"].lower()
+    return None
 
 
 def encode_cursor(offset: int) -> str:

@@ -113,6 +113,8 @@ class Workspace:
     users_by_external_id: dict[str, str] = field(default_factory=dict)
     users_by_email: dict[str, str] = field(default_factory=dict)
     company_ids: dict[str, str] = field(default_factory=dict)
+    # (field, lower-cased value) → ids of contacts that had it in any search snapshot: a superset for search.
+    search_keys: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
     def index_contact(self, contact: Contact) -> None:
         """(Re-)register a contact after a write; call ``unindex_contact`` before changing identifiers."""

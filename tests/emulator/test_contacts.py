@@ -1,6 +1,7 @@
 """Contacts: create, retrieve, update, uniqueness (409), leads, archive, delete, list, custom attributes."""
 
 import re
+from urllib.parse import quote
 
 from tests.emulator.conftest import assert_error
 
@@ -209,3 +210,11 @@ def test_email_verified_needs_an_email(api):
         api.post("/contacts", json={"external_id": "u-1", "email_verified": True}), 400, "parameter_invalid"
     )
     assert api.post("/contacts", json={"email": "a@x.test", "email_verified": True}).status_code == 200
+
+
+def test_external_ids_with_reserved_characters_round_trip(api):
+    for external_id in ("a/b", "ann@acme.test", "with space", "100%"):
+        created = api.post("/contacts", json={"external_id": external_id}).json()
+        response = api.get("/contacts/find_by_external_id/" + quote(external_id, safe=""))
+        assert response.status_code == 200, (external_id, response.text)
+        assert response.json()["id"] == created["id"]
