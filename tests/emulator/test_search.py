@@ -178,3 +178,23 @@ def test_search_lag_hides_new_and_changed_contacts(intercom_emulator, api):
     assert [c["name"] for c in _search(api, by_id)["data"]] == ["Old"]  # the index still has the old copy
     time.sleep(0.7)
     assert [c["name"] for c in _search(api, by_id)["data"]] == ["New"]
+
+
+def test_lagged_index_follows_changed_identifiers(intercom_emulator, api):
+    intercom_emulator.set_search_lag(0.4)
+    contact = api.post("/contacts", json={"external_id": "u-1", "email": "old@x.test"}).json()
+    time.sleep(0.5)
+    api.put(f"/contacts/{contact['id']}", json={"external_id": "u-9", "email": "new@x.test"})
+    old = {"field": "external_id", "operator": "=", "value": "u-1"}
+    new = {"operator": "AND", "value": [{"field": "email", "operator": "=", "value": "NEW@x.test"}]}
+    assert [c["id"] for c in _search(api, old)["data"]] == [contact["id"]]  # the index still has the old copy
+    assert _search(api, new)["data"] == []
+    time.sleep(0.5)
+    assert _search(api, old)["data"] == []
+    assert [c["external_id"] for c in _search(api, new)["data"]] == ["u-9"]
+
+
+def test_deleted_contacts_leave_search_at_once(api):
+    contact = api.post("/contacts", json={"external_id": "u-1"}).json()
+    api.delete(f"/contacts/{contact['id']}")
+    assert _search(api, {"field": "external_id", "operator": "=", "value": "u-1"})["data"] == []
