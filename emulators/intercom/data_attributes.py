@@ -129,7 +129,7 @@ def create_attribute(state: State, workspace: Workspace, body: dict) -> DataAttr
             "and hyphens",
             "name",
         )
-    clash = _name_clash(workspace, name)
+    clash = _name_clash(workspace, model, name)
     if clash is not None:
         raise ApiError(
             400,
@@ -159,11 +159,11 @@ def create_attribute(state: State, workspace: Workspace, body: dict) -> DataAttr
     return attribute
 
 
-def _name_clash(workspace: Workspace, name: str) -> str | None:
+def _name_clash(workspace: Workspace, model: str, name: str) -> str | None:
+    """The model that already has ``name``: its own standard attributes, or any model's custom ones."""
     lowered = name.lower()
-    for model, rows in STANDARD_ATTRIBUTES.items():
-        if any(row[0].lower() == lowered for row in rows):
-            return model
+    if any(row[0].lower() == lowered for row in STANDARD_ATTRIBUTES[model]):
+        return model
     for attribute in workspace.attributes.values():
         if attribute.name.lower() == lowered:
             return attribute.model

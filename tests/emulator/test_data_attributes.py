@@ -114,3 +114,19 @@ def test_archive_hides_unless_asked(api):
     ]
     assert any(a["name"] == "old" and a["archived"] for a in listed)
     assert_error(api.put("/data_attributes/99999", json={"archived": True}), 404, "field_not_found")
+
+
+def test_standard_names_are_taken_within_their_model(api):
+    body = assert_error(
+        api.post("/data_attributes", json={"name": "email", "model": "contact", "data_type": "string"}),
+        400,
+        "parameter_invalid",
+    )
+    assert "in your people data" in body["errors"][0]["message"]
+    # "plan" is a standard company attribute, and a common custom attribute on people.
+    assert (
+        api.post(
+            "/data_attributes", json={"name": "plan", "model": "contact", "data_type": "string"}
+        ).status_code
+        == 200
+    )
