@@ -1,5 +1,6 @@
 """Injected latency, server errors and hanging requests, settable at run time."""
 
+import json
 import time
 
 import httpx
@@ -68,9 +69,24 @@ def test_reset_restores_the_start_settings(intercom_emulator, api):
     }
 
 
-def test_faults_and_limits_can_be_set_at_start():
+def test_faults_and_limits_can_be_set_at_start(tmp_path):
+    seed_file = tmp_path / "seed.json"
+    seed_file.write_text(
+        json.dumps(
+            {
+                "workspaces": [
+                    {"name": "From file", "region": "EU", "id_code": "filed", "tokens": ["tok_file"]}
+                ],
+                "oauth_clients": [
+                    {"client_id": "c2", "client_secret": "s2", "redirect_uris": ["https://x.test/cb"]}
+                ],
+            }
+        )
+    )
     server = start_emulator(
         [
+            "--seed-file",
+            str(seed_file),
             "--latency-ms",
             "100",
             "--error-rate",
@@ -94,6 +110,8 @@ def test_faults_and_limits_can_be_set_at_start():
         assert control["settings"]["search_lag_seconds"] == 1.5
         assert control["workspaces"]["boot"]["region"] == "AU"
         assert control["oauth_clients"][0]["redirect_uris"] == ["https://app.test/cb", "https://app.test/cb2"]
+        assert control["oauth_clients"][1]["client_id"] == "c2"
+        assert control["workspaces"]["filed"]["tokens"][0]["token"] == "tok_file"
         started = time.perf_counter()
         response = httpx.get(f"{server.root_url}/au/me", headers={"Authorization": "Bearer tok_boot"})
         assert response.status_code == 200 and time.perf_counter() - started >= 0.1
