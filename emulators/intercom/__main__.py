@@ -131,7 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level, access_log=False, lifespan="on"
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,  # hung requests must not hold up a stop
     )
     return 0
 
