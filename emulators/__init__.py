@@ -1,0 +1,1 @@
+"""Local stand-ins for the SaaS tools Syncline writes to (tests, demo, benchmarks)."""

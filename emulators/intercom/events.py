@@ -1,0 +1,79 @@
+"""Data events: 202 with an empty body, flat metadata (first 10 keys), duplicates ignored but counted."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from emulators.intercom.errors import ApiError, contact_not_found
+from emulators.intercom.routing import Call, Route
+from emulators.intercom.store import Contact, Event, Workspace
+
+MAX_METADATA_KEYS = 10
+
+
+def _find_contact(workspace: Workspace, body: dict) -> Contact | None:
+    if body.get("id"):
+        contact = workspace.contacts.get(body["id"])
+        return contact if contact is not None and not contact.archived else None
+    if body.get("user_id"):
+        contact = workspace.user_by_external_id(body["user_id"])
+    else:
+        email = str(body.get("email", "")).lower()
+        contact = workspace.user_by_email(email)  # a user wins over leads with the same email
+        if contact is None:
+            contact = next(
+                (
+                    c
+                    for c in workspace.contacts.values()
+                    if c.email and c.email.lower() == email and not c.archived
+                ),
+                None,
+            )
+    return contact if contact is not None and not contact.archived else None
+
+
+def _flat_value(value: Any) -> bool:
+    if value is None or isinstance(value, str | int | float | bool):
+        return True
+    if isinstance(value, dict):  # rich link {url, value} or monetary amount {amount, currency}
+        keys = set(value)
+        return keys == {"url", "value"} or keys == {"amount", "currency"}
+    return False
+
+
+def create_event(call: Call) -> tuple[int, Any]:
+    body, workspace = call.body, call.workspace
+    if not body.get("event_name"):
+        raise ApiError(400, "parameter_not_found", "event_name not specified", "event_name")
+    contact = _find_contact(workspace, body)
+    if contact is None:
+        raise contact_not_found()
+    metadata = body.get("metadata") or {}
+    for key, value in metadata.items():
+        if not _flat_value(value):
+            raise ApiError(
+                400,
+                "parameter_invalid",
+                f"Metadata '{key}' must be a flat value, not nested JSON",
+                "metadata",
+            )
+    kept = dict(list(metadata.items())[:MAX_METADATA_KEYS])
+    key = (contact.id, body["event_name"], int(body["created_at"]))
+    if key in workspace.event_keys:
+        workspace.duplicate_events += 1
+        return 202, None
+    workspace.event_keys.add(key)
+    workspace.events.append(
+        Event(
+            contact_id=contact.id,
+            event_name=body["event_name"],
+            created_at=int(body["created_at"]),
+            metadata=kept,
+            received_at=time.time(),
+        )
+    )
+    return 202, None
+
+
+ROUTES = [Route("POST", "/events", create_event)]
