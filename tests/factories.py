@@ -63,3 +63,18 @@ class SqlModelFactory(factory.django.DjangoModelFactory):
     sql = "SELECT 1 AS id"
     primary_key = "id"
     columns = factory.LazyFunction(lambda: [{"name": "id", "db_type": "INTEGER", "kind": "integer"}])
+
+
+class IntercomConnectionFactory(factory.django.DjangoModelFactory):
+    """An Intercom destination; pass `credentials={"access_token": …}` and a region from the emulator."""
+
+    class Meta:
+        model = "connections.Connection"
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Intercom {n}")
+    kind = "destination"
+    type = "intercom"
+    config = factory.LazyFunction(lambda: {"region": "US", "workspace_id": "abc", "workspace_name": "Acme"})
+    credentials = factory.LazyFunction(lambda: {"access_token": "token-of-the-factory"})
+    status = "connected"

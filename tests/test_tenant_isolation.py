@@ -11,7 +11,13 @@ from django.urls import reverse
 
 from apps.tenancy import services
 from apps.tenancy.models import Role
-from tests.factories import MembershipFactory, SourceConnectionFactory, SqlModelFactory, UserFactory
+from tests.factories import (
+    IntercomConnectionFactory,
+    MembershipFactory,
+    SourceConnectionFactory,
+    SqlModelFactory,
+    UserFactory,
+)
 from tests.urlwalk import workspace_routes
 
 # For each URL kwarg that names a workspace object: make one inside the given workspace, return its id.
@@ -24,6 +30,7 @@ OBJECT_FACTORIES = {
     ),
     "connection_id": lambda ws: SourceConnectionFactory(workspace=ws).pk,
     "model_id": lambda ws: SqlModelFactory(workspace=ws).pk,
+    "destination_id": lambda ws: IntercomConnectionFactory(workspace=ws).pk,
 }
 
 ROUTES = workspace_routes()

@@ -45,3 +45,23 @@ class Connection(WorkspaceOwnedModel, TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class IntercomRegion(models.TextChoices):
+    US = "US", "United States (US)"
+    EU = "EU", "Europe (EU)"
+    AU = "AU", "Australia (AU)"
+
+
+class OAuthState(WorkspaceOwnedModel, TimeStampedModel):
+    """One "Connect with Intercom" attempt: the `state` sent to Intercom, bound to a user, a workspace, a
+    region and an expiry; single use. `connection` is set when the attempt reconnects an existing one."""
+
+    state = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    region = models.CharField(max_length=2, choices=IntercomRegion.choices)
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)

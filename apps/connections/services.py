@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.connections.intercom.client import AuthFailure, IntercomClient, TransientFailure
 from apps.connections.models import Connection, ConnectionKind, ConnectionStatus
 from apps.connections.sources.base import ConnectionCheck, SourceAdapter
 from apps.connections.sources.errors import SourceError
@@ -85,13 +86,57 @@ def _record_test(connection: Connection, tested: ConnectionCheck | None, error: 
 
 
 def connection_test(*, workspace: Workspace, connection: Connection) -> Connection:
-    """Test a stored source connection now and record the outcome on it."""
+    """Test a stored connection now (a query to the warehouse, or Intercom's /me) and record the outcome."""
+    if connection.kind == ConnectionKind.DESTINATION:
+        return _intercom_test(connection)
     try:
         tested, error = source_adapter(connection).test(), ""
     except SourceError as failure:
         tested, error = None, str(failure)
     _record_test(connection, tested, error)
     connection.save(update_fields=["status", "status_message", "last_tested_at", "updated_at"])
+    return connection
+
+
+def _intercom_test(connection: Connection) -> Connection:
+    token = (connection.credentials or {}).get("access_token")
+    connection.last_tested_at = timezone.now()
+    if not token:
+        connection.status = ConnectionStatus.NEEDS_RECONNECT
+        connection.status_message = "Disconnected: there is no access token. Reconnect to sync again."
+    else:
+        region = connection.config.get("region", "US")
+        try:
+            me = IntercomClient.for_region(region, token=token).me()
+        except AuthFailure:
+            connection.status = ConnectionStatus.NEEDS_RECONNECT
+            connection.status_message = (
+                f"Intercom refused the access token in the {region} region: it was revoked, or the workspace is "
+                "hosted in another region. Check the region, or reconnect."
+            )
+        except TransientFailure as error:
+            connection.status = ConnectionStatus.FAILING
+            connection.status_message = f"Intercom did not answer ({error}). Try again in a moment."
+        else:
+            app = me.get("app") or {}
+            connection.status = ConnectionStatus.CONNECTED
+            connection.status_message = f"{app.get('name', '')} ({region}) as {me.get('email', '')}"
+    connection.save(update_fields=["status", "status_message", "last_tested_at", "updated_at"])
+    return connection
+
+
+def connection_set_region(*, workspace: Workspace, connection: Connection, region: str) -> Connection:
+    connection.config = {**connection.config, "region": region}
+    connection.save(update_fields=["config", "updated_at"])
+    return _intercom_test(connection)
+
+
+def connection_disconnect(*, workspace: Workspace, connection: Connection) -> Connection:
+    """Delete the destination's token; the connection (and the syncs using it) stay, waiting for a reconnect."""
+    connection.credentials = None
+    connection.status = ConnectionStatus.NEEDS_RECONNECT
+    connection.status_message = "Disconnected: the access token was deleted. Reconnect to sync again."
+    connection.save(update_fields=["credentials", "status", "status_message", "updated_at"])
     return connection
 
 

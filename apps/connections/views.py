@@ -103,6 +103,8 @@ def connection_test(request, workspace, connection_id):
         messages.success(request, f"“{connection.name}” is connected: {connection.status_message}")
     else:
         messages.error(request, f"“{connection.name}” failed its test: {connection.status_message}")
+    if connection.kind == ConnectionKind.DESTINATION:
+        return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
     return redirect("connection_list", workspace_slug=workspace.slug)
 
 

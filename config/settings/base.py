@@ -178,3 +178,19 @@ LOGGING = {
 # Multi-tenant hosting: refuse warehouse hosts that resolve to loopback, private, link-local or metadata
 # addresses. Off for self-hosting, where warehouses live on private networks.
 SOURCES_BLOCK_PRIVATE_HOSTS = env.bool("SOURCES_BLOCK_PRIVATE_HOSTS", default=False)
+
+# Intercom. The base URLs are settings so that the local emulator stands in for Intercom by configuration.
+INTERCOM_CLIENT_ID = env("INTERCOM_CLIENT_ID", default="")
+INTERCOM_CLIENT_SECRET = env("INTERCOM_CLIENT_SECRET", default="")
+INTERCOM_API_BASE_URLS = {
+    "US": env("INTERCOM_API_BASE_URL_US", default="https://api.intercom.io"),
+    "EU": env("INTERCOM_API_BASE_URL_EU", default="https://api.eu.intercom.io"),
+    "AU": env("INTERCOM_API_BASE_URL_AU", default="https://api.au.intercom.io"),
+}
+# Where the consent page lives (Intercom's "app" hosts).
+INTERCOM_APP_BASE_URLS = {
+    "US": env("INTERCOM_APP_BASE_URL_US", default="https://app.intercom.com"),
+    "EU": env("INTERCOM_APP_BASE_URL_EU", default="https://app.eu.intercom.com"),
+    "AU": env("INTERCOM_APP_BASE_URL_AU", default="https://app.au.intercom.com"),
+}
+INTERCOM_OAUTH_STATE_SECONDS = 600

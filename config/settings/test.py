@@ -2,6 +2,8 @@
 
 import os
 
+# The local emulator speaks plain HTTP; oauthlib refuses that unless told. Never set in production.
+os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-a-secret")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMzJieXQ=")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/syncline")

@@ -1,0 +1,22 @@
+from django import forms
+
+from apps.connections.models import IntercomRegion
+
+REGION_HELP = (
+    "Match your Intercom workspace's data host region (Intercom: Settings → Workspace → General → "
+    "Data hosting region). Most workspaces are in the US."
+)
+
+
+class RegionForm(forms.Form):
+    region = forms.ChoiceField(
+        choices=IntercomRegion.choices, initial=IntercomRegion.US, help_text=REGION_HELP
+    )
+
+
+class TokenForm(RegionForm):
+    token = forms.CharField(
+        label="Access token",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="From Intercom's Developer Hub: your app → Configure → Authentication. Checked with Intercom at once.",
+    )

@@ -1,0 +1,119 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+
+from apps.connections import selectors
+from apps.connections.intercom import oauth
+from apps.connections.intercom.forms import RegionForm, TokenForm
+from apps.connections.models import ConnectionKind, ConnectionStatus
+from apps.connections.services import connection_disconnect, connection_set_region
+from apps.tenancy.access import workspace_view
+
+
+def _connected(request, connection, notes):
+    for note in notes:
+        messages.warning(request, note)
+    messages.success(
+        request, f"Connected to {connection.config['workspace_name']} ({connection.config['region']})."
+    )
+    return redirect("intercom_detail", workspace_slug=connection.workspace.slug, destination_id=connection.pk)
+
+
+@workspace_view()
+def intercom_new(request, workspace):
+    """Pick the region, then go to Intercom's consent page; or paste an access token."""
+    region_form, token_form = RegionForm(prefix="oauth"), TokenForm(prefix="token")
+    if request.method == "POST" and request.POST.get("method") == "token":
+        token_form = TokenForm(request.POST, prefix="token")
+        if token_form.is_valid():
+            try:
+                connection, notes = oauth.token_connect(
+                    workspace=workspace, user=request.user, **token_form.cleaned_data
+                )
+                return _connected(request, connection, notes)
+            except oauth.ConnectError as error:
+                token_form.add_error("token", str(error))
+    elif request.method == "POST":
+        region_form = RegionForm(request.POST, prefix="oauth")
+        if region_form.is_valid():
+            try:
+                return redirect(
+                    oauth.oauth_start(workspace=workspace, user=request.user, **region_form.cleaned_data)
+                )
+            except oauth.ConnectError as error:
+                region_form.add_error(None, str(error))
+    context = {"region_form": region_form, "token_form": token_form, "oauth_enabled": oauth.oauth_enabled()}
+    status = 422 if region_form.errors or token_form.errors else 200
+    return TemplateResponse(request, "connections/intercom_new.html", context, status=status)
+
+
+@login_required
+def intercom_callback(request):
+    """Intercom sends the user back here after the consent page; the state says which workspace."""
+    try:
+        connection, notes = oauth.oauth_complete(user=request.user, params=request.GET.dict())
+    except oauth.ConnectError as error:
+        return TemplateResponse(
+            request, "connections/intercom_failed.html", {"message": str(error)}, status=400
+        )
+    return _connected(request, connection, notes)
+
+
+def _intercom(workspace, destination_id):
+    return selectors.connection_get(
+        workspace=workspace, connection_id=destination_id, kind=ConnectionKind.DESTINATION
+    )
+
+
+@workspace_view()
+def intercom_detail(request, workspace, destination_id):
+    connection = _intercom(workspace, destination_id)
+    region_form = RegionForm(request.POST or None, initial={"region": connection.config.get("region")})
+    if request.method == "POST" and region_form.is_valid():
+        connection = connection_set_region(
+            workspace=workspace, connection=connection, **region_form.cleaned_data
+        )
+        if connection.status == ConnectionStatus.CONNECTED:
+            messages.success(
+                request, f"Region set to {connection.config['region']}; the connection works there."
+            )
+        else:
+            messages.error(request, connection.status_message)
+        return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
+    context = {"connection": connection, "region_form": region_form, "token_form": TokenForm(prefix="token"),
+               "oauth_enabled": oauth.oauth_enabled()}  # fmt: skip
+    return TemplateResponse(request, "connections/intercom_detail.html", context)
+
+
+@workspace_view(methods=("POST",))
+def intercom_reconnect(request, workspace, destination_id):
+    connection = _intercom(workspace, destination_id)
+    if request.POST.get("method") == "token":
+        form = TokenForm(request.POST, prefix="token")
+        if form.is_valid():
+            try:
+                connection, notes = oauth.token_connect(
+                    workspace=workspace, user=request.user, connection=connection, **form.cleaned_data
+                )
+                return _connected(request, connection, notes)
+            except oauth.ConnectError as error:
+                messages.error(request, str(error))
+        else:
+            messages.error(request, "Paste the access token to reconnect with it.")
+        return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
+    region = connection.config.get("region", "US")
+    try:
+        return redirect(
+            oauth.oauth_start(workspace=workspace, user=request.user, region=region, connection=connection)
+        )
+    except oauth.ConnectError as error:
+        messages.error(request, str(error))
+        return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
+
+
+@workspace_view(methods=("POST",))
+def intercom_disconnect(request, workspace, destination_id):
+    connection = connection_disconnect(workspace=workspace, connection=_intercom(workspace, destination_id))
+    messages.success(request, f"Disconnected {connection.name}: its access token was deleted.")
+    return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
