@@ -14,4 +14,12 @@ os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-only-not-a-secret")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "bG9jYWwtZGV2LW9ubHkta2V5LW5vdC1zZWNyZXQtMzI=")
 
+# Intercom: the local emulator stands in for it unless .env points at the real thing.
+_emulator = os.environ.get("SYNCLINE_EMULATOR_URL", "http://127.0.0.1:8010")
+for _region in ("US", "EU", "AU"):
+    os.environ.setdefault(f"INTERCOM_API_BASE_URL_{_region}", f"{_emulator}/{_region.lower()}")
+    os.environ.setdefault(f"INTERCOM_APP_BASE_URL_{_region}", f"{_emulator}/{_region.lower()}")
+os.environ.setdefault("INTERCOM_CLIENT_ID", "syncline-local")
+os.environ.setdefault("INTERCOM_CLIENT_SECRET", "local-emulator-only-not-a-secret")
+
 from config.settings.base import *  # noqa: E402,F403

@@ -81,7 +81,8 @@ def intercom_detail(request, workspace, destination_id):
         else:
             messages.error(request, connection.status_message)
         return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
-    context = {"connection": connection, "region_form": region_form, "token_form": TokenForm(prefix="token"),
+    token_form = TokenForm(prefix="token", initial={"region": connection.config.get("region")})
+    context = {"connection": connection, "region_form": region_form, "token_form": token_form,
                "oauth_enabled": oauth.oauth_enabled()}  # fmt: skip
     return TemplateResponse(request, "connections/intercom_detail.html", context)
 
