@@ -1,0 +1,79 @@
+"""The ledger in PostgreSQL: the engine's `LedgerView` for one sync, and the writes the loader makes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from django.utils import timezone
+
+from apps.syncs.engine.ledger import LedgerEntry as EngineEntry
+from apps.syncs.models import LedgerEntry, Sync
+
+
+class DbLedger:
+    def __init__(self, sync: Sync):
+        self.sync = sync
+        self._rows = LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync)
+
+    def get_many(self, keys: Collection[str]) -> dict[str, EngineEntry]:
+        rows = self._rows.filter(key__in=list(keys)).values_list(
+            "key", "payload_hash", "destination_id", "last_rejection", "payload", "company_id"
+        )
+        return {
+            key: EngineEntry(
+                payload_hash=payload_hash or None,
+                destination_id=destination_id or None,
+                last_rejection=last_rejection or None,
+                payload=payload,
+                company_id=company_id or None,
+            )
+            for key, payload_hash, destination_id, last_rejection, payload, company_id in rows
+        }
+
+    def sent_among(self, keys: Collection[str]) -> set[str]:
+        return set(self._rows.filter(key__in=list(keys)).exclude(payload_hash="").values_list("key", flat=True))
+
+    # --- writes: only after Intercom accepted the record ---------------------------------------------
+
+    def record_accepted(
+        self,
+        key: str,
+        *,
+        payload_hash: str,
+        destination_id: str | None,
+        payload: dict[str, Any] | None = None,
+        company_id: str | None = None,
+    ) -> None:
+        _upsert(
+            self.sync,
+            key,
+            payload_hash=payload_hash,
+            destination_id=destination_id or "",
+            payload=payload,
+            company_id=company_id or "",
+            synced_at=timezone.now(),
+            last_rejection="",
+            last_rejected_at=None,
+        )
+
+    def record_rejection(self, key: str, reason: str) -> None:
+        updated = self._rows.filter(key=key).update(last_rejection=reason, last_rejected_at=timezone.now())
+        if not updated:
+            _upsert(self.sync, key, last_rejection=reason, last_rejected_at=timezone.now())
+
+    def forget(self, key: str) -> None:
+        """After a delete: the record no longer exists in Intercom."""
+        self._rows.filter(key=key).delete()
+
+
+def _upsert(sync: Sync, key: str, **values: Any) -> None:
+    LedgerEntry.objects.for_workspace(sync.workspace_id).update_or_create(
+        workspace_id=sync.workspace_id, sync=sync, key=key, defaults=values
+    )
+
+
+def ledger_size(sync: Sync) -> int:
+    return LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync).count()
+
+

@@ -1,0 +1,144 @@
+from django.conf import settings
+from django.db import models
+
+from apps.common.models import TimeStampedModel
+from apps.connections.intercom.catalog import BEHAVIOR_LABELS, OBJECTS
+from apps.tenancy.scoping import WorkspaceOwnedModel
+
+
+class Sync(WorkspaceOwnedModel, TimeStampedModel):
+    """A model → an Intercom object, with a behavior, a sync key and field mappings.
+
+    `mappings` and `options` hold the engine's configuration as JSON (see `services.sync_engine_config`):
+    mappings: [{"target", "field_type", "column" | "constant", "custom"}]; options: dont_overwrite_with_null,
+    company_id_column, permanent_delete, event {contact_column, contact_key, created_at_column, event_name |
+    event_name_column, metadata_columns, first_run}.
+    """
+
+    name = models.CharField(max_length=100)
+    model = models.ForeignKey("sql_models.SqlModel", on_delete=models.PROTECT, related_name="syncs")
+    destination = models.ForeignKey("connections.Connection", on_delete=models.PROTECT, related_name="syncs")
+    object_key = models.CharField("Intercom object", max_length=20, choices=[(k, o.label) for k, o in OBJECTS.items()])
+    behavior = models.CharField(max_length=20, choices=list(BEHAVIOR_LABELS.items()))
+    key_column = models.CharField(max_length=200)
+    key_identifier = models.CharField(max_length=40)
+    mappings = models.JSONField(default=list, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    paused = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="sync_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def object(self):
+        return OBJECTS[self.object_key]
+
+    def mapped_columns(self) -> set[str]:
+        """Every model column this sync reads (for the "column used by a sync" warning)."""
+        columns = {self.key_column} | {m["column"] for m in self.mappings if m.get("column")}
+        event = self.options.get("event") or {}
+        columns |= {event.get("contact_column"), event.get("created_at_column"), event.get("event_name_column")}
+        columns |= set(event.get("metadata_columns") or ())
+        columns.add(self.options.get("company_id_column"))
+        return {c for c in columns if c}
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIALLY_FAILED = "partially_failed", "Partially failed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class RunTrigger(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    SCHEDULE = "schedule", "Schedule"
+    API = "api", "API"
+    COMMAND = "command", "Command line"
+
+
+class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
+    """One execution of a sync: what was planned, sent and rejected, and why. Its status changes only
+    through the run services (queued → running → succeeded / partially failed / failed / cancelled)."""
+
+    sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    trigger = models.CharField(max_length=20, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
+    full_resync = models.BooleanField(default=False)
+    triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    first_error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["sync", "-created_at"]), models.Index(fields=["workspace", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} of {self.sync}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class LedgerEntry(WorkspaceOwnedModel):
+    """Per sync and record key: what Intercom last accepted. Written only after Intercom accepted it."""
+
+    sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="ledger")
+    key = models.CharField(max_length=512)
+    payload_hash = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    destination_id = models.CharField(max_length=64, blank=True)
+    company_id = models.CharField(max_length=255, blank=True)  # contacts: the company last attached
+    synced_at = models.DateTimeField(null=True, blank=True)
+    last_rejection = models.TextField(blank=True)
+    last_rejected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sync", "key"], name="ledger_key_unique")]
+
+
+class RecordOutcome(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    ARCHIVED = "archived", "Archived"
+    DELETED = "deleted", "Deleted"
+    SENT = "sent", "Sent"
+    SKIPPED = "skipped", "Skipped"
+    INVALID = "invalid", "Invalid"
+    REJECTED = "rejected", "Rejected"
+
+
+class RecordResult(WorkspaceOwnedModel):
+    """A record of a run that did not go through (invalid or rejected), with the reason; kept for
+    SYNC_RECORD_RESULTS_DAYS days."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="record_results")
+    key = models.CharField(max_length=512)
+    outcome = models.CharField(max_length=10, choices=RecordOutcome.choices)
+    code = models.CharField(max_length=100, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "key"]), models.Index(fields=["run", "outcome"])]
