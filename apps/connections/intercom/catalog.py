@@ -62,7 +62,9 @@ class IntercomObject:
     behaviors: tuple[Behavior, ...]
     fields: tuple[StandardField, ...]
     attribute_model: str | None  # the data-attribute model of its custom attributes, if any
-    role: str | None = None  # contacts: the role a created record gets ("user" / "lead"); None = from the data
+    role: str | None = (
+        None  # contacts: the role a created record gets ("user" / "lead"); None = from the data
+    )
     note: str = ""
 
     def identifier(self, key: str) -> Identifier:
@@ -105,7 +107,9 @@ OBJECTS: dict[str, IntercomObject] = {
             StandardField("website", "Website", FieldType.STRING),
             StandardField("industry", "Industry", FieldType.STRING),
             StandardField("remote_created_at", "Created at (your system)", FieldType.DATE),
-            StandardField("monthly_spend", "Monthly spend", FieldType.INTEGER, "Intercom keeps whole numbers."),
+            StandardField(
+                "monthly_spend", "Monthly spend", FieldType.INTEGER, "Intercom keeps whole numbers."
+            ),
         ),
         attribute_model="company",
         note=(

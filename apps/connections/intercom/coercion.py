@@ -54,7 +54,9 @@ def to_unix_seconds(value: Any, column: str) -> int:
         try:
             parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise CoercionError(column, value, "a date or timestamp", "use ISO 8601 or epoch seconds") from None
+            raise CoercionError(
+                column, value, "a date or timestamp", "use ISO 8601 or epoch seconds"
+            ) from None
         return to_unix_seconds(parsed, column)
     raise CoercionError(column, value, "a date or timestamp")
 
