@@ -1,0 +1,219 @@
+"""A sync as the engine sees it: plain, frozen data, independent of the Django models that store it.
+
+The service that runs a sync builds a `SyncConfig` from its rows; the planner and the payload builder
+read nothing else. `validate()` returns the problems a user must fix, in words they understand.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from apps.connections.intercom.catalog import (
+    EVENT_CONTACT_KEYS,
+    EVENT_METADATA_LIMIT,
+    OBJECTS,
+    Behavior,
+    FieldType,
+    IntercomObject,
+)
+from apps.connections.intercom.coercion import CoercionError, coerce
+
+CONTACT_OBJECTS = frozenset({"contact", "user", "lead"})
+ROLES = ("user", "lead")
+
+
+class EventContactKey(StrEnum):
+    """The field of `POST /events` that names the contact."""
+
+    ID = "id"
+    USER_ID = "user_id"
+    EMAIL = "email"
+
+
+class FirstRunMode(StrEnum):
+    SEND_ALL = "send_all"  # the first run sends every row
+    SKIP_EXISTING = "skip_existing"  # the first run records today's rows as sent without sending them
+
+
+@dataclass(frozen=True)
+class SyncKey:
+    column: str  # the model column
+    identifier: str  # the Intercom identifier key (catalog), e.g. "email", "company_id", "event_id"
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    """One destination field, fed by a model column or by a constant value.
+
+    `target` is a standard field name of the object, or a custom attribute name when `custom` is true.
+    """
+
+    target: str
+    field_type: FieldType
+    column: str | None = None
+    constant: Any = None
+    custom: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"custom attribute “{self.target}”" if self.custom else f"field “{self.target}”"
+
+
+@dataclass(frozen=True)
+class EventOptions:
+    contact_column: str
+    contact_key: EventContactKey
+    created_at_column: str
+    event_name: str | None = None  # a constant name for every row …
+    event_name_column: str | None = None  # … or a column holding it
+    metadata_columns: tuple[str, ...] = ()  # metadata key = column name
+    first_run: FirstRunMode = FirstRunMode.SEND_ALL
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    object_key: str
+    behavior: Behavior
+    sync_key: SyncKey
+    mappings: tuple[FieldMapping, ...] = ()
+    dont_overwrite_with_null: bool = False
+    company_id_column: str | None = None  # contact syncs: attach the contact to this company
+    event: EventOptions | None = None  # event syncs only
+    permanent_delete: bool = False  # Delete on contacts: delete instead of archive (companies always delete)
+
+    @property
+    def object(self) -> IntercomObject:
+        return OBJECTS[self.object_key]
+
+    @property
+    def is_contact(self) -> bool:
+        return self.object_key in CONTACT_OBJECTS
+
+    @property
+    def key_is_destination_id(self) -> bool:
+        """Keyed by the Intercom id itself: the key is the destination id, nothing needs a lookup."""
+        return self.sync_key.identifier == "id"
+
+    def validate(
+        self, columns: Collection[str], *, unique_columns: Collection[str] | None = None
+    ) -> list[str]:
+        """Problems with this configuration against the model's columns; empty when it can run.
+
+        `unique_columns`, when given, are the columns known to be unique (the model's key, or declared so).
+        """
+        if self.object_key not in OBJECTS:
+            return [f"Unknown Intercom object “{self.object_key}”."]
+        obj = self.object
+        problems: list[str] = []
+        column_set = set(columns)
+
+        def need_column(column: str | None, what: str) -> None:
+            if not column:
+                problems.append(f"Choose the column for {what}.")
+            elif column not in column_set:
+                problems.append(f"Column “{column}” ({what}) is not in the model's columns.")
+
+        if self.behavior not in obj.behaviors:
+            allowed = ", ".join(b.label for b in obj.behaviors)
+            problems.append(f"{obj.label} syncs cannot use “{self.behavior.label}” (allowed: {allowed}).")
+        if self.sync_key.identifier not in {i.key for i in obj.identifiers}:
+            allowed = ", ".join(i.label for i in obj.identifiers)
+            problems.append(
+                f"{obj.label} records cannot be matched on “{self.sync_key.identifier}” ({allowed})."
+            )
+        need_column(self.sync_key.column, "the sync key")
+        if (
+            unique_columns is not None
+            and self.sync_key.column in column_set
+            and self.sync_key.column not in unique_columns
+        ):
+            problems.append(
+                f"The sync key column “{self.sync_key.column}” must be the model's unique key or declared unique."
+            )
+        problems += self._validate_mappings(obj, need_column)
+        if self.company_id_column is not None:
+            if not self.is_contact:
+                problems.append("Only contact syncs can attach records to a company.")
+            else:
+                need_column(self.company_id_column, "the Company ID")
+        if self.permanent_delete and self.behavior is not Behavior.DELETE:
+            problems.append("Permanent deletion only applies to Delete syncs.")
+        if self.object_key == "event":
+            problems += self._validate_event(need_column)
+        elif self.event is not None:
+            problems.append("Event options only apply to Event syncs.")
+        return problems
+
+    def _validate_mappings(self, obj: IntercomObject, need_column) -> list[str]:
+        problems: list[str] = []
+        if self.mappings and self.behavior is Behavior.DELETE:
+            problems.append("Delete syncs send no fields: remove the field mappings.")
+        targets = Counter((m.custom, m.target) for m in self.mappings)
+        for (custom, target), count in targets.items():
+            if count > 1:
+                kind = "Custom attribute" if custom else "Field"
+                problems.append(f"{kind} “{target}” is mapped {count} times.")
+        for mapping in self.mappings:
+            if mapping.custom:
+                if obj.attribute_model is None:
+                    problems.append(f"{obj.label} records have no custom attributes ({mapping.target}).")
+            else:
+                standard = obj.field(mapping.target)
+                if standard is None:
+                    problems.append(f"“{mapping.target}” is not a field of {obj.label}.")
+                elif standard.type != mapping.field_type:
+                    problems.append(
+                        f"Field “{mapping.target}” takes {standard.type}, not {mapping.field_type}."
+                    )
+                elif mapping.target == self.sync_key.identifier:
+                    problems.append(f"Field “{mapping.target}” is already set by the sync key.")
+            if mapping.column is not None:
+                need_column(mapping.column, mapping.label)
+            elif mapping.constant is None:
+                problems.append(f"Choose a column or a constant value for the {mapping.label}.")
+            else:
+                try:
+                    value = coerce(
+                        mapping.constant, mapping.field_type, column=f"constant for {mapping.target}"
+                    )
+                except CoercionError as error:
+                    problems.append(str(error))
+                else:
+                    if mapping.target == "role" and not mapping.custom and value not in ROLES:
+                        problems.append("The role must be “user” or “lead”.")
+        return problems
+
+    def _validate_event(self, need_column) -> list[str]:
+        event = self.event
+        if event is None:
+            return ["Event syncs need the event options (name, created-at and contact columns)."]
+        problems: list[str] = []
+        if (event.event_name is None) == (event.event_name_column is None):
+            problems.append("Give the event name as a constant or as a column (one of them).")
+        elif event.event_name_column is not None:
+            need_column(event.event_name_column, "the event name")
+        elif not event.event_name.strip():
+            problems.append("The event name cannot be empty.")
+        need_column(event.created_at_column, "the event time")
+        need_column(event.contact_column, "the contact")
+        if event.contact_key not in EVENT_CONTACT_KEYS:
+            problems.append(f"Events name their contact by {', '.join(EVENT_CONTACT_KEYS)}.")
+        if len(event.metadata_columns) > EVENT_METADATA_LIMIT:
+            problems.append(
+                f"Intercom keeps at most {EVENT_METADATA_LIMIT} metadata keys per event "
+                f"({len(event.metadata_columns)} chosen)."
+            )
+        if len(set(event.metadata_columns)) != len(event.metadata_columns):
+            problems.append("A metadata column is chosen twice.")
+        for column in event.metadata_columns:
+            need_column(column, "event metadata")
+        return problems
+
+
+def mapping(target: str, field_type: FieldType, column: str | None = None, **kwargs: Any) -> FieldMapping:
+    """Shorthand used by tests and services."""
+    return FieldMapping(target=target, field_type=FieldType(field_type), column=column, **kwargs)

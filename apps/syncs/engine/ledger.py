@@ -1,0 +1,68 @@
+"""The planner's read-only view of a sync's ledger.
+
+The ledger remembers, per record key, what Intercom last *accepted*: the payload's hash, the payload itself
+(so a preview can show each changed field's old and new value), the company the contact was attached to,
+and the Intercom id. It also keeps the last rejection, and for Send syncs, which event ids were sent.
+Only the loader writes it, after Intercom accepted a record; the planner only reads, one batch at a time
+(`get_many` and `sent_among` are called with the keys of one batch: 1-10k keys, one query each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    payload_hash: str | None  # None: never accepted by Intercom (only a rejection is recorded)
+    destination_id: str | None = None
+    last_rejection: str | None = None
+    payload: dict[str, Any] | None = None  # the last accepted payload, as JSON; None if not kept
+    company_id: str | None = None  # contacts: the company last attached
+
+
+class LedgerView(Protocol):
+    def get_many(self, keys: Collection[str]) -> dict[str, LedgerEntry]:
+        """The entries of those keys that have one."""
+        ...
+
+    def sent_among(self, keys: Collection[str]) -> set[str]:
+        """Send syncs: which of these event ids were already sent (or recorded as sent)."""
+        ...
+
+
+class InMemoryLedger:
+    """A `LedgerView` in a dict, with the writes the loader would make. For tests and previews."""
+
+    def __init__(self, entries: dict[str, LedgerEntry] | None = None, sent: Collection[str] = ()):
+        self.entries: dict[str, LedgerEntry] = dict(entries or {})
+        self.sent: set[str] = set(sent)
+        self.lookups = 0  # batch lookups made, to check the planner asks per batch
+
+    def get_many(self, keys: Collection[str]) -> dict[str, LedgerEntry]:
+        self.lookups += 1
+        return {key: self.entries[key] for key in keys if key in self.entries}
+
+    def sent_among(self, keys: Collection[str]) -> set[str]:
+        self.lookups += 1
+        return {key for key in keys if key in self.sent}
+
+    def record_accepted(
+        self,
+        key: str,
+        *,
+        payload_hash: str,
+        destination_id: str | None,
+        payload: dict[str, Any] | None = None,
+        company_id: str | None = None,
+    ) -> None:
+        self.entries[key] = LedgerEntry(payload_hash, destination_id, None, payload, company_id)
+
+    def record_rejection(self, key: str, reason: str) -> None:
+        entry = self.entries.get(key, LedgerEntry(payload_hash=None))
+        self.entries[key] = replace(entry, last_rejection=reason)
+
+    def record_sent(self, event_id: str) -> None:
+        self.sent.add(event_id)

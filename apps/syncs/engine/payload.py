@@ -1,0 +1,180 @@
+"""One model row → the Intercom request body for the sync's object, and a stable hash of it.
+
+Shapes (API_NOTES §1-3):
+- contacts: standard fields at the top level, custom attributes under `custom_attributes`, the sync key's
+  identifier (email / external_id), `role` for the User and Lead objects; leads never get `external_id`.
+  The company to attach is kept beside the body (`Built.company_id`): it is a separate call.
+- companies: `company_id` (the sync key), fields, `custom_attributes`.
+- events: `event_name`, `created_at` (UNIX seconds), the contact key (`id` / `user_id` / `email`), and a flat
+  `metadata` of at most 10 keys (a key per metadata column; NULLs are left out).
+With "don't overwrite with null", NULL values are left out of the body, so Intercom keeps what it has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from apps.connections.intercom.catalog import Behavior, FieldType
+from apps.connections.intercom.coercion import CoercionError, coerce, to_float, to_string, to_unix_seconds
+from apps.syncs.engine.config import ROLES, FieldMapping, SyncConfig
+
+CUSTOM = "custom_attributes"
+
+
+class InvalidValue(ValueError):
+    """A row that cannot become a valid Intercom record; the message is shown to the user as is."""
+
+
+@dataclass(frozen=True)
+class Built:
+    payload: dict[str, Any]
+    company_id: str | None = None
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def payload_hash(payload: dict[str, Any], company_id: str | None = None) -> str:
+    """sha256 of the canonical JSON: independent of dict order. The company attachment is part of it."""
+    document = payload if company_id is None else {"payload": payload, "company_id": company_id}
+    return hashlib.sha256(canonical_json(document).encode()).hexdigest()
+
+
+def record_key(value: Any, column: str) -> str | None:
+    """The row's key as text, or None when it is missing (NULL or blank)."""
+    if value is None:
+        return None
+    key = to_string(value, column)
+    return key if key.strip() else None
+
+
+class PayloadBuilder:
+    """Builds the payload of rows of one model for one sync; column positions are resolved once."""
+
+    def __init__(self, config: SyncConfig, columns: Sequence[str]):
+        self.config = config
+        index = {name: i for i, name in enumerate(columns)}
+        self._index = index
+        obj = config.object
+        self._drop_nulls = config.dont_overwrite_with_null
+        # (target, field type, column index or None, coerced constant, column name, custom)
+        self._fields = [self._resolve(m) for m in config.mappings]
+        identifier = config.sync_key.identifier
+        self._identifier_field = None
+        if identifier in ("email", "external_id", "company_id") and not (
+            obj.key == "lead" and identifier == "external_id"
+        ):
+            self._identifier_field = identifier
+        self._role = obj.role
+        self._company_index = index[config.company_id_column] if config.company_id_column else None
+        self._company_column = config.company_id_column
+        event = config.event
+        if obj.key == "event" and event is not None:
+            self._event_name_index = index[event.event_name_column] if event.event_name_column else None
+            self._created_at_index = index[event.created_at_column]
+            self._contact_index = index[event.contact_column]
+            self._metadata = [(column, index[column]) for column in event.metadata_columns]
+
+    def _resolve(self, m: FieldMapping) -> tuple[str, FieldType, int | None, Any, str, bool]:
+        if m.column is not None:
+            return m.target, m.field_type, self._index[m.column], None, m.column, m.custom
+        constant = coerce(m.constant, m.field_type, column=f"constant for {m.target}")
+        return m.target, m.field_type, None, constant, m.target, m.custom
+
+    def build(self, row: Sequence[Any], key: str) -> Built:
+        """The body for this row; raises `InvalidValue` with the user-facing reason."""
+        config = self.config
+        if config.behavior is Behavior.DELETE:
+            return Built({self._identifier_field: key} if self._identifier_field else {})
+        if config.object_key == "event":
+            return Built(self._event(row))
+        payload: dict[str, Any] = {}
+        custom: dict[str, Any] = {}
+        if self._identifier_field:
+            payload[self._identifier_field] = key
+        if self._role:
+            payload["role"] = self._role
+        for target, field_type, position, constant, column, is_custom in self._fields:
+            if position is None:
+                value = constant
+            else:
+                try:
+                    value = coerce(row[position], field_type, column=column)
+                except CoercionError as error:
+                    raise InvalidValue(str(error)) from None
+            if value is None and (self._drop_nulls or (target == "role" and not is_custom)):
+                continue  # a NULL role is "not set": Intercom cannot clear it
+            if is_custom:
+                custom[target] = value
+            else:
+                if target == "role" and value not in ROLES:
+                    raise InvalidValue(f"{column}: “{value}” is not a role (use “user” or “lead”)")
+                payload[target] = value
+        if custom:
+            payload[CUSTOM] = custom
+        company_id = None
+        if self._company_index is not None:
+            try:
+                company_id = record_key(row[self._company_index], self._company_column)
+            except CoercionError as error:
+                raise InvalidValue(str(error)) from None
+        return Built(payload, company_id)
+
+    def _event(self, row: Sequence[Any]) -> dict[str, Any]:
+        event = self.config.event
+        assert event is not None
+        if self._event_name_index is None:
+            name = event.event_name
+        else:
+            name = record_key(row[self._event_name_index], event.event_name_column)
+            if name is None:
+                raise InvalidValue(f"{event.event_name_column}: the event name is empty")
+        raw_time = row[self._created_at_index]
+        if raw_time is None:
+            raise InvalidValue(f"{event.created_at_column}: the event time is empty")
+        try:
+            created_at = to_unix_seconds(raw_time, event.created_at_column)
+            contact = record_key(row[self._contact_index], event.contact_column)
+        except CoercionError as error:
+            raise InvalidValue(str(error)) from None
+        if contact is None:
+            raise InvalidValue(f"{event.contact_column}: the event has no contact")
+        payload: dict[str, Any] = {
+            "event_name": name,
+            "created_at": created_at,
+            str(event.contact_key): contact,
+        }
+        metadata = {}
+        for column, position in self._metadata:
+            value = metadata_value(row[position], column)
+            if value is not None:
+                metadata[column] = value
+        if metadata:
+            payload["metadata"] = metadata
+        return payload
+
+
+def metadata_value(value: Any, column: str) -> Any:
+    """Event metadata is flat: text, numbers, booleans; dates become UNIX seconds."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    try:
+        if isinstance(value, float | Decimal):
+            return to_float(value, column)
+        if isinstance(value, dt.date | dt.datetime):
+            return to_unix_seconds(value, column)
+    except CoercionError as error:
+        raise InvalidValue(str(error)) from None
+    if isinstance(value, UUID):
+        return str(value)
+    raise InvalidValue(
+        str(CoercionError(column, value, "a flat value", "metadata takes text, numbers or dates"))
+    )

@@ -1,0 +1,245 @@
+"""The planner: model rows + the sync's ledger → what each record needs, with no HTTP and no database.
+
+It streams: rows arrive in batches, the ledger is asked once per batch, and the only state kept across
+batches is the set of keys seen in this run (to mark duplicates). Records come out in the model's order.
+
+Rules (each one a decision users can read in the docs):
+- Invalid: a NULL or blank key; a key already seen in this run (the first occurrence wins, every later
+  one is invalid, whatever the first one's fate); a value that cannot be coerced (the coercion's reason).
+- Update or Create: CREATE a key Intercom never accepted, UPDATE a changed payload (with the Intercom id
+  when the ledger knows it), UNCHANGED for the same hash: no call.
+- Update Only: UPDATE when the ledger knows the record's Intercom id; otherwise UPDATE_IF_FOUND: the loader
+  finds it with one lookup and reports "not found, skipped" when Intercom has no such record. Nothing is
+  written to the ledger for a record not found, so it is looked up again on the next run (it may exist by
+  then).
+- Keyed by the Intercom id, the key *is* the destination id: nothing can be created, so a record Intercom
+  never accepted from this sync is UPDATE_IF_FOUND with that id, in both behaviors.
+- Delete: each record of the model is ARCHIVEd (contacts) or DELETEd (companies, or contacts with
+  permanent deletion), with the Intercom id when known. The loader records the deletion in the ledger, so
+  the next run leaves it UNCHANGED (a full resync deletes again).
+- Send: SEND an event id not yet in the ledger, UNCHANGED one already sent (full resync or not). On the
+  first run with "skip rows that exist today", every valid row is SKIP: the loader records its id as sent
+  without calling Intercom, so only rows that appear later are sent.
+- Full resync ignores the ledger's hashes (unchanged records are updated again), never its sent event ids.
+- "Don't overwrite with null": a NULL is left out of the body, so Intercom keeps the last value; when the
+  ledger keeps the last payload, the planned payload is that payload updated with the row's non-NULL
+  values, so a NULL alone is no change (no call), and the ledger keeps describing what Intercom holds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from apps.connections.intercom.catalog import Behavior
+from apps.connections.intercom.coercion import CoercionError
+from apps.syncs.engine.config import FirstRunMode, SyncConfig
+from apps.syncs.engine.ledger import LedgerEntry, LedgerView
+from apps.syncs.engine.payload import CUSTOM, InvalidValue, PayloadBuilder, payload_hash, record_key
+
+COMPANY_CHANGE = "company"  # the name of the company attachment in `PlannedRecord.changes`
+
+
+class Operation(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"  # destination_id known, or None for an upsert the loader resolves (409 → update)
+    UPDATE_IF_FOUND = "update_if_found"  # Update Only, id unknown: one lookup; absent → "not found, skipped"
+    ARCHIVE = "archive"
+    DELETE = "delete"
+    SEND = "send"
+    SKIP = "skip"  # first run, "skip rows that exist today": recorded as sent, no call
+    UNCHANGED = "unchanged"
+    INVALID = "invalid"
+
+    @property
+    def calls_intercom(self) -> bool:
+        return self not in NO_CALL
+
+
+NO_CALL = frozenset({Operation.SKIP, Operation.UNCHANGED, Operation.INVALID})
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRecord:
+    key: str | None  # None for a row without a key
+    operation: Operation
+    payload: dict[str, Any] | None = None  # the request body (None for invalid records)
+    payload_hash: str | None = None  # what the loader writes to the ledger once Intercom accepted it
+    destination_id: str | None = None  # the Intercom id, when known
+    reason: str | None = None  # why the record is invalid
+    changes: dict[str, tuple[Any, Any]] | None = None  # updates: field → (old, new), when the old is known
+    company_id: str | None = None  # contacts: the company (its company_id) to attach the contact to
+    row_number: int = 0  # 1-based position in the model, for invalid-record reports
+
+
+def plan(
+    batches: Iterable[Sequence[Sequence[Any]]],
+    columns: Sequence[str],
+    config: SyncConfig,
+    ledger: LedgerView,
+    *,
+    full_resync: bool = False,
+    first_run: bool = False,
+) -> Iterator[PlannedRecord]:
+    """Plan every row of the model, batch by batch, in order.
+
+    `first_run` is true when the sync has never completed a run (the caller knows from the run history;
+    an empty ledger cannot tell "first run" from "the model was empty last time").
+    """
+    planner = _Planner(config, columns, ledger, full_resync=full_resync, first_run=first_run)
+    for batch in batches:
+        yield from planner.plan_batch(batch)
+
+
+class _Planner:
+    def __init__(
+        self, config: SyncConfig, columns: Sequence[str], ledger: LedgerView, *, full_resync, first_run
+    ):
+        self.config = config
+        self.ledger = ledger
+        self.full_resync = full_resync
+        self.skip_existing = (
+            first_run and config.event is not None and config.event.first_run is FirstRunMode.SKIP_EXISTING
+        )
+        self.builder = PayloadBuilder(config, columns)
+        self.key_column = config.sync_key.column
+        self.key_index = list(columns).index(self.key_column)
+        self.seen: set[str] = set()
+        self.row_number = 0
+        self.delete_operation = (
+            Operation.ARCHIVE if config.is_contact and not config.permanent_delete else Operation.DELETE
+        )
+
+    def plan_batch(self, batch: Sequence[Sequence[Any]]) -> list[PlannedRecord]:
+        slots: list[PlannedRecord | tuple[int, str, Any]] = []
+        for row in batch:
+            self.row_number += 1
+            slots.append(self._check(row))
+        keys = [slot[1] for slot in slots if isinstance(slot, tuple)]
+        if not keys:
+            return slots  # type: ignore[return-value]
+        if self.config.behavior is Behavior.SEND:
+            sent = self.ledger.sent_among(keys)
+            decide = lambda row_number, key, built: self._send(row_number, key, built, key in sent)  # noqa: E731
+        else:
+            entries = self.ledger.get_many(keys)
+            decide = lambda row_number, key, built: self._diff(row_number, key, built, entries.get(key))  # noqa: E731
+        return [decide(*slot) if isinstance(slot, tuple) else slot for slot in slots]
+
+    def _check(self, row: Sequence[Any]) -> PlannedRecord | tuple[int, str, Any]:
+        number = self.row_number
+        try:
+            key = record_key(row[self.key_index], self.key_column)
+        except CoercionError as error:
+            return PlannedRecord(None, Operation.INVALID, reason=str(error), row_number=number)
+        if key is None:
+            reason = f"{self.key_column}: the sync key is empty"
+            return PlannedRecord(None, Operation.INVALID, reason=reason, row_number=number)
+        if key in self.seen:
+            reason = f"{self.key_column}: duplicate key “{key[:80]}” (an earlier row has it)"
+            return PlannedRecord(key, Operation.INVALID, reason=reason, row_number=number)
+        self.seen.add(key)
+        try:
+            built = self.builder.build(row, key)
+        except InvalidValue as error:
+            return PlannedRecord(key, Operation.INVALID, reason=str(error), row_number=number)
+        return number, key, built
+
+    def _send(self, row_number: int, key: str, built, already_sent: bool) -> PlannedRecord:
+        if already_sent:
+            operation = Operation.UNCHANGED
+        else:
+            operation = Operation.SKIP if self.skip_existing else Operation.SEND
+        return PlannedRecord(
+            key, operation, built.payload, payload_hash(built.payload), row_number=row_number
+        )
+
+    def _diff(self, row_number: int, key: str, built, entry: LedgerEntry | None) -> PlannedRecord:
+        config = self.config
+        payload, company_id = built.payload, built.company_id
+        behavior = config.behavior
+        if behavior is Behavior.DELETE:
+            digest = payload_hash({"operation": str(self.delete_operation), **payload})
+        else:
+            if config.dont_overwrite_with_null and entry is not None and entry.payload is not None:
+                payload = keep_previous_values(entry.payload, payload)
+                company_id = company_id if company_id is not None else entry.company_id
+            digest = payload_hash(payload, company_id)
+        accepted = entry is not None and entry.payload_hash is not None
+        known_id = key if config.key_is_destination_id else (entry.destination_id if entry else None)
+
+        def record(operation: Operation, changes=None) -> PlannedRecord:
+            return PlannedRecord(
+                key, operation, payload, digest, known_id, None, changes, company_id, row_number
+            )
+
+        if accepted and digest == entry.payload_hash and not self.full_resync:
+            return record(Operation.UNCHANGED)
+        if behavior is Behavior.DELETE:
+            return record(self.delete_operation)
+        if behavior is Behavior.UPDATE_ONLY:
+            if accepted and known_id is not None:
+                return record(Operation.UPDATE, _changes(entry, payload, company_id))
+            return record(Operation.UPDATE_IF_FOUND)
+        if accepted:
+            return record(Operation.UPDATE, _changes(entry, payload, company_id))
+        return record(Operation.UPDATE_IF_FOUND if config.key_is_destination_id else Operation.CREATE)
+
+
+def keep_previous_values(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The previous payload, with the current (non-NULL) values over it; custom attributes per key."""
+    merged = {**previous, **current}
+    if CUSTOM in previous or CUSTOM in current:
+        merged[CUSTOM] = {**previous.get(CUSTOM, {}), **current.get(CUSTOM, {})}
+    return merged
+
+
+def flatten(payload: dict[str, Any]) -> dict[str, Any]:
+    """Top-level fields by name, custom attributes as `custom_attributes.<name>`."""
+    flat = {name: value for name, value in payload.items() if name != CUSTOM}
+    flat.update({f"{CUSTOM}.{name}": value for name, value in payload.get(CUSTOM, {}).items()})
+    return flat
+
+
+def _changes(entry: LedgerEntry, payload: dict[str, Any], company_id: str | None):
+    if entry.payload is None:
+        return None
+    old, new = flatten(entry.payload), flatten(payload)
+    changes = {name: (old.get(name), new.get(name)) for name in old.keys() | new.keys()}
+    changes = {
+        name: pair for name, pair in changes.items() if pair[0] != pair[1] or (name in old) != (name in new)
+    }
+    if entry.company_id != company_id:
+        changes[COMPANY_CHANGE] = (entry.company_id, company_id)
+    return dict(sorted(changes.items()))
+
+
+@dataclass
+class PlanSummary:
+    counts: Counter = field(default_factory=Counter)  # Operation → records
+    samples: dict[Operation, list[PlannedRecord]] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def calls(self) -> int:
+        """Records that will cost at least one Intercom call."""
+        return sum(n for operation, n in self.counts.items() if operation.calls_intercom)
+
+
+def summarize(records: Iterable[PlannedRecord], *, sample_size: int = 0) -> PlanSummary:
+    """Counts per operation (and the first `sample_size` records of each), consuming the plan as it streams."""
+    summary = PlanSummary()
+    counts, samples = summary.counts, summary.samples
+    for planned in records:
+        counts[planned.operation] += 1
+        if sample_size:
+            kept = samples.setdefault(planned.operation, [])
+            if len(kept) < sample_size:
+                kept.append(planned)
+    return summary
