@@ -1,0 +1,237 @@
+"""Running a sync: extract → plan → load, with the ledger written after Intercom accepted each record.
+
+`sync_preview` stops after planning (nothing is sent, no ledger row changes); `sync_run_execute` goes on
+to load, with bounded concurrency under the shared rate limiter, and records every outcome.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from apps.connections.intercom.client import AuthFailure, IntercomClient, TransientFailure, intercom_client
+from apps.connections.intercom.needs_reconnect import mark_needs_reconnect
+from apps.connections.models import Connection
+from apps.connections.services import source_adapter
+from apps.connections.sources.errors import SourceError
+from apps.syncs import services
+from apps.syncs.engine.load import IntercomLoader, LoadResult
+from apps.syncs.engine.plan import Operation, PlannedRecord, plan, summarize
+from apps.syncs.ledger import DbLedger
+from apps.syncs.models import RecordOutcome, RecordResult, RunStatus, Sync, SyncRun
+
+logger = logging.getLogger(__name__)
+
+COUNT_KEYS = ("source_rows", "invalid", "unchanged", "created", "updated", "archived", "deleted", "sent",
+              "skipped", "rejected", "api_calls", "rate_limited")  # fmt: skip
+PROGRESS_EVERY_SECONDS = 2.0
+
+
+class DestinationUnavailable(Exception):
+    pass
+
+
+def client_for(connection: Connection) -> IntercomClient:
+    token = (connection.credentials or {}).get("access_token")
+    if not token:
+        raise DestinationUnavailable(f"{connection.name} is disconnected: reconnect Intercom to sync.")
+    region = connection.config.get("region", "US")
+    return intercom_client(
+        base_url=settings.INTERCOM_API_BASE_URLS[region],
+        access_token=token,
+        workspace_key=connection.config.get("workspace_id") or f"connection-{connection.pk}",
+        max_attempts=settings.INTERCOM_CLIENT_MAX_ATTEMPTS,
+        backoff_base=settings.INTERCOM_CLIENT_BACKOFF_SECONDS,
+    )
+
+
+def _extract(sync: Sync) -> tuple[list[str], Iterator[list[tuple]]]:
+    """The model's columns and its rows in batches, streamed from the warehouse."""
+    stream = iter(source_adapter(sync.model.source).stream(sync.model.sql, batch_size=settings.SYNC_BATCH_SIZE))
+    first = next(stream, None)
+    if first is None:
+        return sync.model.column_names, iter(())
+    columns = [c.name for c in first.columns]
+    return columns, (batch.rows for batch in itertools.chain([first], stream))
+
+
+def _is_first_run(sync: Sync) -> bool:
+    return not sync.runs.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED)).exists()
+
+
+def _plan(sync: Sync, *, full_resync: bool) -> Iterator[PlannedRecord]:
+    columns, batches = _extract(sync)
+    config = services.sync_engine_config(sync)
+    return plan(batches, columns, config, DbLedger(sync), full_resync=full_resync, first_run=_is_first_run(sync))
+
+
+# --- preview --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncPreview:
+    counts: dict[str, int]
+    invalid: list[PlannedRecord] = field(default_factory=list)
+    samples: dict[str, list[PlannedRecord]] = field(default_factory=dict)
+    calls: int = 0
+    error: str = ""
+
+
+# What each planned operation becomes in a run's counts, when Intercom accepts it.
+PLANNED_OUTCOME = {
+    Operation.CREATE: "created", Operation.UPDATE: "updated", Operation.UPDATE_IF_FOUND: "updated",
+    Operation.ARCHIVE: "archived", Operation.DELETE: "deleted", Operation.SEND: "sent",
+    Operation.SKIP: "skipped", Operation.UNCHANGED: "unchanged", Operation.INVALID: "invalid",
+}  # fmt: skip
+
+
+def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_size: int = 5) -> SyncPreview:
+    """What a run would do now, without sending anything or changing the ledger."""
+    try:
+        summary = summarize(_plan(sync, full_resync=full_resync), sample_size=max(sample_size, 20))
+    except SourceError as error:
+        return SyncPreview(counts={}, error=str(error))
+    counts = Counter({"source_rows": summary.total})
+    for operation, n in summary.counts.items():
+        counts[PLANNED_OUTCOME[operation]] += n
+    samples = {PLANNED_OUTCOME[op]: records[:sample_size] for op, records in summary.samples.items()}
+    return SyncPreview(
+        counts=dict(counts),
+        invalid=summary.samples.get(Operation.INVALID, []),
+        samples=samples,
+        calls=summary.calls,
+    )
+
+
+# --- run ------------------------------------------------------------------------------------------------
+
+
+class _RunRecorder:
+    """Counts, ledger writes and per-record results of one run, all from the run's own thread."""
+
+    def __init__(self, run: SyncRun, ledger: DbLedger):
+        self.run, self.ledger = run, ledger
+        self.counts: Counter = Counter({key: 0 for key in COUNT_KEYS})
+        self.first_error = ""
+        self._results: list[RecordResult] = []
+
+    def planned(self, record: PlannedRecord) -> None:
+        self.counts["source_rows"] += 1
+        if record.operation is Operation.INVALID:
+            self.counts["invalid"] += 1
+            where = record.key if record.key is not None else f"row {record.row_number}"
+            self._result(record.key or "", RecordOutcome.INVALID, "invalid", f"{where}: {record.reason}")
+        elif record.operation is Operation.UNCHANGED:
+            self.counts["unchanged"] += 1
+        elif record.operation is Operation.SKIP:
+            self.counts["skipped"] += 1
+            self.ledger.record_accepted(record.key, payload_hash=record.payload_hash, destination_id=None)
+
+    def loaded(self, record: PlannedRecord, result: LoadResult) -> None:
+        self.counts[result.outcome] += 1
+        if result.outcome == "rejected":
+            message = result.message or result.code
+            self.first_error = self.first_error or f"{record.key}: {message}"
+            self._result(record.key, RecordOutcome.REJECTED, result.code, message)
+            self.ledger.record_rejection(record.key, f"{result.code}: {message}")
+        elif result.outcome in ("archived", "deleted"):
+            self.ledger.forget(record.key)
+        elif result.outcome != "skipped":
+            self.ledger.record_accepted(
+                record.key,
+                payload_hash=record.payload_hash,
+                destination_id=result.destination_id,
+                payload=record.payload,
+                company_id=result.company_id,
+            )
+
+    def _result(self, key: str, outcome: str, code: str, message: str) -> None:
+        self._results.append(
+            RecordResult(workspace_id=self.run.workspace_id, run=self.run, key=key[:512], outcome=outcome,
+                         code=code[:100], message=message)  # fmt: skip
+        )
+        if len(self._results) >= 500:
+            self.flush()
+
+    def flush(self) -> None:
+        RecordResult.objects.bulk_create(self._results)
+        self._results = []
+
+
+def _load(records: Iterable[PlannedRecord], loader: IntercomLoader, recorder: _RunRecorder, run: SyncRun) -> bool:
+    """Send every record that needs a call through a bounded pool; returns True when cancelled."""
+    workers = settings.SYNC_CONCURRENCY
+    in_flight: dict[Future, PlannedRecord] = {}
+    next_progress = time.monotonic() + PROGRESS_EVERY_SECONDS
+    cancelled = False
+
+    def settle(done) -> None:
+        for future in done:
+            recorder.loaded(in_flight.pop(future), future.result())  # AuthFailure propagates from here
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"run-{run.pk}") as pool:
+        try:
+            for record in records:
+                recorder.planned(record)
+                if record.operation.calls_intercom:
+                    in_flight[pool.submit(loader.apply, record)] = record
+                    if len(in_flight) >= workers * 2:
+                        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                        settle(done)
+                if time.monotonic() >= next_progress:
+                    recorder.counts.update(_client_stats(loader.client, recorder.counts))
+                    if services.run_save_progress(run, dict(recorder.counts)):
+                        cancelled = True
+                        break
+                    next_progress = time.monotonic() + PROGRESS_EVERY_SECONDS
+            while in_flight:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                settle(done)
+        finally:
+            for future in in_flight:
+                future.cancel()
+    return cancelled
+
+
+def _client_stats(client: IntercomClient, counts: Counter) -> dict[str, int]:
+    stats = client.stats()
+    return {"api_calls": stats["calls"] - counts["api_calls"], "rate_limited": stats["rate_limited"] - counts["rate_limited"]}
+
+
+def sync_run_execute(*, run_id: int) -> SyncRun:
+    # The task only has an id: this is the one lookup that does not start from a workspace.
+    run = SyncRun.objects.across_all_workspaces_unsafe().select_related(
+        "sync", "sync__model", "sync__model__source", "sync__destination"
+    ).get(pk=run_id)
+    if not services.run_mark_running(run):
+        return run
+    sync = run.sync
+    ledger = DbLedger(sync)
+    recorder = _RunRecorder(run, ledger)
+    status, error, client = RunStatus.FAILED, "", None
+    try:
+        client = client_for(sync.destination)
+        loader = IntercomLoader(client, services.sync_engine_config(sync))
+        cancelled = _load(_plan(sync, full_resync=run.full_resync), loader, recorder, run)
+        status = RunStatus.CANCELLED if cancelled else services.run_outcome_status(recorder.counts)
+    except AuthFailure as failure:
+        mark_needs_reconnect(sync.destination, str(failure))
+        error = f"Intercom refused the access token: reconnect {sync.destination.name}. ({failure})"
+    except (DestinationUnavailable, SourceError, TransientFailure) as failure:
+        error = str(failure)
+    except Exception:
+        logger.exception("Run %s of sync %s failed", run.pk, sync.pk)
+        error = "Syncline hit an internal error; the details are in the worker's log."
+    finally:
+        if client is not None:
+            recorder.counts.update(_client_stats(client, recorder.counts))
+            client.close()
+        recorder.flush()
+    return services.run_finish(run, status=status, counts=dict(recorder.counts), first_error=error or recorder.first_error)

@@ -1,0 +1,184 @@
+"""Syncs and their runs: configuration, validation, and the run status machine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.connections.intercom.catalog import Behavior, FieldType
+from apps.connections.models import Connection
+from apps.models.models import SqlModel
+from apps.syncs.engine.config import EventContactKey, EventOptions, FieldMapping, FirstRunMode, SyncConfig, SyncKey
+from apps.syncs.models import ACTIVE_STATUSES, RunStatus, RunTrigger, Sync, SyncRun
+from apps.tenancy.models import User, Workspace
+
+
+class SyncInvalid(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class SyncAlreadyRunning(Exception):
+    def __init__(self, run: SyncRun):
+        super().__init__(f"{run.sync} is already running (run {run.pk}).")
+        self.run = run
+
+
+def engine_config(*, object_key: str, behavior: str, key_column: str, key_identifier: str,
+                  mappings: list[dict[str, Any]], options: dict[str, Any]) -> SyncConfig:  # fmt: skip
+    """The engine's view of a sync's stored configuration."""
+    event = options.get("event")
+    return SyncConfig(
+        object_key=object_key,
+        behavior=Behavior(behavior),
+        sync_key=SyncKey(column=key_column, identifier=key_identifier),
+        mappings=tuple(
+            FieldMapping(
+                target=m["target"],
+                field_type=FieldType(m["field_type"]),
+                column=m.get("column"),
+                constant=m.get("constant"),
+                custom=bool(m.get("custom")),
+            )
+            for m in mappings
+        ),
+        dont_overwrite_with_null=bool(options.get("dont_overwrite_with_null")),
+        company_id_column=options.get("company_id_column") or None,
+        permanent_delete=bool(options.get("permanent_delete")),
+        event=EventOptions(
+            contact_column=event["contact_column"],
+            contact_key=EventContactKey(event["contact_key"]),
+            created_at_column=event["created_at_column"],
+            event_name=event.get("event_name"),
+            event_name_column=event.get("event_name_column"),
+            metadata_columns=tuple(event.get("metadata_columns") or ()),
+            first_run=FirstRunMode(event.get("first_run", FirstRunMode.SEND_ALL)),
+        )
+        if event
+        else None,
+    )
+
+
+def sync_engine_config(sync: Sync) -> SyncConfig:
+    return engine_config(object_key=sync.object_key, behavior=sync.behavior, key_column=sync.key_column,
+                         key_identifier=sync.key_identifier, mappings=sync.mappings, options=sync.options)  # fmt: skip
+
+
+def sync_problems(*, model: SqlModel, config: SyncConfig) -> list[str]:
+    return config.validate(model.column_names, unique_columns=[model.primary_key])
+
+
+@transaction.atomic
+def sync_save(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    name: str,
+    model: SqlModel,
+    destination: Connection,
+    object_key: str,
+    behavior: str,
+    key_column: str,
+    key_identifier: str,
+    mappings: list[dict[str, Any]],
+    options: dict[str, Any],
+    sync: Sync | None = None,
+) -> Sync:
+    """Create or update a sync after validating it against its model; raises SyncInvalid with the problems."""
+    config = engine_config(object_key=object_key, behavior=behavior, key_column=key_column,
+                           key_identifier=key_identifier, mappings=mappings, options=options)  # fmt: skip
+    problems = sync_problems(model=model, config=config)
+    if problems:
+        raise SyncInvalid(problems)
+    sync = sync or Sync(workspace=workspace, created_by=user)
+    for field, value in {
+        "name": name.strip(), "model": model, "destination": destination, "object_key": object_key,
+        "behavior": behavior, "key_column": key_column, "key_identifier": key_identifier,
+        "mappings": mappings, "options": options,
+    }.items():  # fmt: skip
+        setattr(sync, field, value)
+    sync.save()
+    return sync
+
+
+def syncs_using_columns(*, model: SqlModel) -> dict[str, list[str]]:
+    """Column → names of the syncs that read it."""
+    used: dict[str, list[str]] = {}
+    for sync in model.syncs.all():
+        for column in sync.mapped_columns():
+            used.setdefault(column, []).append(sync.name)
+    return used
+
+
+# --- runs -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sync_run_start(
+    *,
+    workspace: Workspace,
+    sync: Sync,
+    trigger: RunTrigger = RunTrigger.MANUAL,
+    user: User | None = None,
+    full_resync: bool = False,
+    enqueue: bool = True,
+) -> SyncRun:
+    """Queue a run. At most one active run per sync: the sync row is locked while checking."""
+    Sync.objects.for_workspace(workspace).select_for_update().filter(pk=sync.pk).first()
+    active = SyncRun.objects.for_workspace(workspace).filter(sync=sync, status__in=ACTIVE_STATUSES).first()
+    if active is not None:
+        raise SyncAlreadyRunning(active)
+    run = SyncRun.objects.create(
+        workspace=workspace, sync=sync, trigger=trigger, full_resync=full_resync, triggered_by=user
+    )
+    if enqueue:
+        from apps.syncs.tasks import execute_sync_run_task
+
+        execute_sync_run_task.apply_async_on_commit(args=[run.pk])
+    return run
+
+
+def run_mark_running(run: SyncRun) -> bool:
+    """queued → running; False when the run is no longer queued (cancelled, or taken by another worker)."""
+    updated = SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=timezone.now(), updated_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return bool(updated)
+
+
+def run_save_progress(run: SyncRun, counts: dict[str, int]) -> bool:
+    """Store the counts so far; returns True when a cancel was requested."""
+    SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk).update(counts=counts, updated_at=timezone.now())
+    return SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk, cancel_requested=True).exists()
+
+
+def run_finish(run: SyncRun, *, status: RunStatus, counts: dict[str, int], first_error: str = "") -> SyncRun:
+    run.status, run.counts, run.finished_at = status, counts, timezone.now()
+    run.first_error = run.first_error or first_error
+    run.save(update_fields=["status", "counts", "finished_at", "first_error", "updated_at"])
+    return run
+
+
+def run_outcome_status(counts: dict[str, int]) -> RunStatus:
+    """Every record failed → failed; some → partially failed; none → succeeded."""
+    rejected = counts.get("rejected", 0)
+    attempted = rejected + sum(counts.get(k, 0) for k in ("created", "updated", "archived", "deleted", "sent"))
+    if rejected and rejected == attempted:
+        return RunStatus.FAILED
+    if rejected:
+        return RunStatus.PARTIALLY_FAILED
+    return RunStatus.SUCCEEDED
+
+
+def sync_run_cancel(*, workspace: Workspace, run: SyncRun) -> SyncRun:
+    """A queued run is cancelled at once; a running one stops after the records in flight."""
+    SyncRun.objects.for_workspace(workspace).filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.CANCELLED, finished_at=timezone.now(), cancel_requested=True
+    )
+    SyncRun.objects.for_workspace(workspace).filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_requested=True)
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,8 @@
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def execute_sync_run_task(run_id: int) -> None:
+    from apps.syncs.execution import sync_run_execute
+
+    sync_run_execute(run_id=run_id)

@@ -1,0 +1,194 @@
+"""End to end over HTTP: a DuckDB model → the engine → the Intercom emulator, for every catalog row."""
+
+import pytest
+
+from apps.syncs import services
+from apps.syncs.execution import sync_preview, sync_run_execute
+from apps.syncs.models import RecordResult, RunStatus
+from tests.syncs_fixtures import destination, intercom_workspace, m, make_sync, warehouse  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+USERS = [
+    (1, "ada@example.com", "Ada", "pro", 99.5, "u-1", "cmp-1"),
+    (2, "alan@example.com", "Alan", "free", 0.0, "u-2", "cmp-1"),
+    (3, "grace@example.com", "Grace", "team", 49.0, "u-3", "cmp-2"),
+]
+USER_COLUMNS = "id INTEGER, email VARCHAR, name VARCHAR, plan VARCHAR, mrr DOUBLE, external_id VARCHAR, company VARCHAR"
+USER_NAMES = ["id", "email", "name", "plan", "mrr", "external_id", "company"]
+
+
+def run(workspace, sync, **kwargs):
+    started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False, **kwargs)
+    return sync_run_execute(run_id=started.pk)
+
+
+def contacts(intercom_emulator, ws):
+    return {c.get("email"): c for c in intercom_emulator.contacts(ws.id_code)}
+
+
+def users_sync(workspace, warehouse, destination, *, object_key="user", identifier="email", behavior="upsert",
+               rows=USERS, options=None):  # fmt: skip
+    warehouse.table("users", USER_COLUMNS, rows)
+    model = warehouse.model("SELECT * FROM users", "id", USER_NAMES)
+    key_column = {"email": "email", "external_id": "external_id"}[identifier]
+    mappings = [m("name", "string", "name"), m("plan", "string", "plan", custom=True), m("mrr", "float", "mrr", custom=True)]
+    if identifier != "email":
+        mappings.append(m("email", "string", "email"))
+    return make_sync(workspace, model, destination, object_key=object_key, behavior=behavior,
+                     key_column=key_column, key_identifier=identifier, mappings=mappings, options=options)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("object_key", "identifier"),
+    [("user", "email"), ("user", "external_id"), ("contact", "email"), ("lead", "email")],
+)
+def test_upsert_contacts_then_a_rerun_makes_zero_calls(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, object_key, identifier
+):
+    sync = users_sync(workspace, warehouse, destination, object_key=object_key, identifier=identifier)
+    first = run(workspace, sync)
+    assert first.status == RunStatus.SUCCEEDED, first.first_error
+    assert first.counts["created"] == 3 and first.counts["rejected"] == 0
+    state = contacts(intercom_emulator, intercom_workspace)
+    assert set(state) == {"ada@example.com", "alan@example.com", "grace@example.com"}
+    ada = state["ada@example.com"]
+    assert ada["name"] == "Ada" and ada["custom_attributes"]["plan"] == "pro"
+    assert ada["custom_attributes"]["mrr"] == 99.5
+    assert ada["role"] == ("lead" if object_key == "lead" else "user")
+
+    calls = intercom_emulator.request_count()
+    second = run(workspace, sync)
+    assert intercom_emulator.request_count() == calls  # zero API calls
+    assert second.counts["unchanged"] == 3 and second.counts["api_calls"] == 0
+
+
+def test_changed_rows_are_updated_and_only_they(workspace, warehouse, destination, intercom_emulator, intercom_workspace):
+    sync = users_sync(workspace, warehouse, destination)
+    run(workspace, sync)
+    changed = [USERS[0][:3] + ("enterprise",) + USERS[0][4:], *USERS[1:]]
+    warehouse.table("users", USER_COLUMNS, changed)
+    preview = sync_preview(workspace=workspace, sync=sync)
+    assert preview.counts["updated"] == 1 and preview.counts["unchanged"] == 2
+    sample = preview.samples["updated"][0]
+    assert sample.changes["custom_attributes.plan"] == ("pro", "enterprise")
+    result = run(workspace, sync)
+    assert result.counts["updated"] == 1 and result.counts["unchanged"] == 2
+    assert result.counts["api_calls"] == 1  # one PUT, the id came from the ledger
+    assert contacts(intercom_emulator, intercom_workspace)["ada@example.com"]["custom_attributes"]["plan"] == "enterprise"
+
+
+def test_preview_counts_equal_the_run_that_follows(workspace, warehouse, destination, intercom_emulator):
+    rows = [*USERS, (4, None, "No email", "free", 0.0, "u-4", None), (5, "ada@example.com", "Dup", "free", 0.0, "u-5", None)]
+    sync = users_sync(workspace, warehouse, destination, rows=rows)
+    calls_before = intercom_emulator.request_count()
+    preview = sync_preview(workspace=workspace, sync=sync)
+    assert intercom_emulator.request_count() == calls_before  # a preview sends nothing
+    result = run(workspace, sync)
+    for key in ("source_rows", "created", "updated", "unchanged", "invalid"):
+        assert preview.counts.get(key, 0) == result.counts[key], key
+    assert result.counts["invalid"] == 2
+    reasons = list(RecordResult.objects.for_workspace(workspace).filter(run=result).values_list("message", flat=True))
+    assert any("row 4" in r for r in reasons) and any("ada@example.com" in r for r in reasons)
+
+
+def test_update_only_skips_records_not_in_intercom(workspace, warehouse, destination, intercom_emulator, intercom_workspace):
+    with intercom_emulator.client(intercom_workspace.token) as api:
+        api.post("/contacts", json={"role": "user", "email": "ada@example.com"})
+    intercom_emulator.set_search_lag(0)
+    sync = users_sync(workspace, warehouse, destination, behavior="update_only")
+    result = run(workspace, sync)
+    assert result.counts["updated"] == 1 and result.counts["skipped"] == 2
+    assert set(contacts(intercom_emulator, intercom_workspace)) == {"ada@example.com"}
+
+
+def test_delete_archives_contacts(workspace, warehouse, destination, intercom_emulator, intercom_workspace):
+    upsert = users_sync(workspace, warehouse, destination)
+    run(workspace, upsert)
+    model = upsert.model
+    delete = make_sync(workspace, model, destination, object_key="user", behavior="delete",
+                       key_column="email", key_identifier="email")  # fmt: skip
+    intercom_emulator.set_search_lag(0)
+    result = run(workspace, delete)
+    assert result.counts["archived"] == 3, result.first_error
+    assert contacts(intercom_emulator, intercom_workspace) == {}  # archived contacts are hidden
+
+
+def test_companies_upsert_and_delete(workspace, warehouse, destination, intercom_emulator, intercom_workspace):
+    warehouse.table("companies", "company_id VARCHAR, name VARCHAR, size INTEGER, tier VARCHAR",
+                    [("cmp-1", "Acme", 10, "gold"), ("cmp-2", "Globex", 200, "silver")])  # fmt: skip
+    model = warehouse.model("SELECT * FROM companies", "company_id", ["company_id", "name", "size", "tier"])
+    sync = make_sync(workspace, model, destination, object_key="company", behavior="upsert", key_column="company_id",
+                     key_identifier="company_id", mappings=[m("name", "string", "name"), m("size", "integer", "size"),
+                                                            m("tier", "string", "tier", custom=True)])  # fmt: skip
+    result = run(workspace, sync)
+    assert result.counts["created"] == 2, result.first_error
+    companies = {c["company_id"]: c for c in intercom_emulator.companies(intercom_workspace.id_code)}
+    assert companies["cmp-1"]["name"] == "Acme" and companies["cmp-1"]["custom_attributes"]["tier"] == "gold"
+    calls = intercom_emulator.request_count()
+    assert run(workspace, sync).counts["unchanged"] == 2 and intercom_emulator.request_count() == calls
+
+    delete = make_sync(workspace, model, destination, object_key="company", behavior="delete",
+                       key_column="company_id", key_identifier="company_id")  # fmt: skip
+    assert run(workspace, delete).counts["deleted"] == 2
+
+
+def test_contacts_are_attached_to_their_company(workspace, warehouse, destination, intercom_emulator, intercom_workspace):
+    warehouse.table("companies", "company_id VARCHAR, name VARCHAR", [("cmp-1", "Acme"), ("cmp-2", "Globex")])
+    companies = warehouse.model("SELECT * FROM companies", "company_id", ["company_id", "name"])
+    run(workspace, make_sync(workspace, companies, destination, object_key="company", behavior="upsert",
+                             key_column="company_id", key_identifier="company_id",
+                             mappings=[m("name", "string", "name")]))  # fmt: skip
+    sync = users_sync(workspace, warehouse, destination, options={"company_id_column": "company"})
+    result = run(workspace, sync)
+    assert result.status == RunStatus.SUCCEEDED, result.first_error
+    state = {c["company_id"]: c for c in intercom_emulator.companies(intercom_workspace.id_code)}
+    assert state["cmp-1"]["user_count"] == 2 and state["cmp-2"]["user_count"] == 1
+
+
+def test_events_are_sent_once(workspace, warehouse, destination, intercom_emulator, intercom_workspace):
+    users = users_sync(workspace, warehouse, destination)
+    run(workspace, users)
+    warehouse.table("events", "event_id VARCHAR, email VARCHAR, name VARCHAR, at TIMESTAMP, plan VARCHAR",
+                    [("e1", "ada@example.com", "signed-in", "2026-01-01 10:00:00", "pro"),
+                     ("e2", "alan@example.com", "exported-report", "2026-01-02 11:00:00", "free")])  # fmt: skip
+    model = warehouse.model("SELECT * FROM events", "event_id", ["event_id", "email", "name", "at", "plan"])
+    options = {"event": {"contact_column": "email", "contact_key": "email", "created_at_column": "at",
+                         "event_name_column": "name", "metadata_columns": ["plan"]}}  # fmt: skip
+    sync = make_sync(workspace, model, destination, object_key="event", behavior="send", key_column="event_id",
+                     key_identifier="event_id", options=options)  # fmt: skip
+    assert run(workspace, sync).counts["sent"] == 2
+    assert run(workspace, sync, full_resync=True).counts["sent"] == 0  # a full resync never resends events
+    events = intercom_emulator.events(intercom_workspace.id_code)
+    assert sorted(e["event_name"] for e in events) == ["exported-report", "signed-in"]
+    assert intercom_emulator.duplicate_event_count() == 0
+
+
+def test_failures_mid_run_are_retried_next_run_and_successes_are_not_resent(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings
+):
+    rows = [(i, f"user{i}@example.com", f"User {i}", "free", 0.0, f"u-{i}", None) for i in range(1, 41)]
+    sync = users_sync(workspace, warehouse, destination, rows=rows)
+    intercom_emulator.set_faults(error_rate=0.5, error_statuses=[500])
+    settings.INTERCOM_CLIENT_MAX_ATTEMPTS = 1
+    first = run(workspace, sync)
+    assert first.status == RunStatus.PARTIALLY_FAILED, first.counts
+    failed = first.counts["rejected"]
+    assert 0 < failed < 40 and first.counts["created"] == 40 - failed
+    intercom_emulator.set_faults(error_rate=0)
+    second = run(workspace, sync)
+    assert second.status == RunStatus.SUCCEEDED
+    assert second.counts["created"] + second.counts["updated"] == failed
+    assert second.counts["unchanged"] == 40 - failed
+    assert len(contacts(intercom_emulator, intercom_workspace)) == 40
+
+
+def test_a_revoked_token_fails_the_run_and_marks_the_connection(workspace, warehouse, destination, intercom_emulator,
+                                                                 intercom_workspace):  # fmt: skip
+    sync = users_sync(workspace, warehouse, destination)
+    intercom_emulator.revoke_token(intercom_workspace.token)
+    result = run(workspace, sync)
+    assert result.status == RunStatus.FAILED and "reconnect" in result.first_error
+    destination.refresh_from_db()
+    assert destination.status == "needs_reconnect"
+    assert intercom_workspace.token not in result.first_error
