@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.connections.intercom.client import AuthFailure, IntercomClient, TransientFailure
+from apps.connections.intercom.client import AuthFailure, TransientFailure
 from apps.connections.models import Connection, ConnectionKind, ConnectionStatus
 from apps.connections.sources.base import ConnectionCheck, SourceAdapter
 from apps.connections.sources.errors import SourceError
@@ -99,6 +99,8 @@ def connection_test(*, workspace: Workspace, connection: Connection) -> Connecti
 
 
 def _intercom_test(connection: Connection) -> Connection:
+    from apps.connections.intercom.oauth import fetch_me  # the connect flow imports this module
+
     token = (connection.credentials or {}).get("access_token")
     connection.last_tested_at = timezone.now()
     if not token:
@@ -107,7 +109,7 @@ def _intercom_test(connection: Connection) -> Connection:
     else:
         region = connection.config.get("region", "US")
         try:
-            me = IntercomClient.for_region(region, token=token).me()
+            me = fetch_me(region=region, token=token)
         except AuthFailure:
             connection.status = ConnectionStatus.NEEDS_RECONNECT
             connection.status_message = (

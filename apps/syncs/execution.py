@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from apps.connections.intercom.client import AuthFailure, IntercomClient, TransientFailure, intercom_client
-from apps.connections.intercom.needs_reconnect import mark_needs_reconnect
+from apps.connections.intercom.reconnect import mark_needs_reconnect
 from apps.connections.models import Connection
 from apps.connections.services import source_adapter
 from apps.connections.sources.errors import SourceError

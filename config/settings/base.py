@@ -175,6 +175,11 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# Intercom's per-minute limit for one app, enforced in windows of this many seconds (a sixth per window).
+# The client paces every worker to it (through Redis when REDIS_URL is set); Intercom's headers can lower it.
+INTERCOM_RATE_LIMIT_PER_MINUTE = env.int("INTERCOM_RATE_LIMIT_PER_MINUTE", default=10_000)
+INTERCOM_RATE_LIMIT_WINDOW_SECONDS = env.float("INTERCOM_RATE_LIMIT_WINDOW_SECONDS", default=10.0)
+
 # Multi-tenant hosting: refuse warehouse hosts that resolve to loopback, private, link-local or metadata
 # addresses. Off for self-hosting, where warehouses live on private networks.
 SOURCES_BLOCK_PRIVATE_HOSTS = env.bool("SOURCES_BLOCK_PRIVATE_HOSTS", default=False)

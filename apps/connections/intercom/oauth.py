@@ -19,7 +19,7 @@ from oauthlib.oauth2 import OAuth2Error
 from requests import RequestException
 from requests_oauthlib import OAuth2Session
 
-from apps.connections.intercom.client import AuthFailure, IntercomClient, TransientFailure
+from apps.connections.intercom.client import AuthFailure, Rejected, TransientFailure, intercom_client
 from apps.connections.models import Connection, ConnectionKind, ConnectionStatus, IntercomRegion, OAuthState
 from apps.tenancy.models import Membership, Role, User, Workspace
 
@@ -121,12 +121,24 @@ def _exchange_code(*, region: str, code: str, state: str) -> str:
     return access_token
 
 
+def fetch_me(*, region: str, token: str) -> dict:
+    """`GET /me` on a region's host: the admin and the workspace. Raises AuthFailure on 401 and
+    TransientFailure when Intercom cannot answer."""
+    client = intercom_client(
+        base_url=settings.INTERCOM_API_BASE_URLS[region], access_token=token, workspace_key=f"token-check-{region}"
+    )
+    with client:
+        outcome = client.me()
+    if isinstance(outcome, Rejected):
+        raise TransientFailure(f"{outcome.code}: {outcome.message}", attempts=1, status=outcome.status)
+    return outcome.body or {}
+
+
 def identify(*, token: str, region: str) -> Identity:
     """Ask `GET /me` who this token belongs to, trying the picked region first, then the others."""
     for candidate in [region, *[r for r in REGIONS if r != region]]:
-        client = IntercomClient.for_region(candidate, token=token)
         try:
-            me = client.me()
+            me = fetch_me(region=candidate, token=token)
         except AuthFailure:
             continue  # a token only works on its own region's host
         except TransientFailure as error:
