@@ -15,6 +15,8 @@ class SqlModel(WorkspaceOwnedModel, TimeStampedModel):
     primary_key = models.CharField(max_length=200)
     # The result's columns when the SQL was last saved: [{"name", "db_type", "kind"}, …].
     columns = models.JSONField(default=list)
+    # Other columns the author declares unique (e.g. email), so a sync may use them as its key.
+    unique_columns = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -29,3 +31,7 @@ class SqlModel(WorkspaceOwnedModel, TimeStampedModel):
     @property
     def column_names(self) -> list[str]:
         return [c["name"] for c in self.columns]
+
+    @property
+    def unique_keys(self) -> list[str]:
+        return [self.primary_key, *self.unique_columns]

@@ -54,7 +54,9 @@ def client_for(connection: Connection) -> IntercomClient:
 
 def _extract(sync: Sync) -> tuple[list[str], Iterator[list[tuple]]]:
     """The model's columns and its rows in batches, streamed from the warehouse."""
-    stream = iter(source_adapter(sync.model.source).stream(sync.model.sql, batch_size=settings.SYNC_BATCH_SIZE))
+    stream = iter(
+        source_adapter(sync.model.source).stream(sync.model.sql, batch_size=settings.SYNC_BATCH_SIZE)
+    )
     first = next(stream, None)
     if first is None:
         return sync.model.column_names, iter(())
@@ -69,7 +71,9 @@ def _is_first_run(sync: Sync) -> bool:
 def _plan(sync: Sync, *, full_resync: bool) -> Iterator[PlannedRecord]:
     columns, batches = _extract(sync)
     config = services.sync_engine_config(sync)
-    return plan(batches, columns, config, DbLedger(sync), full_resync=full_resync, first_run=_is_first_run(sync))
+    return plan(
+        batches, columns, config, DbLedger(sync), full_resync=full_resync, first_run=_is_first_run(sync)
+    )
 
 
 # --- preview --------------------------------------------------------------------------------------------
@@ -118,7 +122,7 @@ class _RunRecorder:
 
     def __init__(self, run: SyncRun, ledger: DbLedger):
         self.run, self.ledger = run, ledger
-        self.counts: Counter = Counter({key: 0 for key in COUNT_KEYS})
+        self.counts: Counter = Counter(dict.fromkeys(COUNT_KEYS, 0))
         self.first_error = ""
         self._results: list[RecordResult] = []
 
@@ -154,8 +158,14 @@ class _RunRecorder:
 
     def _result(self, key: str, outcome: str, code: str, message: str) -> None:
         self._results.append(
-            RecordResult(workspace_id=self.run.workspace_id, run=self.run, key=key[:512], outcome=outcome,
-                         code=code[:100], message=message)  # fmt: skip
+            RecordResult(
+                workspace_id=self.run.workspace_id,
+                run=self.run,
+                key=key[:512],
+                outcome=outcome,
+                code=code[:100],
+                message=message,
+            )  # fmt: skip
         )
         if len(self._results) >= 500:
             self.flush()
@@ -165,7 +175,9 @@ class _RunRecorder:
         self._results = []
 
 
-def _load(records: Iterable[PlannedRecord], loader: IntercomLoader, recorder: _RunRecorder, run: SyncRun) -> bool:
+def _load(
+    records: Iterable[PlannedRecord], loader: IntercomLoader, recorder: _RunRecorder, run: SyncRun
+) -> bool:
     """Send every record that needs a call through a bounded pool; returns True when cancelled."""
     workers = settings.SYNC_CONCURRENCY
     in_flight: dict[Future, PlannedRecord] = {}
@@ -202,14 +214,19 @@ def _load(records: Iterable[PlannedRecord], loader: IntercomLoader, recorder: _R
 
 def _client_stats(client: IntercomClient, counts: Counter) -> dict[str, int]:
     stats = client.stats()
-    return {"api_calls": stats["calls"] - counts["api_calls"], "rate_limited": stats["rate_limited"] - counts["rate_limited"]}
+    return {
+        "api_calls": stats["calls"] - counts["api_calls"],
+        "rate_limited": stats["rate_limited"] - counts["rate_limited"],
+    }
 
 
 def sync_run_execute(*, run_id: int) -> SyncRun:
     # The task only has an id: this is the one lookup that does not start from a workspace.
-    run = SyncRun.objects.across_all_workspaces_unsafe().select_related(
-        "sync", "sync__model", "sync__model__source", "sync__destination"
-    ).get(pk=run_id)
+    run = (
+        SyncRun.objects.across_all_workspaces_unsafe()
+        .select_related("sync", "sync__model", "sync__model__source", "sync__destination")
+        .get(pk=run_id)
+    )
     if not services.run_mark_running(run):
         return run
     sync = run.sync
@@ -234,4 +251,6 @@ def sync_run_execute(*, run_id: int) -> SyncRun:
             recorder.counts.update(_client_stats(client, recorder.counts))
             client.close()
         recorder.flush()
-    return services.run_finish(run, status=status, counts=dict(recorder.counts), first_error=error or recorder.first_error)
+    return services.run_finish(
+        run, status=status, counts=dict(recorder.counts), first_error=error or recorder.first_error
+    )

@@ -32,7 +32,9 @@ class DbLedger:
         }
 
     def sent_among(self, keys: Collection[str]) -> set[str]:
-        return set(self._rows.filter(key__in=list(keys)).exclude(payload_hash="").values_list("key", flat=True))
+        return set(
+            self._rows.filter(key__in=list(keys)).exclude(payload_hash="").values_list("key", flat=True)
+        )
 
     # --- writes: only after Intercom accepted the record ---------------------------------------------
 
@@ -75,5 +77,3 @@ def _upsert(sync: Sync, key: str, **values: Any) -> None:
 
 def ledger_size(sync: Sync) -> int:
     return LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync).count()
-
-

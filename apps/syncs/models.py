@@ -18,14 +18,18 @@ class Sync(WorkspaceOwnedModel, TimeStampedModel):
     name = models.CharField(max_length=100)
     model = models.ForeignKey("sql_models.SqlModel", on_delete=models.PROTECT, related_name="syncs")
     destination = models.ForeignKey("connections.Connection", on_delete=models.PROTECT, related_name="syncs")
-    object_key = models.CharField("Intercom object", max_length=20, choices=[(k, o.label) for k, o in OBJECTS.items()])
+    object_key = models.CharField(
+        "Intercom object", max_length=20, choices=[(k, o.label) for k, o in OBJECTS.items()]
+    )
     behavior = models.CharField(max_length=20, choices=list(BEHAVIOR_LABELS.items()))
     key_column = models.CharField(max_length=200)
     key_identifier = models.CharField(max_length=40)
     mappings = models.JSONField(default=list, blank=True)
     options = models.JSONField(default=dict, blank=True)
     paused = models.BooleanField(default=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -42,7 +46,11 @@ class Sync(WorkspaceOwnedModel, TimeStampedModel):
         """Every model column this sync reads (for the "column used by a sync" warning)."""
         columns = {self.key_column} | {m["column"] for m in self.mappings if m.get("column")}
         event = self.options.get("event") or {}
-        columns |= {event.get("contact_column"), event.get("created_at_column"), event.get("event_name_column")}
+        columns |= {
+            event.get("contact_column"),
+            event.get("created_at_column"),
+            event.get("event_name_column"),
+        }
         columns |= set(event.get("metadata_columns") or ())
         columns.add(self.options.get("company_id_column"))
         return {c for c in columns if c}
@@ -75,7 +83,9 @@ class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     trigger = models.CharField(max_length=20, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
     full_resync = models.BooleanField(default=False)
-    triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True)
@@ -84,7 +94,10 @@ class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["sync", "-created_at"]), models.Index(fields=["workspace", "-created_at"])]
+        indexes = [
+            models.Index(fields=["sync", "-created_at"]),
+            models.Index(fields=["workspace", "-created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"Run {self.pk} of {self.sync}"

@@ -10,7 +10,14 @@ from django.utils import timezone
 from apps.connections.intercom.catalog import Behavior, FieldType
 from apps.connections.models import Connection
 from apps.models.models import SqlModel
-from apps.syncs.engine.config import EventContactKey, EventOptions, FieldMapping, FirstRunMode, SyncConfig, SyncKey
+from apps.syncs.engine.config import (
+    EventContactKey,
+    EventOptions,
+    FieldMapping,
+    FirstRunMode,
+    SyncConfig,
+    SyncKey,
+)
 from apps.syncs.models import ACTIVE_STATUSES, RunStatus, RunTrigger, Sync, SyncRun
 from apps.tenancy.models import User, Workspace
 
@@ -68,7 +75,7 @@ def sync_engine_config(sync: Sync) -> SyncConfig:
 
 
 def sync_problems(*, model: SqlModel, config: SyncConfig) -> list[str]:
-    return config.validate(model.column_names, unique_columns=[model.primary_key])
+    return config.validate(model.column_names, unique_columns=model.unique_keys)
 
 
 @transaction.atomic
@@ -143,8 +150,10 @@ def sync_run_start(
 
 def run_mark_running(run: SyncRun) -> bool:
     """queued → running; False when the run is no longer queued (cancelled, or taken by another worker)."""
-    updated = SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=timezone.now(), updated_at=timezone.now()
+    updated = (
+        SyncRun.objects.for_workspace(run.workspace_id)
+        .filter(pk=run.pk, status=RunStatus.QUEUED)
+        .update(status=RunStatus.RUNNING, started_at=timezone.now(), updated_at=timezone.now())
     )
     run.refresh_from_db()
     return bool(updated)
@@ -152,7 +161,9 @@ def run_mark_running(run: SyncRun) -> bool:
 
 def run_save_progress(run: SyncRun, counts: dict[str, int]) -> bool:
     """Store the counts so far; returns True when a cancel was requested."""
-    SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk).update(counts=counts, updated_at=timezone.now())
+    SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk).update(
+        counts=counts, updated_at=timezone.now()
+    )
     return SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk, cancel_requested=True).exists()
 
 
@@ -166,7 +177,9 @@ def run_finish(run: SyncRun, *, status: RunStatus, counts: dict[str, int], first
 def run_outcome_status(counts: dict[str, int]) -> RunStatus:
     """Every record failed → failed; some → partially failed; none → succeeded."""
     rejected = counts.get("rejected", 0)
-    attempted = rejected + sum(counts.get(k, 0) for k in ("created", "updated", "archived", "deleted", "sent"))
+    attempted = rejected + sum(
+        counts.get(k, 0) for k in ("created", "updated", "archived", "deleted", "sent")
+    )
     if rejected and rejected == attempted:
         return RunStatus.FAILED
     if rejected:
@@ -179,6 +192,8 @@ def sync_run_cancel(*, workspace: Workspace, run: SyncRun) -> SyncRun:
     SyncRun.objects.for_workspace(workspace).filter(pk=run.pk, status=RunStatus.QUEUED).update(
         status=RunStatus.CANCELLED, finished_at=timezone.now(), cancel_requested=True
     )
-    SyncRun.objects.for_workspace(workspace).filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_requested=True)
+    SyncRun.objects.for_workspace(workspace).filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        cancel_requested=True
+    )
     run.refresh_from_db()
     return run

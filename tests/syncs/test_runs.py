@@ -5,7 +5,7 @@ import pytest
 from apps.syncs import services
 from apps.syncs.execution import sync_preview, sync_run_execute
 from apps.syncs.models import RecordResult, RunStatus
-from tests.syncs_fixtures import destination, intercom_workspace, m, make_sync, warehouse  # noqa: F401
+from tests.fixtures.syncs import m, make_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,9 @@ USERS = [
     (2, "alan@example.com", "Alan", "free", 0.0, "u-2", "cmp-1"),
     (3, "grace@example.com", "Grace", "team", 49.0, "u-3", "cmp-2"),
 ]
-USER_COLUMNS = "id INTEGER, email VARCHAR, name VARCHAR, plan VARCHAR, mrr DOUBLE, external_id VARCHAR, company VARCHAR"
+USER_COLUMNS = (
+    "id INTEGER, email VARCHAR, name VARCHAR, plan VARCHAR, mrr DOUBLE, external_id VARCHAR, company VARCHAR"
+)
 USER_NAMES = ["id", "email", "name", "plan", "mrr", "external_id", "company"]
 
 
@@ -30,9 +32,13 @@ def contacts(intercom_emulator, ws):
 def users_sync(workspace, warehouse, destination, *, object_key="user", identifier="email", behavior="upsert",
                rows=USERS, options=None):  # fmt: skip
     warehouse.table("users", USER_COLUMNS, rows)
-    model = warehouse.model("SELECT * FROM users", "id", USER_NAMES)
+    model = warehouse.model("SELECT * FROM users", "id", USER_NAMES, unique=("email", "external_id"))
     key_column = {"email": "email", "external_id": "external_id"}[identifier]
-    mappings = [m("name", "string", "name"), m("plan", "string", "plan", custom=True), m("mrr", "float", "mrr", custom=True)]
+    mappings = [
+        m("name", "string", "name"),
+        m("plan", "string", "plan", custom=True),
+        m("mrr", "float", "mrr", custom=True),
+    ]
     if identifier != "email":
         mappings.append(m("email", "string", "email"))
     return make_sync(workspace, model, destination, object_key=object_key, behavior=behavior,
@@ -63,7 +69,9 @@ def test_upsert_contacts_then_a_rerun_makes_zero_calls(
     assert second.counts["unchanged"] == 3 and second.counts["api_calls"] == 0
 
 
-def test_changed_rows_are_updated_and_only_they(workspace, warehouse, destination, intercom_emulator, intercom_workspace):
+def test_changed_rows_are_updated_and_only_they(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace
+):
     sync = users_sync(workspace, warehouse, destination)
     run(workspace, sync)
     changed = [USERS[0][:3] + ("enterprise",) + USERS[0][4:], *USERS[1:]]
@@ -75,11 +83,18 @@ def test_changed_rows_are_updated_and_only_they(workspace, warehouse, destinatio
     result = run(workspace, sync)
     assert result.counts["updated"] == 1 and result.counts["unchanged"] == 2
     assert result.counts["api_calls"] == 1  # one PUT, the id came from the ledger
-    assert contacts(intercom_emulator, intercom_workspace)["ada@example.com"]["custom_attributes"]["plan"] == "enterprise"
+    assert (
+        contacts(intercom_emulator, intercom_workspace)["ada@example.com"]["custom_attributes"]["plan"]
+        == "enterprise"
+    )
 
 
 def test_preview_counts_equal_the_run_that_follows(workspace, warehouse, destination, intercom_emulator):
-    rows = [*USERS, (4, None, "No email", "free", 0.0, "u-4", None), (5, "ada@example.com", "Dup", "free", 0.0, "u-5", None)]
+    rows = [
+        *USERS,
+        (4, None, "No email", "free", 0.0, "u-4", None),
+        (5, "ada@example.com", "Dup", "free", 0.0, "u-5", None),
+    ]
     sync = users_sync(workspace, warehouse, destination, rows=rows)
     calls_before = intercom_emulator.request_count()
     preview = sync_preview(workspace=workspace, sync=sync)
@@ -88,11 +103,15 @@ def test_preview_counts_equal_the_run_that_follows(workspace, warehouse, destina
     for key in ("source_rows", "created", "updated", "unchanged", "invalid"):
         assert preview.counts.get(key, 0) == result.counts[key], key
     assert result.counts["invalid"] == 2
-    reasons = list(RecordResult.objects.for_workspace(workspace).filter(run=result).values_list("message", flat=True))
+    reasons = list(
+        RecordResult.objects.for_workspace(workspace).filter(run=result).values_list("message", flat=True)
+    )
     assert any("row 4" in r for r in reasons) and any("ada@example.com" in r for r in reasons)
 
 
-def test_update_only_skips_records_not_in_intercom(workspace, warehouse, destination, intercom_emulator, intercom_workspace):
+def test_update_only_skips_records_not_in_intercom(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace
+):
     with intercom_emulator.client(intercom_workspace.token) as api:
         api.post("/contacts", json={"role": "user", "email": "ada@example.com"})
     intercom_emulator.set_search_lag(0)
@@ -111,10 +130,13 @@ def test_delete_archives_contacts(workspace, warehouse, destination, intercom_em
     intercom_emulator.set_search_lag(0)
     result = run(workspace, delete)
     assert result.counts["archived"] == 3, result.first_error
-    assert contacts(intercom_emulator, intercom_workspace) == {}  # archived contacts are hidden
+    state = contacts(intercom_emulator, intercom_workspace)
+    assert len(state) == 3 and all(c["archived"] for c in state.values())
 
 
-def test_companies_upsert_and_delete(workspace, warehouse, destination, intercom_emulator, intercom_workspace):
+def test_companies_upsert_and_delete(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace
+):
     warehouse.table("companies", "company_id VARCHAR, name VARCHAR, size INTEGER, tier VARCHAR",
                     [("cmp-1", "Acme", 10, "gold"), ("cmp-2", "Globex", 200, "silver")])  # fmt: skip
     model = warehouse.model("SELECT * FROM companies", "company_id", ["company_id", "name", "size", "tier"])
@@ -133,7 +155,9 @@ def test_companies_upsert_and_delete(workspace, warehouse, destination, intercom
     assert run(workspace, delete).counts["deleted"] == 2
 
 
-def test_contacts_are_attached_to_their_company(workspace, warehouse, destination, intercom_emulator, intercom_workspace):
+def test_contacts_are_attached_to_their_company(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace
+):
     warehouse.table("companies", "company_id VARCHAR, name VARCHAR", [("cmp-1", "Acme"), ("cmp-2", "Globex")])
     companies = warehouse.model("SELECT * FROM companies", "company_id", ["company_id", "name"])
     run(workspace, make_sync(workspace, companies, destination, object_key="company", behavior="upsert",
@@ -149,11 +173,13 @@ def test_contacts_are_attached_to_their_company(workspace, warehouse, destinatio
 def test_events_are_sent_once(workspace, warehouse, destination, intercom_emulator, intercom_workspace):
     users = users_sync(workspace, warehouse, destination)
     run(workspace, users)
-    warehouse.table("events", "event_id VARCHAR, email VARCHAR, name VARCHAR, at TIMESTAMP, plan VARCHAR",
+    warehouse.table("events", "event_id VARCHAR, email VARCHAR, name VARCHAR, happened_at TIMESTAMP, plan VARCHAR",
                     [("e1", "ada@example.com", "signed-in", "2026-01-01 10:00:00", "pro"),
                      ("e2", "alan@example.com", "exported-report", "2026-01-02 11:00:00", "free")])  # fmt: skip
-    model = warehouse.model("SELECT * FROM events", "event_id", ["event_id", "email", "name", "at", "plan"])
-    options = {"event": {"contact_column": "email", "contact_key": "email", "created_at_column": "at",
+    model = warehouse.model(
+        "SELECT * FROM events", "event_id", ["event_id", "email", "name", "happened_at", "plan"]
+    )
+    options = {"event": {"contact_column": "email", "contact_key": "email", "created_at_column": "happened_at",
                          "event_name_column": "name", "metadata_columns": ["plan"]}}  # fmt: skip
     sync = make_sync(workspace, model, destination, object_key="event", behavior="send", key_column="event_id",
                      key_identifier="event_id", options=options)  # fmt: skip

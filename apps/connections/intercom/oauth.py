@@ -125,7 +125,9 @@ def fetch_me(*, region: str, token: str) -> dict:
     """`GET /me` on a region's host: the admin and the workspace. Raises AuthFailure on 401 and
     TransientFailure when Intercom cannot answer."""
     client = intercom_client(
-        base_url=settings.INTERCOM_API_BASE_URLS[region], access_token=token, workspace_key=f"token-check-{region}"
+        base_url=settings.INTERCOM_API_BASE_URLS[region],
+        access_token=token,
+        workspace_key=f"token-check-{region}",
     )
     with client:
         outcome = client.me()

@@ -66,7 +66,9 @@ class IntercomLoader:
         if record.operation is Operation.DELETE:
             intercom_id = record.destination_id or self._company_id(record.key)
             if intercom_id is None:
-                return LoadResult("skipped", code="not_found", message="Not found in Intercom, nothing to delete.")
+                return LoadResult(
+                    "skipped", code="not_found", message="Not found in Intercom, nothing to delete."
+                )
             outcome = self.client.delete_company(intercom_id)
             return LoadResult("deleted", intercom_id) if isinstance(outcome, Accepted) else _rejected(outcome)
         outcome = self.client.upsert_company(record.payload)
@@ -74,7 +76,9 @@ class IntercomLoader:
             return _rejected(outcome)
         with self._lock:
             self._companies[record.key] = outcome.intercom_id
-        return LoadResult("created" if record.operation is Operation.CREATE else "updated", outcome.intercom_id)
+        return LoadResult(
+            "created" if record.operation is Operation.CREATE else "updated", outcome.intercom_id
+        )
 
     def _company_id(self, company_id: str) -> str | None:
         with self._lock:
@@ -106,7 +110,9 @@ class IntercomLoader:
         if operation in (Operation.ARCHIVE, Operation.DELETE):
             contact_id = self._find_contact(record)
             if contact_id is None:
-                return LoadResult("skipped", code="not_found", message="Not found in Intercom, nothing to remove.")
+                return LoadResult(
+                    "skipped", code="not_found", message="Not found in Intercom, nothing to remove."
+                )
             if operation is Operation.ARCHIVE:
                 outcome, done = self.client.archive_contact(contact_id), "archived"
             else:
@@ -116,7 +122,9 @@ class IntercomLoader:
         if operation is Operation.UPDATE_IF_FOUND:
             contact_id = self._find_contact(record)
             if contact_id is None:
-                return LoadResult("skipped", code="not_found", message="Not found in Intercom (Update Only): skipped.")
+                return LoadResult(
+                    "skipped", code="not_found", message="Not found in Intercom (Update Only): skipped."
+                )
             outcome, done = self.client.update_contact(contact_id, record.payload), "updated"
         elif operation is Operation.UPDATE and record.destination_id:
             outcome, done = self.client.update_contact(record.destination_id, record.payload), "updated"
