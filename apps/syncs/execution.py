@@ -10,7 +10,7 @@ import itertools
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -120,14 +120,16 @@ def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_siz
 class _RunRecorder:
     """Counts, ledger writes and per-record results of one run, all from the run's own thread."""
 
-    def __init__(self, run: SyncRun, ledger: DbLedger):
-        self.run, self.ledger = run, ledger
+    def __init__(self, run: SyncRun, ledger: DbLedger, progress: Callable[[dict], None] | None = None):
+        self.run, self.ledger, self.progress = run, ledger, progress
         self.counts: Counter = Counter(dict.fromkeys(COUNT_KEYS, 0))
         self.first_error = ""
         self._results: list[RecordResult] = []
 
     def planned(self, record: PlannedRecord) -> None:
         self.counts["source_rows"] += 1
+        if self.progress is not None:
+            self.progress(self.counts)
         if record.operation is Operation.INVALID:
             self.counts["invalid"] += 1
             where = record.key if record.key is not None else f"row {record.row_number}"
@@ -220,7 +222,8 @@ def _client_stats(client: IntercomClient, counts: Counter) -> dict[str, int]:
     }
 
 
-def sync_run_execute(*, run_id: int) -> SyncRun:
+def sync_run_execute(*, run_id: int, progress: Callable[[dict], None] | None = None) -> SyncRun:
+    """Run a queued run to its end. `progress`, if given, is called with the counts after each record."""
     # The task only has an id: this is the one lookup that does not start from a workspace.
     run = (
         SyncRun.objects.across_all_workspaces_unsafe()
@@ -231,7 +234,7 @@ def sync_run_execute(*, run_id: int) -> SyncRun:
         return run
     sync = run.sync
     ledger = DbLedger(sync)
-    recorder = _RunRecorder(run, ledger)
+    recorder = _RunRecorder(run, ledger, progress)
     status, error, client = RunStatus.FAILED, "", None
     try:
         client = client_for(sync.destination)
