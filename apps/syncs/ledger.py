@@ -70,8 +70,12 @@ class DbLedger:
 
 
 def _upsert(sync: Sync, key: str, **values: Any) -> None:
-    LedgerEntry.objects.for_workspace(sync.workspace_id).update_or_create(
-        workspace_id=sync.workspace_id, sync=sync, key=key, defaults=values
+    """One statement per record (INSERT … ON CONFLICT): the run writes the ledger after every acceptance."""
+    LedgerEntry.objects.bulk_create(
+        [LedgerEntry(workspace_id=sync.workspace_id, sync=sync, key=key, **values)],
+        update_conflicts=True,
+        unique_fields=["sync", "key"],
+        update_fields=list(values),
     )
 
 

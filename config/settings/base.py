@@ -203,7 +203,7 @@ INTERCOM_OAUTH_STATE_SECONDS = 600
 # Sync runs: rows read from the warehouse per batch, Intercom calls in flight per run, days to keep the
 # per-record results (rejected and invalid records) of past runs.
 SYNC_BATCH_SIZE = env.int("SYNC_BATCH_SIZE", default=5000)
-SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=8)
+SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=16)
 SYNC_RECORD_RESULTS_DAYS = env.int("SYNC_RECORD_RESULTS_DAYS", default=30)
 # Intercom client: attempts per call on 5xx / timeouts / connection errors, and the backoff's base delay.
 INTERCOM_CLIENT_MAX_ATTEMPTS = env.int("INTERCOM_CLIENT_MAX_ATTEMPTS", default=5)

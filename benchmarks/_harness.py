@@ -1,0 +1,108 @@
+"""Shared set-up for the sync benchmarks: a scratch app database, the emulator, a workspace with a
+warehouse source, an Intercom destination and a sync. Not a benchmark itself."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+def django_setup(database: str) -> None:
+    """Point Django at a fresh scratch database and migrate it."""
+    import psycopg
+
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{database}"')
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
+    os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/13"
+    import logging
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    call_command("migrate", verbosity=0)
+    import redis
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()  # the rate limiter starts empty
+
+
+def drop_database(database: str) -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def start_emulator(*args: str):
+    from tests.fixtures.emulator import IntercomEmulator, start_emulator
+
+    server = start_emulator(list(args))
+    return server, IntercomEmulator(server.root_url)
+
+
+def workspace_with_sync(emulator, *, source_type: str, source_config: dict, sql: str, primary_key: str,
+                        columns: list[str], object_key: str, behavior: str, key_column: str, key_identifier: str,
+                        mappings: list[dict], data_attributes: list[dict] | None = None):  # fmt: skip
+    from django.conf import settings
+
+    from apps.connections.models import Connection
+    from apps.models.models import SqlModel
+    from apps.syncs import services
+    from apps.tenancy.models import Workspace
+
+    settings.INTERCOM_API_BASE_URLS = emulator.base_urls
+    intercom = emulator.seed_workspace(name="Bench", region="US", data_attributes=data_attributes or [])
+    workspace = Workspace.objects.create(name="Bench", slug=f"bench-{int(time.time())}")
+    source = Connection.objects.create(workspace=workspace, name="Warehouse", kind="source", type=source_type,
+                                       config=source_config, credentials={}, status="connected")  # fmt: skip
+    destination = Connection.objects.create(
+        workspace=workspace, name="Intercom", kind="destination", type="intercom",
+        config={"region": "US", "workspace_id": intercom.id_code, "workspace_name": "Bench"},
+        credentials={"access_token": intercom.token}, status="connected",
+    )  # fmt: skip
+    model = SqlModel.objects.create(workspace=workspace, name="Model", source=source, sql=sql, primary_key=primary_key,
+                                    columns=[{"name": c, "db_type": "", "kind": "string"} for c in columns])  # fmt: skip
+    sync = services.sync_save(workspace=workspace, user=None, name="Bench sync", model=model, destination=destination,
+                              object_key=object_key, behavior=behavior, key_column=key_column,
+                              key_identifier=key_identifier, mappings=mappings, options={})  # fmt: skip
+    return workspace, sync, intercom
+
+
+def run_now(workspace, sync, **kwargs):
+    from apps.syncs import services
+    from apps.syncs.execution import sync_run_execute
+
+    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False, **kwargs)
+    return sync_run_execute(run_id=run.pk)
+
+
+def duckdb_people(path: Path, n: int, *, plan: str = "free") -> None:
+    """A DuckDB file with n people: id, email, name, plan."""
+    import duckdb
+
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("DROP TABLE IF EXISTS people")
+        conn.execute(
+            "CREATE TABLE people AS SELECT i AS id, 'person' || i || '@bench.example' AS email, "
+            f"'Person ' || i AS name, '{plan}' AS plan FROM range(1, {n} + 1) t(i)"
+        )
+
+
+PEOPLE_COLUMNS = ["id", "email", "name", "plan"]
+PEOPLE_MAPPINGS = [
+    {"target": "name", "field_type": "string", "column": "name", "custom": False},
+    {"target": "plan", "field_type": "string", "column": "plan", "custom": True},
+]
+PEOPLE_ATTRIBUTES = [{"name": "plan", "data_type": "string"}]

@@ -1,0 +1,62 @@
+"""API calls per record: a first sync into an empty Intercom workspace, then a run where every record
+changed. Targets: ≤ 1.05 for the first sync (creates, and the odd 409 → update), ≤ 1.0 for the update run.
+
+Run: ``.venv/bin/python benchmarks/api_calls_per_record.py [--records N]``. The last line is the worse ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from _harness import (
+    PEOPLE_ATTRIBUTES,
+    PEOPLE_COLUMNS,
+    PEOPLE_MAPPINGS,
+    django_setup,
+    drop_database,
+    duckdb_people,
+    run_now,
+    start_emulator,
+    workspace_with_sync,
+)
+
+DATABASE = "syncline_bench_calls"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=5000)
+    args = parser.parse_args()
+    django_setup(DATABASE)
+    server, emulator = start_emulator("--app-rate-limit", "600000", "--workspace-rate-limit", "600000")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "people.duckdb"
+            duckdb_people(path, args.records)
+            workspace, sync, _ = workspace_with_sync(
+                emulator, source_type="duckdb", source_config={"path": str(path)}, sql="SELECT * FROM people",
+                primary_key="id", columns=PEOPLE_COLUMNS, object_key="user", behavior="upsert",
+                key_column="id", key_identifier="external_id", mappings=PEOPLE_MAPPINGS,
+                data_attributes=PEOPLE_ATTRIBUTES,
+            )  # fmt: skip
+            first = run_now(workspace, sync)
+            duckdb_people(path, args.records, plan="pro")
+            update = run_now(workspace, sync)
+        ratios = []
+        for label, run in (("first sync", first), ("update run", update)):
+            records = run.counts["created"] + run.counts["updated"]
+            calls = emulator.request_count()
+            ratio = run.counts["api_calls"] / records
+            ratios.append(ratio)
+            print(f"{label:<11} {records:>7,} records  {run.counts['api_calls']:>7,} calls  "
+                  f"{ratio:.3f} calls/record  ({run.get_status_display()}, emulator total {calls:,})")  # fmt: skip
+        print(f"{max(ratios):.3f}")
+    finally:
+        server.stop()
+        drop_database(DATABASE)
+
+
+if __name__ == "__main__":
+    main()
