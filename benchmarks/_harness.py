@@ -96,7 +96,8 @@ def duckdb_people(path: Path, n: int, *, plan: str = "free") -> None:
         conn.execute("DROP TABLE IF EXISTS people")
         conn.execute(
             "CREATE TABLE people AS SELECT i AS id, 'person' || i || '@bench.example' AS email, "
-            f"'Person ' || i AS name, '{plan}' AS plan FROM range(1, {n} + 1) t(i)"  # noqa: S608
+            "'Person ' || i AS name, ? AS plan FROM range(1, ? + 1) t(i)",
+            [plan, n],
         )
 
 
