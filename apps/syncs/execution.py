@@ -68,12 +68,11 @@ def _is_first_run(sync: Sync) -> bool:
     return not sync.runs.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED)).exists()
 
 
-def _plan(sync: Sync, *, full_resync: bool) -> Iterator[PlannedRecord]:
+def _plan(sync: Sync, *, full_resync: bool, preview: bool = False) -> Iterator[PlannedRecord]:
     columns, batches = _extract(sync)
     config = services.sync_engine_config(sync)
-    return plan(
-        batches, columns, config, DbLedger(sync), full_resync=full_resync, first_run=_is_first_run(sync)
-    )
+    ledger = DbLedger(sync, with_payloads=preview)
+    return plan(batches, columns, config, ledger, full_resync=full_resync, first_run=_is_first_run(sync))
 
 
 # --- preview --------------------------------------------------------------------------------------------
@@ -99,7 +98,7 @@ PLANNED_OUTCOME = {
 def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_size: int = 5) -> SyncPreview:
     """What a run would do now, without sending anything or changing the ledger."""
     try:
-        summary = summarize(_plan(sync, full_resync=full_resync), sample_size=max(sample_size, 20))
+        summary = summarize(_plan(sync, full_resync=full_resync, preview=True), sample_size=max(sample_size, 20))
     except SourceError as error:
         return SyncPreview(counts={}, error=str(error))
     counts = Counter({"source_rows": summary.total})

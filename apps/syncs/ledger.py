@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from django.db.models import JSONField, Value
 from django.utils import timezone
 
 from apps.syncs.engine.ledger import LedgerEntry as EngineEntry
@@ -12,14 +13,22 @@ from apps.syncs.models import LedgerEntry, Sync
 
 
 class DbLedger:
-    def __init__(self, sync: Sync):
+    """`with_payloads` loads the last accepted payloads too, so a preview can show old → new values; a run
+    only needs the hashes and ids, and skips them (most of the ledger's bytes)."""
+
+    def __init__(self, sync: Sync, *, with_payloads: bool = False):
         self.sync = sync
+        self.with_payloads = with_payloads
         self._rows = LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync)
 
     def get_many(self, keys: Collection[str]) -> dict[str, EngineEntry]:
-        rows = self._rows.filter(key__in=list(keys)).values_list(
-            "key", "payload_hash", "destination_id", "last_rejection", "payload", "company_id"
-        )
+        rows = self._rows.filter(key__in=list(keys))
+        if not self.with_payloads:
+            rows = rows.annotate(no_payload=Value(None, output_field=JSONField()))
+        rows = rows.values_list(
+            "key", "payload_hash", "destination_id", "last_rejection",
+            "payload" if self.with_payloads else "no_payload", "company_id",
+        )  # fmt: skip
         return {
             key: EngineEntry(
                 payload_hash=payload_hash or None,
