@@ -8,6 +8,7 @@ Intercom then holds what the model says, and that planning again makes no call.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 from dataclasses import replace
 
@@ -453,3 +454,17 @@ def test_send_sends_each_event_exactly_once_over_many_runs(runs, first_run):
     last_model = runs[-1][0]
     again = {r.operation for r in plan([last_model], EVENT_COLUMNS, config, ledger, full_resync=True)}
     assert again <= {Operation.UNCHANGED, Operation.INVALID}
+
+
+@given(world=worlds(), cuts=st.lists(st.integers(0, 16), max_size=5), full_resync=st.booleans())
+def test_the_plan_does_not_depend_on_batch_boundaries(world, cuts, full_resync):
+    config = config_for("user", Behavior.UPSERT)
+    _, ledger, _ = previous_world(config, world["previous"], world["perturb"], world["foreign"])
+    model = world["current"]
+    bounds = [0, *sorted(c for c in cuts if c <= len(model)), len(model)]
+    batches = [model[a:b] for a, b in itertools.pairwise(bounds)]
+
+    whole = list(plan([model], COLUMNS, config, ledger, full_resync=full_resync))
+    split = list(plan(batches, COLUMNS, config, ledger, full_resync=full_resync))
+
+    assert split == whole
