@@ -97,13 +97,14 @@ class PayloadBuilder:
         if m.column is not None:
             return m.target, coercer(m.field_type), self._index[m.column], None, m.column, m.custom
         constant = coerce(m.constant, m.field_type, column=f"constant for {m.target}")
-        return m.target, m.field_type, None, constant, m.target, m.custom
+        return m.target, None, None, constant, m.target, m.custom
 
     def build(self, row: Sequence[Any], key: str) -> Built:
         """The body for this row; raises `InvalidValue` with the user-facing reason."""
         config = self.config
-        if config.behavior is Behavior.DELETE:
-            return Built({self._identifier_field: key} if self._identifier_field else {})
+        if config.behavior is Behavior.DELETE:  # only what the loader needs to find the record
+            identifier = config.sync_key.identifier
+            return Built({} if config.key_is_destination_id else {identifier: key})
         if config.object_key == "event":
             return Built(self._event(row))
         payload: dict[str, Any] = {}

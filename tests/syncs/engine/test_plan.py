@@ -191,6 +191,7 @@ def test_update_only_uses_the_known_id_or_asks_for_one_lookup():
         ("user", "email", False, Operation.ARCHIVE),
         ("lead", "email", False, Operation.ARCHIVE),
         ("contact", "external_id", False, Operation.ARCHIVE),
+        ("lead", "external_id", False, Operation.ARCHIVE),
         ("user", "email", True, Operation.DELETE),
         ("company", "company_id", False, Operation.DELETE),
     ],
@@ -313,3 +314,9 @@ def test_summarize_counts_and_samples_as_the_plan_streams():
     assert summary.total == 4 and summary.calls == 2
     assert [r.key for r in summary.samples[Operation.INVALID]] == ["b@x"]
     assert [r.key for r in summary.samples[Operation.CREATE]] == ["a@x"]
+
+
+def test_delete_keyed_by_intercom_id_needs_no_lookup():
+    config = SyncConfig("user", Behavior.DELETE, SyncKey("email", "id"))
+    (record,) = run(config, [("6762f0dd", None, None, None)])
+    assert (record.operation, record.destination_id, record.payload) == (Operation.ARCHIVE, "6762f0dd", {})
