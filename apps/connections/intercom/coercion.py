@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
@@ -137,3 +138,13 @@ _COERCERS = {
     FieldType.DATE: to_unix_seconds,
     FieldType.DATETIME: to_unix_seconds,
 }
+
+
+def coercer(field_type: FieldType) -> Callable[[Any, str], Any]:
+    """`coerce` for one field type, resolved once: for the planner's per-row loop (NULL stays None)."""
+    convert = _COERCERS[FieldType(field_type)]
+
+    def coerce_value(value: Any, column: str) -> Any:
+        return None if value is None else convert(value, column)
+
+    return coerce_value

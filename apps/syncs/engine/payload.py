@@ -21,8 +21,15 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from apps.connections.intercom.catalog import Behavior, FieldType
-from apps.connections.intercom.coercion import CoercionError, coerce, to_float, to_string, to_unix_seconds
+from apps.connections.intercom.catalog import Behavior
+from apps.connections.intercom.coercion import (
+    CoercionError,
+    coerce,
+    coercer,
+    to_float,
+    to_string,
+    to_unix_seconds,
+)
 from apps.syncs.engine.config import ROLES, FieldMapping, SyncConfig
 
 CUSTOM = "custom_attributes"
@@ -38,8 +45,11 @@ class Built:
     company_id: str | None = None
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _CANONICAL.encode(value)
 
 
 def payload_hash(payload: dict[str, Any], company_id: str | None = None) -> str:
@@ -65,7 +75,7 @@ class PayloadBuilder:
         self._index = index
         obj = config.object
         self._drop_nulls = config.dont_overwrite_with_null
-        # (target, field type, column index or None, coerced constant, column name, custom)
+        # (target, coercer, column index or None, coerced constant, column name, custom)
         self._fields = [self._resolve(m) for m in config.mappings]
         identifier = config.sync_key.identifier
         self._identifier_field = None
@@ -83,17 +93,18 @@ class PayloadBuilder:
             self._contact_index = index[event.contact_column]
             self._metadata = [(column, index[column]) for column in event.metadata_columns]
 
-    def _resolve(self, m: FieldMapping) -> tuple[str, FieldType, int | None, Any, str, bool]:
+    def _resolve(self, m: FieldMapping) -> tuple[str, Any, int | None, Any, str, bool]:
         if m.column is not None:
-            return m.target, m.field_type, self._index[m.column], None, m.column, m.custom
+            return m.target, coercer(m.field_type), self._index[m.column], None, m.column, m.custom
         constant = coerce(m.constant, m.field_type, column=f"constant for {m.target}")
-        return m.target, m.field_type, None, constant, m.target, m.custom
+        return m.target, None, None, constant, m.target, m.custom
 
     def build(self, row: Sequence[Any], key: str) -> Built:
         """The body for this row; raises `InvalidValue` with the user-facing reason."""
         config = self.config
-        if config.behavior is Behavior.DELETE:
-            return Built({self._identifier_field: key} if self._identifier_field else {})
+        if config.behavior is Behavior.DELETE:  # only what the loader needs to find the record
+            identifier = config.sync_key.identifier
+            return Built({} if config.key_is_destination_id else {identifier: key})
         if config.object_key == "event":
             return Built(self._event(row))
         payload: dict[str, Any] = {}
@@ -102,12 +113,12 @@ class PayloadBuilder:
             payload[self._identifier_field] = key
         if self._role:
             payload["role"] = self._role
-        for target, field_type, position, constant, column, is_custom in self._fields:
+        for target, convert, position, constant, column, is_custom in self._fields:
             if position is None:
                 value = constant
             else:
                 try:
-                    value = coerce(row[position], field_type, column=column)
+                    value = convert(row[position], column)
                 except CoercionError as error:
                     raise InvalidValue(str(error)) from None
             if value is None and (self._drop_nulls or (target == "role" and not is_custom)):

@@ -38,7 +38,7 @@ from apps.connections.intercom.catalog import Behavior
 from apps.connections.intercom.coercion import CoercionError
 from apps.syncs.engine.config import FirstRunMode, SyncConfig
 from apps.syncs.engine.ledger import LedgerEntry, LedgerView
-from apps.syncs.engine.payload import CUSTOM, InvalidValue, PayloadBuilder, payload_hash, record_key
+from apps.syncs.engine.payload import CUSTOM, Built, InvalidValue, PayloadBuilder, payload_hash, record_key
 
 COMPANY_CHANGE = "company"  # the name of the company attachment in `PlannedRecord.changes`
 
@@ -94,6 +94,15 @@ def plan(
         yield from planner.plan_batch(batch)
 
 
+@dataclass(frozen=True, slots=True)
+class _Valid:
+    """A row that passed the checks, waiting for its batch's ledger lookup."""
+
+    row_number: int
+    key: str
+    built: Built
+
+
 class _Planner:
     def __init__(
         self, config: SyncConfig, columns: Sequence[str], ledger: LedgerView, *, full_resync, first_run
@@ -114,22 +123,25 @@ class _Planner:
         )
 
     def plan_batch(self, batch: Sequence[Sequence[Any]]) -> list[PlannedRecord]:
-        slots: list[PlannedRecord | tuple[int, str, Any]] = []
+        """Check every row first, then ask the ledger once for the batch's valid keys, then decide."""
+        checked: list[PlannedRecord | _Valid] = []
         for row in batch:
             self.row_number += 1
-            slots.append(self._check(row))
-        keys = [slot[1] for slot in slots if isinstance(slot, tuple)]
+            checked.append(self._check(row))
+        keys = [item.key for item in checked if isinstance(item, _Valid)]
         if not keys:
-            return slots  # type: ignore[return-value]
+            return checked  # type: ignore[return-value]  # all invalid
         if self.config.behavior is Behavior.SEND:
             sent = self.ledger.sent_among(keys)
-            decide = lambda row_number, key, built: self._send(row_number, key, built, key in sent)  # noqa: E731
-        else:
-            entries = self.ledger.get_many(keys)
-            decide = lambda row_number, key, built: self._diff(row_number, key, built, entries.get(key))  # noqa: E731
-        return [decide(*slot) if isinstance(slot, tuple) else slot for slot in slots]
+            return [
+                self._send(item, item.key in sent) if isinstance(item, _Valid) else item for item in checked
+            ]
+        entries = self.ledger.get_many(keys)
+        return [
+            self._diff(item, entries.get(item.key)) if isinstance(item, _Valid) else item for item in checked
+        ]
 
-    def _check(self, row: Sequence[Any]) -> PlannedRecord | tuple[int, str, Any]:
+    def _check(self, row: Sequence[Any]) -> PlannedRecord | _Valid:
         number = self.row_number
         try:
             key = record_key(row[self.key_index], self.key_column)
@@ -146,20 +158,19 @@ class _Planner:
             built = self.builder.build(row, key)
         except InvalidValue as error:
             return PlannedRecord(key, Operation.INVALID, reason=str(error), row_number=number)
-        return number, key, built
+        return _Valid(number, key, built)
 
-    def _send(self, row_number: int, key: str, built, already_sent: bool) -> PlannedRecord:
+    def _send(self, item: _Valid, already_sent: bool) -> PlannedRecord:
         if already_sent:
             operation = Operation.UNCHANGED
         else:
             operation = Operation.SKIP if self.skip_existing else Operation.SEND
-        return PlannedRecord(
-            key, operation, built.payload, payload_hash(built.payload), row_number=row_number
-        )
+        payload = item.built.payload
+        return PlannedRecord(item.key, operation, payload, payload_hash(payload), row_number=item.row_number)
 
-    def _diff(self, row_number: int, key: str, built, entry: LedgerEntry | None) -> PlannedRecord:
+    def _diff(self, item: _Valid, entry: LedgerEntry | None) -> PlannedRecord:
         config = self.config
-        payload, company_id = built.payload, built.company_id
+        key, payload, company_id = item.key, item.built.payload, item.built.company_id
         behavior = config.behavior
         if behavior is Behavior.DELETE:
             digest = payload_hash({"operation": str(self.delete_operation), **payload})
@@ -173,7 +184,7 @@ class _Planner:
 
         def record(operation: Operation, changes=None) -> PlannedRecord:
             return PlannedRecord(
-                key, operation, payload, digest, known_id, None, changes, company_id, row_number
+                key, operation, payload, digest, known_id, None, changes, company_id, item.row_number
             )
 
         if accepted and digest == entry.payload_hash and not self.full_resync:

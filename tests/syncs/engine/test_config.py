@@ -1,0 +1,152 @@
+"""Sync configuration checks, in the words users read."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.connections.intercom.catalog import Behavior, FieldType
+from apps.syncs.engine.config import EventContactKey, EventOptions, SyncConfig, SyncKey, mapping
+
+COLUMNS = ["email", "name", "seats", "org", "at"]
+
+
+def event_config(**options):
+    defaults = {
+        "contact_column": "email",
+        "contact_key": EventContactKey.EMAIL,
+        "created_at_column": "at",
+        "event_name": "signed-up",
+    }
+    return SyncConfig(
+        "event", Behavior.SEND, SyncKey("name", "event_id"), event=EventOptions(**defaults | options)
+    )
+
+
+def test_a_good_contact_sync_has_no_problems():
+    config = SyncConfig(
+        "user",
+        Behavior.UPSERT,
+        SyncKey("email", "email"),
+        mappings=(
+            mapping("name", FieldType.STRING, "name"),
+            mapping("seats", FieldType.INTEGER, "seats", custom=True),
+        ),
+        company_id_column="org",
+    )
+    assert config.validate(COLUMNS, unique_columns=["email"]) == []
+    assert event_config(metadata_columns=("seats", "org")).validate(COLUMNS) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        (
+            SyncConfig("company", Behavior.UPDATE_ONLY, SyncKey("email", "company_id")),
+            "cannot use “Update Only”",
+        ),
+        (SyncConfig("company", Behavior.UPSERT, SyncKey("email", "email")), "cannot be matched on “email”"),
+        (
+            SyncConfig("user", Behavior.UPSERT, SyncKey("mail", "email")),
+            "Column “mail” (the sync key) is not",
+        ),
+        (
+            SyncConfig(
+                "user",
+                Behavior.UPSERT,
+                SyncKey("email", "email"),
+                (mapping("name", FieldType.STRING, "nom"),),
+            ),
+            "Column “nom” (field “name”) is not in the model's columns.",
+        ),
+        (
+            SyncConfig(
+                "lead",
+                Behavior.UPSERT,
+                SyncKey("email", "email"),
+                (mapping("external_id", "string", "name"),),
+            ),
+            "“external_id” is not a field of Lead.",
+        ),
+        (
+            SyncConfig(
+                "user",
+                Behavior.UPSERT,
+                SyncKey("email", "email"),
+                (mapping("name", FieldType.INTEGER, "seats"),),
+            ),
+            "Field “name” takes string, not integer.",
+        ),
+        (
+            SyncConfig(
+                "user",
+                Behavior.UPSERT,
+                SyncKey("email", "email"),
+                (mapping("email", FieldType.STRING, "name"),),
+            ),
+            "already set by the sync key",
+        ),
+        (
+            SyncConfig(
+                "user",
+                Behavior.UPSERT,
+                SyncKey("email", "email"),
+                (
+                    mapping("x", FieldType.STRING, "name", custom=True),
+                    mapping("x", FieldType.STRING, "org", custom=True),
+                ),
+            ),
+            "Custom attribute “x” is mapped 2 times.",
+        ),
+        (
+            SyncConfig(
+                "user",
+                Behavior.UPSERT,
+                SyncKey("email", "email"),
+                (mapping("seats", "integer", constant="many"),),
+            ),
+            "constant for seats: “many” is not a whole number",
+        ),
+        (
+            SyncConfig(
+                "contact",
+                Behavior.UPSERT,
+                SyncKey("email", "email"),
+                (mapping("role", "string", constant="admin"),),
+            ),
+            "The role must be “user” or “lead”.",
+        ),
+        (
+            SyncConfig("company", Behavior.UPSERT, SyncKey("email", "company_id"), company_id_column="org"),
+            "Only contact",
+        ),
+        (
+            SyncConfig("user", Behavior.UPSERT, SyncKey("email", "email"), permanent_delete=True),
+            "only applies to Delete",
+        ),
+        (
+            SyncConfig(
+                "user", Behavior.DELETE, SyncKey("email", "email"), (mapping("name", "string", "name"),)
+            ),
+            "Delete syncs send no fields",
+        ),
+        (
+            SyncConfig("event", Behavior.SEND, SyncKey("name", "event_id")),
+            "Event syncs need the event options",
+        ),
+        (event_config(metadata_columns=tuple(COLUMNS) * 3), "at most 10 metadata keys per event (15 chosen)"),
+        (event_config(event_name=None), "as a constant or as a column"),
+        (event_config(created_at_column="when"), "Column “when” (the event time)"),
+        (SyncConfig("unknown", Behavior.UPSERT, SyncKey("email", "email")), "Unknown Intercom object"),
+    ],
+)
+def test_problems_are_reported(config, problem):
+    problems = config.validate(COLUMNS)
+    assert any(problem in p for p in problems), problems
+
+
+def test_the_sync_key_must_be_unique_when_uniqueness_is_known():
+    config = SyncConfig("user", Behavior.UPSERT, SyncKey("name", "email"))
+    assert config.validate(COLUMNS) == []
+    assert config.validate(COLUMNS, unique_columns=["email"]) == [
+        "The sync key column “name” must be the model's unique key or declared unique."
+    ]

@@ -1,0 +1,123 @@
+"""Payload shapes per object, and the hash that the ledger compares."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from apps.connections.intercom.catalog import Behavior, FieldType
+from apps.syncs.engine.config import EventContactKey, EventOptions, SyncConfig, SyncKey, mapping
+from apps.syncs.engine.payload import InvalidValue, PayloadBuilder, payload_hash
+
+
+def build(config, columns, row, key="k"):
+    return PayloadBuilder(config, columns).build(row, key)
+
+
+def test_contact_role_from_a_column_must_be_user_or_lead():
+    config = SyncConfig(
+        "contact",
+        Behavior.UPSERT,
+        SyncKey("id", "external_id"),
+        mappings=(mapping("role", FieldType.STRING, "role"), mapping("signed_up_at", FieldType.DATE, "at")),
+    )
+    columns = ["id", "role", "at"]
+    assert build(config, columns, ("u1", "lead", dt.date(2026, 1, 1)), "u1").payload == {
+        "external_id": "u1",
+        "role": "lead",
+        "signed_up_at": 1_767_225_600,
+    }
+    assert build(config, columns, ("u1", None, None), "u1").payload == {
+        "external_id": "u1",
+        "signed_up_at": None,
+    }
+    with pytest.raises(InvalidValue, match="role: “admin” is not a role"):
+        build(config, columns, ("u1", "admin", None), "u1")
+
+
+def test_constants_are_coerced_once_and_sent_for_every_row():
+    config = SyncConfig(
+        "company",
+        Behavior.UPSERT,
+        SyncKey("id", "company_id"),
+        mappings=(
+            mapping("plan", FieldType.STRING, constant="pro"),
+            mapping("vip", FieldType.BOOLEAN, constant="yes", custom=True),
+        ),
+    )
+    assert build(config, ["id"], ("c1",), "c1").payload == {
+        "company_id": "c1",
+        "plan": "pro",
+        "custom_attributes": {"vip": True},
+    }
+
+
+def test_event_payload_is_flat_with_unix_seconds():
+    config = SyncConfig(
+        "event",
+        Behavior.SEND,
+        SyncKey("id", "event_id"),
+        event=EventOptions(
+            contact_column="who",
+            contact_key=EventContactKey.ID,
+            created_at_column="at",
+            event_name="paid-invoice",
+            metadata_columns=("amount", "due_date", "note"),
+        ),
+    )
+    columns = ["id", "who", "at", "amount", "due_date", "note"]
+    row = (
+        "e1",
+        "6762f0dd",
+        dt.datetime(2026, 1, 1, 1, tzinfo=dt.UTC),
+        Decimal("9.50"),
+        dt.date(2026, 2, 1),
+        None,
+    )
+    assert build(config, columns, row).payload == {
+        "event_name": "paid-invoice",
+        "created_at": 1_767_229_200,
+        "id": "6762f0dd",
+        "metadata": {"amount": 9.5, "due_date": 1_769_904_000},
+    }
+    with pytest.raises(InvalidValue, match="note: .* is not a flat value"):
+        build(config, columns, (*row[:5], {"nested": 1}))
+
+
+def test_hash_is_sha256_of_canonical_json():
+    payload = {"name": "Zoë", "custom_attributes": {"b": 1, "a": None}}
+    canonical = '{"custom_attributes":{"a":null,"b":1},"name":"Zoë"}'
+    assert payload_hash(payload) == hashlib.sha256(canonical.encode()).hexdigest()
+    assert payload_hash(payload, "acme") != payload_hash(payload)
+
+
+json_values = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5))
+payloads = st.dictionaries(
+    st.text(max_size=5), st.one_of(json_values, st.dictionaries(st.text(max_size=5), json_values)), max_size=6
+)
+
+
+@settings(max_examples=60)  # cheap property; generating nested text is the slow part
+@given(payloads, st.randoms())
+def test_hash_does_not_depend_on_dict_order(payload, random):
+    def shuffled(value):
+        if not isinstance(value, dict):
+            return value
+        items = list(value.items())
+        random.shuffle(items)
+        return {k: shuffled(v) for k, v in items}
+
+    assert payload_hash(shuffled(payload)) == payload_hash(payload)
+    assert json.loads(json.dumps(payload)) == payload  # the ledger stores it as JSON unchanged
+
+
+def test_hash_tells_types_apart():
+    assert payload_hash({"v": 1}) != payload_hash({"v": "1"})
+    assert payload_hash({"v": True}) != payload_hash({"v": 1})
+    assert payload_hash({"v": None}) != payload_hash({})
