@@ -1,0 +1,163 @@
+"""A no-change rerun of a 1,000,000-row PostgreSQL model: zero API calls, peak memory (target < 300 MB),
+and its wall time divided by the time to read the same query with COPY … TO STDOUT (target ≤ 3).
+
+Set-up (not timed): the demo users are loaded into a scratch warehouse database, a User sync keyed on
+external_id is created in a scratch app database, and its ledger is filled as a completed first run
+would leave it (the planner's own hashes). Then, three times each, in fresh processes that report their
+own peak resident memory (VmHWM): a real run (extract → plan → load, nothing to send) and a COPY of the
+model's query. Medians are printed; the last line is the ratio rerun / COPY.
+
+Run: ``.venv/bin/python benchmarks/no_change_rerun.py [--users N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _harness import ADMIN_DSN, django_setup, drop_database, start_emulator, workspace_with_sync
+
+APP_DB, WAREHOUSE_DB = "syncline_bench_rerun", "syncline_bench_warehouse"
+SQL = "SELECT external_id, email, name, plan, mrr, signed_up_at, last_seen_at, sessions_30d FROM users"
+COLUMNS = ["external_id", "email", "name", "plan", "mrr", "signed_up_at", "last_seen_at", "sessions_30d"]
+MAPPINGS = [
+    {"target": "email", "field_type": "string", "column": "email"},
+    {"target": "name", "field_type": "string", "column": "name"},
+    {"target": "signed_up_at", "field_type": "date", "column": "signed_up_at"},
+    {"target": "last_seen_at", "field_type": "date", "column": "last_seen_at"},
+    {"target": "plan", "field_type": "string", "column": "plan", "custom": True},
+    {"target": "mrr", "field_type": "float", "column": "mrr", "custom": True},
+    {"target": "sessions_30d", "field_type": "integer", "column": "sessions_30d", "custom": True},
+]
+ATTRIBUTES = [{"name": "plan", "data_type": "string"}, {"name": "mrr", "data_type": "float"},
+              {"name": "sessions_30d", "data_type": "integer"}]  # fmt: skip
+SOURCE = {"host": "127.0.0.1", "port": 5432, "database": WAREHOUSE_DB, "user": "postgres", "sslmode": "disable",
+          "search_path": "demo"}  # fmt: skip
+
+
+def peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def worker_rerun(sync_id: int, emulator_url: str) -> dict:
+    import os
+
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{APP_DB}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from apps.syncs.models import Sync
+    from _harness import run_now
+
+    settings.INTERCOM_API_BASE_URLS = {r: f"{emulator_url}/{r.lower()}" for r in ("US", "EU", "AU")}
+    sync = Sync.objects.across_all_workspaces_unsafe().select_related("workspace").get(pk=sync_id)
+    started = time.monotonic()
+    run = run_now(sync.workspace, sync)
+    return {"seconds": time.monotonic() - started, "peak_mb": peak_mb(), "counts": run.counts,
+            "status": run.status}  # fmt: skip
+
+
+def worker_copy() -> dict:
+    import psycopg
+
+    started = time.monotonic()
+    size = 0
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={WAREHOUSE_DB} options=-csearch_path=demo") as conn:
+        with conn.cursor().copy(f"COPY ({SQL}) TO STDOUT") as copy:
+            for chunk in copy:
+                size += len(chunk)
+    return {"seconds": time.monotonic() - started, "peak_mb": peak_mb(), "bytes": size}
+
+
+def spawn(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def seed_ledger(sync) -> int:
+    """Fill the ledger as a finished first run would: the planner's hashes, one fake Intercom id per key."""
+    from django.db import connection
+
+    from apps.syncs import services
+    from apps.syncs.engine.ledger import InMemoryLedger
+    from apps.syncs.engine.plan import plan
+    from apps.syncs.execution import _extract
+
+    columns, batches = _extract(sync)
+    planned = plan(batches, columns, services.sync_engine_config(sync), InMemoryLedger())  # an empty ledger
+    rows = 0
+    with connection.cursor() as cursor, cursor.copy(
+        "COPY syncs_ledgerentry (workspace_id, sync_id, key, payload_hash, destination_id, company_id, "
+        "last_rejection, synced_at) FROM STDIN"
+    ) as copy:
+        for record in planned:
+            copy.write_row((sync.workspace_id, sync.pk, record.key, record.payload_hash, f"c{rows}", "", "", "now"))
+            rows += 1
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--worker", choices=["rerun", "copy"])
+    parser.add_argument("--sync-id", type=int)
+    parser.add_argument("--emulator")
+    args = parser.parse_args()
+    if args.worker == "rerun":
+        print(json.dumps(worker_rerun(args.sync_id, args.emulator)))
+        return
+    if args.worker == "copy":
+        print(json.dumps(worker_copy()))
+        return
+
+    import psycopg
+
+    from apps.connections.demo_warehouse import load_into_postgres
+
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{WAREHOUSE_DB}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{WAREHOUSE_DB}"')
+    django_setup(APP_DB)
+    server, emulator = start_emulator()
+    try:
+        started = time.monotonic()
+        load_into_postgres(f"host=127.0.0.1 user=postgres dbname={WAREHOUSE_DB}", users=args.users)
+        _, sync, _ = workspace_with_sync(
+            emulator, source_type="postgres", source_config=SOURCE, sql=SQL, primary_key="external_id",
+            columns=COLUMNS, object_key="user", behavior="upsert", key_column="external_id",
+            key_identifier="external_id", mappings=MAPPINGS, data_attributes=ATTRIBUTES,
+        )  # fmt: skip
+        seeded = seed_ledger(sync)
+        print(f"set-up: {args.users:,} users loaded, {seeded:,} ledger entries, {time.monotonic() - started:.0f} s")
+        reruns, copies = [], []
+        for _ in range(3):
+            reruns.append(spawn("--worker", "rerun", "--sync-id", str(sync.pk), "--emulator", server.root_url))
+            copies.append(spawn("--worker", "copy"))
+        calls = sorted({r["counts"]["api_calls"] for r in reruns})
+        unchanged = sorted({r["counts"]["unchanged"] for r in reruns})
+        rerun_s = statistics.median(r["seconds"] for r in reruns)
+        copy_s = statistics.median(c["seconds"] for c in copies)
+        print(f"rerun: {rerun_s:.2f} s median, peak {statistics.median(r['peak_mb'] for r in reruns):.0f} MB, "
+              f"API calls {calls}, unchanged {unchanged}, emulator requests {emulator.request_count()}")  # fmt: skip
+        print(f"COPY:  {copy_s:.2f} s median, peak {statistics.median(c['peak_mb'] for c in copies):.0f} MB")
+        print(f"{rerun_s / copy_s:.2f}")
+    finally:
+        server.stop()
+        drop_database(APP_DB)
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{WAREHOUSE_DB}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
