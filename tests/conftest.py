@@ -3,7 +3,7 @@ import pytest
 from apps.tenancy.models import Role
 from tests.factories import MembershipFactory
 
-pytest_plugins = ["tests.fixtures.celery", "tests.fixtures.emulator"]
+pytest_plugins = ["tests.fixtures.celery", "tests.fixtures.emulator", "tests.fixtures.intercom_requests"]
 
 
 @pytest.fixture
