@@ -74,6 +74,8 @@ class Emulator:
         self.limiter.settings = copy.deepcopy(self.config.rate_limits)
         self.limiter.reset()
         self.faults.update(copy.deepcopy(self.config.faults))
+        self.faults.injected_errors = 0
+        self.faults.hung_requests = 0
         self.search_lag = self.config.search_lag_seconds
         self.oauth_code_ttl = self.config.oauth_code_ttl_seconds
         self.log.reset()
