@@ -48,29 +48,36 @@ def test_a_response_the_spec_refuses_is_reported(intercom, intercom_requests):
     intercom_requests.accept_violations()
 
 
-def test_a_test_sending_an_invalid_request_fails(tmp_path, intercom_emulator):
+def test_a_test_sending_an_invalid_request_fails(tmp_path, intercom_workspace):
     """End to end: a separate pytest run whose only test sends a bad body must fail, in teardown."""
     test_file = tmp_path / "test_inner.py"
     test_file.write_text(
         textwrap.dedent(
             """
+            import os
+
             from apps.connections.intercom.client import IntercomClient, Rejected
             from apps.connections.intercom.ratelimit import LocalRateLimiter
 
-            def test_sends_a_bad_event(intercom_emulator):
-                ws = intercom_emulator.seed_workspace()
-                client = IntercomClient(ws.base_url, ws.token, ws.id_code, LocalRateLimiter())
+            def test_sends_a_bad_event():
+                client = IntercomClient(
+                    os.environ["INNER_BASE_URL"], os.environ["INNER_TOKEN"], "inner", LocalRateLimiter()
+                )
                 outcome = client.send_event({"event_name": "x", "user_id": "u"})  # no created_at
                 assert isinstance(outcome, Rejected)
             """
         )
     )
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(REPO_ROOT),
-               "-c", str(REPO_ROOT / "pyproject.toml"), "-p", "tests.fixtures.emulator",
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:django",
+               "--rootdir", str(REPO_ROOT), "-c", str(REPO_ROOT / "pyproject.toml"),
                "-p", "tests.fixtures.intercom_requests", str(test_file)]  # fmt: skip
-    result = subprocess.run(
-        command, cwd=REPO_ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120
-    )
+    env = {
+        **os.environ,
+        "INNER_BASE_URL": intercom_workspace.base_url,
+        "INNER_TOKEN": intercom_workspace.token,
+    }
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "1 passed, 1 error" in result.stdout, result.stdout
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "1 passed" in summary and "1 error" in summary, result.stdout
     assert "POST /events -> 400: the request does not match the spec" in result.stdout
