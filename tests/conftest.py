@@ -3,7 +3,12 @@ import pytest
 from apps.tenancy.models import Role
 from tests.factories import MembershipFactory
 
-pytest_plugins = ["tests.fixtures.celery", "tests.fixtures.emulator", "tests.fixtures.syncs"]
+pytest_plugins = [
+    "tests.fixtures.celery",
+    "tests.fixtures.emulator",
+    "tests.fixtures.intercom_requests",
+    "tests.fixtures.syncs",
+]
 
 
 @pytest.fixture

@@ -1,16 +1,16 @@
-"""Shared fixtures for the emulator's own tests: a seeded workspace, a client, and the official spec."""
+"""Shared fixtures for the emulator's own tests: a seeded workspace and a client.
+
+The official spec (`official_spec_dict`, `openapi_spec`) comes from the `tests.fixtures.intercom_requests` plugin.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
-from tests.fixtures.emulator import REPO_ROOT, IntercomEmulator, SeededWorkspace
+from tests.fixtures.emulator import IntercomEmulator, SeededWorkspace
 
 CUSTOM_ATTRIBUTES = [
     {"name": "plan_tier", "data_type": "string"},
@@ -21,37 +21,6 @@ CUSTOM_ATTRIBUTES = [
     {"name": "industry_size", "model": "company", "data_type": "integer"},
     {"name": "tier", "model": "company", "data_type": "string"},
 ]
-
-
-def spec_path() -> Path:
-    """``$INTERCOM_OPENAPI_SPEC`` (relative to the repository root), else ``../shared/intercom/…`` from it."""
-    configured = os.environ.get("INTERCOM_OPENAPI_SPEC") or "../shared/intercom/intercom-api-2.16.yaml"
-    path = Path(configured)
-    return path if path.is_absolute() else REPO_ROOT / path
-
-
-@pytest.fixture(scope="session")
-def official_spec_dict() -> dict:
-    """The official 2.16 spec as a dict, loaded once, with the documented quirks relaxed."""
-    with open(spec_path(), "rb") as handle:
-        spec = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
-    schemas = spec["components"]["schemas"]
-    # API_NOTES.md §2/§3/§7: custom attributes and metadata are typed string-only, Intercom sends any scalar.
-    schemas["create_or_update_company_request"]["properties"]["custom_attributes"][
-        "additionalProperties"
-    ] = {}
-    schemas["update_company_request"]["properties"]["custom_attributes"]["additionalProperties"] = {}
-    schemas["create_data_event_request"]["properties"]["metadata"]["additionalProperties"] = {}
-    schemas["company"]["properties"]["custom_attributes"]["additionalProperties"] = {}
-    return spec
-
-
-@pytest.fixture(scope="session")
-def openapi_spec(official_spec_dict):
-    """openapi-core's view of the relaxed spec (strict spec validation off: see API_NOTES.md §7)."""
-    from openapi_core import Config, OpenAPI
-
-    return OpenAPI.from_dict(official_spec_dict, config=Config(spec_validator_cls=None))
 
 
 @pytest.fixture

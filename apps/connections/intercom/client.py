@@ -70,13 +70,16 @@ Outcome = Accepted | Rejected
 
 
 class IntercomError(Exception):
-    """Base of the failures that stop a call rather than reject one record."""
+    """Base of the failures that stop a call rather than reject one record.
+
+    Their text names the call and Intercom's error code, never the token; they pickle (task results).
+    """
 
 
 class TransientFailure(IntercomError):
     """Intercom or the network kept failing (5xx, timeouts, connection errors) after every retry."""
 
-    def __init__(self, message: str, *, attempts: int, status: int | None = None):
+    def __init__(self, message: str, *, attempts: int = 0, status: int | None = None):
         super().__init__(message)
         self.attempts = attempts
         self.status = status

@@ -52,7 +52,7 @@ class BucketShape:
     @classmethod
     def for_limit(cls, limit: int, window_seconds: float) -> BucketShape:
         burst = max(1.0, math.floor(limit * BURST_SHARE))
-        return cls(burst=burst, rate=max(limit - burst, 1.0) / window_seconds)
+        return cls(burst=burst, rate=max(limit - burst, 0.5) / window_seconds)
 
 
 class RateLimiter(Protocol):
@@ -159,7 +159,7 @@ local limit = configured
 local observed = tonumber(state[3])
 if observed and observed > 0 and observed < limit then limit = observed end
 local burst = math.max(1, math.floor(limit * burst_share))
-local rate = math.max(limit - burst, 1) / window
+local rate = math.max(limit - burst, 0.5) / window
 local tokens = tonumber(state[1]) or burst
 local ts = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
