@@ -90,7 +90,9 @@ class SyncFactory(factory.django.DjangoModelFactory):
     workspace = factory.SubFactory(WorkspaceFactory)
     name = factory.Sequence(lambda n: f"Sync {n}")
     model = factory.SubFactory(SqlModelFactory, workspace=factory.SelfAttribute("..workspace"))
-    destination = factory.SubFactory(IntercomConnectionFactory, workspace=factory.SelfAttribute("..workspace"))
+    destination = factory.SubFactory(
+        IntercomConnectionFactory, workspace=factory.SelfAttribute("..workspace")
+    )
     object_key = "company"
     behavior = "upsert"
     key_column = "id"

@@ -144,14 +144,17 @@ def _editor(request, workspace, sync=None):
     return TemplateResponse(request, EDITOR, context)
 
 
+def _concerns(problem: str, row) -> bool:
+    if problem.startswith(f"constant for {row.target}:"):  # a constant that cannot be coerced
+        return bool(row.constant)
+    return f"“{row.target}”" in problem and ("custom attribute" in problem) == row.custom
+
+
 def _place_problems(problems, rows, options) -> list[str]:
     """Each problem next to the row or option it concerns; the rest are shown at the top."""
     unplaced = []
     for problem in problems:
-        row = next(
-            (r for r in rows if f"“{r.target}”" in problem and ("custom attribute" in problem) == r.custom),
-            None,
-        )
+        row = next((r for r in rows if _concerns(problem, r)), None)
         if row is not None:
             row.error = f"{row.error} {problem}".strip()
             continue
