@@ -34,11 +34,9 @@ MAPPER_PREFIXES = ("col:", "const:", "opt-")
 
 class SyncSetupForm(forms.Form):
     name = forms.CharField(max_length=100)
-    model = forms.ModelChoiceField(
-        queryset=SqlModel.objects.none(), label="Model", help_text="What data do you want to sync?"
-    )
+    model = forms.ModelChoiceField(queryset=SqlModel.objects.none(), label="Model", empty_label=None)
     destination = forms.ModelChoiceField(
-        queryset=Connection.objects.none(), label="Intercom connection", help_text="Where should it go?"
+        queryset=Connection.objects.none(), label="Intercom connection", empty_label=None
     )
     object_key = forms.ChoiceField(
         label="Intercom object", choices=[(k, o.label) for k, o in OBJECTS.items()]

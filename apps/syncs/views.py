@@ -187,6 +187,13 @@ def run_progress(request, workspace, run_id):
 PREVIEW_OPERATIONS = [("created", "to create"), ("updated", "to update"), ("unchanged", "unchanged"),
                       ("archived", "to archive"), ("deleted", "to delete"), ("sent", "to send"),
                       ("skipped", "to skip"), ("invalid", "invalid")]  # fmt: skip
+# The operations a behavior can plan (others are shown only when they are not zero).
+BEHAVIOR_OPERATIONS = {
+    "upsert": {"created", "updated", "unchanged", "invalid"},
+    "update_only": {"updated", "unchanged", "invalid"},
+    "delete": {"archived", "deleted", "unchanged", "invalid"},
+    "send": {"sent", "skipped", "unchanged", "invalid"},
+}
 SAMPLED_OPERATIONS = [("created", "Records to create"), ("updated", "Records to update"),
                       ("archived", "Records to archive"), ("deleted", "Records to delete"),
                       ("sent", "Events to send")]  # fmt: skip
@@ -203,7 +210,11 @@ def sync_preview(request, workspace, sync_id):
         for outcome, label in SAMPLED_OPERATIONS
         if preview.samples.get(outcome)
     ]
-    context = {"sync": sync, "preview": preview, "full_resync": full_resync, "operations": PREVIEW_OPERATIONS,
+    shown = BEHAVIOR_OPERATIONS[sync.behavior]
+    operations = [
+        (key, label) for key, label in PREVIEW_OPERATIONS if key in shown or preview.counts.get(key)
+    ]
+    context = {"sync": sync, "preview": preview, "full_resync": full_resync, "operations": operations,
                "samples": samples, "active_run": selectors.sync_active_run(workspace=workspace, sync=sync)}  # fmt: skip
     return TemplateResponse(request, "syncs/sync_preview.html", context)
 
