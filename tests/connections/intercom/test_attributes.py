@@ -78,3 +78,12 @@ def test_viewer_sees_the_attributes_but_no_buttons(client, workspace, destinatio
     html = client.get(reverse("intercom_detail", args=[workspace.slug, destination.pk])).content.decode()
     assert "<code>mrr</code>" in html
     assert "Create in Intercom" not in html and ">Refresh<" not in html
+
+
+def test_refresh_of_a_disconnected_destination_says_so(owner_client, workspace, destination):
+    destination.credentials = None
+    destination.save()
+    url = reverse("intercom_attributes_refresh", args=[workspace.slug, destination.pk])
+    card = owner_client.post(url, headers=HTMX)
+    assert card.status_code == 502
+    assert "is disconnected: reconnect Intercom" in card.content.decode()
