@@ -78,3 +78,35 @@ class IntercomConnectionFactory(factory.django.DjangoModelFactory):
     config = factory.LazyFunction(lambda: {"region": "US", "workspace_id": "abc", "workspace_name": "Acme"})
     credentials = factory.LazyFunction(lambda: {"access_token": "token-of-the-factory"})
     status = "connected"
+
+
+class SyncFactory(factory.django.DjangoModelFactory):
+    """A Company "Update or Create" sync keyed by the model's `id`, with its model and destination in the
+    same workspace (saved as is: use `tests.fixtures.syncs.make_sync` for a validated, runnable one)."""
+
+    class Meta:
+        model = "syncs.Sync"
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Sync {n}")
+    model = factory.SubFactory(SqlModelFactory, workspace=factory.SelfAttribute("..workspace"))
+    destination = factory.SubFactory(
+        IntercomConnectionFactory, workspace=factory.SelfAttribute("..workspace")
+    )
+    object_key = "company"
+    behavior = "upsert"
+    key_column = "id"
+    key_identifier = "company_id"
+    mappings = factory.LazyFunction(list)
+    options = factory.LazyFunction(dict)
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "syncs.SyncRun"
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    sync = factory.SubFactory(SyncFactory, workspace=factory.SelfAttribute("..workspace"))
+    status = "succeeded"
+    trigger = "manual"
+    counts = factory.LazyFunction(lambda: {"source_rows": 1, "created": 1})

@@ -16,6 +16,8 @@ from tests.factories import (
     MembershipFactory,
     SourceConnectionFactory,
     SqlModelFactory,
+    SyncFactory,
+    SyncRunFactory,
     UserFactory,
 )
 from tests.urlwalk import workspace_routes
@@ -31,6 +33,8 @@ OBJECT_FACTORIES = {
     "connection_id": lambda ws: SourceConnectionFactory(workspace=ws).pk,
     "model_id": lambda ws: SqlModelFactory(workspace=ws).pk,
     "destination_id": lambda ws: IntercomConnectionFactory(workspace=ws).pk,
+    "sync_id": lambda ws: SyncFactory(workspace=ws).pk,
+    "run_id": lambda ws: SyncRunFactory(workspace=ws, status="running").pk,
 }
 
 ROUTES = workspace_routes()

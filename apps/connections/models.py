@@ -35,6 +35,9 @@ class Connection(WorkspaceOwnedModel, TimeStampedModel):
     )
     status_message = models.TextField(blank=True)
     last_tested_at = models.DateTimeField(null=True, blank=True)
+    # Destinations: the custom data attributes read from Intercom (see intercom/attributes.py).
+    attributes_cache = models.JSONField(default=dict, blank=True)
+    attributes_fetched_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -23,4 +23,14 @@ urlpatterns = [
         intercom_views.intercom_disconnect,
         name="intercom_disconnect",
     ),
+    path(
+        "connections/intercom/<int:destination_id>/attributes/refresh/",
+        intercom_views.intercom_attributes_refresh,
+        name="intercom_attributes_refresh",
+    ),
+    path(
+        "connections/intercom/<int:destination_id>/attributes/new/",
+        intercom_views.intercom_attribute_create,
+        name="intercom_attribute_create",
+    ),
 ]

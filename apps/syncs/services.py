@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,7 +20,7 @@ from apps.syncs.engine.config import (
     SyncConfig,
     SyncKey,
 )
-from apps.syncs.models import ACTIVE_STATUSES, RunStatus, RunTrigger, Sync, SyncRun
+from apps.syncs.models import ACTIVE_STATUSES, RecordResult, RunStatus, RunTrigger, Sync, SyncRun
 from apps.tenancy.models import User, Workspace
 
 
@@ -111,6 +113,13 @@ def sync_save(
     return sync
 
 
+def sync_set_paused(*, workspace: Workspace, sync: Sync, paused: bool) -> Sync:
+    """A paused sync is skipped by schedules; "Run now" still works."""
+    Sync.objects.for_workspace(workspace).filter(pk=sync.pk).update(paused=paused, updated_at=timezone.now())
+    sync.paused = paused
+    return sync
+
+
 def syncs_using_columns(*, model: SqlModel) -> dict[str, list[str]]:
     """Column → names of the syncs that read it."""
     used: dict[str, list[str]] = {}
@@ -197,3 +206,11 @@ def sync_run_cancel(*, workspace: Workspace, run: SyncRun) -> SyncRun:
     )
     run.refresh_from_db()
     return run
+
+
+def record_results_purge(*, now=None) -> int:
+    """Delete the per-record results older than SYNC_RECORD_RESULTS_DAYS, in every workspace (system work);
+    returns how many were deleted. Run counts stay: only the per-record detail expires."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.SYNC_RECORD_RESULTS_DAYS)
+    deleted, _ = RecordResult.objects.across_all_workspaces_unsafe().filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -4,5 +4,15 @@ from apps.syncs import views
 
 urlpatterns = [
     path("syncs/", views.sync_list, name="sync_list"),
+    path("syncs/new/", views.sync_create, name="sync_create"),
+    path("syncs/<int:sync_id>/", views.sync_detail, name="sync_detail"),
+    path("syncs/<int:sync_id>/edit/", views.sync_edit, name="sync_edit"),
+    path("syncs/<int:sync_id>/preview/", views.sync_preview, name="sync_preview"),
+    path("syncs/<int:sync_id>/run/", views.sync_run_now, name="sync_run_now"),
+    path("syncs/<int:sync_id>/pause/", views.sync_pause, name="sync_pause"),
     path("runs/", views.run_list, name="run_list"),
+    path("runs/<int:run_id>/", views.run_detail, name="run_detail"),
+    path("runs/<int:run_id>/progress/", views.run_progress, name="run_progress"),
+    path("runs/<int:run_id>/records.csv", views.run_records_csv, name="run_records_csv"),
+    path("runs/<int:run_id>/cancel/", views.run_cancel, name="run_cancel"),
 ]

@@ -1,5 +1,6 @@
 from django import forms
 
+from apps.connections.intercom.attributes import CREATABLE_TYPES
 from apps.connections.models import IntercomRegion
 
 REGION_HELP = (
@@ -19,4 +20,14 @@ class TokenForm(RegionForm):
         label="Access token",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text="From Intercom's Developer Hub: your app → Configure → Authentication. Checked with Intercom at once.",
+    )
+
+
+class AttributeCreateForm(forms.Form):
+    name = forms.CharField(max_length=190, help_text="Letters, digits, spaces, hyphens and underscores.")
+    model = forms.ChoiceField(choices=[("contact", "Contacts"), ("company", "Companies")])
+    data_type = forms.ChoiceField(
+        label="Type",
+        choices=CREATABLE_TYPES,
+        help_text="Intercom never lets an attribute's type change: choose it with care.",
     )

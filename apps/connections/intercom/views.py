@@ -4,8 +4,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from apps.connections import selectors
-from apps.connections.intercom import oauth
-from apps.connections.intercom.forms import RegionForm, TokenForm
+from apps.connections.intercom import attributes, oauth
+from apps.connections.intercom.forms import AttributeCreateForm, RegionForm, TokenForm
 from apps.connections.models import ConnectionKind, ConnectionStatus
 from apps.connections.services import connection_disconnect, connection_set_region
 from apps.tenancy.access import workspace_view
@@ -83,8 +83,59 @@ def intercom_detail(request, workspace, destination_id):
         return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
     token_form = TokenForm(prefix="token", initial={"region": connection.config.get("region")})
     context = {"connection": connection, "region_form": region_form, "token_form": token_form,
-               "oauth_enabled": oauth.oauth_enabled()}  # fmt: skip
+               "oauth_enabled": oauth.oauth_enabled()} | _attributes_context(connection)  # fmt: skip
     return TemplateResponse(request, "connections/intercom_detail.html", context)
+
+
+def _attributes_context(connection, *, form=None, error="") -> dict:
+    """The "Custom attributes" card reads the cache; Refresh (or the mapper) reads Intercom."""
+    cache = connection.attributes_cache or {}
+    return {
+        "attribute_models": [(model, cache.get(model, [])) for model in attributes.ATTRIBUTE_MODELS],
+        "attribute_form": form or AttributeCreateForm(),
+        "attribute_error": error,
+    }
+
+
+def _attributes_card(request, workspace, connection, *, form=None, error="", status=200):
+    if request.htmx:
+        context = {"connection": connection} | _attributes_context(connection, form=form, error=error)
+        return TemplateResponse(
+            request, "connections/intercom_detail.html#attributes", context, status=status
+        )
+    if error:
+        messages.error(request, error)
+    return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
+
+
+@workspace_view(methods=("POST",))
+def intercom_attributes_refresh(request, workspace, destination_id):
+    connection = _intercom(workspace, destination_id)
+    try:
+        attributes.attributes_refresh(connection)
+    except attributes.AttributesUnavailable as error:
+        return _attributes_card(request, workspace, connection, error=str(error), status=502)
+    if not request.htmx:
+        messages.success(request, "Custom attributes read from Intercom.")
+    return _attributes_card(request, workspace, connection)
+
+
+@workspace_view(methods=("POST",))
+def intercom_attribute_create(request, workspace, destination_id):
+    connection = _intercom(workspace, destination_id)
+    form = AttributeCreateForm(request.POST)
+    if not form.is_valid():
+        return _attributes_card(request, workspace, connection, form=form, status=422,
+                                error="" if request.htmx else "Give the attribute a name, a model and a type.")  # fmt: skip
+    try:
+        created = attributes.attribute_create(connection, **form.cleaned_data)
+    except attributes.AttributesUnavailable as error:
+        form.add_error("name", str(error))
+        return _attributes_card(request, workspace, connection, form=form, error=str(error), status=422)
+    messages.success(request, f"Custom attribute “{created.name}” created on {created.model}s.")
+    if request.htmx:
+        return _attributes_card(request, workspace, connection)
+    return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
 
 
 @workspace_view(methods=("POST",))

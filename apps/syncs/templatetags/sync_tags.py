@@ -1,0 +1,63 @@
+from datetime import timedelta
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A run's duration as people read it: 0.4 s, 12 s, 3 min 5 s, 2 h 4 min."""
+    if value is None:
+        return "—"
+    seconds = value.total_seconds()
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, seconds = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+@register.filter
+def count(counts: dict | None, key: str) -> int:
+    return (counts or {}).get(key, 0)
+
+
+@register.simple_tag(takes_context=True)
+def page_query(context, page: int) -> str:
+    """The current query string with another page number (search and filters kept)."""
+    query = context["request"].GET.copy()
+    query["page"] = page
+    return query.urlencode()
+
+
+@register.filter
+def status_label(value: str) -> str:
+    from apps.syncs.models import RunStatus
+
+    return RunStatus(value).label if value in RunStatus.values else value
+
+
+@register.filter
+def trigger_label(value: str) -> str:
+    from apps.syncs.models import RunTrigger
+
+    return RunTrigger(value).label if value in RunTrigger.values else value
+
+
+@register.filter
+def identifier_label(value: str) -> str:
+    from apps.syncs.forms import IDENTIFIER_LABELS
+
+    return IDENTIFIER_LABELS.get(value, value)
+
+
+@register.filter
+def pretty_json(value) -> str:
+    import json
+
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=True)
