@@ -55,10 +55,10 @@ def worker_rerun(sync_id: int, emulator_url: str) -> dict:
     import django
 
     django.setup()
+    from _harness import run_now
     from django.conf import settings
 
     from apps.syncs.models import Sync
-    from _harness import run_now
 
     settings.INTERCOM_API_BASE_URLS = {r: f"{emulator_url}/{r.lower()}" for r in ("US", "EU", "AU")}
     sync = Sync.objects.across_all_workspaces_unsafe().select_related("workspace").get(pk=sync_id)
@@ -73,10 +73,10 @@ def worker_copy() -> dict:
 
     started = time.monotonic()
     size = 0
-    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={WAREHOUSE_DB} options=-csearch_path=demo") as conn:
-        with conn.cursor().copy(f"COPY ({SQL}) TO STDOUT") as copy:
-            for chunk in copy:
-                size += len(chunk)
+    dsn = f"host=127.0.0.1 user=postgres dbname={WAREHOUSE_DB} options=-csearch_path=demo"
+    with psycopg.connect(dsn) as conn, conn.cursor().copy(f"COPY ({SQL}) TO STDOUT") as copy:
+        for chunk in copy:
+            size += len(chunk)
     return {"seconds": time.monotonic() - started, "peak_mb": peak_mb(), "bytes": size}
 
 
@@ -97,12 +97,16 @@ def seed_ledger(sync) -> int:
     columns, batches = _extract(sync)
     planned = plan(batches, columns, services.sync_engine_config(sync), InMemoryLedger())  # an empty ledger
     rows = 0
-    with connection.cursor() as cursor, cursor.copy(
-        "COPY syncs_ledgerentry (workspace_id, sync_id, key, payload_hash, destination_id, company_id, "
-        "last_rejection, synced_at) FROM STDIN"
-    ) as copy:
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(
+            "COPY syncs_ledgerentry (workspace_id, sync_id, key, payload_hash, row_hash, destination_id, company_id, "
+            "last_rejection, synced_at) FROM STDIN"
+        ) as copy,
+    ):
         for record in planned:
-            copy.write_row((sync.workspace_id, sync.pk, record.key, record.payload_hash, f"c{rows}", "", "", "now"))
+            copy.write_row((sync.workspace_id, sync.pk, record.key, record.payload_hash, record.row_hash, f"c{rows}",
+                            "", "", "now"))  # fmt: skip
             rows += 1
     return rows
 
@@ -139,10 +143,14 @@ def main() -> None:
             key_identifier="external_id", mappings=MAPPINGS, data_attributes=ATTRIBUTES,
         )  # fmt: skip
         seeded = seed_ledger(sync)
-        print(f"set-up: {args.users:,} users loaded, {seeded:,} ledger entries, {time.monotonic() - started:.0f} s")
+        print(
+            f"set-up: {args.users:,} users loaded, {seeded:,} ledger entries, {time.monotonic() - started:.0f} s"
+        )
         reruns, copies = [], []
         for _ in range(3):
-            reruns.append(spawn("--worker", "rerun", "--sync-id", str(sync.pk), "--emulator", server.root_url))
+            reruns.append(
+                spawn("--worker", "rerun", "--sync-id", str(sync.pk), "--emulator", server.root_url)
+            )
             copies.append(spawn("--worker", "copy"))
         calls = sorted({r["counts"]["api_calls"] for r in reruns})
         unchanged = sorted({r["counts"]["unchanged"] for r in reruns})

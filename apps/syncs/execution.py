@@ -98,7 +98,9 @@ PLANNED_OUTCOME = {
 def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_size: int = 5) -> SyncPreview:
     """What a run would do now, without sending anything or changing the ledger."""
     try:
-        summary = summarize(_plan(sync, full_resync=full_resync, preview=True), sample_size=max(sample_size, 20))
+        summary = summarize(
+            _plan(sync, full_resync=full_resync, preview=True), sample_size=max(sample_size, 20)
+        )
     except SourceError as error:
         return SyncPreview(counts={}, error=str(error))
     counts = Counter({"source_rows": summary.total})
@@ -155,6 +157,7 @@ class _RunRecorder:
                 destination_id=result.destination_id,
                 payload=record.payload,
                 company_id=result.company_id,
+                row_hash=record.row_hash,
             )
 
     def _result(self, key: str, outcome: str, code: str, message: str) -> None:

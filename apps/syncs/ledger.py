@@ -27,7 +27,7 @@ class DbLedger:
             rows = rows.annotate(no_payload=Value(None, output_field=JSONField()))
         rows = rows.values_list(
             "key", "payload_hash", "destination_id", "last_rejection",
-            "payload" if self.with_payloads else "no_payload", "company_id",
+            "payload" if self.with_payloads else "no_payload", "company_id", "row_hash",
         )  # fmt: skip
         return {
             key: EngineEntry(
@@ -36,8 +36,9 @@ class DbLedger:
                 last_rejection=last_rejection or None,
                 payload=payload,
                 company_id=company_id or None,
+                row_hash=row_hash or None,
             )
-            for key, payload_hash, destination_id, last_rejection, payload, company_id in rows
+            for key, payload_hash, destination_id, last_rejection, payload, company_id, row_hash in rows
         }
 
     def sent_among(self, keys: Collection[str]) -> set[str]:
@@ -55,11 +56,13 @@ class DbLedger:
         destination_id: str | None,
         payload: dict[str, Any] | None = None,
         company_id: str | None = None,
+        row_hash: str | None = None,
     ) -> None:
         _upsert(
             self.sync,
             key,
             payload_hash=payload_hash,
+            row_hash=row_hash or "",
             destination_id=destination_id or "",
             payload=payload,
             company_id=company_id or "",

@@ -21,6 +21,7 @@ class LedgerEntry:
     last_rejection: str | None = None
     payload: dict[str, Any] | None = None  # the last accepted payload, as JSON; None if not kept
     company_id: str | None = None  # contacts: the company last attached
+    row_hash: str | None = None  # fingerprint of the source row (and sync config) behind the payload
 
 
 class LedgerView(Protocol):
@@ -57,8 +58,9 @@ class InMemoryLedger:
         destination_id: str | None,
         payload: dict[str, Any] | None = None,
         company_id: str | None = None,
+        row_hash: str | None = None,
     ) -> None:
-        self.entries[key] = LedgerEntry(payload_hash, destination_id, None, payload, company_id)
+        self.entries[key] = LedgerEntry(payload_hash, destination_id, None, payload, company_id, row_hash)
 
     def record_rejection(self, key: str, reason: str) -> None:
         entry = self.entries.get(key, LedgerEntry(payload_hash=None))
