@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--worker", choices=["rerun", "copy"])
     parser.add_argument("--sync-id", type=int)
     parser.add_argument("--emulator")
+    parser.add_argument("--profile", action="store_true", help="profile one rerun in this process instead")
     args = parser.parse_args()
     if args.worker == "rerun":
         print(json.dumps(worker_rerun(args.sync_id, args.emulator)))
@@ -146,6 +147,16 @@ def main() -> None:
         print(
             f"set-up: {args.users:,} users loaded, {seeded:,} ledger entries, {time.monotonic() - started:.0f} s"
         )
+        if args.profile:
+            import cProfile
+            import pstats
+
+            from _harness import run_now
+
+            profiler = cProfile.Profile()
+            profiler.runcall(run_now, sync.workspace, sync)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            return
         reruns, copies = [], []
         for _ in range(3):
             reruns.append(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Any
 
-from django.db.models import JSONField, Value
+from django.db import connection as db
 from django.utils import timezone
 
 from apps.syncs.engine.ledger import LedgerEntry as EngineEntry
@@ -22,23 +23,43 @@ class DbLedger:
         self._rows = LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync)
 
     def get_many(self, keys: Collection[str]) -> dict[str, EngineEntry]:
-        rows = self._rows.filter(key__in=list(keys))
+        """One query per batch. Raw SQL with one array parameter: the ORM's IN list of thousands of
+        parameters cost more than the lookup itself (measured with benchmarks/no_change_rerun.py)."""
+        fields = [
+            "key",
+            "payload_hash",
+            "destination_id",
+            "last_rejection",
+            "payload",
+            "company_id",
+            "row_hash",
+        ]
         if not self.with_payloads:
-            rows = rows.annotate(no_payload=Value(None, output_field=JSONField()))
-        rows = rows.values_list(
-            "key", "payload_hash", "destination_id", "last_rejection",
-            "payload" if self.with_payloads else "no_payload", "company_id", "row_hash",
-        )  # fmt: skip
+            fields[4] = "NULL"
+        if db.vendor == "postgresql":
+            with db.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {', '.join(fields)} FROM syncs_ledgerentry "  # noqa: S608 - fixed column names
+                    "WHERE workspace_id = %s AND sync_id = %s AND key = ANY(%s)",
+                    [self.sync.workspace_id, self.sync.pk, list(keys)],
+                )
+                rows = cursor.fetchall()
+        else:  # the embedded SQLite database
+            fields[4] = "payload" if self.with_payloads else "key"
+            rows = [
+                (*row[:4], row[4] if self.with_payloads else None, *row[5:])
+                for row in self._rows.filter(key__in=list(keys)).values_list(*fields)
+            ]
         return {
             key: EngineEntry(
                 payload_hash=payload_hash or None,
                 destination_id=destination_id or None,
                 last_rejection=last_rejection or None,
-                payload=payload,
+                payload=_json(stored),
                 company_id=company_id or None,
                 row_hash=row_hash or None,
             )
-            for key, payload_hash, destination_id, last_rejection, payload, company_id, row_hash in rows
+            for key, payload_hash, destination_id, last_rejection, stored, company_id, row_hash in rows
         }
 
     def sent_among(self, keys: Collection[str]) -> set[str]:
@@ -79,6 +100,11 @@ class DbLedger:
     def forget(self, key: str) -> None:
         """After a delete: the record no longer exists in Intercom."""
         self._rows.filter(key=key).delete()
+
+
+def _json(value: Any) -> Any:
+    """jsonb comes back decoded from psycopg on PostgreSQL, as text from SQLite."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _upsert(sync: Sync, key: str, **values: Any) -> None:
