@@ -218,3 +218,51 @@ def test_a_revoked_token_fails_the_run_and_marks_the_connection(workspace, wareh
     destination.refresh_from_db()
     assert destination.status == "needs_reconnect"
     assert intercom_workspace.token not in result.first_error
+
+
+@pytest.mark.parametrize("object_key", ["contact", "lead", "user"])
+@pytest.mark.parametrize("behavior", ["update_only", "delete"])
+def test_update_only_and_delete_for_every_contact_object(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, object_key, behavior
+):
+    role = "lead" if object_key == "lead" else "user"
+    with intercom_emulator.client(intercom_workspace.token) as api:
+        for email in ("ada@example.com", "alan@example.com"):
+            assert api.post("/contacts", json={"role": role, "email": email}).status_code == 200
+    intercom_emulator.set_search_lag(0)
+    mappings = [m("name", "string", "name")] if behavior == "update_only" else []
+    warehouse.table("users", USER_COLUMNS, USERS)
+    model = warehouse.model("SELECT * FROM users", "id", USER_NAMES, unique=("email",))
+    sync = make_sync(workspace, model, destination, object_key=object_key, behavior=behavior, key_column="email",
+                     key_identifier="email", mappings=mappings)  # fmt: skip
+    result = run(workspace, sync)
+    state = contacts(intercom_emulator, intercom_workspace)
+    assert set(state) == {"ada@example.com", "alan@example.com"}  # nothing created
+    assert result.counts["skipped"] == 1  # grace is not in Intercom
+    if behavior == "update_only":
+        assert result.counts["updated"] == 2 and state["ada@example.com"]["name"] == "Ada"
+    else:
+        assert result.counts["archived"] == 2 and all(c["archived"] for c in state.values())
+
+
+def test_contacts_keyed_by_intercom_id_and_permanent_delete(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace
+):
+    with intercom_emulator.client(intercom_workspace.token) as api:
+        ids = [
+            api.post("/contacts", json={"role": "user", "email": f"p{i}@example.com"}).json()["id"]
+            for i in range(2)
+        ]
+    warehouse.table("people", "intercom_id VARCHAR, name VARCHAR", [(ids[0], "First"), (ids[1], "Second")])
+    model = warehouse.model("SELECT * FROM people", "intercom_id", ["intercom_id", "name"])
+    upsert = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="intercom_id",
+                       key_identifier="id", mappings=[m("name", "string", "name")])  # fmt: skip
+    assert run(workspace, upsert).counts["updated"] == 2
+    assert {c["name"] for c in contacts(intercom_emulator, intercom_workspace).values()} == {
+        "First",
+        "Second",
+    }
+    delete = make_sync(workspace, model, destination, object_key="user", behavior="delete", key_column="intercom_id",
+                       key_identifier="id", options={"permanent_delete": True})  # fmt: skip
+    assert run(workspace, delete).counts["deleted"] == 2
+    assert contacts(intercom_emulator, intercom_workspace) == {}
