@@ -21,6 +21,10 @@ class SqlModelForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "column-names", "autocomplete": "off"}),
     )
 
+    confirm_dropped_columns = forms.BooleanField(
+        required=False, label="Save even though syncs use these columns"
+    )
+
     def __init__(self, *args, workspace: Workspace, model: SqlModel | None = None, **kwargs):
         self.workspace, self.model = workspace, model
         if model is not None:

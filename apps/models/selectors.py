@@ -1,3 +1,4 @@
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
 from apps.models.models import SqlModel
@@ -5,7 +6,16 @@ from apps.tenancy.models import Workspace
 
 
 def sql_model_list(*, workspace: Workspace) -> list[SqlModel]:
-    return list(SqlModel.objects.for_workspace(workspace).select_related("source").order_by("name"))
+    """Models with their source and the syncs that read them (two queries, whatever the count)."""
+    from apps.syncs.models import Sync
+
+    syncs = Prefetch("syncs", queryset=Sync.objects.for_workspace(workspace).only("id", "name", "model_id"))
+    return list(
+        SqlModel.objects.for_workspace(workspace)
+        .select_related("source")
+        .prefetch_related(syncs)
+        .order_by("name")
+    )
 
 
 def sql_model_get(*, workspace: Workspace, model_id: int) -> SqlModel:

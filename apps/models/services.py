@@ -81,8 +81,9 @@ def sql_model_save(
     sql: str,
     primary_key: str,
     model: SqlModel | None = None,
+    allow_dropping_used_columns: bool = False,
 ) -> SqlModel:
-    """Introspect the SQL's columns (raises SourceError), check the key, and save."""
+    """Introspect the SQL's columns (raises SourceError), check the key and the columns syncs use, and save."""
     columns = source_adapter(source).describe(sql)
     names = [c.name for c in columns]
     if primary_key not in names:
@@ -90,6 +91,8 @@ def sql_model_save(
             f"“{primary_key}” is not a column of this query. Its columns: {', '.join(names)}.",
             field="primary_key",
         )
+    if model is not None and model.pk and not allow_dropping_used_columns:
+        _refuse_dropping_used_columns(model, names)
     model = model or SqlModel(workspace=workspace, created_by=user)
     model.name = name.strip()
     model.description = description
@@ -99,6 +102,25 @@ def sql_model_save(
     model.columns = _columns_payload(columns)
     model.save()
     return model
+
+
+class DropsUsedColumns(ModelInvalid):
+    """The new SQL drops columns that syncs read; the user must confirm."""
+
+
+def _refuse_dropping_used_columns(model: SqlModel, names: list[str]) -> None:
+    from apps.syncs.services import syncs_using_columns  # syncs depend on models, not the other way
+
+    dropped = {
+        column: syncs for column, syncs in syncs_using_columns(model=model).items() if column not in names
+    }
+    if dropped:
+        detail = "; ".join(f"“{c}” (used by {', '.join(sorted(set(s)))})" for c, s in sorted(dropped.items()))
+        raise DropsUsedColumns(
+            f"This SQL no longer returns {detail}. Those syncs would fail until they are changed. "
+            "Tick “Save even though syncs use these columns” to save anyway.",
+            field="sql",
+        )
 
 
 def sql_model_delete(*, workspace: Workspace, model: SqlModel) -> None:

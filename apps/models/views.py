@@ -53,11 +53,15 @@ def _editor(request, workspace, model=None):
                     workspace=workspace,
                     user=request.user,
                     model=model,
+                    allow_dropping_used_columns=form.cleaned_data["confirm_dropped_columns"],
                     **{
                         k: form.cleaned_data[k]
                         for k in ("name", "description", "source", "sql", "primary_key")
                     },
                 )
+            except services.DropsUsedColumns as error:
+                form.add_error(error.field, str(error))
+                context["confirm_drop"] = True
             except services.ModelInvalid as error:
                 form.add_error(error.field, str(error))
             except QueryError as error:

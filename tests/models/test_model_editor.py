@@ -123,3 +123,30 @@ def test_list_shows_source_key_and_columns(owner_client, workspace, duck):
     post(owner_client, workspace, duck, USERS_SQL, "save")
     html = owner_client.get(reverse("model_list", args=[workspace.slug])).content.decode()
     assert "Users" in html and "Demo warehouse" in html and "<code>user_id</code>" in html
+
+
+@pytest.mark.django_db
+def test_dropping_a_column_a_sync_uses_warns_before_save(owner_client, workspace, duck):
+    from apps.syncs.models import Sync
+    from tests.factories import IntercomConnectionFactory
+
+    post(owner_client, workspace, duck, USERS_SQL, "save")
+    model = SqlModel.objects.for_workspace(workspace).get()
+    Sync.objects.create(workspace=workspace, name="Users to Intercom", model=model,
+                        destination=IntercomConnectionFactory(workspace=workspace), object_key="user",
+                        behavior="upsert", key_column="email", key_identifier="email",
+                        mappings=[{"target": "plan", "field_type": "string", "column": "plan", "custom": True}])  # fmt: skip
+    url = reverse("model_edit", args=[workspace.slug, model.pk])
+    data = {"name": "Users", "description": "", "source": duck.pk, "primary_key": "user_id", "action": "save",
+            "sql": "SELECT user_id, email FROM users"}  # fmt: skip
+    response = owner_client.post(url, data)
+    assert response.status_code == 422
+    message = " ".join(response.context["form"].errors["sql"])
+    assert "“plan” (used by Users to Intercom)" in message
+    model.refresh_from_db()
+    assert "plan" in model.column_names  # not saved
+    html = owner_client.get(reverse("model_list", args=[workspace.slug])).content.decode()
+    assert "Users to Intercom" in html  # the list shows the syncs that use each model
+    assert owner_client.post(url, data | {"confirm_dropped_columns": "on"}).status_code == 302
+    model.refresh_from_db()
+    assert "plan" not in model.column_names
