@@ -24,7 +24,7 @@ FAST_RETRIES = {"backoff_base": 0.01, "backoff_cap": 0.05, "timeout": (2.0, 5.0)
 
 
 @pytest.fixture
-def intercom_workspace(intercom_emulator: IntercomEmulator) -> SeededWorkspace:
+def client_workspace(intercom_emulator: IntercomEmulator) -> SeededWorkspace:
     return intercom_emulator.seed_workspace(name="Acme", region="US", data_attributes=CUSTOM_ATTRIBUTES)
 
 
@@ -51,15 +51,15 @@ def redis_limiter_factory(redis_key_prefix: str) -> Callable[..., RedisRateLimit
 
 
 @pytest.fixture
-def make_client(intercom_workspace: SeededWorkspace) -> Iterator[Callable[..., IntercomClient]]:
+def make_client(client_workspace: SeededWorkspace) -> Iterator[Callable[..., IntercomClient]]:
     """Build clients on the seeded workspace (a generous local limiter and tiny backoffs by default)."""
     clients: list[IntercomClient] = []
 
     def build(token: str | None = None, limiter=None, **options) -> IntercomClient:
         client = IntercomClient(
-            intercom_workspace.base_url,
-            token or intercom_workspace.token,
-            intercom_workspace.id_code,
+            client_workspace.base_url,
+            token or client_workspace.token,
+            client_workspace.id_code,
             limiter or LocalRateLimiter(),
             **{**FAST_RETRIES, **options},
         )

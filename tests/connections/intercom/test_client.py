@@ -18,15 +18,15 @@ def _live_contacts(intercom_emulator, workspace, **match):
     ]
 
 
-def test_me_names_the_workspace(intercom, intercom_workspace):
+def test_me_names_the_workspace(intercom, client_workspace):
     outcome = intercom.me()
     assert isinstance(outcome, Accepted)
-    assert outcome.body["app"]["id_code"] == intercom_workspace.id_code
+    assert outcome.body["app"]["id_code"] == client_workspace.id_code
     assert outcome.body["app"]["region"] == "US"
 
 
 def test_create_then_409_on_existing_contact_updates_the_one_contact(
-    intercom, intercom_emulator, intercom_workspace
+    intercom, intercom_emulator, client_workspace
 ):
     first = intercom.create_contact({"role": "user", "external_id": "u-1", "email": "ada@example.com"})
     assert isinstance(first, Accepted) and first.intercom_id
@@ -42,7 +42,7 @@ def test_create_then_409_on_existing_contact_updates_the_one_contact(
 
     assert again == Accepted(first.intercom_id, again.body)
     assert again.body["name"] == "Ada Lovelace"
-    contacts = _live_contacts(intercom_emulator, intercom_workspace, external_id="u-1")
+    contacts = _live_contacts(intercom_emulator, client_workspace, external_id="u-1")
     assert len(contacts) == 1
     assert contacts[0]["name"] == "Ada Lovelace"
     assert contacts[0]["custom_attributes"]["plan_tier"] == "pro"
@@ -50,7 +50,7 @@ def test_create_then_409_on_existing_contact_updates_the_one_contact(
     assert intercom_emulator.request_count("PUT /contacts/{contact_id}") == 1
 
 
-def test_409_on_archived_contact_unarchives_then_updates(intercom, intercom_emulator, intercom_workspace):
+def test_409_on_archived_contact_unarchives_then_updates(intercom, intercom_emulator, client_workspace):
     first = intercom.create_contact({"role": "user", "external_id": "u-2", "email": "bob@example.com"})
     assert isinstance(intercom.archive_contact(first.intercom_id), Accepted)
     assert intercom.get_contact(first.intercom_id) is None  # archived contacts are hidden
@@ -58,7 +58,7 @@ def test_409_on_archived_contact_unarchives_then_updates(intercom, intercom_emul
     again = intercom.create_contact({"role": "user", "external_id": "u-2", "name": "Bob"})
 
     assert isinstance(again, Accepted) and again.intercom_id == first.intercom_id
-    contacts = _live_contacts(intercom_emulator, intercom_workspace, external_id="u-2")
+    contacts = _live_contacts(intercom_emulator, client_workspace, external_id="u-2")
     assert len(contacts) == 1
     assert contacts[0]["archived"] is False and contacts[0]["name"] == "Bob"
     assert intercom_emulator.request_count("POST /contacts/{contact_id}/unarchive") == 1
@@ -97,7 +97,7 @@ def test_exhausted_retries_raise_transient_failure(make_client, intercom_emulato
     assert intercom_emulator.request_count("GET /me") == 3
 
 
-def test_connection_errors_are_retried_then_fail(intercom_emulator, intercom_workspace):
+def test_connection_errors_are_retried_then_fail(intercom_emulator, client_workspace):
     from apps.connections.intercom.client import IntercomClient
     from apps.connections.intercom.ratelimit import LocalRateLimiter
 
@@ -122,11 +122,11 @@ def test_timeouts_are_retried(make_client, intercom_emulator):
 
 @pytest.mark.django_db
 def test_revoked_token_is_an_auth_failure_and_stops_the_client(
-    make_client, intercom_emulator, intercom_workspace
+    make_client, intercom_emulator, client_workspace
 ):
     client = make_client()
     assert isinstance(client.me(), Accepted)
-    intercom_emulator.revoke_token(intercom_workspace.token)
+    intercom_emulator.revoke_token(client_workspace.token)
 
     with pytest.raises(AuthFailure) as failure:
         client.create_contact({"role": "user", "external_id": "u-4"})
@@ -164,7 +164,7 @@ def test_find_contact_by_each_identifier(intercom):
         intercom.find_contact("phone", "1")
 
 
-def test_update_and_delete_contact(intercom, intercom_emulator, intercom_workspace):
+def test_update_and_delete_contact(intercom, intercom_emulator, client_workspace):
     created = intercom.create_contact({"role": "user", "external_id": "u/6?x", "email": "d@example.com"})
     updated = intercom.update_contact(created.intercom_id, {"custom_attributes": {"seats": 4}})
     assert isinstance(updated, Accepted) and updated.body["custom_attributes"]["seats"] == 4
@@ -175,7 +175,7 @@ def test_update_and_delete_contact(intercom, intercom_emulator, intercom_workspa
     assert isinstance(missing, Rejected) and missing.status == 404
 
 
-def test_companies_upsert_find_attach_delete(intercom, intercom_emulator, intercom_workspace):
+def test_companies_upsert_find_attach_delete(intercom, intercom_emulator, client_workspace):
     contact = intercom.create_contact({"role": "user", "external_id": "u-7"})
     company = intercom.upsert_company(
         {"company_id": "c-1", "name": "Acme", "custom_attributes": {"tier": "gold"}}
@@ -188,13 +188,13 @@ def test_companies_upsert_find_attach_delete(intercom, intercom_emulator, interc
     found = intercom.find_company("c-1")
     assert found.intercom_id == company.intercom_id and found.body["name"] == "Acme Ltd"
     assert intercom.find_company("c-missing") is None
-    assert len(intercom_emulator.companies(intercom_workspace.id_code)) == 1
+    assert len(intercom_emulator.companies(client_workspace.id_code)) == 1
 
     assert isinstance(intercom.delete_company(company.intercom_id), Accepted)
     assert isinstance(intercom.delete_company("no-such-company"), Rejected)
 
 
-def test_send_event_is_accepted_without_a_body(intercom, intercom_emulator, intercom_workspace):
+def test_send_event_is_accepted_without_a_body(intercom, intercom_emulator, client_workspace):
     intercom.create_contact({"role": "user", "external_id": "u-8"})
     event = {
         "event_name": "ordered-item",
@@ -205,7 +205,7 @@ def test_send_event_is_accepted_without_a_body(intercom, intercom_emulator, inte
     assert intercom.send_event(event) == Accepted(None, None)
     unknown = intercom.send_event({**event, "user_id": "nobody"})
     assert isinstance(unknown, Rejected) and unknown.status == 404
-    assert len(intercom_emulator.events(intercom_workspace.id_code)) == 1
+    assert len(intercom_emulator.events(client_workspace.id_code)) == 1
 
 
 def test_data_attributes_list_and_create(intercom):

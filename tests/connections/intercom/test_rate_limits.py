@@ -45,15 +45,13 @@ def _report(label: str, **figures) -> None:
     print(f"\n[{label}] " + " ".join(f"{key}={value}" for key, value in figures.items()))
 
 
-def _start_workers(
-    intercom_workspace, redis_key_prefix, tmp_path, *, count: int, calls: int, start_at: float
-):
+def _start_workers(client_workspace, redis_key_prefix, tmp_path, *, count: int, calls: int, start_at: float):
     processes = []
     for index in range(count):
         options = {
-            "base_url": intercom_workspace.base_url,
-            "token": intercom_workspace.token,
-            "workspace_key": intercom_workspace.id_code,
+            "base_url": client_workspace.base_url,
+            "token": client_workspace.token,
+            "workspace_key": client_workspace.id_code,
             "redis_url": settings.REDIS_URL,
             "key_prefix": redis_key_prefix,
             "per_minute": PER_MINUTE,
@@ -89,13 +87,13 @@ def _run_threads(clients, calls: int, threads: int) -> tuple[float, float, list[
 
 @pytest.mark.slow
 def test_two_processes_share_the_redis_limiter(
-    intercom_emulator, intercom_workspace, redis_key_prefix, tmp_path, intercom_requests
+    intercom_emulator, client_workspace, redis_key_prefix, tmp_path, intercom_requests
 ):
     intercom_emulator.set_rate_limit(
         app_per_minute=PER_MINUTE, workspace_per_minute=PER_MINUTE, window_seconds=WINDOW
     )
     processes = _start_workers(
-        intercom_workspace, redis_key_prefix, tmp_path, count=2, calls=500, start_at=time.time() + 2.0
+        client_workspace, redis_key_prefix, tmp_path, count=2, calls=500, start_at=time.time() + 2.0
     )
     reports = _collect(processes, intercom_requests)
 
@@ -139,14 +137,14 @@ def _answered_after(exchanges_times: list[float], moment: float) -> int:
 
 @pytest.mark.slow
 def test_a_lowered_limit_is_followed_across_processes(
-    intercom_emulator, intercom_workspace, redis_key_prefix, tmp_path, intercom_requests
+    intercom_emulator, client_workspace, redis_key_prefix, tmp_path, intercom_requests
 ):
     intercom_emulator.set_rate_limit(
         app_per_minute=PER_MINUTE, workspace_per_minute=PER_MINUTE, window_seconds=WINDOW
     )
     start_at = time.time() + 2.0
     processes = _start_workers(
-        intercom_workspace, redis_key_prefix, tmp_path, count=2, calls=150, start_at=start_at
+        client_workspace, redis_key_prefix, tmp_path, count=2, calls=150, start_at=start_at
     )
     time.sleep(max(0.0, start_at + 1.0 - time.time()))
     lowered_at = time.time()
@@ -162,7 +160,7 @@ def test_a_lowered_limit_is_followed_across_processes(
     lowered_window = LOWERED_PER_MINUTE // 6
     minimum = math.ceil(after / lowered_window) - 1
     adopted = redis.Redis.from_url(settings.REDIS_URL).hget(
-        f"{redis_key_prefix}{intercom_workspace.id_code}", "limit"
+        f"{redis_key_prefix}{client_workspace.id_code}", "limit"
     )
     _report("redis, lowered mid-run", calls=300, after_lowering=after, http_429=too_many,
             elapsed_after=f"{finished - lowered_at:.2f}s", minimum=f"{minimum}s", adopted=adopted)  # fmt: skip
@@ -172,7 +170,7 @@ def test_a_lowered_limit_is_followed_across_processes(
     assert finished - lowered_at >= minimum
 
 
-def test_a_lowered_limit_is_followed_by_threads(make_client, intercom_emulator, intercom_workspace):
+def test_a_lowered_limit_is_followed_by_threads(make_client, intercom_emulator, client_workspace):
     intercom_emulator.set_rate_limit(
         app_per_minute=PER_MINUTE, workspace_per_minute=PER_MINUTE, window_seconds=WINDOW
     )
@@ -202,7 +200,7 @@ def test_a_lowered_limit_is_followed_by_threads(make_client, intercom_emulator, 
     minimum = math.ceil(after / lowered_window) - 1
     _report("local, lowered mid-run", calls=300, after_lowering=after, http_429=too_many,
             elapsed_after=f"{finished - lowered_at:.2f}s", minimum=f"{minimum}s")  # fmt: skip
-    assert limiter._state[intercom_workspace.id_code]["limit"] == lowered_window
+    assert limiter._state[client_workspace.id_code]["limit"] == lowered_window
     assert after > 100
     assert too_many <= HANDFUL
     assert finished - lowered_at >= minimum

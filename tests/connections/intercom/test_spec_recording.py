@@ -48,7 +48,7 @@ def test_a_response_the_spec_refuses_is_reported(intercom, intercom_requests):
     intercom_requests.accept_violations()
 
 
-def test_a_test_sending_an_invalid_request_fails(tmp_path, intercom_workspace):
+def test_a_test_sending_an_invalid_request_fails(tmp_path, client_workspace):
     """End to end: a separate pytest run whose only test sends a bad body must fail, in teardown."""
     test_file = tmp_path / "test_inner.py"
     test_file.write_text(
@@ -73,8 +73,8 @@ def test_a_test_sending_an_invalid_request_fails(tmp_path, intercom_workspace):
                "-p", "tests.fixtures.intercom_requests", str(test_file)]  # fmt: skip
     env = {
         **os.environ,
-        "INNER_BASE_URL": intercom_workspace.base_url,
-        "INNER_TOKEN": intercom_workspace.token,
+        "INNER_BASE_URL": client_workspace.base_url,
+        "INNER_TOKEN": client_workspace.token,
     }
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stdout + result.stderr
