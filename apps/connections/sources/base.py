@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .safety import checked_query
+
 PREVIEW_ROW_LIMIT = 100
 DEFAULT_PREVIEW_TIMEOUT_SECONDS = 30.0
 DEFAULT_EXTRACT_TIMEOUT_SECONDS = 3600.0
@@ -80,6 +82,23 @@ class SourceAdapter(Protocol):
         """Every row, in batches, from a server-side (unbuffered) cursor, so memory does not grow with
         the row count. Bounded by the extraction timeout. Closing the iterator early cancels the query."""
         ...
+
+
+class ParserCheckedSource:
+    """The public half every adapter shares: Syncline's parser check first (`safety.checked_query`), then
+    the adapter's own unchecked path (`_describe`, `_preview`, `_stream`), where the database's locks
+    apply. Tests call the unchecked paths directly to prove the databases refuse writes on their own."""
+
+    dialect: str
+
+    def describe(self, sql: str) -> list[Column]:
+        return self._describe(checked_query(sql, self.dialect))
+
+    def preview(self, sql: str, limit: int = PREVIEW_ROW_LIMIT) -> Preview:
+        return self._preview(checked_query(sql, self.dialect), limit)
+
+    def stream(self, sql: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[RowBatch]:
+        return self._stream(checked_query(sql, self.dialect), batch_size)
 
 
 def kind_of(db_type: str) -> str:

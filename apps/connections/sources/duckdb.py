@@ -28,6 +28,7 @@ from .base import (
     PREVIEW_ROW_LIMIT,
     Column,
     ConnectionCheck,
+    ParserCheckedSource,
     Preview,
     RowBatch,
     Timeouts,
@@ -41,7 +42,6 @@ from .errors import (
     SourceError,
     UnsafeQueryError,
 )
-from .safety import checked_query
 
 _LOCKED_DOWN = {
     "enable_external_access": False,
@@ -51,7 +51,7 @@ _LOCKED_DOWN = {
 }
 
 
-class DuckDbSource:
+class DuckDbSource(ParserCheckedSource):
     type_key = "duckdb"
     dialect = "duckdb"
 
@@ -75,15 +75,6 @@ class DuckDbSource:
         with self._connection() as conn:
             version = conn.execute("SELECT version()").fetchone()[0]
         return ConnectionCheck(server_version=f"DuckDB {version}")
-
-    def describe(self, sql: str) -> list[Column]:
-        return self._describe(checked_query(sql, self.dialect))
-
-    def preview(self, sql: str, limit: int = PREVIEW_ROW_LIMIT) -> Preview:
-        return self._preview(checked_query(sql, self.dialect), limit)
-
-    def stream(self, sql: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[RowBatch]:
-        return self._stream(checked_query(sql, self.dialect), batch_size)
 
     # --- unchecked by sqlglot: DuckDB's statement check and the read-only file are what stands here -----
 

@@ -39,6 +39,7 @@ from .base import (
     PREVIEW_ROW_LIMIT,
     Column,
     ConnectionCheck,
+    ParserCheckedSource,
     Preview,
     RowBatch,
     Timeouts,
@@ -58,7 +59,6 @@ from .errors import (
     UnsafeQueryError,
 )
 from .network_guard import resolve_host
-from .safety import checked_query
 
 # PyMySQL's FIELD_TYPE names are protocol names; show users the SQL names they wrote.
 _SQL_TYPE_NAMES = {"TINY": "tinyint", "SHORT": "smallint", "LONG": "int", "INT24": "mediumint",
@@ -76,7 +76,7 @@ _SSL_MODES = ("disabled", "preferred", "required", "verify_ca", "verify_identity
 _GRACE_SECONDS = 10  # the client-side read limit trails the server's own so the server's message wins
 
 
-class MySqlSource:
+class MySqlSource(ParserCheckedSource):
     type_key = "mysql"
     dialect = "mysql"
 
@@ -113,15 +113,6 @@ class MySqlSource:
         finally:
             conn.close()
         return ConnectionCheck(server_version=version, warnings=warnings)
-
-    def describe(self, sql: str) -> list[Column]:
-        return self._describe(checked_query(sql, self.dialect))
-
-    def preview(self, sql: str, limit: int = PREVIEW_ROW_LIMIT) -> Preview:
-        return self._preview(checked_query(sql, self.dialect), limit)
-
-    def stream(self, sql: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[RowBatch]:
-        return self._stream(checked_query(sql, self.dialect), batch_size)
 
     # --- unchecked paths: the server's own locks are all that stands here (tests prove they do) -------
 

@@ -38,6 +38,7 @@ from .base import (
     PREVIEW_ROW_LIMIT,
     Column,
     ConnectionCheck,
+    ParserCheckedSource,
     Preview,
     RowBatch,
     Timeouts,
@@ -59,14 +60,13 @@ from .errors import (
     line_and_column,
 )
 from .network_guard import resolve_host
-from .safety import checked_query
 
 CURSOR_NAME = "syncline_cursor"
 # What psycopg's server cursor sends before the user's SQL; error positions are relative to all of it.
 _DECLARE_PREFIX_LENGTH = len(f'DECLARE "{CURSOR_NAME}" NO SCROLL CURSOR FOR ')
 
 
-class PostgresSource:
+class PostgresSource(ParserCheckedSource):
     type_key = "postgres"
     dialect = "postgres"
 
@@ -94,15 +94,6 @@ class PostgresSource:
         with self._connection() as conn:
             version = conn.execute("SELECT version()").fetchone()[0]
         return ConnectionCheck(server_version=version)
-
-    def describe(self, sql: str) -> list[Column]:
-        return self._describe(checked_query(sql, self.dialect))
-
-    def preview(self, sql: str, limit: int = PREVIEW_ROW_LIMIT) -> Preview:
-        return self._preview(checked_query(sql, self.dialect), limit)
-
-    def stream(self, sql: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[RowBatch]:
-        return self._stream(checked_query(sql, self.dialect), batch_size)
 
     # --- unchecked paths: the database's own lock is all that stands here (tests prove it does) --------
 
