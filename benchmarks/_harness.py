@@ -107,3 +107,13 @@ PEOPLE_MAPPINGS = [
     {"target": "plan", "field_type": "string", "column": "plan", "custom": True},
 ]
 PEOPLE_ATTRIBUTES = [{"name": "plan", "data_type": "string"}]
+
+
+def people_sync(emulator, path: Path):
+    """A User sync (Update or Create, keyed on external_id = id) of the people table in a DuckDB file."""
+    workspace, sync, _ = workspace_with_sync(
+        emulator, source_type="duckdb", source_config={"path": str(path)}, sql="SELECT * FROM people",
+        primary_key="id", columns=PEOPLE_COLUMNS, object_key="user", behavior="upsert", key_column="id",
+        key_identifier="external_id", mappings=PEOPLE_MAPPINGS, data_attributes=PEOPLE_ATTRIBUTES,
+    )  # fmt: skip
+    return workspace, sync

@@ -12,17 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _harness import (
-    PEOPLE_ATTRIBUTES,
-    PEOPLE_COLUMNS,
-    PEOPLE_MAPPINGS,
-    django_setup,
-    drop_database,
-    duckdb_people,
-    run_now,
-    start_emulator,
-    workspace_with_sync,
-)
+from _harness import django_setup, drop_database, duckdb_people, people_sync, run_now, start_emulator
 
 DATABASE = "syncline_bench_throughput"
 
@@ -42,12 +32,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "people.duckdb"
             duckdb_people(path, args.records)
-            workspace, sync, _ = workspace_with_sync(
-                emulator, source_type="duckdb", source_config={"path": str(path)}, sql="SELECT * FROM people",
-                primary_key="id", columns=PEOPLE_COLUMNS, object_key="user", behavior="upsert",
-                key_column="id", key_identifier="external_id", mappings=PEOPLE_MAPPINGS,
-                data_attributes=PEOPLE_ATTRIBUTES,
-            )  # fmt: skip
+            workspace, sync = people_sync(emulator, path)
             started = time.monotonic()
             run = run_now(workspace, sync)
             elapsed = time.monotonic() - started
