@@ -266,3 +266,28 @@ def test_contacts_keyed_by_intercom_id_and_permanent_delete(
                        key_identifier="id", options={"permanent_delete": True})  # fmt: skip
     assert run(workspace, delete).counts["deleted"] == 2
     assert contacts(intercom_emulator, intercom_workspace) == {}
+
+
+def test_a_cancelled_run_stops_after_the_records_in_flight(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings, monkeypatch
+):
+    from apps.syncs import execution
+    from apps.syncs.models import LedgerEntry, SyncRun
+
+    rows = [(i, f"user{i}@example.com", f"User {i}", "free", 0.0, f"u-{i}", None) for i in range(1, 61)]
+    sync = users_sync(workspace, warehouse, destination, rows=rows)
+    intercom_emulator.set_faults(latency_ms=50)
+    settings.SYNC_CONCURRENCY = 2
+    monkeypatch.setattr(execution, "PROGRESS_EVERY_SECONDS", 0.2)
+    started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    # The cancel arrives while the worker runs: the flag is read at the first progress save.
+    SyncRun.objects.for_workspace(workspace).filter(pk=started.pk).update(cancel_requested=True)
+    result = sync_run_execute(run_id=started.pk)
+    assert result.status == RunStatus.CANCELLED
+    created = result.counts["created"]
+    assert 0 < created < 60
+    assert LedgerEntry.objects.for_workspace(workspace).filter(sync=sync).count() == created
+    assert len(contacts(intercom_emulator, intercom_workspace)) == created  # nothing sent beyond the ledger
+    intercom_emulator.set_faults(latency_ms=0)
+    rest = run(workspace, sync)
+    assert rest.counts["created"] == 60 - created and rest.counts["unchanged"] == created
