@@ -3,9 +3,12 @@ number of queries per page does not grow with the rows shown."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.core.paginator import Page, Paginator
 from django.db.models import DurationField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from apps.syncs.models import ACTIVE_STATUSES, RecordOutcome, RecordResult, Sync, SyncRun
 from apps.tenancy.models import Workspace
@@ -83,3 +86,46 @@ def run_record_results_page(*, workspace: Workspace, run: SyncRun, query: str = 
                             page=1) -> Page:  # fmt: skip
     return _page(run_record_results(workspace=workspace, run=run, query=query, outcome=outcome), page,
                  RECORDS_PER_PAGE)  # fmt: skip
+
+
+SYNCED_OUTCOMES = ("created", "updated", "archived", "deleted", "sent")
+
+
+def records_synced_per_day(*, workspace: Workspace, days: int = 30) -> list[tuple[date, int]]:
+    """Records Intercom accepted per day (UTC), oldest first, the last `days` days including today."""
+    today = timezone.now().date()
+    first = today - timedelta(days=days - 1)
+    totals = dict.fromkeys((first + timedelta(days=n) for n in range(days)), 0)
+    runs = SyncRun.objects.for_workspace(workspace).filter(created_at__date__gte=first)
+    for created_at, counts in runs.values_list("created_at", "counts"):
+        day = created_at.date()
+        if day in totals:
+            totals[day] += sum(int((counts or {}).get(key, 0)) for key in SYNCED_OUTCOMES)
+    return list(totals.items())
+
+
+def home_overview(*, workspace: Workspace) -> dict:
+    """What the home page shows: syncs with their last run, what needs attention, the five steps' state."""
+    from apps.connections.models import Connection, ConnectionKind, ConnectionStatus
+    from apps.models.models import SqlModel
+
+    syncs = sync_list(workspace=workspace)
+    connections = list(
+        Connection.objects.for_workspace(workspace).only("id", "name", "kind", "status", "status_message")
+    )
+    problem_statuses = (ConnectionStatus.NEEDS_RECONNECT, ConnectionStatus.FAILING)
+    per_day = records_synced_per_day(workspace=workspace)
+    return {
+        "syncs": syncs,
+        "failing_syncs": [s for s in syncs if s.last_run_status in ("failed", "partially_failed")],
+        "broken_connections": [c for c in connections if c.status in problem_statuses],
+        "per_day": per_day,
+        "per_day_max": max((n for _, n in per_day), default=0),
+        "steps": {
+            "intercom": any(c.kind == ConnectionKind.DESTINATION for c in connections),
+            "warehouse": any(c.kind == ConnectionKind.SOURCE for c in connections),
+            "model": SqlModel.objects.for_workspace(workspace).exists(),
+            "sync": bool(syncs),
+            "run": any(s.last_run_id for s in syncs),
+        },
+    }

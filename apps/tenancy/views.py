@@ -48,7 +48,9 @@ def workspace_create(request):
 
 @workspace_view()
 def workspace_home(request, workspace):
-    return TemplateResponse(request, "tenancy/workspace_home.html", {})
+    from apps.syncs.selectors import home_overview  # the home page is the dashboard of the syncs
+
+    return TemplateResponse(request, "tenancy/workspace_home.html", home_overview(workspace=workspace))
 
 
 @workspace_view(write_role=Role.OWNER)
