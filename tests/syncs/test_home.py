@@ -32,3 +32,12 @@ def test_syncs_failures_and_reconnects_are_shown(owner_client, workspace, wareho
     assert "People</a>: last run" in html and "Old Intercom" in html
     assert "Records synced per day" in html and "peak 5 records a day" in html
     assert html.count("<rect") == 30
+
+
+def test_no_records_yet_says_so_instead_of_an_empty_chart(owner_client, workspace, warehouse, destination):
+    warehouse.table("people", "email VARCHAR, name VARCHAR", [("a@example.com", "A")])
+    model = warehouse.model("SELECT * FROM people", "email", ["email", "name"])
+    make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
+              key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
+    html = owner_client.get(reverse("workspace_home", args=[workspace.slug])).content.decode()
+    assert "No records synced in the last 30 days." in html and "<rect" not in html
