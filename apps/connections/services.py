@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.connections.intercom.client import AuthFailure, TransientFailure
+from apps.connections.intercom.oauth import fetch_me
 from apps.connections.models import Connection, ConnectionKind, ConnectionStatus
 from apps.connections.sources.base import ConnectionCheck, SourceAdapter
 from apps.connections.sources.errors import SourceError
@@ -99,8 +100,6 @@ def connection_test(*, workspace: Workspace, connection: Connection) -> Connecti
 
 
 def _intercom_test(connection: Connection) -> Connection:
-    from apps.connections.intercom.oauth import fetch_me  # the connect flow imports this module
-
     token = (connection.credentials or {}).get("access_token")
     connection.last_tested_at = timezone.now()
     if not token:
