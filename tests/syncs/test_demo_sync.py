@@ -1,0 +1,36 @@
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from apps.connections.models import Connection
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_connects_through_oauth_and_runs_a_sync(intercom_emulator, settings, tmp_path, capsys):
+    settings.VAR_DIR = tmp_path
+    settings.INTERCOM_API_BASE_URLS = settings.INTERCOM_APP_BASE_URLS = intercom_emulator.base_urls
+    settings.INTERCOM_CLIENT_ID, settings.INTERCOM_CLIENT_SECRET = "demo-client", "demo-secret"
+    settings.SITE_URL = "http://syncline.test"
+    intercom_emulator.add_oauth_client(
+        "demo-client", "demo-secret", ["http://syncline.test" + reverse("intercom_callback")]
+    )
+    acme = intercom_emulator.seed_workspace(name="Acme", region="US", id_code="acme-us")
+    call_command("demo_setup")
+    call_command("demo_sync", "--inline")
+    assert "run 1 succeeded" in capsys.readouterr().out
+    (connection,) = Connection.objects.filter(kind="destination").across_all_workspaces_unsafe()
+    assert connection.config["auth"] == "oauth" and connection.config["workspace_id"] == acme.id_code
+    contacts = intercom_emulator.contacts(acme.id_code)
+    assert len(contacts) > 900  # the demo warehouse's users, one contact per email
+    assert {"plan", "mrr", "sessions_30d"} <= set(contacts[0]["custom_attributes"])
+
+    # The emulator restarted (state lost): the demo reconnects and sends everything again.
+    intercom_emulator.reset()
+    intercom_emulator.add_oauth_client(
+        "demo-client", "demo-secret", ["http://syncline.test" + reverse("intercom_callback")]
+    )
+    intercom_emulator.seed_workspace(name="Acme", region="US", id_code="acme-us")
+    call_command("demo_sync", "--inline")
+    assert "run 2 succeeded" in capsys.readouterr().out
+    assert len(intercom_emulator.contacts("acme-us")) == len(contacts)
