@@ -99,7 +99,7 @@ def sync_save(
     """Create or update a sync after validating it against its model; raises SyncInvalid with the problems."""
     config = engine_config(object_key=object_key, behavior=behavior, key_column=key_column,
                            key_identifier=key_identifier, mappings=mappings, options=options)  # fmt: skip
-    problems = sync_problems(model=model, config=config)
+    problems = sync_problems(model=model, config=config) + _unknown_attributes(destination, config)
     if problems:
         raise SyncInvalid(problems)
     sync = sync or Sync(workspace=workspace, created_by=user)
@@ -118,6 +118,21 @@ def sync_set_paused(*, workspace: Workspace, sync: Sync, paused: bool) -> Sync:
     Sync.objects.for_workspace(workspace).filter(pk=sync.pk).update(paused=paused, updated_at=timezone.now())
     sync.paused = paused
     return sync
+
+
+def _unknown_attributes(destination: Connection, config: SyncConfig) -> list[str]:
+    """Custom attributes the destination is known not to have (Intercom would reject every record).
+    Judged from the attribute cache alone: nothing is checked when it was never read."""
+    model = config.object.attribute_model
+    cache = destination.attributes_cache or {}
+    if model is None or destination.attributes_fetched_at is None:
+        return []
+    known = {a["name"] for a in cache.get(model, [])}
+    return [
+        f"Intercom has no custom attribute “{m.target}” on {model}s: create it in the mapper first."
+        for m in config.mappings
+        if m.custom and m.target not in known
+    ]
 
 
 def syncs_using_columns(*, model: SqlModel) -> dict[str, list[str]]:

@@ -291,3 +291,17 @@ def test_a_cancelled_run_stops_after_the_records_in_flight(
     intercom_emulator.set_faults(latency_ms=0)
     rest = run(workspace, sync)
     assert rest.counts["created"] == 60 - created and rest.counts["unchanged"] == created
+
+
+def test_a_custom_attribute_intercom_does_not_have_is_refused_on_save(workspace, warehouse, destination):
+    from apps.connections.intercom.attributes import attribute_list
+
+    attribute_list(destination)  # the destination's attributes are read (and cached) as the editor does
+    warehouse.table("users", USER_COLUMNS, USERS)
+    model = warehouse.model("SELECT * FROM users", "id", USER_NAMES, unique=("email",))
+    with pytest.raises(services.SyncInvalid) as error:
+        make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
+                  key_identifier="email", mappings=[m("favourite_colour", "string", "plan", custom=True)])  # fmt: skip
+    assert error.value.problems == [
+        "Intercom has no custom attribute “favourite_colour” on contacts: create it in the mapper first."
+    ]
