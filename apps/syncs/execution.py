@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -15,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection as db_connection
 
 from apps.connections.intercom.client import AuthFailure, IntercomClient, TransientFailure, intercom_client
 from apps.connections.intercom.reconnect import mark_needs_reconnect
@@ -224,6 +226,26 @@ def _client_stats(client: IntercomClient, counts: Counter) -> dict[str, int]:
     }
 
 
+class _Heartbeat(threading.Thread):
+    """Tells the database every few seconds that this run's worker is alive, whatever the run is doing
+    (a long warehouse query included), so that a run whose worker died can be told apart and ended."""
+
+    def __init__(self, run: SyncRun):
+        super().__init__(name=f"heartbeat-{run.pk}", daemon=True)
+        self.sync_run, self._stopped = run, threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self._stopped.wait(settings.SYNC_RUN_HEARTBEAT_SECONDS):
+                services.run_heartbeat(self.sync_run)
+        finally:
+            db_connection.close()  # this thread's own database connection
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join(timeout=10)
+
+
 def sync_run_execute(*, run_id: int, progress: Callable[[dict], None] | None = None) -> SyncRun:
     """Run a queued run to its end. `progress`, if given, is called with the counts after each record."""
     # The task only has an id: this is the one lookup that does not start from a workspace.
@@ -238,6 +260,8 @@ def sync_run_execute(*, run_id: int, progress: Callable[[dict], None] | None = N
     ledger = DbLedger(sync)
     recorder = _RunRecorder(run, ledger, progress)
     status, error, client = RunStatus.FAILED, "", None
+    heartbeat = _Heartbeat(run)
+    heartbeat.start()
     try:
         client = client_for(sync.destination)
         loader = IntercomLoader(client, services.sync_engine_config(sync))
@@ -252,6 +276,7 @@ def sync_run_execute(*, run_id: int, progress: Callable[[dict], None] | None = N
         logger.exception("Run %s of sync %s failed", run.pk, sync.pk)
         error = "Syncline hit an internal error; the details are in the worker's log."
     finally:
+        heartbeat.stop()
         if client is not None:
             recorder.counts.update(_client_stats(client, recorder.counts))
             client.close()

@@ -91,6 +91,9 @@ class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
     counts = models.JSONField(default=dict, blank=True)
     first_error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # Written every few seconds by the worker running it; a running run whose heartbeat stopped lost its
+    # worker (see services.runs_reap_stale).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

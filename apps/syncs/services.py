@@ -159,6 +159,7 @@ def sync_run_start(
 ) -> SyncRun:
     """Queue a run. At most one active run per sync: the sync row is locked while checking."""
     Sync.objects.for_workspace(workspace).select_for_update().filter(pk=sync.pk).first()
+    _reap(SyncRun.objects.for_workspace(workspace).filter(sync=sync))
     active = SyncRun.objects.for_workspace(workspace).filter(sync=sync, status__in=ACTIVE_STATUSES).first()
     if active is not None:
         raise SyncAlreadyRunning(active)
@@ -177,10 +178,44 @@ def run_mark_running(run: SyncRun) -> bool:
     updated = (
         SyncRun.objects.for_workspace(run.workspace_id)
         .filter(pk=run.pk, status=RunStatus.QUEUED)
-        .update(status=RunStatus.RUNNING, started_at=timezone.now(), updated_at=timezone.now())
+        .update(
+            status=RunStatus.RUNNING,
+            started_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+            updated_at=timezone.now(),
+        )  # fmt: skip
     )
     run.refresh_from_db()
     return bool(updated)
+
+
+def run_heartbeat(run: SyncRun) -> None:
+    SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
+
+
+STALE_RUN_MESSAGE = (
+    "The worker running this sync stopped answering (no heartbeat for {seconds} s), so the run was ended. "
+    "Records Intercom had accepted are kept in the ledger; the next run continues from there."
+)
+
+
+def _reap(runs) -> int:
+    """End running runs whose heartbeat stopped: their worker died (killed, machine lost)."""
+    seconds = settings.SYNC_RUN_LEASE_SECONDS
+    stale = runs.filter(
+        status=RunStatus.RUNNING, heartbeat_at__lt=timezone.now() - timedelta(seconds=seconds)
+    )
+    return stale.update(
+        status=RunStatus.FAILED, finished_at=timezone.now(), updated_at=timezone.now(),
+        first_error=STALE_RUN_MESSAGE.format(seconds=seconds),
+    )  # fmt: skip
+
+
+def runs_reap_stale() -> int:
+    """For the periodic task: every workspace's stale runs."""
+    return _reap(SyncRun.objects.across_all_workspaces_unsafe())
 
 
 def run_save_progress(run: SyncRun, counts: dict[str, int]) -> bool:

@@ -164,7 +164,7 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+
 
 LOGGING = {
     "version": 1,
@@ -208,3 +208,9 @@ SYNC_RECORD_RESULTS_DAYS = env.int("SYNC_RECORD_RESULTS_DAYS", default=30)
 # Intercom client: attempts per call on 5xx / timeouts / connection errors, and the backoff's base delay.
 INTERCOM_CLIENT_MAX_ATTEMPTS = env.int("INTERCOM_CLIENT_MAX_ATTEMPTS", default=5)
 INTERCOM_CLIENT_BACKOFF_SECONDS = env.float("INTERCOM_CLIENT_BACKOFF_SECONDS", default=0.5)
+# A running run writes a heartbeat this often; one silent for the lease is ended as failed (worker lost).
+SYNC_RUN_HEARTBEAT_SECONDS = env.float("SYNC_RUN_HEARTBEAT_SECONDS", default=10.0)
+SYNC_RUN_LEASE_SECONDS = env.int("SYNC_RUN_LEASE_SECONDS", default=120)
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-runs": {"task": "apps.syncs.tasks.reap_stale_runs_task", "schedule": 60.0},
+}

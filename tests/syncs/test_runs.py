@@ -305,3 +305,47 @@ def test_a_custom_attribute_intercom_does_not_have_is_refused_on_save(workspace,
     assert error.value.problems == [
         "Intercom has no custom attribute “favourite_colour” on contacts: create it in the mapper first."
     ]
+
+
+def test_a_run_whose_worker_died_is_ended_and_does_not_block_the_sync(
+    workspace, warehouse, destination, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.syncs.models import SyncRun
+
+    sync = users_sync(workspace, warehouse, destination)
+    alive = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    services.run_mark_running(alive)
+    with pytest.raises(services.SyncAlreadyRunning):  # a live run blocks a second one
+        services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    stale = timezone.now() - timedelta(seconds=settings.SYNC_RUN_LEASE_SECONDS + 1)
+    SyncRun.objects.for_workspace(workspace).filter(pk=alive.pk).update(heartbeat_at=stale)  # the worker died
+    second = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    alive.refresh_from_db()
+    assert alive.status == RunStatus.FAILED and "stopped answering" in alive.first_error
+    assert sync_run_execute(run_id=second.pk).status == RunStatus.SUCCEEDED
+
+
+def test_the_heartbeat_is_written_while_a_run_is_slow(
+    workspace, warehouse, destination, intercom_emulator, settings, monkeypatch
+):
+    from apps.syncs.models import SyncRun
+
+    settings.SYNC_RUN_HEARTBEAT_SECONDS = 0.1
+    intercom_emulator.set_faults(latency_ms=300)
+    sync = users_sync(workspace, warehouse, destination)
+    started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    beats = []
+    original = services.run_heartbeat
+
+    def counting(run):
+        beats.append(run.pk)
+        original(run)
+
+    monkeypatch.setattr(services, "run_heartbeat", counting)
+    sync_run_execute(run_id=started.pk)
+    assert len(beats) >= 2
+    assert SyncRun.objects.for_workspace(workspace).get(pk=started.pk).heartbeat_at is not None
