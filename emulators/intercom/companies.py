@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulators.intercom import search
-from emulators.intercom.contacts import contact_json, record_write
+from emulators.intercom.contacts import contact_list_page, record_write
 from emulators.intercom.data_attributes import check_custom_attributes
 from emulators.intercom.errors import ApiError, company_not_found, contact_not_found
 from emulators.intercom.routing import Call, Route
@@ -185,14 +185,7 @@ def company_contacts(call: Call) -> tuple[int, Any]:
     workspace = call.workspace
     company = _live_company(workspace, call.params["company_id"])
     contacts = [workspace.contacts[i] for i in company.contact_ids if i in workspace.contacts]
-    per_page = search.page_size(None)
-    chunk, pages = search.paginate(contacts, per_page, call.query.get("starting_after"))
-    return 200, {
-        "type": "list",
-        "data": [contact_json(c) for c in chunk],
-        "total_count": len(contacts),
-        "pages": pages,
-    }
+    return 200, contact_list_page(contacts, search.page_size(None), call.query.get("starting_after"))
 
 
 def attach_contact(call: Call) -> tuple[int, Any]:

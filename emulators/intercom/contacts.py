@@ -270,8 +270,13 @@ def list_contacts(call: Call) -> tuple[int, Any]:
         key=lambda c: (c.created_at, c.id),
         reverse=True,
     )
-    chunk, pages = search.paginate(contacts, per_page, call.query.get("starting_after"))
-    return 200, {
+    return 200, contact_list_page(contacts, per_page, call.query.get("starting_after"))
+
+
+def contact_list_page(contacts: list, per_page: int, starting_after: str | None) -> dict[str, Any]:
+    """One cursor page of a `contact_list` response."""
+    chunk, pages = search.paginate(contacts, per_page, starting_after)
+    return {
         "type": "list",
         "data": [contact_json(c) for c in chunk],
         "total_count": len(contacts),
