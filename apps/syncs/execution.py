@@ -204,7 +204,7 @@ def _load(
                         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                         settle(done)
                 if time.monotonic() >= next_progress:
-                    recorder.counts.update(_client_stats(loader.client, recorder.counts))
+                    _take_client_stats(loader.client, recorder.counts)
                     if services.run_save_progress(run, dict(recorder.counts)):
                         cancelled = True
                         break
@@ -218,12 +218,10 @@ def _load(
     return cancelled
 
 
-def _client_stats(client: IntercomClient, counts: Counter) -> dict[str, int]:
+def _take_client_stats(client: IntercomClient, counts: Counter) -> None:
+    """Copy the client's running totals (requests sent, 429s received) into the run's counts."""
     stats = client.stats()
-    return {
-        "api_calls": stats["calls"] - counts["api_calls"],
-        "rate_limited": stats["rate_limited"] - counts["rate_limited"],
-    }
+    counts["api_calls"], counts["rate_limited"] = stats["calls"], stats["rate_limited"]
 
 
 class _Heartbeat(threading.Thread):
@@ -278,7 +276,7 @@ def sync_run_execute(*, run_id: int, progress: Callable[[dict], None] | None = N
     finally:
         heartbeat.stop()
         if client is not None:
-            recorder.counts.update(_client_stats(client, recorder.counts))
+            _take_client_stats(client, recorder.counts)
             client.close()
         recorder.flush()
     return services.run_finish(

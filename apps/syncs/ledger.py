@@ -44,12 +44,11 @@ class DbLedger:
                     [self.sync.workspace_id, self.sync.pk, list(keys)],
                 )
                 rows = cursor.fetchall()
-        else:  # the embedded SQLite database
-            fields[4] = "payload" if self.with_payloads else "key"
-            rows = [
-                (*row[:4], row[4] if self.with_payloads else None, *row[5:])
-                for row in self._rows.filter(key__in=list(keys)).values_list(*fields)
-            ]
+        else:  # the embedded SQLite database: the ORM, payloads dropped when not asked for
+            fields[4] = "payload"
+            rows = self._rows.filter(key__in=list(keys)).values_list(*fields)
+            if not self.with_payloads:
+                rows = [(*row[:4], None, *row[5:]) for row in rows]
         return {
             key: EngineEntry(
                 payload_hash=payload_hash or None,

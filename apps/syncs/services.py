@@ -21,6 +21,7 @@ from apps.syncs.engine.config import (
     SyncKey,
 )
 from apps.syncs.models import ACTIVE_STATUSES, RecordResult, RunStatus, RunTrigger, Sync, SyncRun
+from apps.syncs.tasks import execute_sync_run_task
 from apps.tenancy.models import User, Workspace
 
 
@@ -167,8 +168,6 @@ def sync_run_start(
         workspace=workspace, sync=sync, trigger=trigger, full_resync=full_resync, triggered_by=user
     )
     if enqueue:
-        from apps.syncs.tasks import execute_sync_run_task
-
         execute_sync_run_task.apply_async_on_commit(args=[run.pk])
     return run
 
