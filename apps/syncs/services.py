@@ -21,6 +21,7 @@ from apps.syncs.engine.config import (
     SyncKey,
 )
 from apps.syncs.models import ACTIVE_STATUSES, RecordResult, RunStatus, RunTrigger, Sync, SyncRun
+from apps.syncs.signals import announce, run_finished, run_started
 from apps.syncs.tasks import execute_sync_run_task
 from apps.tenancy.models import User, Workspace
 
@@ -185,6 +186,8 @@ def run_mark_running(run: SyncRun) -> bool:
         )  # fmt: skip
     )
     run.refresh_from_db()
+    if updated:
+        announce(run_started, run)
     return bool(updated)
 
 
@@ -229,6 +232,7 @@ def run_finish(run: SyncRun, *, status: RunStatus, counts: dict[str, int], first
     run.status, run.counts, run.finished_at = status, counts, timezone.now()
     run.first_error = run.first_error or first_error
     run.save(update_fields=["status", "counts", "finished_at", "first_error", "updated_at"])
+    announce(run_finished, run)
     return run
 
 
