@@ -7,6 +7,7 @@ from collections.abc import Collection
 from typing import Any
 
 from django.db import connection as db
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.syncs.engine.ledger import LedgerEntry as EngineEntry
@@ -118,3 +119,12 @@ def _upsert(sync: Sync, key: str, **values: Any) -> None:
 
 def ledger_size(sync: Sync) -> int:
     return LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync).count()
+
+
+def keys_settled_since(sync: Sync, since) -> frozenset[str]:
+    """Keys Intercom accepted or rejected since `since` (a run's start): what a run's later slice must not
+    send again."""
+    rows = LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync)
+    return frozenset(
+        rows.filter(Q(synced_at__gte=since) | Q(last_rejected_at__gte=since)).values_list("key", flat=True)
+    )

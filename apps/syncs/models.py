@@ -73,6 +73,7 @@ class RunTrigger(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     API = "api", "API"
     COMMAND = "command", "Command line"
+    RECOVERY = "recovery", "Recovery"  # started by the reaper to continue a run whose worker died
 
 
 class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
@@ -94,6 +95,14 @@ class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
     # Written every few seconds by the worker running it; a running run whose heartbeat stopped lost its
     # worker (see services.runs_reap_stale).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # A run whose worker died is ended and continued by a new run (trigger "recovery") pointing at it.
+    continues = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="continued_by"
+    )
+    # A long run is executed in slices, each one task shorter than the broker's visibility timeout: between
+    # two slices the run waits in the queue again, with its counts and how many source rows it got through.
+    slices = models.PositiveIntegerField(default=0)
+    resume_after_rows = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

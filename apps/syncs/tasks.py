@@ -1,7 +1,7 @@
 from celery import shared_task
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def execute_sync_run_task(run_id: int) -> None:
     from apps.syncs.execution import sync_run_execute
 

@@ -211,6 +211,11 @@ INTERCOM_CLIENT_BACKOFF_SECONDS = env.float("INTERCOM_CLIENT_BACKOFF_SECONDS", d
 # A running run writes a heartbeat this often; one silent for the lease is ended as failed (worker lost).
 SYNC_RUN_HEARTBEAT_SECONDS = env.float("SYNC_RUN_HEARTBEAT_SECONDS", default=10.0)
 SYNC_RUN_LEASE_SECONDS = env.int("SYNC_RUN_LEASE_SECONDS", default=120)
+# A long run is cut into tasks of at most this long (well under the broker's visibility timeout, after
+# which Redis would hand an unacknowledged task to another worker).
+SYNC_RUN_SLICE_SECONDS = env.float("SYNC_RUN_SLICE_SECONDS", default=20 * 60)
+# A run queued this long is enqueued again, in case its message was lost (Redis flushed or restarted).
+SYNC_RUN_REQUEUE_SECONDS = env.int("SYNC_RUN_REQUEUE_SECONDS", default=10 * 60)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "apps.syncs.tasks.reap_stale_runs_task", "schedule": 60.0},
 }

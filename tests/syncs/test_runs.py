@@ -307,28 +307,6 @@ def test_a_custom_attribute_intercom_does_not_have_is_refused_on_save(workspace,
     ]
 
 
-def test_a_run_whose_worker_died_is_ended_and_does_not_block_the_sync(
-    workspace, warehouse, destination, settings
-):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from apps.syncs.models import SyncRun
-
-    sync = users_sync(workspace, warehouse, destination)
-    alive = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    services.run_mark_running(alive)
-    with pytest.raises(services.SyncAlreadyRunning):  # a live run blocks a second one
-        services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    stale = timezone.now() - timedelta(seconds=settings.SYNC_RUN_LEASE_SECONDS + 1)
-    SyncRun.objects.for_workspace(workspace).filter(pk=alive.pk).update(heartbeat_at=stale)  # the worker died
-    second = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    alive.refresh_from_db()
-    assert alive.status == RunStatus.FAILED and "stopped answering" in alive.first_error
-    assert sync_run_execute(run_id=second.pk).status == RunStatus.SUCCEEDED
-
-
 def test_the_heartbeat_is_written_while_a_run_is_slow(
     workspace, warehouse, destination, intercom_emulator, settings, monkeypatch
 ):
