@@ -24,7 +24,7 @@ from apps.connections.intercom.reconnect import mark_needs_reconnect
 from apps.connections.models import Connection
 from apps.connections.services import source_adapter
 from apps.connections.sources.errors import SourceError
-from apps.syncs import services
+from apps.syncs import events_in_flight, services
 from apps.syncs.engine.load import IntercomLoader, LoadResult
 from apps.syncs.engine.plan import Operation, PlannedRecord, plan, summarize
 from apps.syncs.ledger import DbLedger, keys_settled_since
@@ -165,6 +165,8 @@ class _RunRecorder:
         elif record.operation is Operation.SKIP:
             self.counts["skipped"] += 1
             self.ledger.record_accepted(record.key, payload_hash=record.payload_hash, destination_id=None)
+        elif record.operation is Operation.SEND and sends:
+            events_in_flight.note(self.run.sync, record.key, record.payload)
         return sends
 
     def loaded(self, record: PlannedRecord, result: LoadResult) -> None:
@@ -298,6 +300,7 @@ def sync_run_execute(*, run_id: int, progress: Callable[[dict], None] | None = N
     heartbeat.start()
     try:
         client = client_for(sync.destination)
+        events_in_flight.settle(sync, client, ledger)
         loader = IntercomLoader(client, services.sync_engine_config(sync))
         stop = _load(_plan(sync, full_resync=run.full_resync), loader, recorder, run)
         status = (
@@ -317,6 +320,8 @@ def sync_run_execute(*, run_id: int, progress: Callable[[dict], None] | None = N
             recorder.take_client_stats(client)
             client.close()
         recorder.flush()
+    if not error:
+        events_in_flight.clear(sync)  # every answer is in the ledger now
     if stop is Stop.SLICE_ENDED and not error:
         counts = dict(recorder.counts)
         if services.run_requeue_slice(run, counts=counts, resume_after_rows=recorder.position):

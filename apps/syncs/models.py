@@ -168,3 +168,16 @@ class RecordResult(WorkspaceOwnedModel):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["run", "key"]), models.Index(fields=["run", "outcome"])]
+
+
+class EventInFlight(WorkspaceOwnedModel):
+    """An event handed to Intercom whose answer is not in the ledger yet. Left behind only when the run
+    died mid-call; the next run asks Intercom whether the event arrived before sending it again, so no
+    event is sent twice. (The ledger itself is written only once Intercom accepted a record.)"""
+
+    sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=512)
+    payload = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sync", "key"], name="event_in_flight_unique")]

@@ -155,3 +155,49 @@ def test_a_queued_run_whose_message_was_lost_is_enqueued_again(
         assert services.runs_reap_stale() == 1
     assert len(callbacks) == 1  # the run's task, sent once the transaction commits
     assert services.runs_reap_stale() == 0  # and not again at the next pass
+
+
+def event_sync(workspace, warehouse, destination, n_events, n_people=5):
+    """People (as users) and `n_events` events spread over them, one second apart."""
+    people_run = services.sync_run_start(
+        workspace=workspace,
+        sync=people_sync(workspace, warehouse, destination, people(n_people)),
+        enqueue=False,
+    )
+    sync_run_execute(run_id=people_run.pk)
+    rows = [
+        (f"e{i}", f"p{i % n_people + 1}@example.com", "2026-01-01 00:00:00+00:00", i) for i in range(n_events)
+    ]
+    warehouse.table("events", "event_id VARCHAR, email VARCHAR, day TIMESTAMPTZ, n INTEGER", rows)
+    model = warehouse.model(
+        "SELECT event_id, email, day + n * INTERVAL 1 SECOND AS happened_at FROM events",
+        "event_id",
+        ["event_id", "email", "happened_at"],
+    )
+    options = {"event": {"contact_column": "email", "contact_key": "email", "created_at_column": "happened_at",
+                         "event_name": "ordered"}}  # fmt: skip
+    return make_sync(workspace, model, destination, object_key="event", behavior="send", key_column="event_id",
+                     key_identifier="event_id", options=options)  # fmt: skip
+
+
+def test_events_in_flight_when_a_run_died_are_not_sent_twice(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace
+):
+    from apps.syncs import events_in_flight
+    from apps.syncs.execution import _plan
+
+    sync = event_sync(workspace, warehouse, destination, 6)
+    planned = [r for r in _plan(sync, full_resync=False)]
+    arrived, lost = planned[0], planned[1]
+    # What a run killed mid-call leaves: both noted, the first one reached Intercom, neither is in the ledger.
+    api = intercom_emulator.client(intercom_workspace.token)
+    assert api.post("/events", json=arrived.payload).status_code == 202
+    events_in_flight.note(sync, arrived.key, arrived.payload)
+    events_in_flight.note(sync, lost.key, lost.payload)
+    done = sync_run_execute(run_id=services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk)
+    assert done.status == RunStatus.SUCCEEDED, done.first_error
+    assert done.counts["sent"] == 5 and done.counts["unchanged"] == 1  # the one that arrived is not resent
+    assert len(intercom_emulator.events(intercom_workspace.id_code)) == 6
+    assert intercom_emulator.duplicate_event_count() == 0
+    assert intercom_emulator.request_count("GET /events") == 2  # one question per event in flight
+    assert not events_in_flight.EventInFlight.objects.for_workspace(workspace).exists()
