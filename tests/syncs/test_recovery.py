@@ -187,7 +187,7 @@ def test_events_in_flight_when_a_run_died_are_not_sent_twice(
     from apps.syncs.execution import _plan
 
     sync = event_sync(workspace, warehouse, destination, 6)
-    planned = [r for r in _plan(sync, full_resync=False)]
+    planned = list(_plan(sync, full_resync=False))
     arrived, lost = planned[0], planned[1]
     # What a run killed mid-call leaves: both noted, the first one reached Intercom, neither is in the ledger.
     api = intercom_emulator.client(intercom_workspace.token)
