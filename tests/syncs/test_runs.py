@@ -132,6 +132,8 @@ def test_delete_archives_contacts(workspace, warehouse, destination, intercom_em
     assert result.counts["archived"] == 3, result.first_error
     state = contacts(intercom_emulator, intercom_workspace)
     assert len(state) == 3 and all(c["archived"] for c in state.values())
+    again = run(workspace, delete)  # the ledger remembers what was archived: nothing to send
+    assert again.counts["unchanged"] == 3 and again.counts["api_calls"] == 0
 
 
 def test_companies_upsert_and_delete(
