@@ -1,12 +1,14 @@
 """The beat's pass over due syncs, sequences, and saving schedules, with a controlled clock (time-machine)
 on PostgreSQL."""
 
+import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
 from celery.schedules import crontab
 from django.conf import settings
+from django.db import connection
 
 from apps.syncs import scheduling, services
 from apps.syncs.models import RunStatus, RunTrigger, Sync, SyncRun
@@ -343,3 +345,56 @@ def test_upcoming_runs_for_the_home_page(workspace):
     )  # another's
     assert scheduling.upcoming_runs(workspace=workspace) == [sooner, later]
     assert paused not in scheduling.upcoming_runs(workspace=workspace)
+
+
+# --- at the same time, on real PostgreSQL connections ---------------------------------------------------
+
+
+def at_once(*calls):
+    """Run the calls in threads released together, each on its own database connection."""
+    barrier, errors = threading.Barrier(len(calls)), []
+
+    def run(call):
+        try:
+            barrier.wait()
+            call()
+        except Exception as error:  # returned to the test, which checks them
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_beat_passes_at_once_queue_each_due_sync_once(workspace):
+    syncs = [
+        scheduled(workspace, Schedule(ScheduleKind.INTERVAL, every_minutes=5), at=utc(2025, 1, 6, 9, 1))
+        for _ in range(5)
+    ]
+    with time_machine.travel(utc(2025, 1, 6, 9, 5), tick=False):
+        assert at_once(scheduling.schedules_run_due, scheduling.schedules_run_due) == []
+    assert sorted(SyncRun.objects.for_workspace(workspace).values_list("sync_id", flat=True)) == sorted(
+        s.pk for s in syncs
+    )
+    assert {next_run_at(s) for s in syncs} == {utc(2025, 1, 6, 9, 10)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_now_and_the_beat_at_once_queue_one_run(workspace):
+    sync = scheduled(workspace, Schedule(ScheduleKind.INTERVAL, every_minutes=5), at=utc(2025, 1, 6, 9, 1))
+    with time_machine.travel(utc(2025, 1, 6, 9, 5), tick=False):
+        errors = at_once(
+            scheduling.schedules_run_due,
+            lambda: services.sync_run_start(workspace=workspace, sync=sync, enqueue=False),
+        )
+        assert all(isinstance(e, services.SyncAlreadyRunning) for e in errors)
+        assert len(runs_of(sync)) == 1
+        scheduling.schedules_run_due()  # a pass that found the row locked comes back a minute later
+    assert len(runs_of(sync)) == 1
+    assert next_run_at(sync) == utc(2025, 1, 6, 9, 10)
