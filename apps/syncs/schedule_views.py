@@ -44,7 +44,13 @@ def sync_schedule(request, workspace, sync_id):
             workspace=workspace, sync=sync, schedule=schedule, after=after
         )
     if request.POST.get("action") == "preview":
-        preview = {"preview_problem": True} if problems or not form.is_valid() else _preview(schedule, after)
+        if form.is_valid() and not problems:
+            preview = _preview(schedule, after)
+        else:  # the fields are not marked while typing: say what is wrong here
+            found = {name: " ".join(errors) for name, errors in form.errors.items()} | problems
+            preview = {
+                "preview_problems": [(form.fields[name].label, message) for name, message in found.items()]
+            }
         return TemplateResponse(request, f"{PAGE}#preview", context | preview)
     if form.is_valid() and not problems:
         sync = scheduling.sync_schedule_set(workspace=workspace, sync=sync, schedule=schedule, after=after)

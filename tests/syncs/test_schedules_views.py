@@ -196,7 +196,10 @@ def test_htmx_preview_shows_the_next_runs_without_saving(owner_client, workspace
     bad = owner_client.post(
         url("sync_schedule", workspace, sync.pk), data | {"cron": "0 9 * *"}, headers=HTMX
     )
-    assert "Fix the setting marked in red" in bad.content.decode()
+    assert "Cron expression: A cron expression has five fields" in bad.content.decode()
+    loop = owner_client.post(url("sync_schedule", workspace, sync.pk), data | {"kind": "after_sync", "after": sync.pk},
+                             headers=HTMX)  # fmt: skip
+    assert "After this sync succeeds: A sync cannot run after itself" in loop.content.decode()
 
 
 def test_htmx_errors_come_back_as_the_form_alone(owner_client, workspace, sync):
