@@ -47,7 +47,8 @@ def sync_schedule(request, workspace, sync_id):
         if form.is_valid() and not problems:
             preview = _preview(schedule, after)
         else:  # the fields are not marked while typing: say what is wrong here
-            found = {name: " ".join(errors) for name, errors in form.errors.items()} | problems
+            found = {name: " ".join(errors) for name, errors in form.errors.items() if name in form.fields}
+            found |= problems
             preview = {
                 "preview_problems": [(form.fields[name].label, message) for name, message in found.items()]
             }
