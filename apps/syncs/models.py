@@ -3,6 +3,7 @@ from django.db import models
 
 from apps.common.models import TimeStampedModel
 from apps.connections.intercom.catalog import BEHAVIOR_LABELS, OBJECTS
+from apps.syncs.schedules import Schedule, ScheduleKind
 from apps.tenancy.scoping import WorkspaceOwnedModel
 
 
@@ -30,10 +31,28 @@ class Sync(WorkspaceOwnedModel, TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The schedule (apps/syncs/schedules.py; written by apps/syncs/scheduling.py). The fields a kind does
+    # not use stay empty. next_run_at is stored so that the beat's pass is one indexed query.
+    schedule_kind = models.CharField(max_length=20, choices=ScheduleKind.choices, default=ScheduleKind.MANUAL)
+    schedule_timezone = models.CharField(max_length=64, default="UTC")
+    schedule_every_minutes = models.PositiveIntegerField(null=True, blank=True)
+    schedule_minute = models.PositiveSmallIntegerField(null=True, blank=True)
+    schedule_at = models.TimeField(null=True, blank=True)
+    schedule_weekday = models.PositiveSmallIntegerField(null=True, blank=True)  # 0 = Monday
+    schedule_cron = models.CharField(max_length=100, blank=True)
+    schedule_after = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="followers"
+    )
+    next_run_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="sync_name_unique")]
+        indexes = [
+            models.Index(
+                fields=["next_run_at"], condition=models.Q(next_run_at__isnull=False), name="sync_next_run_at"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -41,6 +60,18 @@ class Sync(WorkspaceOwnedModel, TimeStampedModel):
     @property
     def object(self):
         return OBJECTS[self.object_key]
+
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(
+            kind=ScheduleKind(self.schedule_kind),
+            timezone=self.schedule_timezone,
+            every_minutes=self.schedule_every_minutes,
+            minute=self.schedule_minute,
+            at=self.schedule_at,
+            weekday=self.schedule_weekday,
+            cron=self.schedule_cron,
+        )
 
     def mapped_columns(self) -> set[str]:
         """Every model column this sync reads (for the "column used by a sync" warning)."""

@@ -13,3 +13,10 @@ def reap_stale_runs_task() -> int:
     from apps.syncs.services import runs_reap_stale
 
     return runs_reap_stale()
+
+
+@shared_task
+def run_due_schedules_task() -> int:
+    from apps.syncs.scheduling import schedules_run_due
+
+    return len(schedules_run_due())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.syncs import views
+from apps.syncs import schedule_views, views
 
 urlpatterns = [
     path("syncs/", views.sync_list, name="sync_list"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("syncs/<int:sync_id>/preview/", views.sync_preview, name="sync_preview"),
     path("syncs/<int:sync_id>/run/", views.sync_run_now, name="sync_run_now"),
     path("syncs/<int:sync_id>/pause/", views.sync_pause, name="sync_pause"),
+    path("syncs/<int:sync_id>/schedule/", schedule_views.sync_schedule, name="sync_schedule"),
     path("runs/", views.run_list, name="run_list"),
     path("runs/<int:run_id>/", views.run_detail, name="run_detail"),
     path("runs/<int:run_id>/progress/", views.run_progress, name="run_progress"),

@@ -7,6 +7,7 @@ on the filesystem, both under var/. With them set it uses PostgreSQL and Redis (
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -218,4 +219,11 @@ SYNC_RUN_SLICE_SECONDS = env.float("SYNC_RUN_SLICE_SECONDS", default=20 * 60)
 SYNC_RUN_REQUEUE_SECONDS = env.int("SYNC_RUN_REQUEUE_SECONDS", default=10 * 60)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "apps.syncs.tasks.reap_stale_runs_task", "schedule": 60.0},
+    # At the start of every minute, so a sync scheduled for 09:00 is queued at 09:00, not 09:00:40. A pass
+    # left waiting behind busy workers expires: the next one does the same work.
+    "run-due-schedules": {
+        "task": "apps.syncs.tasks.run_due_schedules_task",
+        "schedule": crontab(),
+        "options": {"expires": 55},
+    },
 }
