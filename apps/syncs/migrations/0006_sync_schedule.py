@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('connections', '0003_connection_attributes_cache'),
         ('sql_models', '0002_sqlmodel_unique_columns'),
-        ('syncs', '0003_syncrun_heartbeat_at'),
+        ('syncs', '0005_event_in_flight'),
         ('tenancy', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
