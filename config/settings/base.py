@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apps.connections",
     "apps.models",
     "apps.syncs",
+    "apps.alerts",
 ]
 
 MIDDLEWARE = [
@@ -213,4 +214,14 @@ SYNC_RUN_HEARTBEAT_SECONDS = env.float("SYNC_RUN_HEARTBEAT_SECONDS", default=10.
 SYNC_RUN_LEASE_SECONDS = env.int("SYNC_RUN_LEASE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "apps.syncs.tasks.reap_stale_runs_task", "schedule": 60.0},
+    "alert-long-runs": {"task": "apps.alerts.tasks.alert_long_runs_task", "schedule": 60.0},
 }
+
+# Webhooks: endpoints must be https and public unless these say otherwise (DEBUG relaxes both). A delivery
+# is tried up to WEBHOOK_MAX_ATTEMPTS times on network errors, 5xx and 429, waiting base × 4^n seconds
+# between attempts, at most 30 minutes (a Redis-delayed task past the visibility timeout would be redelivered).
+WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=not DEBUG)
+WEBHOOKS_BLOCK_PRIVATE_HOSTS = env.bool("WEBHOOKS_BLOCK_PRIVATE_HOSTS", default=not DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=15.0)
