@@ -85,7 +85,7 @@ def alert_message(run: SyncRun, kind: str, recipient: str) -> EmailMultiAlternat
         "sync": run.sync,
         "workspace": run.workspace,
         "counts": [
-            (label, (run.counts or {}).get(key, 0))
+            (label, f"{(run.counts or {}).get(key, 0):,}")
             for key, label in COUNT_LABELS
             if key == "source_rows" or (run.counts or {}).get(key)
         ],  # fmt: skip
