@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
@@ -89,6 +87,10 @@ def webhook_list(request, workspace):
     )
 
 
+def _pause(seconds: float) -> str:
+    return f"{seconds:g} s" if seconds < 60 else f"{seconds / 60:g} min"
+
+
 def _detail(request, workspace, endpoint, *, form=None, new_secret=None, status=200, partial=False):
     if form is None:
         initial = {"url": endpoint.url, "description": endpoint.description, "events": endpoint.events,
@@ -101,9 +103,7 @@ def _detail(request, workspace, endpoint, *, form=None, new_secret=None, status=
         "new_secret": new_secret,
         "deliveries": selectors.webhook_recent_deliveries(workspace=workspace, endpoint=endpoint),
         "timeout": settings.WEBHOOK_TIMEOUT_SECONDS,
-        "retry_delays": [
-            timedelta(seconds=webhook_retry_delay(n)) for n in range(1, settings.WEBHOOK_MAX_ATTEMPTS)
-        ],
+        "retry_delays": [_pause(webhook_retry_delay(n)) for n in range(1, settings.WEBHOOK_MAX_ATTEMPTS)],
     }
     template = "alerts/webhook_detail.html" + ("#deliveries" if partial else "")
     return TemplateResponse(request, template, context, status=status)

@@ -223,3 +223,13 @@ def test_a_real_failing_run_raises_the_alert(workspace, django_capture_on_commit
     assert run.status == RunStatus.FAILED
     assert [m.to for m in mail.outbox] == [[owner.email]]
     assert mail.outbox[0].subject.startswith("[Syncline] Sync “Companies” failed: ")
+
+
+def test_beat_runs_the_long_run_check_every_minute():
+    from django.conf import settings
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["alert-long-runs"]
+    assert entry["task"] in app.tasks and entry["schedule"] == 60.0
