@@ -1,11 +1,10 @@
 """The alert emails: a subject that says what happened, then the first error, the counts and a link."""
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
+from apps.alerts.links import absolute_url, run_url
 from apps.alerts.models import AlertKind
 from apps.alerts.selectors import alert_recipients, sync_alert_settings
 from apps.alerts.services import RECOVERED, rejected_share
@@ -16,10 +15,6 @@ SUBJECT_ERROR_CHARS = 90
 COUNT_LABELS = (("source_rows", "rows read"), ("created", "created"), ("updated", "updated"),
                 ("unchanged", "unchanged"), ("archived", "archived"), ("deleted", "deleted"),
                 ("sent", "sent"), ("rejected", "rejected"), ("invalid", "invalid"))  # fmt: skip
-
-
-def absolute_url(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
 
 
 def _short(text: str) -> str:
@@ -90,8 +85,8 @@ def alert_message(run: SyncRun, kind: str, recipient: str) -> EmailMultiAlternat
             if key == "source_rows" or (run.counts or {}).get(key)
         ],  # fmt: skip
         "duration": format_duration(run.duration) if run.duration else None,
-        "run_url": absolute_url(reverse("run_detail", args=[slug, run.pk])),
-        "settings_url": absolute_url(reverse("sync_alerts", args=[slug, run.sync_id])),
+        "run_url": run_url(run),
+        "settings_url": absolute_url("sync_alerts", slug, run.sync_id),
         "what_next": WHAT_NEXT[kind],
     }
     message = EmailMultiAlternatives(

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from apps.alerts import signing
+from apps.alerts.links import run_url
 from apps.alerts.models import (
     TEST_EVENT,
     DeliveryStatus,
@@ -139,7 +139,7 @@ def run_event_data(run: SyncRun) -> dict:
         "finished_at": _iso(run.finished_at),
         "counts": run.counts or {},
         "first_error": run.first_error or None,
-        "url": settings.SITE_URL.rstrip("/") + reverse("run_detail", args=[slug, run.pk]),
+        "url": run_url(run),
     }
 
 
