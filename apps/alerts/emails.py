@@ -27,6 +27,12 @@ def _rejected_phrase(counts: dict) -> str:
     return f"{rejected:,} of {attempted:,} records rejected"
 
 
+def _percent(part: int, whole: int, threshold: int) -> str:
+    """82%, or 75.2% where a whole number would not read as above a 75% threshold."""
+    share = part * 100 / whole
+    return f"{share:.0f}%" if round(share) > threshold else f"{share:.1f}%"
+
+
 def _headline(run: SyncRun, kind: str, threshold: int, limit_minutes: int | None) -> str:
     """The subject without its prefix: what happened, in one line."""
     name = f"Sync “{run.sync.name}”"
@@ -38,10 +44,7 @@ def _headline(run: SyncRun, kind: str, threshold: int, limit_minutes: int | None
         return f"{name} failed: {_short(run.first_error)}" if run.first_error else f"{name} failed"
     if kind == AlertKind.REJECTED_SHARE:
         rejected, attempted = rejected_share(counts)
-        return (
-            f"{name}: {_rejected_phrase(counts)} ({rejected * 100 // attempted}%, "
-            f"above the {threshold}% threshold)"
-        )
+        return f"{name}: {_rejected_phrase(counts)} ({_percent(rejected, attempted, threshold)}, above the {threshold}% threshold)"
     if kind == AlertKind.TOO_LONG:
         limit = f"the limit is {limit_minutes} min"
         if run.finished_at is None:

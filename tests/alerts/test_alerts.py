@@ -100,6 +100,12 @@ def test_rejected_share_above_the_threshold_alerts_once_and_rearms_silently(sync
 def test_exactly_at_the_threshold_does_not_alert_and_a_sync_sets_its_own(workspace, sync, finish):
     finish(sync, RunStatus.PARTIALLY_FAILED, {"updated": 25, "rejected": 75})
     assert mail.outbox == []
+    finish(sync, RunStatus.PARTIALLY_FAILED, {"updated": 248, "rejected": 752})
+    assert subjects() == [
+        "[Syncline] Sync “Contacts → Intercom”: 752 of 1,000 records rejected (75.2%, above the 75% threshold)"
+    ]
+    mail.outbox.clear()
+    finish(sync, OK)
     alert_services.sync_alert_settings_save(workspace=workspace, sync=sync, rejected_threshold=10)
     finish(sync, RunStatus.PARTIALLY_FAILED, {"updated": 80, "rejected": 20})
     assert subjects() == [
