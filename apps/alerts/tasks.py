@@ -33,3 +33,10 @@ def alert_long_runs_task() -> int:
     from apps.alerts.services import alerts_check_long_runs
 
     return alerts_check_long_runs()
+
+
+@shared_task
+def purge_webhook_deliveries_task() -> int:
+    from apps.alerts.webhooks import webhook_deliveries_purge
+
+    return webhook_deliveries_purge()

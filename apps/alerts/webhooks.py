@@ -7,6 +7,7 @@ import enum
 import json
 import secrets
 import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import requests
@@ -257,3 +258,11 @@ def webhook_send_test(*, workspace: Workspace, endpoint: WebhookEndpoint) -> Web
     webhook_attempt(delivery_id=delivery.pk, retries_allowed=False)
     delivery.refresh_from_db()
     return delivery
+
+
+def webhook_deliveries_purge(*, now=None) -> int:
+    """Delete deliveries (and their attempts) older than WEBHOOK_DELIVERY_DAYS, in every workspace
+    (system work); returns how many deliveries went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOK_DELIVERY_DAYS)
+    old = WebhookDelivery.objects.across_all_workspaces_unsafe().filter(created_at__lt=cutoff)
+    return old.delete()[1].get(WebhookDelivery._meta.label, 0)

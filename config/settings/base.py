@@ -215,6 +215,10 @@ SYNC_RUN_LEASE_SECONDS = env.int("SYNC_RUN_LEASE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "apps.syncs.tasks.reap_stale_runs_task", "schedule": 60.0},
     "alert-long-runs": {"task": "apps.alerts.tasks.alert_long_runs_task", "schedule": 60.0},
+    "purge-webhook-deliveries": {
+        "task": "apps.alerts.tasks.purge_webhook_deliveries_task",
+        "schedule": 3600.0,
+    },
 }
 
 # Webhooks: endpoints must be https and public unless these say otherwise (DEBUG relaxes both). A delivery
@@ -225,3 +229,4 @@ WEBHOOKS_BLOCK_PRIVATE_HOSTS = env.bool("WEBHOOKS_BLOCK_PRIVATE_HOSTS", default=
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=15.0)
+WEBHOOK_DELIVERY_DAYS = env.int("WEBHOOK_DELIVERY_DAYS", default=30)  # deliveries shown, then deleted

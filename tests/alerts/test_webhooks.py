@@ -1,5 +1,7 @@
 """Webhook deliveries: which events go where, the signature a receiver checks, what is retried."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -161,3 +163,15 @@ def _delivery(endpoint):
     run = SyncRunFactory(workspace=endpoint.workspace, status=RunStatus.FAILED)
     with_callbacks = webhooks.webhook_deliveries_create(run=run, event_type="run.failed")
     return next(d for d in with_callbacks if d.endpoint_id == endpoint.pk)
+
+
+def test_deliveries_older_than_the_retention_are_purged_in_every_workspace(settings):
+    settings.WEBHOOK_DELIVERY_DAYS = 30
+    old, recent = _delivery(WebhookEndpointFactory()), _delivery(WebhookEndpointFactory())
+    WebhookDelivery.objects.across_all_workspaces_unsafe().filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=31)
+    )
+    assert webhooks.webhook_deliveries_purge() == 1
+    assert list(WebhookDelivery.objects.across_all_workspaces_unsafe().values_list("pk", flat=True)) == [
+        recent.pk
+    ]
