@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import secrets
 import time
 from datetime import timedelta
@@ -210,21 +211,28 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
 
 def _reason(error: Exception) -> str:
     # requests nests the socket error several levels down; its last line is the readable part.
-    text = str(error.args[0] if error.args else error)
-    return text.rsplit(": ", 1)[-1].rstrip(")'\"") or type(error).__name__
+    text = str(error.args[0] if error.args else error).rsplit(": ", 1)[-1]
+    text = re.sub(r"\[Errno -?\d+\] ", "", text).rstrip(")'\"")
+    if text.count("(") > text.count(")"):
+        text += ")"
+    return text or type(error).__name__
 
 
 def webhook_attempt(*, delivery_id: int, retries_allowed: bool = True) -> tuple[Outcome, int]:
     """Make the next attempt of a delivery and record it; returns the outcome and the attempt's number.
     System work: the task that calls it knows only the id."""
-    delivery = (
-        WebhookDelivery.objects.across_all_workspaces_unsafe().select_related("endpoint").get(pk=delivery_id)
-    )
+    deliveries = WebhookDelivery.objects.across_all_workspaces_unsafe().select_related("endpoint")
+    delivery = deliveries.filter(pk=delivery_id).first()
+    if delivery is None:  # its endpoint was deleted meanwhile
+        return Outcome.GAVE_UP, 0
     if delivery.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED):
         return (Outcome.DELIVERED if delivery.status == DeliveryStatus.SUCCEEDED else Outcome.GAVE_UP), 0
     number = delivery.attempts.count() + 1
     started = time.monotonic()
-    code, error, retryable = _post(delivery.endpoint, delivery)
+    if delivery.endpoint.enabled or delivery.event_type == TEST_EVENT:
+        code, error, retryable = _post(delivery.endpoint, delivery)
+    else:
+        code, error, retryable = None, "Not sent: the endpoint was turned off.", False
     WebhookAttempt.objects.create(
         workspace_id=delivery.workspace_id, delivery=delivery, number=number, status_code=code,
         duration_ms=int((time.monotonic() - started) * 1000), error=error,

@@ -126,7 +126,7 @@ def test_a_refused_connection_and_a_slow_endpoint_are_recorded_and_retried(
     delivery = _delivery(closed)
     assert webhook_attempt(delivery_id=delivery.pk) == (Outcome.RETRY, 1)
     attempt = delivery.attempts.get()
-    assert attempt.status_code is None and attempt.error.startswith("Could not connect: ")
+    assert attempt.status_code is None and attempt.error == "Could not connect: Connection refused"
 
     settings.WEBHOOK_TIMEOUT_SECONDS = 0.3
     hook_server.delay = 1.0
@@ -175,3 +175,17 @@ def test_deliveries_older_than_the_retention_are_purged_in_every_workspace(setti
     assert list(WebhookDelivery.objects.across_all_workspaces_unsafe().values_list("pk", flat=True)) == [
         recent.pk
     ]
+
+
+def test_an_endpoint_turned_off_or_deleted_gets_no_more_retries(workspace, hook_server, local_webhooks):
+    endpoint = WebhookEndpointFactory(workspace=workspace, url=hook_server.url)
+    delivery = _delivery(endpoint)
+    endpoint.enabled = False
+    endpoint.save()
+    assert webhook_attempt(delivery_id=delivery.pk) == (Outcome.GAVE_UP, 1)
+    assert delivery.attempts.get().error == "Not sent: the endpoint was turned off."
+
+    other = _delivery(WebhookEndpointFactory(workspace=workspace, url=hook_server.url))
+    webhooks.webhook_delete(workspace=workspace, endpoint=other.endpoint)
+    assert webhook_attempt(delivery_id=other.pk) == (Outcome.GAVE_UP, 0)
+    assert hook_server.received == []
