@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from apps.tenancy import services
 from apps.tenancy.models import Role
+from tests.alerts.factories import WebhookEndpointFactory
 from tests.factories import (
     IntercomConnectionFactory,
     MembershipFactory,
@@ -35,6 +36,7 @@ OBJECT_FACTORIES = {
     "destination_id": lambda ws: IntercomConnectionFactory(workspace=ws).pk,
     "sync_id": lambda ws: SyncFactory(workspace=ws).pk,
     "run_id": lambda ws: SyncRunFactory(workspace=ws, status="running").pk,
+    "webhook_id": lambda ws: WebhookEndpointFactory(workspace=ws).pk,
 }
 
 ROUTES = workspace_routes()

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "apps.connections",
     "apps.models",
     "apps.syncs",
+    "apps.alerts",
 ]
 
 MIDDLEWARE = [
@@ -226,4 +227,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(),
         "options": {"expires": 55},
     },
+    "alert-long-runs": {"task": "apps.alerts.tasks.alert_long_runs_task", "schedule": 60.0},
+    "purge-webhook-deliveries": {
+        "task": "apps.alerts.tasks.purge_webhook_deliveries_task",
+        "schedule": 3600.0,
+    },
 }
+
+# Webhooks: endpoints must be https and public unless these say otherwise (DEBUG relaxes both). A delivery
+# is tried up to WEBHOOK_MAX_ATTEMPTS times on network errors, 5xx and 429, waiting base × 4^n seconds
+# between attempts, at most 30 minutes (a Redis-delayed task past the visibility timeout would be redelivered).
+WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=not DEBUG)
+WEBHOOKS_BLOCK_PRIVATE_HOSTS = env.bool("WEBHOOKS_BLOCK_PRIVATE_HOSTS", default=not DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=15.0)
+WEBHOOK_DELIVERY_DAYS = env.int("WEBHOOK_DELIVERY_DAYS", default=30)  # deliveries shown, then deleted
