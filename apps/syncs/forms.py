@@ -97,6 +97,14 @@ def column_label(column: dict) -> str:
     return f"{column['name']} ({column['kind']})" if column.get("kind") else column["name"]
 
 
+def _preselect_single(form: forms.Form, field: str, queryset) -> None:
+    """When there is only one to choose from, it is chosen."""
+    if not form.is_bound and field not in form.initial:
+        only = list(queryset[:2])
+        if len(only) == 1:
+            form.initial[field] = only[0].pk
+
+
 # --- step 1: what data ---------------------------------------------------------------------------------
 
 
@@ -127,6 +135,8 @@ class DataStepForm(forms.Form):
             )
         self.fields["model"].choices = [("", "Choose a model…"), *sorted(groups.items())]
         self.has_models = bool(groups)
+        _preselect_single(self, "source", sources)
+        _preselect_single(self, "model", models)
 
     def clean(self):
         data = super().clean()
@@ -161,6 +171,7 @@ class DestinationStepForm(forms.Form):
         self.fields["destination"].label_from_instance = lambda c: (
             f"{c.name} ({c.config.get('workspace_name', '')}, {c.config.get('region', '')})"
         )
+        _preselect_single(self, "destination", self.fields["destination"].queryset)
 
     def object_choices(self):
         """The object radios with their notes (rendered by the template)."""
