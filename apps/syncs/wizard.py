@@ -199,7 +199,7 @@ def _step(request, workspace, sync, step):
     if request.method == "POST":
         data = request.POST
         if step == "fields" and action == "create_attribute":
-            context["inline"] = _create_attribute(request, wizard)
+            context["inline"], context["created_attribute"] = _create_attribute(wizard, request.POST)
             wizard.attributes_error = ""
         form = wizard.form(step, data)
         if action == "next" and form.is_valid():
@@ -230,15 +230,16 @@ def _check_with_engine(wizard, fields: FieldsStep) -> None:
     fields.place_problems(problems)
 
 
-def _create_attribute(request, wizard) -> AttributeInlineForm:
-    """ "Create custom attribute" from the mapper; the object says the attribute's model."""
-    inline = AttributeInlineForm(request.POST)
+def _create_attribute(wizard, data) -> tuple[AttributeInlineForm, str]:
+    """ "Create custom attribute" from the mapper (the object says the attribute's model); the form to show
+    next and the name of the attribute created, if one was."""
+    inline = AttributeInlineForm(data)
     if not inline.is_valid():
-        return inline
+        return inline, ""
     name = inline.cleaned_data["new_attribute_name"].strip()
     if not name:
         inline.add_error("new_attribute_name", "Give the new attribute a name.")
-        return inline
+        return inline, ""
     try:
         created = intercom_attributes.attribute_create(
             wizard.chosen["destination"], name=name, model=OBJECTS[wizard.chosen["object_key"]].attribute_model,
@@ -246,9 +247,8 @@ def _create_attribute(request, wizard) -> AttributeInlineForm:
         )  # fmt: skip
     except intercom_attributes.AttributesUnavailable as error:
         inline.add_error("new_attribute_name", str(error))
-        return inline
-    messages.success(request, f"Custom attribute “{created.name}” created in Intercom: map it below.")
-    return AttributeInlineForm()
+        return inline, ""
+    return AttributeInlineForm(), created.name
 
 
 def _go(request, url):

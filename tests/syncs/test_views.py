@@ -305,6 +305,7 @@ def test_create_a_custom_attribute_inline_keeps_the_mapper(
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="wizard-step">')
     assert 'name="col:cus:team_size"' in html and 'name="col:std:name" value="name"' in html
+    assert "Custom attribute “team_size” created in Intercom" in html  # said in the swapped step itself
     names = {
         a["name"] for a in intercom_emulator.workspace_state(intercom_workspace.id_code)["data_attributes"]
     }
