@@ -68,6 +68,8 @@ def _extract(sync: Sync) -> tuple[list[str], Iterator[list[tuple]]]:
 
 
 def _is_first_run(sync: Sync) -> bool:
+    if sync.pk is None:  # an unsaved sync (the wizard's draft) has never run
+        return True
     return not sync.runs.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED)).exists()
 
 

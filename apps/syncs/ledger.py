@@ -21,7 +21,8 @@ class DbLedger:
     def __init__(self, sync: Sync, *, with_payloads: bool = False):
         self.sync = sync
         self.with_payloads = with_payloads
-        self._rows = LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync)
+        # By id, so that an unsaved sync (the wizard's draft) reads an empty ledger.
+        self._rows = LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync_id=sync.pk)
 
     def get_many(self, keys: Collection[str]) -> dict[str, EngineEntry]:
         """One query per batch. Raw SQL with one array parameter: the ORM's IN list of thousands of

@@ -84,6 +84,11 @@ def sync_problems(*, model: SqlModel, config: SyncConfig) -> list[str]:
     return config.validate(model.column_names, unique_columns=model.unique_keys)
 
 
+def sync_config_problems(*, model: SqlModel, destination: Connection, config: SyncConfig) -> list[str]:
+    """Everything that stops a configuration from being saved (what `sync_save` refuses), without saving."""
+    return sync_problems(model=model, config=config) + _unknown_attributes(destination, config)
+
+
 @transaction.atomic
 def sync_save(
     *,
@@ -103,7 +108,7 @@ def sync_save(
     """Create or update a sync after validating it against its model; raises SyncInvalid with the problems."""
     config = engine_config(object_key=object_key, behavior=behavior, key_column=key_column,
                            key_identifier=key_identifier, mappings=mappings, options=options)  # fmt: skip
-    problems = sync_problems(model=model, config=config) + _unknown_attributes(destination, config)
+    problems = sync_config_problems(model=model, destination=destination, config=config)
     if problems:
         raise SyncInvalid(problems)
     sync = sync or Sync(workspace=workspace, created_by=user)
