@@ -183,7 +183,7 @@ def run_error_summary(*, workspace: Workspace, run: SyncRun) -> list[dict]:
         RecordResult.objects.for_workspace(workspace)
         .filter(run=run)
         .values("outcome", "code")
-        .annotate(records=Count("id"))
+        .annotate(records=Count("*"))
         .order_by("-records", "outcome", "code")
     )
 
