@@ -170,21 +170,24 @@ def _place_problems(problems, rows, options) -> list[str]:
 def sync_detail(request, workspace, sync_id):
     sync = selectors.sync_get(workspace=workspace, sync_id=sync_id)
     active = selectors.sync_active_run(workspace=workspace, sync=sync)
+    expected = selectors.sync_expected_rows(workspace=workspace, sync=sync)  # also said by Full resync
     context = {
         "sync": sync,
         "runs": selectors.sync_run_history(workspace=workspace, sync=sync, page=request.GET.get("page")),
         "chart": selectors.sync_recent_runs_chart(workspace=workspace, sync=sync),
-        **_progress(workspace, active),
+        "expected_rows": expected,
+        **_progress(workspace, active, expected=expected),
     }
     return TemplateResponse(request, DETAIL, context)
 
 
-def _progress(workspace, run) -> dict:
+def _progress(workspace, run, *, expected=None) -> dict:
     """The live progress block's context: the run, and the rows its sync's last finished run read (a
     streamed model's size is only known at its end, so the bar measures against the last run)."""
     if run is None or not run.is_active:
         return {"run": run}
-    expected = selectors.sync_expected_rows(workspace=workspace, sync=run.sync)
+    if expected is None:
+        expected = selectors.sync_expected_rows(workspace=workspace, sync=run.sync)
     read = int((run.counts or {}).get("source_rows", 0))
     percent = min(99, read * 100 // expected) if expected else None
     return {"run": run, "expected_rows": expected, "progress_percent": percent}
