@@ -181,12 +181,15 @@ def sync_detail(request, workspace, sync_id):
     return TemplateResponse(request, DETAIL, context)
 
 
-def _progress(workspace, run, *, expected=None) -> dict:
+_NOT_READ = object()
+
+
+def _progress(workspace, run, *, expected=_NOT_READ) -> dict:
     """The live progress block's context: the run, and the rows its sync's last finished run read (a
     streamed model's size is only known at its end, so the bar measures against the last run)."""
     if run is None or not run.is_active:
         return {"run": run}
-    if expected is None:
+    if expected is _NOT_READ:
         expected = selectors.sync_expected_rows(workspace=workspace, sync=run.sync)
     read = int((run.counts or {}).get("source_rows", 0))
     percent = min(99, read * 100 // expected) if expected else None
