@@ -162,3 +162,24 @@ def test_home_queries_do_not_grow_with_syncs_and_runs(owner_client, workspace):
         )
     IntercomConnectionFactory(workspace=workspace, status="needs_reconnect")
     assert queries() == few
+
+
+def test_past_days_are_read_once_in_a_while_and_today_always(workspace, django_assert_num_queries):
+    from django.core.cache import cache
+
+    sync = SyncFactory(workspace=workspace)
+    yesterday = timezone.now() - timedelta(days=1)
+
+    def run_on(when, created):
+        run = SyncRunFactory(workspace=workspace, sync=sync, counts={"created": created})
+        SyncRun.objects.for_workspace(workspace).filter(pk=run.pk).update(created_at=when)
+
+    run_on(yesterday, 10)
+    assert sum(n for _, n in records_synced_per_day(workspace=workspace)) == 10
+    run_on(yesterday, 5)
+    run_on(timezone.now(), 1)
+    with django_assert_num_queries(1):  # today only
+        per_day = dict(records_synced_per_day(workspace=workspace))
+    assert per_day[yesterday.date()] == 10 and per_day[timezone.localdate()] == 1
+    cache.clear()  # as when the cached past expires
+    assert dict(records_synced_per_day(workspace=workspace))[yesterday.date()] == 15
