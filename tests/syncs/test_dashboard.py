@@ -66,7 +66,8 @@ def test_the_sync_page_charts_records_per_run_with_links_and_figures(owner_clien
     assert html.count('<g class="bar">') == 2
     assert html.index(f"Run {first.pk} (") < html.index(f"Run {second.pk} (")  # oldest first
     assert "0 created, 40 updated, 0 rejected</title>" in html  # the figures on hover
-    assert f'<a href="/w/{workspace.slug}/runs/{second.pk}/">' in html  # a bar opens its run
+    assert f'<a href="/w/{workspace.slug}/runs/{second.pk}/" tabindex="-1">' in html  # a bar opens its run
+    assert f'<td><a href="/w/{workspace.slug}/runs/{second.pk}/">Run {second.pk} (' in html  # so does its row
     assert 'class="key series-rejected">rejected</span>' in html
     assert "series-removed" not in html and "series-sent" not in html  # series with nothing are left out
     assert "peak 123 records in one run" in html
