@@ -13,13 +13,14 @@ sys.path.insert(0, str(ROOT))
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
-def django_setup(database: str) -> None:
-    """Point Django at a fresh scratch database and migrate it."""
+def django_setup(database: str, *, fresh: bool = True) -> None:
+    """Point Django at a scratch database (a fresh one unless told to keep what is there) and migrate it."""
     import psycopg
 
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{database}"')
+    if fresh:
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{database}"')
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
     os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/13"

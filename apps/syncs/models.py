@@ -198,7 +198,14 @@ class RecordResult(WorkspaceOwnedModel):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["run", "key"]), models.Index(fields=["run", "outcome"])]
+        # (run, outcome, code) + workspace serves the run page's count, its errors by code and the outcome
+        # filter from the index alone (PostgreSQL); a trigram index serves the key search (migration 0007).
+        indexes = [
+            models.Index(fields=["run", "key"]),
+            models.Index(
+                fields=["run", "outcome", "code"], include=["workspace"], name="recordresult_run_outcome"
+            ),
+        ]
 
 
 class EventInFlight(WorkspaceOwnedModel):

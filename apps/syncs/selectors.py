@@ -3,16 +3,33 @@ number of queries per page does not grow with the rows shown."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import operator
+from datetime import date, datetime, time, timedelta
+from functools import reduce
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db.models import DurationField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from apps.syncs.models import ACTIVE_STATUSES, RecordOutcome, RecordResult, Sync, SyncRun
+from apps.syncs.charts import BarChart, stacked_bars
+from apps.syncs.models import ACTIVE_STATUSES, RecordOutcome, RecordResult, RunStatus, Sync, SyncRun
 from apps.tenancy.models import Workspace
 
+FAILED_STATUSES = (RunStatus.FAILED, RunStatus.PARTIALLY_FAILED)
 RUNS_PER_PAGE = 50
 RECORDS_PER_PAGE = 50
 RUN_FIELDS = ("id", "status", "trigger", "full_resync", "created_at", "started_at", "finished_at", "counts",
@@ -29,6 +46,7 @@ def sync_list(*, workspace: Workspace) -> list[Sync]:
             last_run_id=Subquery(last_run.values("id")[:1]),
             last_run_status=Subquery(last_run.values("status")[:1]),
             last_run_at=Subquery(last_run.values("created_at")[:1]),
+            last_run_counts=Subquery(last_run.values("counts")[:1]),
         )
         .order_by("name")
     )
@@ -72,36 +90,119 @@ def run_get(*, workspace: Workspace, run_id: int) -> SyncRun:
     return get_object_or_404(queryset, pk=run_id)
 
 
-def run_record_results(*, workspace: Workspace, run: SyncRun, query: str = "", outcome: str = "") -> QuerySet:
-    """The run's invalid and rejected records, optionally narrowed by key (contains) and outcome."""
+def run_record_results(*, workspace: Workspace, run: SyncRun, query: str = "", outcome: str = "",
+                       code: str = "") -> QuerySet:  # fmt: skip
+    """The run's invalid and rejected records, optionally narrowed by key (contains), outcome and code."""
     results = RecordResult.objects.for_workspace(workspace).filter(run=run)
     if query:
         results = results.filter(key__icontains=query)
     if outcome in RecordOutcome.values:
         results = results.filter(outcome=outcome)
+    if code:
+        results = results.filter(code=code)
     return results.order_by("id").values("id", "key", "outcome", "code", "message")
 
 
 def run_record_results_page(*, workspace: Workspace, run: SyncRun, query: str = "", outcome: str = "",
-                            page=1) -> Page:  # fmt: skip
-    return _page(run_record_results(workspace=workspace, run=run, query=query, outcome=outcome), page,
-                 RECORDS_PER_PAGE)  # fmt: skip
+                            code: str = "", page=1) -> Page:  # fmt: skip
+    results = run_record_results(workspace=workspace, run=run, query=query, outcome=outcome, code=code)
+    return _page(results, page, RECORDS_PER_PAGE)
 
 
 SYNCED_OUTCOMES = ("created", "updated", "archived", "deleted", "sent")
+# The series of the sync page's chart of recent runs, bottom first (a series all zero is left out).
+RUN_SERIES = [("created", "created"), ("updated", "updated"), ("removed", "archived or deleted"),
+              ("sent", "sent"), ("rejected", "rejected")]  # fmt: skip
+CHART_RUNS = 30
+
+
+def _count(key: str):
+    """A run's count `key` as an integer expression (0 when the run has none)."""
+    return Coalesce(Cast(KeyTextTransform(key, "counts"), IntegerField()), 0)
+
+
+# Past days hardly change (only when a run queued before midnight ends after it), so their totals are
+# cached for a while; today's are always read. The home page's cost then follows today's runs, not the month's.
+PAST_DAYS_CACHE_SECONDS = 600
 
 
 def records_synced_per_day(*, workspace: Workspace, days: int = 30) -> list[tuple[date, int]]:
-    """Records Intercom accepted per day (UTC), oldest first, the last `days` days including today."""
-    today = timezone.now().date()
+    """Records Intercom accepted per day (by the day the run was queued), oldest first, the last `days`
+    days including today; summed by the database, one row per day."""
+    today = timezone.localdate()
     first = today - timedelta(days=days - 1)
+    key = f"syncs:records-per-day:{workspace.pk}:{first.isoformat()}:{days}"
+    past = cache.get(key)
+    if past is None:
+        past = _records_per_day(workspace, first, until=today)
+        cache.set(key, past, PAST_DAYS_CACHE_SECONDS)
     totals = dict.fromkeys((first + timedelta(days=n) for n in range(days)), 0)
-    runs = SyncRun.objects.for_workspace(workspace).filter(created_at__date__gte=first)
-    for created_at, counts in runs.values_list("created_at", "counts"):
-        day = created_at.date()
+    for day, records in (past | _records_per_day(workspace, today)).items():
         if day in totals:
-            totals[day] += sum(int((counts or {}).get(key, 0)) for key in SYNCED_OUTCOMES)
+            totals[day] = records
     return list(totals.items())
+
+
+def _records_per_day(workspace: Workspace, first: date, *, until: date | None = None) -> dict[date, int]:
+    """{day: records accepted} for the runs queued from the day `first` to before the day `until`."""
+
+    def start_of(day: date) -> datetime:
+        return timezone.make_aware(datetime.combine(day, time.min))
+
+    runs = SyncRun.objects.for_workspace(workspace).filter(created_at__gte=start_of(first))
+    if until is not None:
+        runs = runs.filter(created_at__lt=start_of(until))
+    accepted = reduce(operator.add, (_count(key) for key in SYNCED_OUTCOMES))
+    per_day = (
+        runs.annotate(day=TruncDate("created_at")).values("day").annotate(records=Sum(accepted)).order_by()
+    )
+    return {row["day"]: row["records"] or 0 for row in per_day}
+
+
+def records_per_day_chart(*, workspace: Workspace, days: int = 30) -> BarChart:
+    columns = [(day.strftime("%b %-d"), {"records": n}, None)
+               for day, n in records_synced_per_day(workspace=workspace, days=days)]  # fmt: skip
+    return stacked_bars(columns, [("records", "records synced")], height=80)
+
+
+def sync_recent_runs_chart(*, workspace: Workspace, sync: Sync, runs: int = CHART_RUNS) -> BarChart:
+    """Created / updated / removed / sent / rejected per run for the sync's last `runs` runs, oldest first."""
+    recent = (
+        SyncRun.objects.for_workspace(workspace)
+        .filter(sync=sync)
+        .order_by("-created_at", "-id")
+        .values("id", "created_at", "counts")[:runs]
+    )
+    columns = []
+    for run in reversed(list(recent)):
+        counts = run["counts"] or {}
+        values = {key: int(counts.get(key, 0)) for key in ("created", "updated", "sent", "rejected")}
+        values["removed"] = int(counts.get("archived", 0)) + int(counts.get("deleted", 0))
+        label = f"Run {run['id']} ({timezone.localtime(run['created_at']):%b %-d %H:%M})"
+        columns.append((label, values, run["id"]))
+    shown = [(key, name) for key, name in RUN_SERIES
+             if key in ("created", "updated", "rejected") or any(v.get(key) for _, v, _ in columns)]  # fmt: skip
+    return stacked_bars(columns, shown)
+
+
+def sync_expected_rows(*, workspace: Workspace, sync: Sync) -> int | None:
+    """How many rows the sync's last finished run read: the yardstick of an active run's progress."""
+    finished = SyncRun.objects.for_workspace(workspace).filter(
+        sync=sync, status__in=(RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED)
+    )
+    counts = finished.order_by("-created_at").values_list("counts", flat=True).first()
+    return (counts or {}).get("source_rows") or None
+
+
+def run_error_summary(*, workspace: Workspace, run: SyncRun) -> list[dict]:
+    """The run's records that did not go through, grouped by outcome and error code, most frequent first."""
+    return list(
+        RecordResult.objects.for_workspace(workspace)
+        .filter(run=run)
+        .values("outcome", "code")
+        .annotate(records=Count("*"))
+        .order_by("-records", "outcome", "code")
+    )
 
 
 def home_overview(*, workspace: Workspace) -> dict:
@@ -114,18 +215,19 @@ def home_overview(*, workspace: Workspace) -> dict:
         Connection.objects.for_workspace(workspace).only("id", "name", "kind", "status", "status_message")
     )
     problem_statuses = (ConnectionStatus.NEEDS_RECONNECT, ConnectionStatus.FAILING)
-    per_day = records_synced_per_day(workspace=workspace)
+    steps = {
+        "intercom": any(c.kind == ConnectionKind.DESTINATION for c in connections),
+        "warehouse": any(c.kind == ConnectionKind.SOURCE for c in connections),
+        "model": SqlModel.objects.for_workspace(workspace).exists(),
+        "sync": bool(syncs),
+        "run": any(s.last_run_id for s in syncs),
+    }
     return {
         "syncs": syncs,
-        "failing_syncs": [s for s in syncs if s.last_run_status in ("failed", "partially_failed")],
+        "failing_syncs": [s for s in syncs if s.last_run_status in FAILED_STATUSES],
         "broken_connections": [c for c in connections if c.status in problem_statuses],
-        "per_day": per_day,
-        "per_day_max": max((n for _, n in per_day), default=0),
-        "steps": {
-            "intercom": any(c.kind == ConnectionKind.DESTINATION for c in connections),
-            "warehouse": any(c.kind == ConnectionKind.SOURCE for c in connections),
-            "model": SqlModel.objects.for_workspace(workspace).exists(),
-            "sync": bool(syncs),
-            "run": any(s.last_run_id for s in syncs),
-        },
+        "per_day": records_per_day_chart(workspace=workspace),
+        "steps": steps,
+        "steps_done": sum(steps.values()),
+        "first_run_id": next((s.last_run_id for s in syncs if s.last_run_id), None),
     }

@@ -24,19 +24,44 @@ def sync_list(request, workspace):
 @workspace_view()
 def sync_detail(request, workspace, sync_id):
     sync = selectors.sync_get(workspace=workspace, sync_id=sync_id)
+    active = selectors.sync_active_run(workspace=workspace, sync=sync)
+    expected = selectors.sync_expected_rows(workspace=workspace, sync=sync)  # also said by Full resync
     context = {
         "sync": sync,
         "runs": selectors.sync_run_history(workspace=workspace, sync=sync, page=request.GET.get("page")),
-        "run": selectors.sync_active_run(workspace=workspace, sync=sync),
+        "chart": selectors.sync_recent_runs_chart(workspace=workspace, sync=sync),
+        "expected_rows": expected,
+        **_progress(workspace, active, expected=expected),
     }
     return TemplateResponse(request, DETAIL, context)
 
 
+_NOT_READ = object()
+
+
+def _progress(workspace, run, *, expected=_NOT_READ) -> dict:
+    """The live progress block's context: the run, and the rows its sync's last finished run read (a
+    streamed model's size is only known at its end, so the bar measures against the last run)."""
+    if run is None or not run.is_active:
+        return {"run": run}
+    if expected is _NOT_READ:
+        expected = selectors.sync_expected_rows(workspace=workspace, sync=run.sync)
+    read = int((run.counts or {}).get("source_rows", 0))
+    percent = min(99, read * 100 // expected) if expected else None
+    return {"run": run, "expected_rows": expected, "progress_percent": percent}
+
+
 @workspace_view()
 def run_progress(request, workspace, run_id):
-    """The live progress block; it polls itself while the run is active and stops when it ends."""
+    """The live progress block; it polls itself while the run is active. When the run has ended, an htmx
+    poll reloads the page, so that its counts, history and chart show the finished run."""
     run = selectors.run_get(workspace=workspace, run_id=run_id)
-    return TemplateResponse(request, f"{DETAIL}#progress", {"run": run, "sync": run.sync})
+    response = TemplateResponse(
+        request, f"{DETAIL}#progress", {"sync": run.sync, **_progress(workspace, run)}
+    )
+    if request.htmx and not run.is_active:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 PREVIEW_OPERATIONS = [("created", "to create"), ("updated", "to update"), ("unchanged", "unchanged"),
@@ -125,14 +150,22 @@ RUN_COUNTS = [("source_rows", "rows read"), ("created", "created"), ("updated", 
 @workspace_view()
 def run_detail(request, workspace, run_id):
     run = selectors.run_get(workspace=workspace, run_id=run_id)
-    query, outcome = request.GET.get("q", "").strip(), request.GET.get("outcome", "")
+    filters = _record_filters(request)
     results = selectors.run_record_results_page(
-        workspace=workspace, run=run, query=query, outcome=outcome, page=request.GET.get("page")
+        workspace=workspace, run=run, page=request.GET.get("page"), **filters
     )
-    context = {"run": run, "sync": run.sync, "results": results, "q": query, "outcome": outcome,
+    context = {"sync": run.sync, "results": results, **filters, "filtered": any(filters.values()),
                "outcomes": [(RecordOutcome.REJECTED, "Rejected"), (RecordOutcome.INVALID, "Invalid")],
-               "count_labels": RUN_COUNTS, "keep_days": settings.SYNC_RECORD_RESULTS_DAYS}  # fmt: skip
+               "error_summary": selectors.run_error_summary(workspace=workspace, run=run),
+               "waited": run.started_at - run.created_at if run.started_at else None,
+               "count_labels": RUN_COUNTS, "keep_days": settings.SYNC_RECORD_RESULTS_DAYS,
+               **_progress(workspace, run)}  # fmt: skip
     return TemplateResponse(request, "syncs/run_detail.html", context)
+
+
+def _record_filters(request) -> dict[str, str]:
+    return {"query": request.GET.get("q", "").strip(), "outcome": request.GET.get("outcome", ""),
+            "code": request.GET.get("code", "").strip()}  # fmt: skip
 
 
 class _Echo:
@@ -143,12 +176,7 @@ class _Echo:
 @workspace_view()
 def run_records_csv(request, workspace, run_id):
     run = selectors.run_get(workspace=workspace, run_id=run_id)
-    results = selectors.run_record_results(
-        workspace=workspace,
-        run=run,
-        query=request.GET.get("q", "").strip(),
-        outcome=request.GET.get("outcome", ""),
-    )
+    results = selectors.run_record_results(workspace=workspace, run=run, **_record_filters(request))
     writer = csv.writer(_Echo())
     rows = (
         writer.writerow([r["key"], r["outcome"], r["code"], r["message"]])

@@ -61,3 +61,18 @@ def pretty_json(value) -> str:
     import json
 
     return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=True)
+
+
+SUMMARY_KEYS = ("created", "updated", "archived", "deleted", "sent", "rejected", "invalid")
+
+
+@register.filter
+def run_summary(counts: dict | None) -> str:
+    """A run's result in a few words: the counts that are not zero ("120 updated · 2 rejected")."""
+    counts = counts or {}
+    parts = [f"{counts[key]:,} {key}" for key in SUMMARY_KEYS if counts.get(key)]
+    if parts:
+        return " · ".join(parts)
+    if counts.get("unchanged"):
+        return f"{counts['unchanged']:,} unchanged, nothing to send"
+    return "no records"
