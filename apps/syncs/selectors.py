@@ -41,7 +41,7 @@ def sync_list(*, workspace: Workspace) -> list[Sync]:
     last_run = SyncRun.objects.for_workspace(workspace).filter(sync=OuterRef("pk")).order_by("-created_at")
     return list(
         Sync.objects.for_workspace(workspace)
-        .select_related("model", "destination")
+        .select_related("model", "destination", "schedule_after")
         .annotate(
             last_run_id=Subquery(last_run.values("id")[:1]),
             last_run_status=Subquery(last_run.values("status")[:1]),

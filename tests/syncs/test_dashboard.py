@@ -88,7 +88,7 @@ def test_editors_get_the_actions_and_full_resync_asks_first(owner_client, worksp
     assert "Yes, resend every record" in confirm and "?full_resync=1" in confirm  # or preview it first
     assert '<input type="hidden" name="full_resync" value="1">' not in html.replace(confirm, "")
     assert ">Run now</button>" in html and ">Pause</button>" in html and ">Edit</a>" in html
-    assert '<section class="card" id="schedule">' in html and "<p>Manual</p>" in html
+    assert '<section class="card" id="schedule">' in html and "Edit schedule" in html
 
 
 def test_viewers_see_everything_and_no_button(client, workspace, sync):
@@ -246,7 +246,7 @@ def test_queries_per_page_are_the_same_for_5_and_50_rows(owner_client, workspace
     fill(workspace, sync, run, 45)
     many = queries()
     assert many == few
-    assert max(few.values()) <= 10, few
+    assert max(few.values()) <= 12, few  # the sync page: sync, runs, chart, schedule card, alerts…
     html = owner_client.get(pages["sync page"]).content.decode()
     assert html.count('<g class="bar">') == 30 and "Page 1 of 2" in html  # the rows did grow
     assert owner_client.get(pages["run page"]).content.decode().count("<td><code>k") == 50

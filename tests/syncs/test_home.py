@@ -126,10 +126,15 @@ def test_records_per_day_are_summed_by_day_within_the_workspace(workspace):
 
 def test_next_run_reads_the_schedule_when_there_is_one():
     in_an_hour = timezone.now() + timedelta(hours=1, minutes=1)
+    daily = {"schedule_kind": "daily", "schedule_timezone": "Europe/Paris"}
     scheduled = render_to_string(
-        "syncs/includes/next_run.html", {"sync": SimpleNamespace(paused=False, next_run_at=in_an_hour)}
+        "syncs/includes/next_run.html",
+        {"sync": SimpleNamespace(paused=False, next_run_at=in_an_hour, **daily)},
     )
-    assert "an hour from now" in scheduled
+    assert "an hour from now" in scheduled and "Europe/Paris" in scheduled  # the exact time, on hover
+    after = SimpleNamespace(paused=False, next_run_at=None, schedule_kind="after_sync",
+                            schedule_after=SimpleNamespace(name="Companies"))  # fmt: skip
+    assert "After Companies succeeds" in render_to_string("syncs/includes/next_run.html", {"sync": after})
     manual = render_to_string("syncs/includes/next_run.html", {"sync": SimpleNamespace(paused=False)})
     assert "Manual" in manual
     paused = render_to_string(
