@@ -10,6 +10,7 @@ workspace_patterns = [
     path("", include("apps.connections.urls")),
     path("", include("apps.models.urls")),
     path("", include("apps.syncs.urls")),
+    path("", include("apps.alerts.urls")),
 ]
 
 urlpatterns = [

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import connection as db_connection
@@ -23,10 +24,10 @@ from apps.connections.intercom.reconnect import mark_needs_reconnect
 from apps.connections.models import Connection
 from apps.connections.services import source_adapter
 from apps.connections.sources.errors import SourceError
-from apps.syncs import services
+from apps.syncs import events_in_flight, services
 from apps.syncs.engine.load import IntercomLoader, LoadResult
 from apps.syncs.engine.plan import Operation, PlannedRecord, plan, summarize
-from apps.syncs.ledger import DbLedger
+from apps.syncs.ledger import DbLedger, keys_settled_since
 from apps.syncs.models import RecordOutcome, RecordResult, RunStatus, Sync, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ def _extract(sync: Sync) -> tuple[list[str], Iterator[list[tuple]]]:
 
 
 def _is_first_run(sync: Sync) -> bool:
+    if sync.pk is None:  # an unsaved sync (the wizard's draft) has never run
+        return True
     return not sync.runs.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED)).exists()
 
 
@@ -121,15 +124,37 @@ def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_siz
 
 
 class _RunRecorder:
-    """Counts, ledger writes and per-record results of one run, all from the run's own thread."""
+    """Counts, ledger writes and per-record results of one run, all from the run's own thread.
+
+    A later slice of a long run starts from the counts stored at the end of the previous one, and reads
+    the model again from its first row: the first `replayed_rows` rows were counted already, so they are
+    counted again only when they still need a call; a record that this run already sent (or that Intercom
+    rejected in this run) is never sent twice, wherever it appears."""
 
     def __init__(self, run: SyncRun, ledger: DbLedger, progress: Callable[[dict], None] | None = None):
         self.run, self.ledger, self.progress = run, ledger, progress
         self.counts: Counter = Counter(dict.fromkeys(COUNT_KEYS, 0))
         self.first_error = ""
         self._results: list[RecordResult] = []
+        self.position = 0  # source rows planned in this slice
+        self.replayed_rows, self.settled = 0, frozenset()
+        self.calls_before = self.rate_limited_before = 0
+        if run.slices > 1:
+            self.counts.update(run.counts)
+            self.replayed_rows = run.resume_after_rows
+            self.settled = keys_settled_since(run.sync, run.started_at)
+            self.calls_before, self.rate_limited_before = run.counts.get("api_calls", 0), run.counts.get(
+                "rate_limited", 0
+            )  # fmt: skip
 
-    def planned(self, record: PlannedRecord) -> None:
+    def planned(self, record: PlannedRecord) -> bool:
+        """Count a planned record; True when it is to be sent."""
+        self.position += 1
+        sends = record.operation.calls_intercom and record.key not in self.settled
+        if self.position <= self.replayed_rows and not sends:
+            return False  # counted by an earlier slice
+        if record.operation.calls_intercom and not sends:
+            return False  # sent earlier in this run (the model's rows came back in another order)
         self.counts["source_rows"] += 1
         if self.progress is not None:
             self.progress(self.counts)
@@ -142,6 +167,9 @@ class _RunRecorder:
         elif record.operation is Operation.SKIP:
             self.counts["skipped"] += 1
             self.ledger.record_accepted(record.key, payload_hash=record.payload_hash, destination_id=None)
+        elif record.operation is Operation.SEND and sends:
+            events_in_flight.note(self.run.sync, record.key, record.payload)
+        return sends
 
     def loaded(self, record: PlannedRecord, result: LoadResult) -> None:
         self.counts[result.outcome] += 1
@@ -150,9 +178,8 @@ class _RunRecorder:
             self.first_error = self.first_error or f"{record.key}: {message}"
             self._result(record.key, RecordOutcome.REJECTED, result.code, message)
             self.ledger.record_rejection(record.key, f"{result.code}: {message}")
-        elif result.outcome in ("archived", "deleted"):
-            self.ledger.forget(record.key)
         elif result.outcome != "skipped":
+            # Deletions too: the ledger keeps the record as deleted, so the next run leaves it unchanged.
             self.ledger.record_accepted(
                 record.key,
                 payload_hash=record.payload_hash,
@@ -161,6 +188,12 @@ class _RunRecorder:
                 company_id=result.company_id,
                 row_hash=record.row_hash,
             )
+
+    def take_client_stats(self, client: IntercomClient) -> None:
+        """The client's running totals (requests sent, 429s received) plus the earlier slices'."""
+        stats = client.stats()
+        self.counts["api_calls"] = self.calls_before + stats["calls"]
+        self.counts["rate_limited"] = self.rate_limited_before + stats["rate_limited"]
 
     def _result(self, key: str, outcome: str, code: str, message: str) -> None:
         self._results.append(
@@ -181,14 +214,24 @@ class _RunRecorder:
         self._results = []
 
 
+class Stop(StrEnum):
+    """Why `_load` returned."""
+
+    DONE = "done"  # every record planned and settled
+    CANCELLED = "cancelled"  # a user asked to stop
+    SLICE_ENDED = "slice_ended"  # the slice's time is up: the run goes on in a new task
+
+
 def _load(
     records: Iterable[PlannedRecord], loader: IntercomLoader, recorder: _RunRecorder, run: SyncRun
-) -> bool:
-    """Send every record that needs a call through a bounded pool; returns True when cancelled."""
+) -> Stop:
+    """Send every record that needs a call through a bounded pool. Stops taking records when a cancel is
+    requested or the slice's time (SYNC_RUN_SLICE_SECONDS) is up; the records in flight are settled first."""
     workers = settings.SYNC_CONCURRENCY
     in_flight: dict[Future, PlannedRecord] = {}
-    next_progress = time.monotonic() + PROGRESS_EVERY_SECONDS
-    cancelled = False
+    now = time.monotonic()
+    next_progress, slice_ends = now + PROGRESS_EVERY_SECONDS, now + settings.SYNC_RUN_SLICE_SECONDS
+    stop = Stop.DONE
 
     def settle(done) -> None:
         for future in done:
@@ -197,31 +240,28 @@ def _load(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"run-{run.pk}") as pool:
         try:
             for record in records:
-                recorder.planned(record)
-                if record.operation.calls_intercom:
+                if recorder.planned(record):
                     in_flight[pool.submit(loader.apply, record)] = record
                     if len(in_flight) >= workers * 2:
                         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                         settle(done)
-                if time.monotonic() >= next_progress:
-                    _take_client_stats(loader.client, recorder.counts)
+                now = time.monotonic()
+                if now >= slice_ends:
+                    stop = Stop.SLICE_ENDED
+                    break
+                if now >= next_progress:
+                    recorder.take_client_stats(loader.client)
                     if services.run_save_progress(run, dict(recorder.counts)):
-                        cancelled = True
+                        stop = Stop.CANCELLED
                         break
-                    next_progress = time.monotonic() + PROGRESS_EVERY_SECONDS
+                    next_progress = now + PROGRESS_EVERY_SECONDS
             while in_flight:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 settle(done)
         finally:
             for future in in_flight:
                 future.cancel()
-    return cancelled
-
-
-def _take_client_stats(client: IntercomClient, counts: Counter) -> None:
-    """Copy the client's running totals (requests sent, 429s received) into the run's counts."""
-    stats = client.stats()
-    counts["api_calls"], counts["rate_limited"] = stats["calls"], stats["rate_limited"]
+    return stop
 
 
 class _Heartbeat(threading.Thread):
@@ -257,14 +297,17 @@ def sync_run_execute(*, run_id: int, progress: Callable[[dict], None] | None = N
     sync = run.sync
     ledger = DbLedger(sync)
     recorder = _RunRecorder(run, ledger, progress)
-    status, error, client = RunStatus.FAILED, "", None
+    status, error, client, stop = RunStatus.FAILED, "", None, Stop.DONE
     heartbeat = _Heartbeat(run)
     heartbeat.start()
     try:
         client = client_for(sync.destination)
+        events_in_flight.settle(sync, client, ledger)
         loader = IntercomLoader(client, services.sync_engine_config(sync))
-        cancelled = _load(_plan(sync, full_resync=run.full_resync), loader, recorder, run)
-        status = RunStatus.CANCELLED if cancelled else services.run_outcome_status(recorder.counts)
+        stop = _load(_plan(sync, full_resync=run.full_resync), loader, recorder, run)
+        status = (
+            RunStatus.CANCELLED if stop is Stop.CANCELLED else services.run_outcome_status(recorder.counts)
+        )
     except AuthFailure as failure:
         mark_needs_reconnect(sync.destination, str(failure))
         error = f"Intercom refused the access token: reconnect {sync.destination.name}. ({failure})"
@@ -276,9 +319,15 @@ def sync_run_execute(*, run_id: int, progress: Callable[[dict], None] | None = N
     finally:
         heartbeat.stop()
         if client is not None:
-            _take_client_stats(client, recorder.counts)
+            recorder.take_client_stats(client)
             client.close()
         recorder.flush()
+    if not error:
+        events_in_flight.clear(sync)  # every answer is in the ledger now
+    if stop is Stop.SLICE_ENDED and not error:
+        counts = dict(recorder.counts)
+        if services.run_requeue_slice(run, counts=counts, resume_after_rows=recorder.position):
+            return run
     return services.run_finish(
         run, status=status, counts=dict(recorder.counts), first_error=error or recorder.first_error
     )

@@ -1,9 +1,15 @@
-"""The two steps of the sync editor: what goes where (step 1), then the mapper and options (step 2).
+"""The sync wizard's forms: one per step, in the product's order.
 
-Step 1 is a Django form. Step 2 is the mapper: one row per Intercom field, each with a column select and a
-constant input named after the field (`col:std:name`, `const:cus:plan`), so that a row keeps its values
-when the list changes (a custom attribute created inline), plus an options form. Both steps travel in one
-POST (the other step's fields as hidden inputs), so going back and forth loses nothing typed.
+1. "What data do you want to sync?" (DataStepForm): the source connection and its model.
+2. "Where do you want to sync data to?" (DestinationStepForm): the Intercom connection and object.
+3. "How should changes to the source be synced?" (BehaviorStepForm): behavior and sync key.
+4. "Which fields should be updated?" (FieldsStep): the mapper, the per-object options and the name.
+Then the preview (views in apps/syncs/wizard.py). Each step checks what is chosen on it and puts every
+problem next to its field; the engine's own checks (services) decide, the forms only place the words.
+
+The mapper has one row per Intercom field, each with a column input (a searchable <datalist> of the
+model's columns) and a constant input, named after the field (`col:std:name`, `const:cus:plan`), so that
+a row keeps its values when the list changes (a custom attribute created inline).
 """
 
 from __future__ import annotations
@@ -15,60 +21,239 @@ from django import forms
 
 from apps.connections.intercom.attributes import CREATABLE_TYPES, CustomAttribute
 from apps.connections.intercom.catalog import (
-    BEHAVIOR_LABELS,
     EVENT_CONTACT_KEYS,
     EVENT_METADATA_LIMIT,
     OBJECTS,
     Behavior,
+    FieldType,
+    IntercomObject,
 )
 from apps.connections.models import Connection, ConnectionKind
 from apps.models.models import SqlModel
 from apps.syncs.engine.config import CONTACT_OBJECTS, FirstRunMode
 from apps.syncs.models import Sync
-from apps.syncs.services import engine_config
+from apps.syncs.services import engine_config, sync_problems
 from apps.tenancy.models import Workspace
 
 IDENTIFIER_LABELS = {i.key: i.label for obj in OBJECTS.values() for i in obj.identifiers}
-MAPPER_PREFIXES = ("col:", "const:", "opt-")
+MAPPER_PREFIXES = ("col:", "const:", "type:")
+
+OBJECT_NOTES = {
+    "user": "People who signed up: matched by email, your user id (External ID) or Intercom ID.",
+    "lead": "People who have not signed up yet (Intercom keeps no External ID on leads).",
+    "contact": "Users and leads together; a Role column can choose which each record is.",
+    "company": "Accounts, matched by your Company ID.",
+    "event": "Rows sent once each as events on a contact's timeline.",
+}
+BEHAVIOR_NOTES = {
+    "update_only": "A safe start: updates the records Intercom already has and never creates any.",
+    "upsert": "Creates the records Intercom does not have and updates those that changed.",
+    "delete": "Archives (contacts) or deletes (companies) every record the model lists.",
+    "send": "Sends each new row once as an event.",
+}
+# Update Only first: it is the one that cannot add anything to Intercom.
+BEHAVIOR_ORDER = (Behavior.UPDATE_ONLY, Behavior.UPSERT, Behavior.DELETE, Behavior.SEND)
+# The identifier recommended per object: the user's own database id where Intercom keeps one.
+RECOMMENDED_IDENTIFIER = {"user": "external_id", "contact": "external_id", "lead": "email",
+                          "company": "company_id", "event": "event_id"}  # fmt: skip
 
 
-class SyncSetupForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    model = forms.ModelChoiceField(queryset=SqlModel.objects.none(), label="Model", empty_label=None)
+def _kind_words(kind: str) -> str:
+    return {"string": "text", "timestamp": "a timestamp", "json": "JSON", "integer": "a whole number",
+            "decimal": "a decimal", "float": "a decimal", "boolean": "true/false",
+            "date": "a date"}.get(kind, kind)  # fmt: skip
+
+
+TYPE_WORDS = {FieldType.STRING: "text", FieldType.INTEGER: "a whole number", FieldType.FLOAT: "a number",
+              FieldType.BOOLEAN: "true or false", FieldType.DATE: "a date",
+              FieldType.DATETIME: "a date and time"}  # fmt: skip
+# The column kinds (sources.base.Column.kind) each Intercom type takes as they are; other kinds need a cast
+# in the model's SQL. "other" and unknown kinds are not judged.
+ACCEPTED_KINDS = {
+    FieldType.STRING: {"string", "integer", "decimal", "float", "boolean", "date", "timestamp"},
+    FieldType.INTEGER: {"integer", "decimal"},
+    FieldType.FLOAT: {"integer", "decimal", "float"},
+    FieldType.BOOLEAN: {"boolean", "integer"},
+    FieldType.DATE: {"date", "timestamp", "integer"},
+    FieldType.DATETIME: {"date", "timestamp", "integer"},
+}
+JUDGED_KINDS = {"string", "integer", "decimal", "float", "boolean", "date", "timestamp", "json"}
+CASTS = {FieldType.DATE: "TIMESTAMP", FieldType.DATETIME: "TIMESTAMP", FieldType.BOOLEAN: "BOOLEAN",
+         FieldType.INTEGER: "BIGINT", FieldType.FLOAT: "DOUBLE PRECISION", FieldType.STRING: "TEXT"}  # fmt: skip
+
+
+def type_mismatch(column: dict, field_type: str, field_label: str) -> str:
+    """Why a column cannot feed a field of this type as it is, or "" when it can."""
+    kind, field_type = column.get("kind") or "", FieldType(field_type)
+    if kind not in JUDGED_KINDS or kind in ACCEPTED_KINDS[field_type]:
+        return ""
+    return (
+        f"“{column['name']}” is {_kind_words(kind)}, but {field_label} takes {TYPE_WORDS[field_type]}. "
+        f"Cast it in the model's SQL (CAST({column['name']} AS {CASTS[field_type]})) or choose another column."
+    )
+
+
+def column_label(column: dict) -> str:
+    return f"{column['name']} ({column['kind']})" if column.get("kind") else column["name"]
+
+
+def _preselect_single(form: forms.Form, field: str, queryset) -> None:
+    """When there is only one to choose from, it is chosen."""
+    if not form.is_bound and field not in form.initial:
+        only = list(queryset[:2])
+        if len(only) == 1:
+            form.initial[field] = only[0].pk
+
+
+# --- step 1: what data ---------------------------------------------------------------------------------
+
+
+class DataStepForm(forms.Form):
+    source = forms.ModelChoiceField(
+        queryset=Connection.objects.none(), label="Source connection", empty_label="Choose a source…"
+    )
+    model = forms.ModelChoiceField(
+        queryset=SqlModel.objects.none(),
+        label="Model",
+        empty_label="Choose a model…",
+        help_text="The rows to sync: a saved SQL query on the source.",
+    )
+
+    def __init__(self, *args, workspace: Workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        sources = (
+            Connection.objects.for_workspace(workspace).filter(kind=ConnectionKind.SOURCE).order_by("name")
+        )
+        models = SqlModel.objects.for_workspace(workspace).select_related("source").order_by("name")
+        self.fields["source"].queryset = sources
+        self.fields["model"].queryset = models
+        # The models grouped by their source, so the list reads well without JavaScript.
+        groups: dict[str, list] = {}
+        for model in models:
+            groups.setdefault(model.source.name, []).append(
+                (model.pk, f"{model.name} ({len(model.columns)} columns, key {model.primary_key})")
+            )
+        self.fields["model"].choices = [("", "Choose a model…"), *sorted(groups.items())]
+        self.has_models = bool(groups)
+        _preselect_single(self, "source", sources)
+        _preselect_single(self, "model", models)
+
+    def clean(self):
+        data = super().clean()
+        source, model = data.get("source"), data.get("model")
+        if source and model and model.source_id != source.pk:
+            self.add_error(
+                "model",
+                f"“{model.name}” reads from {model.source.name}, not {source.name}: choose one of "
+                f"{source.name}'s models, or change the source.",
+            )
+        return data
+
+
+# --- step 2: where to ----------------------------------------------------------------------------------
+
+
+class DestinationStepForm(forms.Form):
     destination = forms.ModelChoiceField(
-        queryset=Connection.objects.none(), label="Intercom connection", empty_label=None
+        queryset=Connection.objects.none(), label="Intercom connection", empty_label="Choose a connection…"
     )
     object_key = forms.ChoiceField(
-        label="Intercom object", choices=[(k, o.label) for k, o in OBJECTS.items()]
-    )
-    behavior = forms.ChoiceField(
-        choices=list(BEHAVIOR_LABELS.items()),
-        help_text="“Update Only” is a safe start: it changes records Intercom already has and creates none.",
-    )
-    key_identifier = forms.ChoiceField(label="Intercom identifier", choices=list(IDENTIFIER_LABELS.items()))
-    key_column = forms.CharField(
-        label="Sync key column",
-        max_length=200,
-        required=False,
-        help_text="The model column that matches the identifier. Leave it blank to use the model's primary "
-        "key (recommended: your own database id).",
-        widget=forms.TextInput(attrs={"list": "model-columns", "autocomplete": "off"}),
+        label="Intercom object",
+        choices=[(k, o.label) for k, o in OBJECTS.items()],
+        widget=forms.RadioSelect,
     )
 
-    def __init__(self, *args, workspace: Workspace, sync: Sync | None = None, **kwargs):
-        self.workspace, self.sync = workspace, sync
-        if sync is not None:
-            kwargs.setdefault(
-                "initial",
-                {"name": sync.name, "model": sync.model_id, "destination": sync.destination_id,
-                 "object_key": sync.object_key, "behavior": sync.behavior,
-                 "key_identifier": sync.key_identifier, "key_column": sync.key_column},
-            )  # fmt: skip
+    def __init__(self, *args, workspace: Workspace, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["model"].queryset = SqlModel.objects.for_workspace(workspace).order_by("name")
         self.fields["destination"].queryset = Connection.objects.for_workspace(workspace).filter(
             kind=ConnectionKind.DESTINATION, type="intercom"
         )
+        self.fields["destination"].label_from_instance = lambda c: (
+            f"{c.name} ({c.config.get('workspace_name', '')}, {c.config.get('region', '')})"
+        )
+        _preselect_single(self, "destination", self.fields["destination"].queryset)
+
+    def object_choices(self):
+        """The object radios with their notes (rendered by the template)."""
+        return [(radio, OBJECTS[radio.data["value"]], OBJECT_NOTES[radio.data["value"]])
+                for radio in self["object_key"]]  # fmt: skip
+
+
+# --- step 3: how ---------------------------------------------------------------------------------------
+
+
+class BehaviorStepForm(forms.Form):
+    behavior = forms.ChoiceField(label="Behavior", widget=forms.RadioSelect)
+    key_identifier = forms.ChoiceField(label="Intercom identifier", help_text="The Intercom field that "
+                                       "finds the record.")  # fmt: skip
+    key_column = forms.CharField(
+        label="Model column",
+        help_text="The model column holding that identifier. Recommended: your own database id, the model's "
+        "unique key.",
+        error_messages={"required": "Choose the model column that matches the Intercom identifier."},
+    )
+
+    def __init__(self, *args, obj: IntercomObject, model: SqlModel, **kwargs):
+        self.obj, self.model = obj, model
+        super().__init__(*args, **kwargs)
+        self.fields["behavior"].choices = [(b.value, b.label) for b in BEHAVIOR_ORDER if b in obj.behaviors]
+        self.fields["key_identifier"].choices = [(i.key, i.label) for i in obj.identifiers]
+        unique = set(model.unique_keys)
+        choices = [("", "Choose a column…")]
+        for column in model.columns:
+            note = " · the model's key, recommended" if column["name"] == model.primary_key else (
+                " · unique" if column["name"] in unique else "")  # fmt: skip
+            choices.append((column["name"], f"{column_label(column)}{note}"))
+        current = self.data.get("key_column") if self.is_bound else None
+        if current and current not in model.column_names:  # a column the model lost: shown, then refused
+            choices.append((current, f"{current} (not in the model)"))
+        self.fields["key_column"].widget = forms.Select(choices=choices)
+
+    @classmethod
+    def initial_for(cls, obj: IntercomObject, model: SqlModel) -> dict[str, str]:
+        behavior = next(b for b in BEHAVIOR_ORDER if b in obj.behaviors)
+        return {"behavior": behavior.value, "key_identifier": RECOMMENDED_IDENTIFIER[obj.key],
+                "key_column": model.primary_key}  # fmt: skip
+
+    def behavior_choices(self):
+        return [(radio, BEHAVIOR_NOTES[radio.data["value"]]) for radio in self["behavior"]]
+
+    def clean(self):
+        data = super().clean()
+        if not all(data.get(k) for k in ("behavior", "key_identifier", "key_column")):
+            return data
+        config = engine_config(object_key=self.obj.key, behavior=data["behavior"],
+                               key_column=data["key_column"], key_identifier=data["key_identifier"],
+                               mappings=[], options={})  # fmt: skip
+        for problem in sync_problems(model=self.model, config=config):
+            field = next((f for words, f in BEHAVIOR_PROBLEMS if words in problem), None)
+            if field == "key_column" and "must be the model's unique key" in problem:
+                problem = (
+                    f"“{data['key_column']}” is not known to be unique, and a sync key must be: use the "
+                    f"model's key ({self.model.primary_key}), or declare “{data['key_column']}” unique on "
+                    f"the model “{self.model.name}”."
+                )
+            elif field == "key_column" and "not in the model's columns" in problem:
+                problem = f"The model “{self.model.name}” has no column “{data['key_column']}” (any more)."
+            if field:
+                self.add_error(field, problem)
+        return data
+
+
+# Engine problems about step 3, by the words that identify them.
+BEHAVIOR_PROBLEMS = (("cannot use", "behavior"), ("matched on", "key_identifier"), ("sync key", "key_column"))
+
+
+# --- step 4: fields, options, name ---------------------------------------------------------------------
+
+
+class SyncNameForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Name of the sync",
+                           error_messages={"required": "Give the sync a name."})  # fmt: skip
+
+    def __init__(self, *args, workspace: Workspace, sync: Sync | None = None, **kwargs):
+        self.workspace, self.sync = workspace, sync
+        super().__init__(*args, **kwargs)
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -78,28 +263,6 @@ class SyncSetupForm(forms.Form):
         if others.exists():
             raise forms.ValidationError(f"A sync named “{name}” already exists in this workspace.")
         return name
-
-    def clean(self):
-        data = super().clean()
-        model = data.get("model")
-        if model is None or not data.get("object_key") or not data.get("behavior"):
-            return data
-        data["key_column"] = (data.get("key_column") or "").strip() or model.primary_key
-        if not data.get("key_identifier"):
-            return data
-        # The engine's own checks, for the parts chosen on this step; each lands next to its field.
-        config = engine_config(object_key=data["object_key"], behavior=data["behavior"],
-                               key_column=data["key_column"], key_identifier=data["key_identifier"],
-                               mappings=[], options={})  # fmt: skip
-        for problem in config.validate(model.column_names, unique_columns=model.unique_keys):
-            field = next((f for words, f in STEP_ONE_PROBLEMS if words in problem), None)
-            if field:
-                self.add_error(field, problem)
-        return data
-
-
-# Engine problems about step 1, by the words that identify them.
-STEP_ONE_PROBLEMS = (("cannot use", "behavior"), ("matched on", "key_identifier"), ("sync key", "key_column"))
 
 
 class SyncOptionsForm(forms.Form):
@@ -211,10 +374,6 @@ def options_initial(options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def column_label(column: dict) -> str:
-    return f"{column['name']} ({column['kind']})" if column.get("kind") else column["name"]
-
-
 class AttributeInlineForm(forms.Form):
     """ "Create custom attribute" from the mapper (the model comes from the sync's object)."""
 
@@ -237,6 +396,7 @@ class MapperRow:
     column: str = ""
     constant: str = ""
     error: str = ""
+    missing: bool = False  # a custom attribute Intercom does not list (any more)
 
     @property
     def slug(self) -> str:
@@ -259,10 +419,11 @@ class MapperRow:
         return mapping
 
 
-def mapper_rows(*, object_key: str, key_identifier: str, attributes: list[CustomAttribute],
-                mappings: list[dict] | None = None, data=None) -> list[MapperRow]:  # fmt: skip
-    """The object's standard fields (but the one the sync key sets) and the destination's custom attributes
-    of the object's attribute model; values from the POST (`data`) or else from stored `mappings`."""
+def mapper_rows(*, object_key: str, key_identifier: str, attributes: list[CustomAttribute], data=None
+                ) -> list[MapperRow]:  # fmt: skip
+    """The object's standard fields (but the one the sync key sets), the destination's custom attributes of
+    the object's attribute model, and any attribute the data maps that Intercom does not list; with the
+    values of `data` (a POST or a draft)."""
     obj = OBJECTS[object_key]
     rows = [
         MapperRow(f.name, f.label, str(f.type), False, f.help) for f in obj.fields if f.name != key_identifier
@@ -273,26 +434,126 @@ def mapper_rows(*, object_key: str, key_identifier: str, attributes: list[Custom
             for a in attributes
             if a.model == obj.attribute_model
         ]
-    stored = {(bool(m.get("custom")), m["target"]): m for m in mappings or []}
+    data = data if data is not None else {}
+    known = {row.slug for row in rows}
+    for key in data:
+        slug = key.split(":", 1)[1] if key.startswith(("col:", "const:")) else ""
+        if slug.startswith("cus:") and slug not in known and (data.get(key) or "").strip():
+            target = slug[4:]
+            rows.append(MapperRow(target, target, data.get(f"type:{slug}") or "string", True,
+                                  "Not found in Intercom.", missing=True))  # fmt: skip
+            known.add(slug)
     for row in rows:
-        if data is not None:
-            row.column = data.get(f"col:{row.slug}", "").strip()
-            row.constant = data.get(f"const:{row.slug}", "").strip()
-            if row.column and row.constant:
-                row.error = "Choose a column or a constant value, not both."
-        elif (row.custom, row.target) in stored:
-            mapping = stored[(row.custom, row.target)]
-            row.column = mapping.get("column") or ""
-            row.constant = "" if mapping.get("constant") is None else str(mapping["constant"])
-    # A stored mapping to an attribute Intercom no longer lists stays visible (and fails validation).
-    known = {(r.custom, r.target) for r in rows}
-    for (custom, target), mapping in stored.items():
-        if (custom, target) not in known and data is None:
-            rows.append(MapperRow(target, target, mapping["field_type"], custom, "Not found in Intercom.",
-                                  mapping.get("column") or "", str(mapping.get("constant") or "")))  # fmt: skip
+        row.column = (data.get(f"col:{row.slug}") or "").strip()
+        row.constant = (data.get(f"const:{row.slug}") or "").strip()
     return rows
 
 
-def carried_mapper_fields(data) -> list[tuple[str, str]]:
-    """Step 2's values, carried as hidden inputs while the user is back on step 1."""
-    return [(k, v) for k in data for v in data.getlist(k) if k.startswith(MAPPER_PREFIXES)]
+def mapper_data(mappings: list[dict]) -> dict[str, list[str]]:
+    """A sync's stored mappings as the mapper's inputs."""
+    data: dict[str, list[str]] = {}
+    for m in mappings:
+        slug = f"{'cus' if m.get('custom') else 'std'}:{m['target']}"
+        if m.get("column"):
+            data[f"col:{slug}"] = [m["column"]]
+        else:
+            data[f"const:{slug}"] = ["" if m.get("constant") is None else str(m["constant"])]
+        data[f"type:{slug}"] = [m["field_type"]]
+    return data
+
+
+# Engine problems about the options, by the words that identify them → the option field they concern.
+OPTION_PROBLEMS = (
+    ("event name", "event_name"),
+    ("event time", "created_at_column"),
+    ("the contact", "contact_column"),
+    ("metadata", "metadata_columns"),
+    ("Company ID", "company_id_column"),
+    ("Permanent", "permanent_delete"),
+)
+
+
+class FieldsStep:
+    """Step 4: the mapper rows, the per-object options and the sync's name, checked together."""
+
+    def __init__(self, data, *, workspace: Workspace, sync: Sync | None, model: SqlModel, obj: IntercomObject,
+                 behavior: str, key_identifier: str, attributes: list[CustomAttribute]):  # fmt: skip
+        self.model, self.obj, self.behavior = model, obj, behavior
+        self.bound = data is not None
+        self.rows = mapper_rows(object_key=obj.key, key_identifier=key_identifier, attributes=attributes,
+                                data=data)  # fmt: skip
+        self.columns = {c["name"]: c for c in model.columns}
+        default_name = f"{model.name} → Intercom {obj.label}"
+        self.name_form = SyncNameForm(data, workspace=workspace, sync=sync,
+                                      initial={"name": sync.name if sync else default_name})  # fmt: skip
+        self.options = SyncOptionsForm(data, columns=model.columns, sync_name=(data or {}).get("name", ""))
+        self.problems: list[str] = []
+
+    @property
+    def maps_fields(self) -> bool:
+        return self.behavior != Behavior.DELETE and self.obj.key != "event"
+
+    def is_valid(self) -> bool:
+        if not self.bound:
+            return False
+        names_ok, options_ok = self.name_form.is_valid(), self.options.is_valid()
+        if self.maps_fields:
+            for row in self.rows:
+                row.error = self._row_problem(row)
+        return names_ok and options_ok and not any(row.error for row in self.rows)
+
+    def _row_problem(self, row: MapperRow) -> str:
+        if row.column and row.constant:
+            return "Choose a column or a constant value, not both."
+        if row.missing and row.mapped:
+            return (f"Intercom has no custom attribute “{row.target}” on {self.obj.attribute_model}s: create "
+                    "it below, or clear this field.")  # fmt: skip
+        if row.column and row.column not in self.columns:
+            return (f"The model “{self.model.name}” has no column “{row.column}”: choose one of its columns, "
+                    "or clear this field.")  # fmt: skip
+        if row.column:
+            return type_mismatch(self.columns[row.column], row.field_type, row.label)
+        return ""
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.problems or self.options.errors or any(row.error for row in self.rows))
+
+    def mappings(self) -> list[dict[str, Any]]:
+        return [row.as_mapping() for row in self.rows if row.mapped] if self.maps_fields else []
+
+    def sync_options(self) -> dict[str, Any]:
+        return self.options.options_for(object_key=self.obj.key, behavior=self.behavior)
+
+    def place_problems(self, problems: list[str]) -> None:
+        """The engine's problems, each next to the row or option it concerns; the rest above the form."""
+        for problem in problems:
+            row = next((r for r in self.rows if _concerns(problem, r)), None)
+            if row is not None:
+                row.error = f"{row.error} {problem}".strip()
+                continue
+            field = next((f for words, f in OPTION_PROBLEMS if words in problem), None)
+            if field is not None:
+                self.options.add_error(field, problem)
+            else:
+                self.problems.append(problem)
+
+
+def _concerns(problem: str, row: MapperRow) -> bool:
+    if problem.startswith(f"constant for {row.target}:"):  # a constant that cannot be coerced
+        return bool(row.constant)
+    return f"“{row.target}”" in problem and ("custom attribute" in problem) == row.custom
+
+
+def fields_data(sync: Sync) -> dict[str, list[str]]:
+    """A saved sync's step 4 as the inputs the wizard posts."""
+    data = mapper_data(sync.mappings) | {"name": [sync.name]}
+    for key, value in options_initial(sync.options).items():
+        if isinstance(value, bool):
+            if value:
+                data[f"opt-{key}"] = ["on"]
+        else:
+            data[f"opt-{key}"] = list(value) if isinstance(value, list) else [value]
+    if sync.options.get("permanent_delete"):
+        data["opt-confirm_name"] = [sync.name]
+    return data

@@ -7,6 +7,7 @@ from collections.abc import Collection
 from typing import Any
 
 from django.db import connection as db
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.syncs.engine.ledger import LedgerEntry as EngineEntry
@@ -20,7 +21,8 @@ class DbLedger:
     def __init__(self, sync: Sync, *, with_payloads: bool = False):
         self.sync = sync
         self.with_payloads = with_payloads
-        self._rows = LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync)
+        # By id, so that an unsaved sync (the wizard's draft) reads an empty ledger.
+        self._rows = LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync_id=sync.pk)
 
     def get_many(self, keys: Collection[str]) -> dict[str, EngineEntry]:
         """One query per batch. Raw SQL with one array parameter: the ORM's IN list of thousands of
@@ -118,3 +120,12 @@ def _upsert(sync: Sync, key: str, **values: Any) -> None:
 
 def ledger_size(sync: Sync) -> int:
     return LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync).count()
+
+
+def keys_settled_since(sync: Sync, since) -> frozenset[str]:
+    """Keys Intercom accepted or rejected since `since` (a run's start): what a run's later slice must not
+    send again."""
+    rows = LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync)
+    return frozenset(
+        rows.filter(Q(synced_at__gte=since) | Q(last_rejected_at__gte=since)).values_list("key", flat=True)
+    )

@@ -3,6 +3,7 @@ from django.db import models
 
 from apps.common.models import TimeStampedModel
 from apps.connections.intercom.catalog import BEHAVIOR_LABELS, OBJECTS
+from apps.syncs.schedules import Schedule, ScheduleKind
 from apps.tenancy.scoping import WorkspaceOwnedModel
 
 
@@ -30,10 +31,28 @@ class Sync(WorkspaceOwnedModel, TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The schedule (apps/syncs/schedules.py; written by apps/syncs/scheduling.py). The fields a kind does
+    # not use stay empty. next_run_at is stored so that the beat's pass is one indexed query.
+    schedule_kind = models.CharField(max_length=20, choices=ScheduleKind.choices, default=ScheduleKind.MANUAL)
+    schedule_timezone = models.CharField(max_length=64, default="UTC")
+    schedule_every_minutes = models.PositiveIntegerField(null=True, blank=True)
+    schedule_minute = models.PositiveSmallIntegerField(null=True, blank=True)
+    schedule_at = models.TimeField(null=True, blank=True)
+    schedule_weekday = models.PositiveSmallIntegerField(null=True, blank=True)  # 0 = Monday
+    schedule_cron = models.CharField(max_length=100, blank=True)
+    schedule_after = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="followers"
+    )
+    next_run_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="sync_name_unique")]
+        indexes = [
+            models.Index(
+                fields=["next_run_at"], condition=models.Q(next_run_at__isnull=False), name="sync_next_run_at"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -41,6 +60,18 @@ class Sync(WorkspaceOwnedModel, TimeStampedModel):
     @property
     def object(self):
         return OBJECTS[self.object_key]
+
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(
+            kind=ScheduleKind(self.schedule_kind),
+            timezone=self.schedule_timezone,
+            every_minutes=self.schedule_every_minutes,
+            minute=self.schedule_minute,
+            at=self.schedule_at,
+            weekday=self.schedule_weekday,
+            cron=self.schedule_cron,
+        )
 
     def mapped_columns(self) -> set[str]:
         """Every model column this sync reads (for the "column used by a sync" warning)."""
@@ -73,6 +104,7 @@ class RunTrigger(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     API = "api", "API"
     COMMAND = "command", "Command line"
+    RECOVERY = "recovery", "Recovery"  # started by the reaper to continue a run whose worker died
 
 
 class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
@@ -94,6 +126,14 @@ class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
     # Written every few seconds by the worker running it; a running run whose heartbeat stopped lost its
     # worker (see services.runs_reap_stale).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # A run whose worker died is ended and continued by a new run (trigger "recovery") pointing at it.
+    continues = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="continued_by"
+    )
+    # A long run is executed in slices, each one task shorter than the broker's visibility timeout: between
+    # two slices the run waits in the queue again, with its counts and how many source rows it got through.
+    slices = models.PositiveIntegerField(default=0)
+    resume_after_rows = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -159,3 +199,16 @@ class RecordResult(WorkspaceOwnedModel):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["run", "key"]), models.Index(fields=["run", "outcome"])]
+
+
+class EventInFlight(WorkspaceOwnedModel):
+    """An event handed to Intercom whose answer is not in the ledger yet. Left behind only when the run
+    died mid-call; the next run asks Intercom whether the event arrived before sending it again, so no
+    event is sent twice. (The ledger itself is written only once Intercom accepted a record.)"""
+
+    sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=512)
+    payload = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sync", "key"], name="event_in_flight_unique")]

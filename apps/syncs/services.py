@@ -7,6 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.connections.intercom.catalog import Behavior, FieldType
@@ -82,6 +84,11 @@ def sync_problems(*, model: SqlModel, config: SyncConfig) -> list[str]:
     return config.validate(model.column_names, unique_columns=model.unique_keys)
 
 
+def sync_config_problems(*, model: SqlModel, destination: Connection, config: SyncConfig) -> list[str]:
+    """Everything that stops a configuration from being saved (what `sync_save` refuses), without saving."""
+    return sync_problems(model=model, config=config) + _unknown_attributes(destination, config)
+
+
 @transaction.atomic
 def sync_save(
     *,
@@ -101,7 +108,7 @@ def sync_save(
     """Create or update a sync after validating it against its model; raises SyncInvalid with the problems."""
     config = engine_config(object_key=object_key, behavior=behavior, key_column=key_column,
                            key_identifier=key_identifier, mappings=mappings, options=options)  # fmt: skip
-    problems = sync_problems(model=model, config=config) + _unknown_attributes(destination, config)
+    problems = sync_config_problems(model=model, destination=destination, config=config)
     if problems:
         raise SyncInvalid(problems)
     sync = sync or Sync(workspace=workspace, created_by=user)
@@ -149,7 +156,6 @@ def syncs_using_columns(*, model: SqlModel) -> dict[str, list[str]]:
 # --- runs -------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def sync_run_start(
     *,
     workspace: Workspace,
@@ -159,35 +165,64 @@ def sync_run_start(
     full_resync: bool = False,
     enqueue: bool = True,
 ) -> SyncRun:
-    """Queue a run. At most one active run per sync: the sync row is locked while checking."""
-    Sync.objects.for_workspace(workspace).select_for_update().filter(pk=sync.pk).first()
-    _reap(SyncRun.objects.for_workspace(workspace).filter(sync=sync))
-    active = SyncRun.objects.for_workspace(workspace).filter(sync=sync, status__in=ACTIVE_STATUSES).first()
-    if active is not None:
-        raise SyncAlreadyRunning(active)
-    run = SyncRun.objects.create(
-        workspace=workspace, sync=sync, trigger=trigger, full_resync=full_resync, triggered_by=user
-    )
-    if enqueue:
-        execute_sync_run_task.apply_async_on_commit(args=[run.pk])
+    """Queue a run. At most one active run per sync: the sync row is locked while checking. A run whose
+    worker died is ended (and continued) first, in a transaction of its own, so a refused trigger keeps that."""
+    syncs = Sync.objects.for_workspace(workspace).select_for_update().filter(pk=sync.pk)
+    runs = SyncRun.objects.for_workspace(workspace).filter(sync=sync)
+    with transaction.atomic():
+        syncs.first()
+        _reap(runs)
+    with transaction.atomic():
+        syncs.first()
+        active = runs.filter(status__in=ACTIVE_STATUSES).first()
+        if active is not None:
+            raise SyncAlreadyRunning(active)
+        run = SyncRun.objects.create(
+            workspace=workspace, sync=sync, trigger=trigger, full_resync=full_resync, triggered_by=user
+        )
+        if enqueue:
+            execute_sync_run_task.apply_async_on_commit(args=[run.pk])
     return run
 
 
 def run_mark_running(run: SyncRun) -> bool:
-    """queued → running; False when the run is no longer queued (cancelled, or taken by another worker)."""
+    """queued → running; False when the run is no longer queued (cancelled, or taken by another worker).
+    A run's later slices keep the time its first slice started."""
+    now = timezone.now()
     updated = (
         SyncRun.objects.for_workspace(run.workspace_id)
         .filter(pk=run.pk, status=RunStatus.QUEUED)
         .update(
             status=RunStatus.RUNNING,
-            started_at=timezone.now(),
-            heartbeat_at=timezone.now(),
-            updated_at=timezone.now(),
+            started_at=Coalesce("started_at", Value(now)),
+            heartbeat_at=now,
+            slices=F("slices") + 1,
+            updated_at=now,
         )  # fmt: skip
     )
     run.refresh_from_db()
-    if updated:
+    if updated and run.slices == 1:
         announce(run_started, run)
+    return bool(updated)
+
+
+@transaction.atomic
+def run_requeue_slice(run: SyncRun, *, counts: dict[str, int], resume_after_rows: int) -> bool:
+    """End a slice of a long run: running → queued with what it did so far; the next slice is enqueued
+    (on commit) and continues after `resume_after_rows` source rows. False when the run was not running."""
+    updated = (
+        SyncRun.objects.for_workspace(run.workspace_id)
+        .filter(pk=run.pk, status=RunStatus.RUNNING)
+        .update(
+            status=RunStatus.QUEUED,
+            counts=counts,
+            resume_after_rows=resume_after_rows,
+            updated_at=timezone.now(),
+        )  # fmt: skip
+    )
+    if updated:
+        execute_sync_run_task.apply_async_on_commit(args=[run.pk])
+    run.refresh_from_db()
     return bool(updated)
 
 
@@ -198,26 +233,69 @@ def run_heartbeat(run: SyncRun) -> None:
 
 
 STALE_RUN_MESSAGE = (
+    "The worker running this sync stopped answering (no heartbeat for {seconds} s), so the run was ended "
+    "and run {next} continues it. Records Intercom had accepted are kept in the ledger and are not sent again."
+)
+STALE_RUN_PAUSED_MESSAGE = (
     "The worker running this sync stopped answering (no heartbeat for {seconds} s), so the run was ended. "
-    "Records Intercom had accepted are kept in the ledger; the next run continues from there."
+    "The sync is paused, so no run continues it; the next run starts where the ledger stands."
 )
 
 
-def _reap(runs) -> int:
-    """End running runs whose heartbeat stopped: their worker died (killed, machine lost)."""
+def _reap(runs) -> list[SyncRun]:
+    """End running runs whose heartbeat stopped (their worker was killed or its machine lost) and start a
+    run that continues each one from the ledger (unless its sync is paused). Returns the new runs.
+    The caller holds the sync rows' locks (see `runs_reap_stale`), so no trigger races the new run."""
     seconds = settings.SYNC_RUN_LEASE_SECONDS
     stale = runs.filter(
         status=RunStatus.RUNNING, heartbeat_at__lt=timezone.now() - timedelta(seconds=seconds)
-    )
-    return stale.update(
-        status=RunStatus.FAILED, finished_at=timezone.now(), updated_at=timezone.now(),
-        first_error=STALE_RUN_MESSAGE.format(seconds=seconds),
-    )  # fmt: skip
+    ).select_related("sync")
+    continued = []
+    for run in stale:
+        sync = run.sync
+        follower = None
+        if not sync.paused:
+            follower = SyncRun.objects.create(
+                workspace_id=run.workspace_id, sync=sync, trigger=RunTrigger.RECOVERY,
+                full_resync=run.full_resync, continues=run,
+            )  # fmt: skip
+            execute_sync_run_task.apply_async_on_commit(args=[follower.pk])
+            continued.append(follower)
+        message = STALE_RUN_MESSAGE.format(seconds=seconds, next=follower.pk) if follower else (
+            STALE_RUN_PAUSED_MESSAGE.format(seconds=seconds))  # fmt: skip
+        ended = runs.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+            first_error=message,
+        )
+        if ended:
+            run.refresh_from_db()
+            transaction.on_commit(lambda run=run: announce(run_finished, run))
+    return continued
 
 
 def runs_reap_stale() -> int:
-    """For the periodic task: every workspace's stale runs."""
-    return _reap(SyncRun.objects.across_all_workspaces_unsafe())
+    """For the periodic task, in every workspace: end and continue runs whose worker died, and enqueue
+    again queued runs whose message was lost (Redis flushed or restarted); a duplicate message is harmless,
+    since only one worker can move a run from queued to running. Returns how many runs it acted on."""
+    seconds = settings.SYNC_RUN_LEASE_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=seconds)
+    runs = SyncRun.objects.across_all_workspaces_unsafe()
+    acted = 0
+    for sync_id in runs.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff).values_list(
+        "sync_id", flat=True
+    ).distinct():  # fmt: skip
+        with transaction.atomic():
+            Sync.objects.across_all_workspaces_unsafe().select_for_update().filter(pk=sync_id).first()
+            acted += len(_reap(runs.filter(sync_id=sync_id)))
+    requeue_cutoff = timezone.now() - timedelta(seconds=settings.SYNC_RUN_REQUEUE_SECONDS)
+    for run in runs.filter(status=RunStatus.QUEUED, updated_at__lt=requeue_cutoff):
+        with transaction.atomic():
+            runs.filter(pk=run.pk, status=RunStatus.QUEUED).update(updated_at=timezone.now())
+            execute_sync_run_task.apply_async_on_commit(args=[run.pk])
+        acted += 1
+    return acted
 
 
 def run_save_progress(run: SyncRun, counts: dict[str, int]) -> bool:

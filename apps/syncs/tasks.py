@@ -1,7 +1,7 @@
 from celery import shared_task
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def execute_sync_run_task(run_id: int) -> None:
     from apps.syncs.execution import sync_run_execute
 
@@ -13,3 +13,10 @@ def reap_stale_runs_task() -> int:
     from apps.syncs.services import runs_reap_stale
 
     return runs_reap_stale()
+
+
+@shared_task
+def run_due_schedules_task() -> int:
+    from apps.syncs.scheduling import schedules_run_due
+
+    return len(schedules_run_due())

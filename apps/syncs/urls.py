@@ -1,15 +1,18 @@
 from django.urls import path
 
-from apps.syncs import views
+from apps.syncs import schedule_views, views, wizard
 
 urlpatterns = [
     path("syncs/", views.sync_list, name="sync_list"),
-    path("syncs/new/", views.sync_create, name="sync_create"),
+    path("syncs/new/", wizard.sync_create, name="sync_create"),
+    path("syncs/new/<slug:step>/", wizard.sync_create_step, name="sync_create_step"),
     path("syncs/<int:sync_id>/", views.sync_detail, name="sync_detail"),
-    path("syncs/<int:sync_id>/edit/", views.sync_edit, name="sync_edit"),
+    path("syncs/<int:sync_id>/edit/", wizard.sync_edit, name="sync_edit"),
+    path("syncs/<int:sync_id>/edit/<slug:step>/", wizard.sync_edit_step, name="sync_edit_step"),
     path("syncs/<int:sync_id>/preview/", views.sync_preview, name="sync_preview"),
     path("syncs/<int:sync_id>/run/", views.sync_run_now, name="sync_run_now"),
     path("syncs/<int:sync_id>/pause/", views.sync_pause, name="sync_pause"),
+    path("syncs/<int:sync_id>/schedule/", schedule_views.sync_schedule, name="sync_schedule"),
     path("runs/", views.run_list, name="run_list"),
     path("runs/<int:run_id>/", views.run_detail, name="run_detail"),
     path("runs/<int:run_id>/progress/", views.run_progress, name="run_progress"),

@@ -6,33 +6,12 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from apps.connections.intercom import attributes as intercom_attributes
-from apps.connections.intercom.catalog import BEHAVIOR_LABELS, OBJECTS
 from apps.syncs import selectors, services
 from apps.syncs.execution import sync_preview as plan_preview
-from apps.syncs.forms import (
-    AttributeInlineForm,
-    SyncOptionsForm,
-    SyncSetupForm,
-    carried_mapper_fields,
-    mapper_rows,
-    options_initial,
-)
 from apps.syncs.models import RecordOutcome, RunTrigger
 from apps.tenancy.access import workspace_view
 
-EDITOR = "syncs/sync_form.html"
 DETAIL = "syncs/sync_detail.html"
-
-# Engine problems about the options, by the words that identify them → the option field they concern.
-OPTION_PROBLEMS = (
-    ("event name", "event_name"),
-    ("event time", "created_at_column"),
-    ("the contact", "contact_column"),
-    ("metadata", "metadata_columns"),
-    ("Company ID", "company_id_column"),
-    ("Permanent", "permanent_delete"),
-)
 
 
 @workspace_view()
@@ -40,130 +19,6 @@ def sync_list(request, workspace):
     return TemplateResponse(
         request, "syncs/sync_list.html", {"syncs": selectors.sync_list(workspace=workspace)}
     )
-
-
-@workspace_view()
-def sync_create(request, workspace):
-    return _editor(request, workspace)
-
-
-@workspace_view()
-def sync_edit(request, workspace, sync_id):
-    return _editor(request, workspace, selectors.sync_get(workspace=workspace, sync_id=sync_id))
-
-
-def _step_one(request, setup, sync, *, status=200):
-    context = {"step": 1, "setup": setup, "sync": sync, "carried": carried_mapper_fields(request.POST),
-               "behavior_notes": BEHAVIOR_NOTES, "objects": OBJECTS}  # fmt: skip
-    return TemplateResponse(request, EDITOR, context, status=status)
-
-
-BEHAVIOR_NOTES = {
-    "upsert": "creates records Intercom does not have and updates the ones that changed.",
-    "update_only": "a safe start: it updates records Intercom already has and never creates any.",
-    "delete": "archives (contacts) or deletes (companies) the records the model lists.",
-    "send": "sends each row once as an event.",
-}
-
-
-def _editor(request, workspace, sync=None):
-    """Step 1 (what goes where), then step 2 (the mapper and options), then save; see forms.py."""
-    if request.method != "POST":
-        return _step_one(request, SyncSetupForm(workspace=workspace, sync=sync), sync)
-    action = request.POST.get("action", "next")
-    if action == "back":  # step 1 again with what was typed, without complaining about it yet
-        return _step_one(
-            request, SyncSetupForm(initial=request.POST.dict(), workspace=workspace, sync=sync), sync
-        )
-    setup = SyncSetupForm(request.POST, workspace=workspace, sync=sync)
-    if not setup.is_valid():
-        return _step_one(request, setup, sync, status=422)
-
-    chosen = setup.cleaned_data
-    obj, destination, model = OBJECTS[chosen["object_key"]], chosen["destination"], chosen["model"]
-    from_post = request.POST.get("mapper") == "1"
-    context = {"step": 2, "setup": setup, "sync": sync, "object": obj, "model": model,
-               "behavior_label": BEHAVIOR_LABELS[chosen["behavior"]], "problems": []}  # fmt: skip
-
-    inline = AttributeInlineForm(request.POST if action == "create_attribute" else None)
-    if action == "create_attribute" and inline.is_valid():
-        name = inline.cleaned_data["new_attribute_name"].strip()
-        if not name:
-            inline.add_error("new_attribute_name", "Give the new attribute a name.")
-        else:
-            try:
-                created = intercom_attributes.attribute_create(
-                    destination, name=name, model=obj.attribute_model,
-                    data_type=inline.cleaned_data["new_attribute_type"],
-                )  # fmt: skip
-            except intercom_attributes.AttributesUnavailable as error:
-                inline.add_error("new_attribute_name", str(error))
-            else:
-                messages.success(
-                    request, f"Custom attribute “{created.name}” created in Intercom: map it below."
-                )
-                inline = AttributeInlineForm()
-    try:
-        attributes = intercom_attributes.attribute_list(destination, refresh=action == "refresh_attributes")
-    except intercom_attributes.AttributesUnavailable as error:
-        attributes = intercom_attributes.attribute_list_cached(destination)
-        context["attributes_error"] = str(error)
-
-    same_object = sync is not None and sync.object_key == obj.key
-    rows = mapper_rows(
-        object_key=obj.key,
-        key_identifier=chosen["key_identifier"],
-        attributes=attributes,
-        mappings=sync.mappings if same_object and not from_post else None,
-        data=request.POST if from_post else None,
-    )
-    options = SyncOptionsForm(
-        request.POST if from_post else None,
-        initial=options_initial(sync.options) if sync is not None else None,
-        columns=model.columns,
-        sync_name=chosen["name"],
-    )
-    context |= {"rows": rows, "options": options, "inline": inline}
-    behavior = chosen["behavior"]
-    if action == "save":
-        if options.is_valid() and not any(row.error for row in rows):
-            try:
-                saved = services.sync_save(
-                    workspace=workspace, user=request.user, sync=sync, name=chosen["name"], model=model,
-                    destination=destination, object_key=obj.key, behavior=behavior,
-                    key_column=chosen["key_column"], key_identifier=chosen["key_identifier"],
-                    mappings=[row.as_mapping() for row in rows if row.mapped],
-                    options=options.options_for(object_key=obj.key, behavior=behavior),
-                )  # fmt: skip
-            except services.SyncInvalid as invalid:
-                context["problems"] = _place_problems(invalid.problems, rows, options)
-            else:
-                messages.success(request, f"Sync “{saved.name}” saved. Preview it, then run it.")
-                return redirect("sync_detail", workspace_slug=workspace.slug, sync_id=saved.pk)
-        return TemplateResponse(request, EDITOR, context, status=422)
-    return TemplateResponse(request, EDITOR, context)
-
-
-def _concerns(problem: str, row) -> bool:
-    if problem.startswith(f"constant for {row.target}:"):  # a constant that cannot be coerced
-        return bool(row.constant)
-    return f"“{row.target}”" in problem and ("custom attribute" in problem) == row.custom
-
-
-def _place_problems(problems, rows, options) -> list[str]:
-    """Each problem next to the row or option it concerns; the rest are shown at the top."""
-    unplaced = []
-    for problem in problems:
-        row = next((r for r in rows if _concerns(problem, r)), None)
-        if row is not None:
-            row.error = f"{row.error} {problem}".strip()
-            continue
-        field = next((f for words, f in OPTION_PROBLEMS if words in problem), None)
-        if field is not None:
-            options.add_error(field, problem)
-        else:
-            unplaced.append(problem)
-    return unplaced
 
 
 @workspace_view()
@@ -205,6 +60,13 @@ def sync_preview(request, workspace, sync_id):
     sync = selectors.sync_get(workspace=workspace, sync_id=sync_id)
     full_resync = request.GET.get("full_resync") == "1"
     preview = plan_preview(workspace=workspace, sync=sync, full_resync=full_resync)
+    context = {"sync": sync, "preview": preview, "full_resync": full_resync,
+               "active_run": selectors.sync_active_run(workspace=workspace, sync=sync)}  # fmt: skip
+    return TemplateResponse(request, "syncs/sync_preview.html", context | preview_tables(sync, preview))
+
+
+def preview_tables(sync, preview) -> dict:
+    """The preview's counts (those the behavior can plan, and any other that is not zero) and samples."""
     samples = [
         {"outcome": outcome, "label": label, "records": preview.samples[outcome]}
         for outcome, label in SAMPLED_OPERATIONS
@@ -214,9 +76,7 @@ def sync_preview(request, workspace, sync_id):
     operations = [
         (key, label) for key, label in PREVIEW_OPERATIONS if key in shown or preview.counts.get(key)
     ]
-    context = {"sync": sync, "preview": preview, "full_resync": full_resync, "operations": operations,
-               "samples": samples, "active_run": selectors.sync_active_run(workspace=workspace, sync=sync)}  # fmt: skip
-    return TemplateResponse(request, "syncs/sync_preview.html", context)
+    return {"operations": operations, "samples": samples}
 
 
 @workspace_view(methods=("POST",))

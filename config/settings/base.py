@@ -7,6 +7,7 @@ on the filesystem, both under var/. With them set it uses PostgreSQL and Redis (
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "apps.connections",
     "apps.models",
     "apps.syncs",
+    "apps.alerts",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +213,33 @@ INTERCOM_CLIENT_BACKOFF_SECONDS = env.float("INTERCOM_CLIENT_BACKOFF_SECONDS", d
 # A running run writes a heartbeat this often; one silent for the lease is ended as failed (worker lost).
 SYNC_RUN_HEARTBEAT_SECONDS = env.float("SYNC_RUN_HEARTBEAT_SECONDS", default=10.0)
 SYNC_RUN_LEASE_SECONDS = env.int("SYNC_RUN_LEASE_SECONDS", default=120)
+# A long run is cut into tasks of at most this long (well under the broker's visibility timeout, after
+# which Redis would hand an unacknowledged task to another worker).
+SYNC_RUN_SLICE_SECONDS = env.float("SYNC_RUN_SLICE_SECONDS", default=20 * 60)
+# A run queued this long is enqueued again, in case its message was lost (Redis flushed or restarted).
+SYNC_RUN_REQUEUE_SECONDS = env.int("SYNC_RUN_REQUEUE_SECONDS", default=10 * 60)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "apps.syncs.tasks.reap_stale_runs_task", "schedule": 60.0},
+    # At the start of every minute, so a sync scheduled for 09:00 is queued at 09:00, not 09:00:40. A pass
+    # left waiting behind busy workers expires: the next one does the same work.
+    "run-due-schedules": {
+        "task": "apps.syncs.tasks.run_due_schedules_task",
+        "schedule": crontab(),
+        "options": {"expires": 55},
+    },
+    "alert-long-runs": {"task": "apps.alerts.tasks.alert_long_runs_task", "schedule": 60.0},
+    "purge-webhook-deliveries": {
+        "task": "apps.alerts.tasks.purge_webhook_deliveries_task",
+        "schedule": 3600.0,
+    },
 }
+
+# Webhooks: endpoints must be https and public unless these say otherwise (DEBUG relaxes both). A delivery
+# is tried up to WEBHOOK_MAX_ATTEMPTS times on network errors, 5xx and 429, waiting base × 4^n seconds
+# between attempts, at most 30 minutes (a Redis-delayed task past the visibility timeout would be redelivered).
+WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=not DEBUG)
+WEBHOOKS_BLOCK_PRIVATE_HOSTS = env.bool("WEBHOOKS_BLOCK_PRIVATE_HOSTS", default=not DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=15.0)
+WEBHOOK_DELIVERY_DAYS = env.int("WEBHOOK_DELIVERY_DAYS", default=30)  # deliveries shown, then deleted

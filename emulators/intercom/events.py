@@ -1,4 +1,5 @@
-"""Data events: 202 with an empty body, flat metadata (first 10 keys), duplicates ignored but counted."""
+"""Data events: 202 with an empty body, flat metadata (first 10 keys), duplicates ignored but counted;
+the listing of a contact's events."""
 
 from __future__ import annotations
 
@@ -76,4 +77,39 @@ def create_event(call: Call) -> tuple[int, Any]:
     return 202, None
 
 
-ROUTES = [Route("POST", "/events", create_event)]
+def list_events(call: Call) -> tuple[int, Any]:
+    """``GET /events?type=user&user_id=|email=|intercom_user_id=``: the contact's events, newest first."""
+    query, workspace = call.query, call.workspace
+    if query.get("type") != "user":
+        raise ApiError(400, "parameter_invalid", "type must be user", "type")
+    identifiers = {
+        "id": query.get("intercom_user_id"),
+        "user_id": query.get("user_id"),
+        "email": query.get("email"),
+    }
+    identifiers = {name: value for name, value in identifiers.items() if value}
+    if len(identifiers) != 1:
+        raise ApiError(
+            400, "parameter_invalid", "Send exactly one of user_id, email or intercom_user_id", "filter"
+        )
+    contact = _find_contact(workspace, identifiers)
+    if contact is None:
+        raise contact_not_found()
+    events = sorted((e for e in workspace.events if e.contact_id == contact.id), key=lambda e: -e.created_at)
+    return 200, {
+        "type": "event.list",
+        "events": [
+            {
+                "type": "event",
+                "event_name": e.event_name,
+                "created_at": e.created_at,
+                "intercom_user_id": contact.id,
+                "metadata": e.metadata,
+            }  # fmt: skip
+            for e in events
+        ],
+        "pages": {},
+    }
+
+
+ROUTES = [Route("POST", "/events", create_event), Route("GET", "/events", list_events)]

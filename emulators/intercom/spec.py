@@ -130,6 +130,8 @@ class ParameterRule:
     kind: str  # string | integer | boolean | ...
     required: bool
     check: Callable[[Any], Any]
+    # A query object sent "form, exploded" (`?user_id=…` for `filter: {user_id}`): its property names.
+    exploded: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -148,7 +150,10 @@ class OperationRules:
             source = query if rule.location == "query" else headers if rule.location == "header" else None
             if source is None:
                 continue
-            raw = source.get(rule.name)
+            if rule.exploded:
+                raw = {name: value for name, value in source.items() if name in rule.exploded} or None
+            else:
+                raw = source.get(rule.name)
             if raw is None:
                 if rule.required:
                     raise ApiError(400, "parameter_not_found", f"{rule.name} not specified", rule.name)
@@ -172,7 +177,9 @@ class OperationRules:
             raise _body_error(exc) from None
 
 
-def _coerce(raw: str, kind: str) -> Any:
+def _coerce(raw: Any, kind: str) -> Any:
+    if kind == "object":
+        return raw
     if kind == "integer":
         try:
             return int(raw)
@@ -238,6 +245,7 @@ class SpecValidator:
                         kind=resolved.get("type", "string"),
                         required=bool(parameter.get("required")) and parameter["in"] != "path",
                         check=translator.compile(schema),
+                        exploded=_exploded_names(parameter, resolved),
                     )
                 )
             content = operation.get("requestBody", {}).get("content", {})
@@ -258,3 +266,13 @@ class SpecValidator:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+def _exploded_names(parameter: dict, schema: dict) -> frozenset[str]:
+    """The property names of a query object sent form-exploded (OpenAPI's default for query objects)."""
+    if parameter["in"] != "query" or schema.get("type") != "object":
+        return frozenset()
+    if parameter.get("style", "form") != "form" or not parameter.get("explode", True):
+        return frozenset()
+    branches = schema.get("oneOf") or schema.get("anyOf") or [schema]
+    return frozenset(name for branch in branches for name in branch.get("properties", {}))

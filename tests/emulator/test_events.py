@@ -72,3 +72,20 @@ def test_duplicates_are_ignored_but_counted(intercom_emulator, api, workspace):
     assert len(intercom_emulator.events(workspace.id_code)) == 2
     assert intercom_emulator.duplicate_event_count(workspace.id_code) == 1
     assert intercom_emulator.duplicate_event_count() == 1
+
+
+def test_a_contacts_events_are_listed_newest_first(api):
+    contact = api.post("/contacts", json={"external_id": "u-1", "email": "u1@x.test"}).json()
+    _event(api, user_id="u-1", created_at=100)
+    _event(api, user_id="u-1", created_at=200, event_name="paid")
+    for params in ({"user_id": "u-1"}, {"email": "u1@x.test"}, {"intercom_user_id": contact["id"]}):
+        response = api.get("/events", params={"type": "user", **params})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["type"] == "event.list"
+        assert [(e["event_name"], e["created_at"]) for e in body["events"]] == [
+            ("paid", 200),
+            ("ordered-item", 100),
+        ]
+    assert_error(api.get("/events", params={"type": "user", "user_id": "nobody"}), 404, "not_found")
+    assert api.get("/events", params={"type": "user"}).status_code == 400  # no identifier

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -18,7 +20,7 @@ def test_the_demo_connects_through_oauth_and_runs_a_sync(intercom_emulator, sett
     acme = intercom_emulator.seed_workspace(name="Acme", region="US", id_code="acme-us")
     call_command("demo_setup")
     call_command("demo_sync", "--inline")
-    assert "run 1 succeeded" in capsys.readouterr().out
+    assert re.search(r"run \d+ succeeded", capsys.readouterr().out)  # ids depend on the tests before
     (connection,) = Connection.objects.filter(kind="destination").across_all_workspaces_unsafe()
     assert connection.config["auth"] == "oauth" and connection.config["workspace_id"] == acme.id_code
     contacts = intercom_emulator.contacts(acme.id_code)
@@ -32,5 +34,5 @@ def test_the_demo_connects_through_oauth_and_runs_a_sync(intercom_emulator, sett
     )
     intercom_emulator.seed_workspace(name="Acme", region="US", id_code="acme-us")
     call_command("demo_sync", "--inline")
-    assert "run 2 succeeded" in capsys.readouterr().out
+    assert re.search(r"run \d+ succeeded", capsys.readouterr().out)
     assert len(intercom_emulator.contacts("acme-us")) == len(contacts)

@@ -14,7 +14,7 @@ from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import LedgerEntry, RecordResult, RunStatus, Sync, SyncRun
 from apps.tenancy.models import Role
 from tests.conftest import member_of
-from tests.factories import SyncFactory, SyncRunFactory
+from tests.factories import SourceConnectionFactory, SyncFactory, SyncRunFactory
 from tests.fixtures.syncs import m, make_sync
 
 pytestmark = pytest.mark.django_db
@@ -51,12 +51,6 @@ def as_role(client, workspace, role):
     return client
 
 
-def step_one(model, destination, **overrides):
-    data = {"name": "Users", "model": model.pk, "destination": destination.pk, "object_key": "user",
-            "behavior": "upsert", "key_identifier": "email", "key_column": "email"}  # fmt: skip
-    return data | overrides
-
-
 def run_sync(workspace, sync):
     return sync_run_execute(run_id=services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk)
 
@@ -78,148 +72,300 @@ def test_list_and_sync_page_render_for_each_role(client, workspace, users_sync, 
     assert "Preview" in page  # a viewer may look at the plan
 
 
-# --- create and edit ------------------------------------------------------------------------------------
+# --- the wizard: create and edit ------------------------------------------------------------------------
 
 
-def test_create_in_two_steps_then_save(owner_client, workspace, users_model, destination):
-    first = owner_client.post(url("sync_create", workspace), step_one(users_model, destination))
-    html = first.content.decode()
-    assert first.status_code == 200
-    assert 'name="col:std:name"' in html and 'name="col:cus:plan"' in html  # standard + custom attributes
-    assert 'name="col:std:email"' not in html  # set by the sync key
-    assert "seats (string)" in html  # columns with their kinds
-    data = step_one(users_model, destination) | {"mapper": "1", "action": "save", "col:std:name": "name",
-                                                 "col:cus:seats": "seats", "const:cus:plan": "trial"}  # fmt: skip
-    saved = owner_client.post(url("sync_create", workspace), data)
-    assert saved.status_code == 302, saved.content.decode()[:3000]
-    sync = Sync.objects.for_workspace(workspace).get()
-    assert saved.url == url("sync_detail", workspace, sync.pk)
-    assert {(x["target"], x.get("column"), x.get("constant")) for x in sync.mappings} == {
-        ("name", "name", None), ("seats", "seats", None), ("plan", None, "trial")
-    }  # fmt: skip
+def step_url(workspace, step, sync=None):
+    if sync is None:
+        return reverse("sync_create_step", args=[workspace.slug, step])
+    return reverse("sync_edit_step", args=[workspace.slug, sync.pk, step])
 
 
-def test_a_blank_key_column_uses_the_models_primary_key(owner_client, workspace, users_model, destination):
-    data = step_one(
-        users_model, destination, object_key="company", key_identifier="company_id", key_column=""
+def typed(model, **kinds):
+    """Give the model's columns their kinds, as saving its SQL would."""
+    model.columns = [c | {"kind": kinds.get(c["name"], c["kind"])} for c in model.columns]
+    model.save()
+    return model
+
+
+def answer(client, workspace, step, data, sync=None, **kwargs):
+    return client.post(step_url(workspace, step, sync), data, **kwargs)
+
+
+def through_behavior(client, workspace, model, destination, *, object_key="user", behavior="upsert",
+                     key_identifier="email", key_column="email"):  # fmt: skip
+    client.get(url("sync_create", workspace))
+    assert (
+        answer(client, workspace, "data", {"source": model.source_id, "model": model.pk}).status_code == 302
     )
-    data |= {"mapper": "1", "action": "save", "col:std:name": "name"}
-    assert owner_client.post(url("sync_create", workspace), data).status_code == 302
-    assert Sync.objects.for_workspace(workspace).get().key_column == "id"
+    assert answer(client, workspace, "destination",
+                  {"destination": destination.pk, "object_key": object_key}).status_code == 302  # fmt: skip
+    response = answer(client, workspace, "behavior", {"behavior": behavior, "key_identifier": key_identifier,
+                                                      "key_column": key_column})  # fmt: skip
+    assert response.status_code == 302, response.context["form"].errors
+    assert response.url == step_url(workspace, "fields")
+
+
+def test_the_wizard_from_the_first_question_to_a_queued_run(
+    owner_client, workspace, users_model, destination
+):
+    owner_client.get(url("sync_create", workspace))
+    page = owner_client.get(step_url(workspace, "data")).content.decode()
+    assert "What data do you want to sync?" in page
+    response = answer(
+        owner_client, workspace, "data", {"source": users_model.source_id, "model": users_model.pk}
+    )
+    assert response.url == step_url(workspace, "destination")
+    assert "Where do you want to sync data to?" in owner_client.get(response.url).content.decode()
+    response = answer(
+        owner_client, workspace, "destination", {"destination": destination.pk, "object_key": "user"}
+    )
+    page = owner_client.get(response.url).content.decode()
+    assert "How should changes to the source be synced?" in page
+    assert "Update or Create" in page and "Update Only" in page and "safe start" in page
+    assert "Send" not in page  # not allowed for users
+    form = owner_client.get(response.url).context["form"]
+    assert form["behavior"].value() == "update_only" and form["key_column"].value() == "id"  # recommended
+    assert form["key_identifier"].value() == "external_id"
+    answer(owner_client, workspace, "behavior",
+           {"behavior": "upsert", "key_identifier": "email", "key_column": "email"})  # fmt: skip
+    page = owner_client.get(step_url(workspace, "fields")).content.decode()
+    assert "Which fields should be updated?" in page
+    assert 'name="col:std:name"' in page and 'name="col:cus:plan"' in page  # standard + custom attributes
+    assert 'name="col:std:email"' not in page  # set by the sync key
+    assert 'list="model-columns"' in page and '<option value="seats">string</option>' in page
+    response = answer(owner_client, workspace, "fields", {"name": "Users", "col:std:name": "name",
+                                                           "const:cus:plan": "trial"})  # fmt: skip
+    assert response.url == step_url(workspace, "preview")
+    preview = owner_client.get(response.url)
+    assert preview.context["preview"].counts["created"] == 3
+    html = preview.content.decode()
+    assert "ada@example.com" in html and "Run sync" in html and "Save and schedule" in html
+    assert not Sync.objects.for_workspace(workspace).exists()  # nothing saved before the choice
+
+    response = answer(owner_client, workspace, "preview", {"action": "run"})
+    sync = Sync.objects.for_workspace(workspace).get()
+    assert response.url == url("sync_detail", workspace, sync.pk)
+    assert sync.name == "Users" and sync.key_column == "email"
+    assert {(x["target"], x.get("column"), x.get("constant")) for x in sync.mappings} == {
+        ("name", "name", None), ("plan", None, "trial")
+    }  # fmt: skip
+    assert SyncRun.objects.for_workspace(workspace).get(sync=sync).status == RunStatus.QUEUED
+    # The draft is gone: a new sync starts empty.
+    assert owner_client.get(step_url(workspace, "preview")).url == step_url(workspace, "data")
+
+
+def test_save_and_schedule_saves_without_running(owner_client, workspace, users_model, destination):
+    through_behavior(owner_client, workspace, users_model, destination)
+    answer(owner_client, workspace, "fields", {"name": "Later", "col:std:name": "name"})
+    response = answer(owner_client, workspace, "preview", {"action": "schedule"})
+    sync = Sync.objects.for_workspace(workspace).get()
+    assert response.url == url("sync_schedule", workspace, sync.pk)  # straight to choosing when it runs
+    assert not SyncRun.objects.for_workspace(workspace).exists()
+
+
+def test_a_later_step_cannot_be_reached_before_the_earlier_ones(owner_client, workspace, users_model):
+    owner_client.get(url("sync_create", workspace))
+    assert owner_client.get(step_url(workspace, "fields")).url == step_url(workspace, "data")
+    assert owner_client.get(step_url(workspace, "nope")).status_code == 404
+
+
+def test_a_model_of_another_source_is_refused_on_the_first_step(owner_client, workspace, users_model):
+    other = SourceConnectionFactory(workspace=workspace, name="Other warehouse")
+    response = answer(owner_client, workspace, "data", {"source": other.pk, "model": users_model.pk})
+    assert response.status_code == 422
+    assert "reads from" in " ".join(response.context["form"].errors["model"])
 
 
 @pytest.mark.parametrize(
     ("overrides", "field", "words"),
     [
-        ({"object_key": "company", "behavior": "update_only"}, "behavior", "cannot use"),
-        ({"key_identifier": "company_id"}, "key_identifier", "cannot be matched"),
-        ({"key_column": "name"}, "key_column", "must be the model's unique key"),
-        ({"key_column": "nope"}, "key_column", "not in the model's columns"),
+        ({"object_key": "company", "behavior": "update_only"}, "behavior", "Select a valid choice"),
+        ({"key_identifier": "company_id"}, "key_identifier", "Select a valid choice"),
+        ({"key_column": "name"}, "key_column", "is not known to be unique"),
+        ({"key_column": ""}, "key_column", "Choose the model column that matches"),
+        ({"key_column": "nope"}, "key_column", "has no column “nope”"),
     ],
 )
-def test_step_one_problems_are_next_to_their_field(
+def test_behavior_step_problems_are_next_to_their_field(
     owner_client, workspace, users_model, destination, overrides, field, words
 ):
-    response = owner_client.post(
-        url("sync_create", workspace), step_one(users_model, destination, **overrides)
-    )
+    object_key = overrides.pop("object_key", "user")
+    through_behavior(owner_client, workspace, users_model, destination, object_key=object_key,
+                     **({"key_identifier": "company_id", "key_column": "id"} if object_key == "company" else {}))  # fmt: skip
+    data = {"behavior": "upsert", "key_identifier": "email", "key_column": "email"} | overrides
+    if object_key == "company":
+        data["key_identifier"] = "company_id"
+    response = answer(owner_client, workspace, "behavior", data)
     assert response.status_code == 422
-    assert words in " ".join(response.context["setup"].errors[field])
-    assert 'value="Users"' in response.content.decode()  # what was typed stays
+    assert words in " ".join(response.context["form"].errors[field])
 
 
-def test_step_two_problems_are_next_to_their_row_and_values_stay(
+def test_htmx_checks_a_step_in_place_and_goes_on_with_a_client_redirect(
     owner_client, workspace, users_model, destination
 ):
-    data = step_one(users_model, destination) | {
-        "mapper": "1", "action": "save", "const:cus:seats": "many", "col:std:name": "name",
-        "col:std:phone": "plan", "const:std:phone": "123",
-    }  # fmt: skip
-    response = owner_client.post(url("sync_create", workspace), data)
-    assert response.status_code == 422
-    rows = {row.slug: row for row in response.context["rows"]}
-    assert "not both" in rows["std:phone"].error
+    through_behavior(owner_client, workspace, users_model, destination)
+    response = answer(owner_client, workspace, "behavior",
+                      {"behavior": "upsert", "key_identifier": "email", "key_column": "plan"}, headers=HTMX)  # fmt: skip
     html = response.content.decode()
-    assert 'value="many"' in html and '<option value="name" selected>' in html
+    assert response.status_code == 200 and html.lstrip().startswith('<div id="wizard-step">')
+    assert "<html" not in html and "is not known to be unique" in html and 'aria-invalid="true"' in html
+    response = answer(owner_client, workspace, "behavior",
+                      {"behavior": "upsert", "key_identifier": "email", "key_column": "email"}, headers=HTMX)  # fmt: skip
+    assert response["HX-Redirect"] == step_url(workspace, "fields")
+
+
+def test_mapper_problems_are_next_to_their_row_and_values_stay(
+    owner_client, workspace, users_model, destination
+):
+    typed(users_model, id="integer", seats="integer")
+    through_behavior(owner_client, workspace, users_model, destination)
+    data = {"name": "Users", "const:cus:seats": "many", "col:std:name": "name", "col:std:phone": "plan",
+            "const:std:phone": "123", "col:std:signed_up_at": "plan", "col:std:unsubscribed_from_emails": "email",
+            "col:std:avatar": "nope"}  # fmt: skip
+    response = answer(owner_client, workspace, "fields", data)
+    assert response.status_code == 422
+    rows = {row.slug: row for row in response.context["form"].rows}
+    assert "not both" in rows["std:phone"].error
+    assert "“plan” is text, but Signed up at takes a date" in rows["std:signed_up_at"].error
+    assert "CAST(plan AS TIMESTAMP)" in rows["std:signed_up_at"].error
+    assert "takes true or false" in rows["std:unsubscribed_from_emails"].error
+    assert "has no column “nope”" in rows["std:avatar"].error
+    html = response.content.decode()
+    assert 'value="many"' in html and 'name="col:std:name" value="name"' in html
     assert not Sync.objects.for_workspace(workspace).exists()
 
-    data["const:std:phone"] = ""
-    response = owner_client.post(url("sync_create", workspace), data)
-    rows = {row.slug: row for row in response.context["rows"]}
+    data |= {"const:std:phone": "", "col:std:signed_up_at": "", "col:std:unsubscribed_from_emails": "",
+             "col:std:avatar": ""}  # fmt: skip
+    response = answer(owner_client, workspace, "fields", data)
+    rows = {row.slug: row for row in response.context["form"].rows}
     assert response.status_code == 422
     assert "many" in rows["cus:seats"].error  # the engine's coercion problem, on the attribute's row
-    assert response.context["problems"] == []
+    assert response.context["form"].problems == []
+    data["const:cus:seats"] = "4"
+    assert answer(owner_client, workspace, "fields", data).status_code == 302
+
+
+def test_back_keeps_every_step(owner_client, workspace, users_model, destination):
+    through_behavior(owner_client, workspace, users_model, destination)
+    response = answer(
+        owner_client, workspace, "fields", {"action": "back", "name": "Kept", "const:cus:plan": "gold"}
+    )
+    assert response.url == step_url(workspace, "behavior")
+    behavior = owner_client.get(response.url).context["form"]
+    assert behavior["key_column"].value() == "email" and behavior["behavior"].value() == "upsert"
+    owner_client.get(step_url(workspace, "data"))  # all the way back: the first answer is still there
+    assert owner_client.get(step_url(workspace, "data")).context["form"]["model"].value() == str(
+        users_model.pk
+    )
+    html = owner_client.get(step_url(workspace, "fields")).content.decode()
+    assert 'name="const:cus:plan" value="gold"' in html and 'value="Kept"' in html
 
 
 def test_event_options_problems_are_next_to_the_option(owner_client, workspace, users_model, destination):
-    data = step_one(users_model, destination, object_key="event", behavior="send", key_identifier="event_id",
-                    key_column="id")  # fmt: skip
-    data |= {"mapper": "1", "action": "save", "opt-event_name": "signed-up", "opt-contact_column": "email",
-             "opt-contact_key": "email", "opt-first_run": "skip_existing"}  # fmt: skip
-    response = owner_client.post(url("sync_create", workspace), data)
+    through_behavior(owner_client, workspace, users_model, destination, object_key="event", behavior="send",
+                     key_identifier="event_id", key_column="id")  # fmt: skip
+    data = {"name": "Signups", "opt-event_name": "signed-up", "opt-contact_column": "email",
+            "opt-contact_key": "email", "opt-first_run": "skip_existing"}  # fmt: skip
+    response = answer(owner_client, workspace, "fields", data)
     assert response.status_code == 422
-    assert "event time" in " ".join(response.context["options"].errors["created_at_column"])
+    assert "event time" in " ".join(response.context["form"].options.errors["created_at_column"])
     data["opt-created_at_column"] = "seats"
-    assert owner_client.post(url("sync_create", workspace), data).status_code == 302
+    assert answer(owner_client, workspace, "fields", data).status_code == 302
+    answer(owner_client, workspace, "preview", {"action": "schedule"})
     event = Sync.objects.for_workspace(workspace).get().options["event"]
     assert event["event_name"] == "signed-up" and event["first_run"] == "skip_existing"
 
 
 def test_permanent_delete_requires_typing_the_name(owner_client, workspace, users_model, destination):
-    data = step_one(users_model, destination, behavior="delete") | {
-        "mapper": "1", "action": "save", "opt-permanent_delete": "on", "opt-confirm_name": "users"}  # fmt: skip
-    response = owner_client.post(url("sync_create", workspace), data)
+    through_behavior(owner_client, workspace, users_model, destination, behavior="delete")
+    data = {"name": "Users", "opt-permanent_delete": "on", "opt-confirm_name": "users"}
+    response = answer(owner_client, workspace, "fields", data)
     assert response.status_code == 422
     assert "Type “Users” exactly" in response.content.decode()
     data["opt-confirm_name"] = "Users"
-    assert owner_client.post(url("sync_create", workspace), data).status_code == 302
+    assert answer(owner_client, workspace, "fields", data).status_code == 302
+    answer(owner_client, workspace, "preview", {"action": "schedule"})
     assert Sync.objects.for_workspace(workspace).get().options == {"permanent_delete": True}
 
 
 def test_companies_say_they_cannot_be_archived(owner_client, workspace, users_model, destination):
-    data = step_one(users_model, destination, object_key="company", behavior="delete",
-                    key_identifier="company_id", key_column="id")  # fmt: skip
-    assert (
-        "Companies cannot be archived"
-        in owner_client.post(url("sync_create", workspace), data).content.decode()
-    )
+    through_behavior(owner_client, workspace, users_model, destination, object_key="company", behavior="delete",
+                     key_identifier="company_id", key_column="id")  # fmt: skip
+    assert "Companies cannot be archived" in owner_client.get(step_url(workspace, "fields")).content.decode()
 
 
 def test_create_a_custom_attribute_inline_keeps_the_mapper(
     owner_client, workspace, users_model, destination, intercom_emulator, intercom_workspace
 ):
-    data = step_one(users_model, destination) | {"mapper": "1", "action": "create_attribute",
-                                                 "col:std:name": "name", "new_attribute_name": "team_size",
-                                                 "new_attribute_type": "integer"}  # fmt: skip
-    html = owner_client.post(url("sync_create", workspace), data).content.decode()
-    assert 'name="col:cus:team_size"' in html
-    assert '<option value="name" selected>' in html
+    through_behavior(owner_client, workspace, users_model, destination)
+    data = {"action": "create_attribute", "name": "Users", "col:std:name": "name",
+            "new_attribute_name": "team_size", "new_attribute_type": "integer"}  # fmt: skip
+    response = answer(owner_client, workspace, "fields", data, headers=HTMX)
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="wizard-step">')
+    assert 'name="col:cus:team_size"' in html and 'name="col:std:name" value="name"' in html
+    assert "Custom attribute “team_size” created in Intercom" in html  # said in the swapped step itself
     names = {
         a["name"] for a in intercom_emulator.workspace_state(intercom_workspace.id_code)["data_attributes"]
     }
     assert "team_size" in names
 
     data |= {"new_attribute_name": "plan"}  # exists: Intercom's message next to the name
-    html = owner_client.post(url("sync_create", workspace), data).content.decode()
+    html = answer(owner_client, workspace, "fields", data).content.decode()
     assert "already have &#x27;plan&#x27;" in html
 
 
-def test_back_keeps_both_steps(owner_client, workspace, users_model, destination):
-    data = step_one(users_model, destination, name="Kept") | {"mapper": "1", "action": "back",
-                                                              "const:cus:plan": "gold"}  # fmt: skip
-    html = owner_client.post(url("sync_create", workspace), data).content.decode()
-    assert 'value="Kept"' in html and 'name="const:cus:plan" value="gold"' in html
-    data["action"] = "next"
-    html = owner_client.post(url("sync_create", workspace), data).content.decode()
-    assert 'name="const:cus:plan" value="gold"' in html
+def test_edit_starts_from_the_saved_sync_and_saves_it(owner_client, workspace, users_sync):
+    response = owner_client.get(url("sync_edit", workspace, users_sync.pk))
+    assert response.url == step_url(workspace, "fields", users_sync)
+    html = owner_client.get(response.url).content.decode()
+    assert 'value="Users to Intercom"' in html and 'name="col:cus:plan" value="plan"' in html
+    assert (
+        owner_client.get(step_url(workspace, "behavior", users_sync)).context["form"]["key_column"].value()
+        == "email"
+    )
+    data = {"name": "Users renamed", "col:std:name": "name", "col:cus:plan": "plan", "const:std:phone": "n/a"}
+    assert answer(owner_client, workspace, "fields", data, users_sync).status_code == 302
+    assert "Save and run" in owner_client.get(step_url(workspace, "preview", users_sync)).content.decode()
+    answer(owner_client, workspace, "preview", {"action": "schedule"}, users_sync)
+    users_sync.refresh_from_db()
+    assert users_sync.name == "Users renamed" and len(users_sync.mappings) == 3
+    assert Sync.objects.for_workspace(workspace).count() == 1
 
 
-def test_edit_starts_from_the_saved_sync(owner_client, workspace, users_sync):
-    html = owner_client.get(url("sync_edit", workspace, users_sync.pk)).content.decode()
-    assert 'value="Users to Intercom"' in html
-    data = step_one(users_sync.model, users_sync.destination, name="Users to Intercom")
-    html = owner_client.post(url("sync_edit", workspace, users_sync.pk), data).content.decode()
-    assert '<option value="plan" selected>' in html  # the saved mapping of the custom attribute
+def test_editing_a_sync_whose_model_lost_a_mapped_column_shows_it_on_the_row(
+    owner_client, workspace, users_sync
+):
+    model = users_sync.model
+    model.columns = [c for c in model.columns if c["name"] != "plan"]
+    model.save()
+    response = owner_client.get(url("sync_edit", workspace, users_sync.pk))
+    assert response.url == step_url(workspace, "fields", users_sync)
+    rows = {r.slug: r for r in owner_client.get(response.url).context["form"].rows}
+    assert "has no column “plan”" in rows["cus:plan"].error
+    response = answer(
+        owner_client, workspace, "fields", {"name": "Users to Intercom", "col:cus:plan": "plan"}, users_sync
+    )
+    assert response.status_code == 422
+
+
+def test_editing_a_sync_whose_key_column_is_gone_starts_at_the_key(owner_client, workspace, users_sync):
+    model = users_sync.model
+    model.columns = [c for c in model.columns if c["name"] != "email"]
+    model.unique_columns = []
+    model.save()
+    response = owner_client.get(url("sync_edit", workspace, users_sync.pk))
+    assert response.url == step_url(workspace, "behavior", users_sync)
+    form = owner_client.get(response.url).context["form"]
+    assert "has no column “email”" in " ".join(form.errors["key_column"])
+
+
+def test_viewers_cannot_open_the_wizard(client, workspace, users_sync):
+    as_role(client, workspace, Role.VIEWER)
+    assert client.get(url("sync_create", workspace)).status_code == 403
+    assert client.get(step_url(workspace, "data")).status_code == 403
+    assert client.get(url("sync_edit", workspace, users_sync.pk)).status_code == 403
 
 
 # --- preview, run, progress -------------------------------------------------------------------------------

@@ -529,6 +529,14 @@ class IntercomClient:
         """``POST /events``: 202 with an empty body; Intercom drops duplicates of (contact, name, created_at)."""
         return self._call("POST", "/events", body=body)
 
+    def list_events(self, identifier_field: str, value: str) -> Outcome | None:
+        """``GET /events?type=user&<field>=``: the contact's events (``body["events"]``), None when Intercom
+        has no such contact. ``identifier_field``: user_id, email or intercom_user_id."""
+        response = self.request("GET", "/events", params={"type": "user", identifier_field: value})
+        if response.status_code == 404:
+            return None
+        return self._outcome(response)
+
     # -- data attributes -------------------------------------------------------------------------------
     def list_data_attributes(self, model: str, *, include_archived: bool = False) -> Outcome:
         """``GET /data_attributes?model=``; ``body["data"]`` holds the attributes."""

@@ -1,0 +1,114 @@
+"""Alert settings and the alert state machine: per sync and kind, an alert is raised (one email) and
+stays raised, silently, until a run shows the condition has cleared. A cleared failure sends a recovery
+email; the other kinds clear silently and are re-armed."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.alerts.models import AlertKind, AlertState, SyncAlertSettings, WorkspaceAlertSettings
+from apps.alerts.selectors import sync_alert_settings
+from apps.syncs.models import RunStatus, Sync, SyncRun
+from apps.tenancy.models import Workspace
+
+RECOVERED = "recovered"  # the email kind sent when a raised failure clears
+
+# Records that reached Intercom (accepted or refused): the base of the rejected share.
+ATTEMPTED_COUNTS = ("created", "updated", "archived", "deleted", "sent", "rejected")
+
+
+def workspace_alert_settings_save(*, workspace: Workspace, member_ids: list[int], extra_emails: list[str]):
+    row, _ = WorkspaceAlertSettings.objects.for_workspace(workspace).update_or_create(
+        workspace=workspace, defaults={"member_ids": member_ids, "extra_emails": extra_emails}
+    )
+    return row
+
+
+def sync_alert_settings_save(*, workspace: Workspace, sync: Sync, **values) -> SyncAlertSettings:
+    """values: enabled, use_workspace_recipients, member_ids, extra_emails, rejected_threshold,
+    max_duration_minutes."""
+    row, _ = SyncAlertSettings.objects.for_workspace(workspace).update_or_create(
+        workspace=workspace, sync=sync, defaults=values
+    )
+    return row
+
+
+def rejected_share(counts: dict) -> tuple[int, int]:
+    """(rejected, attempted) of a run's counts."""
+    attempted = sum(int(counts.get(key, 0) or 0) for key in ATTEMPTED_COUNTS)
+    return int(counts.get("rejected", 0) or 0), attempted
+
+
+def above_threshold(counts: dict, threshold_percent: int) -> bool:
+    rejected, attempted = rejected_share(counts)
+    return attempted > 0 and rejected * 100 > threshold_percent * attempted
+
+
+def _limit(own: SyncAlertSettings) -> timedelta | None:
+    return timedelta(minutes=own.max_duration_minutes) if own.max_duration_minutes else None
+
+
+def _raise(run: SyncRun, kind: str) -> bool:
+    """Raise the alert; True (and the email is queued) only when it was not raised already."""
+    _, created = AlertState.objects.for_workspace(run.workspace_id).get_or_create(
+        workspace_id=run.workspace_id, sync_id=run.sync_id, kind=kind, defaults={"run": run}
+    )
+    if created:
+        _queue_email(run, kind)
+    return created
+
+
+def _clear(run: SyncRun, kind: str) -> bool:
+    deleted, _ = (
+        AlertState.objects.for_workspace(run.workspace_id).filter(sync_id=run.sync_id, kind=kind).delete()
+    )
+    return deleted > 0
+
+
+def _queue_email(run: SyncRun, kind: str) -> None:
+    from apps.alerts.tasks import send_alert_email_task
+
+    send_alert_email_task.delay_on_commit(run.pk, kind)
+
+
+@transaction.atomic
+def alerts_run_finished(*, run: SyncRun) -> None:
+    """Bring the sync's alerts up to date with a run that ended. A cancelled run says nothing about the
+    sync's health. A failed run raises only the failure: its email already carries the counts."""
+    if run.status == RunStatus.CANCELLED:
+        return
+    own = sync_alert_settings(workspace=run.workspace, sync=run.sync)
+    if run.status == RunStatus.FAILED:
+        _raise(run, AlertKind.FAILED)
+    else:
+        if _clear(run, AlertKind.FAILED):
+            _queue_email(run, RECOVERED)
+        if above_threshold(run.counts or {}, own.rejected_threshold):
+            _raise(run, AlertKind.REJECTED_SHARE)
+        else:
+            _clear(run, AlertKind.REJECTED_SHARE)
+    limit = _limit(own)
+    if limit and run.duration and run.duration > limit:
+        _raise(run, AlertKind.TOO_LONG)
+    else:
+        _clear(run, AlertKind.TOO_LONG)
+
+
+def alerts_check_long_runs(*, now=None) -> int:
+    """For beat, every minute: raise "took longer than" for runs still running past their sync's limit.
+    System work across workspaces; returns how many alerts were raised."""
+    now = now or timezone.now()
+    running = (
+        SyncRun.objects.across_all_workspaces_unsafe()
+        .filter(status=RunStatus.RUNNING, started_at__isnull=False)
+        .filter(sync__alert_settings__max_duration_minutes__isnull=False)
+        .select_related("sync__alert_settings")
+    )
+    raised = 0
+    for run in running:
+        limit = _limit(run.sync.alert_settings)
+        if now - run.started_at > limit:
+            with transaction.atomic():
+                raised += _raise(run, AlertKind.TOO_LONG)
+    return raised

@@ -1,0 +1,203 @@
+"""Runs whose worker died are ended and continued; long runs are cut into slices; lost messages are sent
+again. The end state in the emulator is checked over HTTP."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.syncs import services
+from apps.syncs.execution import sync_run_execute
+from apps.syncs.models import RecordResult, RunStatus, RunTrigger, SyncRun
+from apps.syncs.signals import run_finished
+from tests.fixtures.syncs import m, make_sync
+
+pytestmark = pytest.mark.django_db
+
+
+def people(n, *, bad_every=0):
+    """n rows; every `bad_every`-th one has no key."""
+    return [
+        (i, None if bad_every and i % bad_every == 0 else f"p{i}@example.com", f"Person {i}")
+        for i in range(1, n + 1)
+    ]
+
+
+def people_sync(workspace, warehouse, destination, rows):
+    warehouse.table("people", "id INTEGER, email VARCHAR, name VARCHAR", rows)
+    model = warehouse.model(
+        "SELECT * FROM people ORDER BY id", "id", ["id", "email", "name"], unique=("email",)
+    )
+    return make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
+                     key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
+
+
+def kill_worker_of(run, settings):
+    """What a SIGKILL leaves behind: a running run whose heartbeat stopped."""
+    stale = timezone.now() - timedelta(seconds=settings.SYNC_RUN_LEASE_SECONDS + 1)
+    SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, started_at=stale, heartbeat_at=stale
+    )
+
+
+def test_a_run_whose_worker_died_is_ended_and_continued_by_a_recovery_run(
+    workspace,
+    warehouse,
+    destination,
+    intercom_emulator,
+    intercom_workspace,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    sync = people_sync(workspace, warehouse, destination, people(5))
+    dead = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    services.run_mark_running(dead)
+    with pytest.raises(services.SyncAlreadyRunning):  # a live run blocks a second one
+        services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    kill_worker_of(dead, settings)
+    ended = []
+    run_finished.connect(receiver := lambda run, **_: ended.append(run.pk), weak=False)  # noqa: F841
+    try:
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            pytest.raises(services.SyncAlreadyRunning) as blocked,  # the recovery run holds the sync now
+        ):
+            services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    finally:
+        run_finished.disconnect(receiver)
+    recovery = blocked.value.run
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.FAILED
+    assert "stopped answering" in dead.first_error and f"run {recovery.pk} continues it" in dead.first_error
+    assert recovery.trigger == RunTrigger.RECOVERY and recovery.continues_id == dead.pk
+    assert ended == [dead.pk]  # alerts and webhooks hear about the ended run
+    done = sync_run_execute(run_id=recovery.pk)
+    assert done.status == RunStatus.SUCCEEDED and done.counts["created"] == 5
+
+
+def test_the_periodic_reaper_continues_runs_in_every_workspace_except_paused_syncs(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings
+):
+    sync = people_sync(workspace, warehouse, destination, people(3))
+    dead = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    services.run_mark_running(dead)
+    alive_sync = people_sync(workspace, warehouse, destination, people(3))
+    alive = services.sync_run_start(workspace=workspace, sync=alive_sync, enqueue=False)
+    services.run_mark_running(alive)
+    kill_worker_of(dead, settings)
+    assert services.runs_reap_stale() == 1
+    alive.refresh_from_db()
+    assert alive.status == RunStatus.RUNNING  # its heartbeat is fresh
+    recovery = SyncRun.objects.for_workspace(workspace).get(continues=dead)
+    assert recovery.status == RunStatus.QUEUED
+    sync_run_execute(run_id=recovery.pk)
+
+    paused = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    services.run_mark_running(paused)
+    services.sync_set_paused(workspace=workspace, sync=sync, paused=True)
+    kill_worker_of(paused, settings)
+    services.runs_reap_stale()
+    paused.refresh_from_db()
+    assert paused.status == RunStatus.FAILED and "The sync is paused" in paused.first_error
+    assert not SyncRun.objects.for_workspace(workspace).filter(continues=paused).exists()
+
+
+def test_a_recovery_run_sends_only_what_the_dead_run_had_not_sent(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings
+):
+    sync = people_sync(workspace, warehouse, destination, people(4))
+    first = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    assert sync_run_execute(run_id=first.pk).counts["created"] == 4
+    warehouse.table("people", "id INTEGER, email VARCHAR, name VARCHAR", people(10))
+    dead = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    kill_worker_of(dead, settings)  # died before sending anything
+    services.runs_reap_stale()
+    recovery = SyncRun.objects.for_workspace(workspace).get(continues=dead)
+    done = sync_run_execute(run_id=recovery.pk)
+    assert done.counts["created"] == 6 and done.counts["unchanged"] == 4 and done.counts["api_calls"] == 6
+
+
+def test_a_long_run_is_cut_into_slices_and_every_record_is_counted_and_sent_once(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings
+):
+    settings.SYNC_RUN_SLICE_SECONDS = 0.3
+    settings.SYNC_CONCURRENCY = 2
+    intercom_emulator.set_faults(latency_ms=40)
+    rows = people(60, bad_every=10)  # 6 rows without a key
+    sync = people_sync(workspace, warehouse, destination, rows)
+    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    for _ in range(100):  # what the worker does with each slice's re-enqueued task
+        run = sync_run_execute(run_id=run.pk)
+        if run.status != RunStatus.QUEUED:
+            break
+    assert run.status == RunStatus.SUCCEEDED, run.first_error
+    assert run.slices > 2
+    counts = run.counts
+    assert counts["source_rows"] == 60 and counts["invalid"] == 6 and counts["created"] == 54
+    assert counts["unchanged"] == 0 and counts["rejected"] == 0
+    assert counts["api_calls"] == 54  # each contact created once, in whichever slice
+    assert len(intercom_emulator.contacts(intercom_workspace.id_code)) == 54
+    assert RecordResult.objects.for_workspace(workspace).filter(run=run, outcome="invalid").count() == 6
+    assert run.started_at < run.finished_at
+
+
+def test_a_queued_run_whose_message_was_lost_is_enqueued_again(
+    workspace, warehouse, destination, settings, django_capture_on_commit_callbacks
+):
+    sync = people_sync(workspace, warehouse, destination, people(2))
+    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)  # no message: "lost"
+    settings.SYNC_RUN_REQUEUE_SECONDS = 60
+    assert services.runs_reap_stale() == 0  # queued for less than a minute: left alone
+    SyncRun.objects.for_workspace(workspace).filter(pk=run.pk).update(
+        updated_at=timezone.now() - timedelta(seconds=61)
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.runs_reap_stale() == 1
+    assert len(callbacks) == 1  # the run's task, sent once the transaction commits
+    assert services.runs_reap_stale() == 0  # and not again at the next pass
+
+
+def event_sync(workspace, warehouse, destination, n_events, n_people=5):
+    """People (as users) and `n_events` events spread over them, one second apart."""
+    people_run = services.sync_run_start(
+        workspace=workspace,
+        sync=people_sync(workspace, warehouse, destination, people(n_people)),
+        enqueue=False,
+    )
+    sync_run_execute(run_id=people_run.pk)
+    rows = [
+        (f"e{i}", f"p{i % n_people + 1}@example.com", "2026-01-01 00:00:00+00:00", i) for i in range(n_events)
+    ]
+    warehouse.table("events", "event_id VARCHAR, email VARCHAR, day TIMESTAMPTZ, n INTEGER", rows)
+    model = warehouse.model(
+        "SELECT event_id, email, day + n * INTERVAL 1 SECOND AS happened_at FROM events",
+        "event_id",
+        ["event_id", "email", "happened_at"],
+    )
+    options = {"event": {"contact_column": "email", "contact_key": "email", "created_at_column": "happened_at",
+                         "event_name": "ordered"}}  # fmt: skip
+    return make_sync(workspace, model, destination, object_key="event", behavior="send", key_column="event_id",
+                     key_identifier="event_id", options=options)  # fmt: skip
+
+
+def test_events_in_flight_when_a_run_died_are_not_sent_twice(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace
+):
+    from apps.syncs import events_in_flight
+    from apps.syncs.execution import _plan
+
+    sync = event_sync(workspace, warehouse, destination, 6)
+    planned = list(_plan(sync, full_resync=False))
+    arrived, lost = planned[0], planned[1]
+    # What a run killed mid-call leaves: both noted, the first one reached Intercom, neither is in the ledger.
+    api = intercom_emulator.client(intercom_workspace.token)
+    assert api.post("/events", json=arrived.payload).status_code == 202
+    events_in_flight.note(sync, arrived.key, arrived.payload)
+    events_in_flight.note(sync, lost.key, lost.payload)
+    done = sync_run_execute(run_id=services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk)
+    assert done.status == RunStatus.SUCCEEDED, done.first_error
+    assert done.counts["sent"] == 5 and done.counts["unchanged"] == 1  # the one that arrived is not resent
+    assert len(intercom_emulator.events(intercom_workspace.id_code)) == 6
+    assert intercom_emulator.duplicate_event_count() == 0
+    assert intercom_emulator.request_count("GET /events") == 2  # one question per event in flight
+    assert not events_in_flight.EventInFlight.objects.for_workspace(workspace).exists()

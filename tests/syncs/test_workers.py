@@ -1,0 +1,150 @@
+"""Runs on real Celery worker processes and the real Redis: a worker killed mid-run, Redis flushed mid-run,
+two triggers at once. The workers run with the threads pool, as `./syncline run` and the Procfile start them."""
+
+import threading
+import time
+
+import pytest
+import redis
+from django.conf import settings as django_settings
+
+from apps.syncs import services
+from apps.syncs.models import ACTIVE_STATUSES, RunStatus, RunTrigger, SyncRun
+from config.celery import app
+from tests.fixtures.celery import WorkerProcess
+from tests.fixtures.syncs import m, make_sync
+from tests.syncs.test_recovery import event_sync
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+LEASE = 3
+
+
+@pytest.fixture
+def workers(celery_queue, intercom_emulator, intercom_workspace, settings):
+    """Start worker processes on this test's queue; run tasks are routed there; short leases."""
+    default_queue, app.conf.task_default_queue = app.conf.task_default_queue, celery_queue
+    settings.SYNC_RUN_LEASE_SECONDS = LEASE
+    started: list[WorkerProcess] = []
+    env = {f"INTERCOM_API_BASE_URL_{region}": url for region, url in intercom_emulator.base_urls.items()}
+    env |= {"SYNC_RUN_HEARTBEAT_SECONDS": "0.5", "SYNC_RUN_LEASE_SECONDS": str(LEASE),
+            "INTERCOM_RATE_LIMIT_PER_MINUTE": "600000"}  # fmt: skip
+
+    def start() -> WorkerProcess:
+        worker = WorkerProcess(celery_queue).start(concurrency=4, pool="threads", env=env)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+    app.conf.task_default_queue = default_queue
+
+
+def wait_for(condition, timeout=90.0, step=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout} s")
+
+
+def run_of(run):
+    return SyncRun.objects.for_workspace(run.workspace_id).get(pk=run.pk)
+
+
+def finished(run):
+    current = run_of(run)
+    return current if current.status not in ACTIVE_STATUSES else None
+
+
+def people_sync(workspace, warehouse, destination, n):
+    rows = [(i, f"p{i}@example.com", f"Person {i}") for i in range(1, n + 1)]
+    warehouse.table("people", "id INTEGER, email VARCHAR, name VARCHAR", rows)
+    model = warehouse.model("SELECT * FROM people", "id", ["id", "email", "name"], unique=("email",))
+    return make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
+                     key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
+
+
+def test_a_worker_killed_mid_run_is_recovered_and_every_event_arrives_once(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, workers
+):
+    intercom_emulator.set_faults(latency_ms=15)
+    sync = event_sync(workspace, warehouse, destination, 5000)
+    first = workers()
+    run = services.sync_run_start(workspace=workspace, sync=sync)
+    wait_for(lambda: len(intercom_emulator.events(intercom_workspace.id_code)) >= 1000)
+    first.kill()  # SIGKILL: the requests in flight may or may not have reached Intercom
+    assert run_of(run).status == RunStatus.RUNNING
+    workers()
+    time.sleep(LEASE + 1)
+    assert services.runs_reap_stale() == 1
+    dead = run_of(run)
+    recovery = SyncRun.objects.for_workspace(workspace).get(continues=dead)
+    assert dead.status == RunStatus.FAILED and f"run {recovery.pk} continues it" in dead.first_error
+    assert recovery.trigger == RunTrigger.RECOVERY
+    done = wait_for(lambda: finished(recovery), timeout=240)
+    assert done.status == RunStatus.SUCCEEDED, done.first_error
+    events = intercom_emulator.events(intercom_workspace.id_code)
+    assert len(events) == 5000 and intercom_emulator.duplicate_event_count() == 0  # each event once
+    assert done.counts["sent"] + done.counts["unchanged"] == 5000 and done.counts["unchanged"] >= 1000
+    assert intercom_emulator.request_count("POST /events") == 5000  # not one sent twice
+
+
+def test_redis_flushed_mid_run_leaves_no_run_running_and_the_next_run_completes(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, workers, settings
+):
+    intercom_emulator.set_faults(latency_ms=10)
+    sync = people_sync(workspace, warehouse, destination, 1500)
+    workers()
+    broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
+    run = services.sync_run_start(workspace=workspace, sync=sync)
+    wait_for(lambda: len(intercom_emulator.contacts(intercom_workspace.id_code)) >= 200)
+    broker.flushdb()  # the broker's queues, unacknowledged messages and the rate limiter's buckets
+    done = wait_for(lambda: finished(run), timeout=LEASE + 120)
+    assert done.status == RunStatus.SUCCEEDED, done.first_error
+    assert len(intercom_emulator.contacts(intercom_workspace.id_code)) == 1500
+
+    # A run queued when Redis lost its message: the reaper enqueues it again.
+    settings.SYNC_RUN_REQUEUE_SECONDS = 0
+    lost = services.sync_run_start(workspace=workspace, sync=sync)
+    broker.flushdb()
+    time.sleep(0.5)
+    if run_of(lost).status == RunStatus.QUEUED:  # the worker did not take it before the flush
+        services.runs_reap_stale()
+    done = wait_for(lambda: finished(lost), timeout=60)
+    assert done.status == RunStatus.SUCCEEDED and done.counts["unchanged"] == 1500
+
+
+def test_the_same_sync_triggered_twice_at_once_executes_exactly_once(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, workers
+):
+    sync = people_sync(workspace, warehouse, destination, 20)
+    workers()
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def trigger(kind):
+        from django.db import connection
+
+        barrier.wait()
+        try:
+            outcomes.append(services.sync_run_start(workspace=workspace, sync=sync, trigger=kind).pk)
+        except services.SyncAlreadyRunning as refused:
+            outcomes.append(("refused", refused.run.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=trigger, args=(k,)) for k in (RunTrigger.MANUAL, RunTrigger.SCHEDULE)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    started = [o for o in outcomes if isinstance(o, int)]
+    refused = [o for o in outcomes if isinstance(o, tuple)]
+    assert len(started) == 1 and refused == [("refused", started[0])]
+    done = wait_for(lambda: finished(SyncRun.objects.for_workspace(workspace).get(pk=started[0])))
+    assert done.status == RunStatus.SUCCEEDED
+    assert SyncRun.objects.for_workspace(workspace).filter(sync=sync).count() == 1
+    assert intercom_emulator.request_count("POST /contacts") == 20
