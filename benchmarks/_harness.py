@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,8 +13,9 @@ sys.path.insert(0, str(ROOT))
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
-def django_setup(database: str, *, fresh: bool = True) -> None:
-    """Point Django at a scratch database (a fresh one unless told to keep what is there) and migrate it."""
+def django_setup(database: str, *, fresh: bool = True, redis_db: int = 13) -> None:
+    """Point Django at a scratch database (a fresh one unless told to keep what is there) and migrate it;
+    ``redis_db`` is the Redis database the run uses."""
     import psycopg
 
     if fresh:
@@ -23,7 +24,7 @@ def django_setup(database: str, *, fresh: bool = True) -> None:
             admin.execute(f'CREATE DATABASE "{database}"')
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
-    os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/13"
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{redis_db}"
     import logging
 
     import django
@@ -65,7 +66,7 @@ def workspace_with_sync(emulator, *, source_type: str, source_config: dict, sql:
 
     settings.INTERCOM_API_BASE_URLS = emulator.base_urls
     intercom = emulator.seed_workspace(name="Bench", region="US", data_attributes=data_attributes or [])
-    workspace = Workspace.objects.create(name="Bench", slug=f"bench-{int(time.time())}")
+    workspace = Workspace.objects.create(name="Bench", slug=f"bench-{uuid.uuid4().hex[:12]}")
     source = Connection.objects.create(workspace=workspace, name="Warehouse", kind="source", type=source_type,
                                        config=source_config, credentials={}, status="connected")  # fmt: skip
     destination = Connection.objects.create(
