@@ -284,15 +284,18 @@ class _Heartbeat(threading.Thread):
         self.join(timeout=10)
 
 
-def sync_run_execute(*, run_id: int, progress: Callable[[dict], None] | None = None) -> SyncRun:
-    """Run a queued run to its end. `progress`, if given, is called with the counts after each record."""
+def sync_run_execute(
+    *, run_id: int, progress: Callable[[dict], None] | None = None, max_running: int | None = None
+) -> SyncRun:
+    """Run a queued run to its end. `progress`, if given, is called with the counts after each record;
+    `max_running` caps the workspace's runs running at once (services.WorkspaceBusy beyond it)."""
     # The task only has an id: this is the one lookup that does not start from a workspace.
     run = (
         SyncRun.objects.across_all_workspaces_unsafe()
         .select_related("sync", "sync__model", "sync__model__source", "sync__destination")
         .get(pk=run_id)
     )
-    if not services.run_mark_running(run):
+    if not services.run_mark_running(run, max_running=max_running):
         return run
     sync = run.sync
     ledger = DbLedger(sync)

@@ -185,21 +185,36 @@ def sync_run_start(
     return run
 
 
-def run_mark_running(run: SyncRun) -> bool:
+class WorkspaceBusy(Exception):
+    """The workspace already runs its share of syncs; the run stays queued and its task tries again later."""
+
+
+def run_mark_running(run: SyncRun, *, max_running: int | None = None) -> bool:
     """queued → running; False when the run is no longer queued (cancelled, or taken by another worker).
-    A run's later slices keep the time its first slice started."""
-    now = timezone.now()
-    updated = (
-        SyncRun.objects.for_workspace(run.workspace_id)
-        .filter(pk=run.pk, status=RunStatus.QUEUED)
-        .update(
+    A run's later slices keep the time its first slice started.
+
+    Raises WorkspaceBusy when the workspace already has ``max_running`` runs running (workers pass
+    SYNC_MAX_RUNNING_PER_WORKSPACE), so that one workspace's big syncs never hold every worker thread while
+    other workspaces' runs wait.
+    """
+    runs = SyncRun.objects.for_workspace(run.workspace_id)
+    with transaction.atomic():
+        Workspace.objects.select_for_update().filter(pk=run.workspace_id).first()  # one start at a time
+        running = runs.filter(status=RunStatus.RUNNING).count()
+        if (
+            max_running is not None
+            and running >= max_running
+            and runs.filter(pk=run.pk, status=RunStatus.QUEUED).exists()
+        ):
+            raise WorkspaceBusy(f"{running} runs of this workspace are running")
+        now = timezone.now()
+        updated = runs.filter(pk=run.pk, status=RunStatus.QUEUED).update(
             status=RunStatus.RUNNING,
             started_at=Coalesce("started_at", Value(now)),
             heartbeat_at=now,
             slices=F("slices") + 1,
             updated_at=now,
         )  # fmt: skip
-    )
     run.refresh_from_db()
     if updated and run.slices == 1:
         announce(run_started, run)

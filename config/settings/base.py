@@ -206,6 +206,10 @@ INTERCOM_OAUTH_STATE_SECONDS = 600
 # per-record results (rejected and invalid records) of past runs.
 SYNC_BATCH_SIZE = env.int("SYNC_BATCH_SIZE", default=5000)
 SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=16)
+# Runs of one workspace running at once; more wait in the queue, so that one workspace's big syncs
+# never hold every worker thread (keep it below the worker's --concurrency). Checked again after N seconds.
+SYNC_MAX_RUNNING_PER_WORKSPACE = env.int("SYNC_MAX_RUNNING_PER_WORKSPACE", default=2)
+SYNC_BUSY_WORKSPACE_RETRY_SECONDS = env.float("SYNC_BUSY_WORKSPACE_RETRY_SECONDS", default=5.0)
 SYNC_RECORD_RESULTS_DAYS = env.int("SYNC_RECORD_RESULTS_DAYS", default=30)
 # Intercom client: attempts per call on 5xx / timeouts / connection errors, and the backoff's base delay.
 INTERCOM_CLIENT_MAX_ATTEMPTS = env.int("INTERCOM_CLIENT_MAX_ATTEMPTS", default=5)

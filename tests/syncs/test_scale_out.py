@@ -10,6 +10,7 @@ draw from it. Each run alone sends with 16 threads and would go far faster witho
 from __future__ import annotations
 
 import bisect
+import itertools
 import time
 from pathlib import Path
 
@@ -167,3 +168,48 @@ def test_runs_of_two_workspaces_progress_side_by_side_on_one_worker(
         theirs_times = [r["at"] for r in requests if r["workspace"] == rival.id_code]
         assert len(mine) >= records
         assert min(mine) < max(theirs_times)  # each sent calls while the other was still sending
+
+
+def test_one_workspaces_many_runs_leave_worker_threads_to_other_workspaces(
+    workspace, destination, intercom_workspace, intercom_emulator, celery_workers, celery_queue, tmp_path
+):
+    """Four syncs of one workspace on a worker of four threads: two run, two wait in the queue (the
+    workspace's cap), so another workspace's small run starts at once instead of after a big one."""
+    intercom_emulator.set_rate_limit(
+        app_per_minute=PER_MINUTE, workspace_per_minute=PER_MINUTE, window_seconds=WINDOW
+    )
+    busy = [
+        _user_sync(workspace, _warehouse(workspace, tmp_path, f"busy{n}"), destination, f"busy{n}", 40)
+        for n in range(4)
+    ]  # 160 calls on one Intercom workspace's 14.5 calls/s: a run lasts several seconds
+    other = WorkspaceFactory()
+    other_intercom = intercom_emulator.seed_workspace(name="Globex", region="US")
+    other_destination = IntercomConnectionFactory(
+        workspace=other,
+        config={"region": "US", "workspace_id": other_intercom.id_code, "workspace_name": "Globex"},
+        credentials={"access_token": other_intercom.token},
+    )
+    small = _user_sync(other, _warehouse(other, tmp_path, "small"), other_destination, "small", 10)
+    env = _worker_env(intercom_emulator) | {
+        "SYNC_MAX_RUNNING_PER_WORKSPACE": "2",
+        "SYNC_BUSY_WORKSPACE_RETRY_SECONDS": "1",
+    }
+    celery_workers(1, pool="threads", concurrency=4, env=env)
+    busy_runs = [_enqueue(workspace, sync, celery_queue) for sync in busy]
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while not SyncRun.objects.for_workspace(workspace).filter(status=RunStatus.RUNNING).count() >= 2:
+        assert time.monotonic() < deadline, "the busy workspace's runs never started"
+        time.sleep(0.1)
+    triggered = time.time()
+    small_run = _enqueue(other, small, celery_queue)
+
+    small_run, *busy_runs = _wait_until_finished(small_run, *busy_runs)
+
+    assert all(run.status == RunStatus.SUCCEEDED for run in [small_run, *busy_runs])
+    waited = small_run.started_at.timestamp() - triggered
+    print(f"\n[cap 2 of 4 threads] the other workspace's run started {waited:.2f}s after its trigger")
+    assert waited <= 2.0
+    assert small_run.finished_at < max(run.finished_at for run in busy_runs)
+    moments = sorted([(r.started_at, 1) for r in busy_runs] + [(r.finished_at, -1) for r in busy_runs])
+    at_once = max(itertools.accumulate(step for _, step in moments))
+    assert at_once == 2  # the cap held, and was used
