@@ -69,6 +69,14 @@ def _http_error(request, exc: HttpError):
     return _error(request, exc.status_code, "error", str(exc.message))
 
 
+def _answers(**meanings: str) -> dict:
+    """What each status means for this operation, for the description (ninja writes only "Not Found")."""
+    return {"responses": {int(code.lstrip("_")): {"description": text} for code, text in meanings.items()}}
+
+
+NO_KEY = "No valid API key: missing, malformed, unknown or revoked (see `error`)."
+
+
 def _found(lookup, kind: str, object_id: int):
     try:
         return lookup()
@@ -127,6 +135,7 @@ def _sync(request: HttpRequest, sync: Sync) -> dict:
     operation_id="list_syncs",
     summary="List syncs",
     description="Every sync of the key's workspace, by name, with its last run.",
+    openapi_extra=_answers(_200="The syncs.", _401=NO_KEY),
 )
 def list_syncs(request: HttpRequest):
     return {"syncs": [_sync(request, s) for s in sync_selectors.sync_list(workspace=request.auth.workspace)]}
@@ -148,6 +157,14 @@ def list_syncs(request: HttpRequest):
     description="Queues a run of the sync and answers at once (202) with the run; poll its `url` until "
     "`finished_at` is set. A sync runs one run at a time: while one is queued or running, the answer is "
     "409 with that run. The JSON body is optional.",
+    openapi_extra=_answers(
+        _202="The run is queued; `url` is where to poll it.",
+        _400="The body is not JSON.",
+        _401=NO_KEY,
+        _404="No sync with this id in the key's workspace.",
+        _409="The sync already has a queued or running run, given in `run`; nothing was started.",
+        _422="The body or the id is not valid; `message` names the field.",
+    ),
 )
 def trigger_sync(
     request: HttpRequest, sync_id: int, response: HttpResponse, options: schemas.TriggerIn | None = None
@@ -178,6 +195,7 @@ def trigger_sync(
     operation_id="get_sync_run",
     summary="Get a run",
     description="A run's status, timings and counts; counts grow while it runs.",
+    openapi_extra=_answers(_200="The run.", _401=NO_KEY, _404="No run with this id in the key's workspace."),
 )
 def get_sync_run(request: HttpRequest, run_id: int):
     workspace = request.auth.workspace

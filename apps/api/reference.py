@@ -1,7 +1,11 @@
 """The API's human reference page (/api/v1/docs), drawn from the same OpenAPI description the API serves,
 so the page and the description cannot disagree. Plain HTML: no script, nothing loaded from elsewhere."""
 
+import re
+
 from django.template.response import TemplateResponse
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from ninja.openapi.docs import DocsBase
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -15,23 +19,32 @@ def _resolve(schema: dict, node: dict) -> dict:
     return schema["components"]["schemas"][name] | {"title": name}
 
 
+def _text(markdown: str) -> str:
+    """The descriptions use only `code` spans of Markdown."""
+    return mark_safe(re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(markdown)))  # noqa: S308 (escaped first)
+
+
+def _type(schema: dict, option: dict) -> str:
+    option = _resolve(schema, option) if "$ref" in option else option
+    if "enum" in option:
+        return " | ".join(option["enum"])
+    if option.get("type") == "array":
+        return f"list of {_resolve(schema, option['items']).get('title', 'items')}"
+    if "properties" in option:
+        return option.get("title", "object")
+    return option.get("format", option.get("type", "object"))
+
+
 def _fields(schema: dict, node: dict) -> list[dict]:
+    # An optional body is anyOf [the object, null]: describe the object.
+    node = next((o for o in node.get("anyOf", ()) if o.get("type") != "null"), node)
     node = _resolve(schema, node)
     required = set(node.get("required", ()))
     fields = []
     for name, prop in node.get("properties", {}).items():
-        options = prop.get("anyOf", [prop])
-        types = []
-        for option in options:
-            option = _resolve(schema, option) if "$ref" in option else option
-            if "enum" in option:
-                types.append(" | ".join(option["enum"]))
-            elif option.get("type") == "array":
-                types.append(f"list of {_resolve(schema, option['items']).get('title', 'items')}")
-            else:
-                types.append(option.get("title") if "properties" in option else option.get("type", "object"))
+        types = [_type(schema, option) for option in prop.get("anyOf", [prop])]
         fields.append({"name": name, "type": " or ".join(types), "required": name in required,
-                       "description": prop.get("description", "")})  # fmt: skip
+                       "description": _text(prop.get("description", ""))})  # fmt: skip
     return fields
 
 
@@ -46,11 +59,11 @@ def operations(schema: dict) -> list[dict]:
             responses = []
             for code, answer in op["responses"].items():
                 body_schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
-                responses.append({"code": code, "description": answer.get("description", ""),
+                responses.append({"code": code, "description": _text(answer.get("description", "")),
                                   "schema": _resolve(schema, body_schema).get("title", "")})  # fmt: skip
             result.append({
                 "method": method.upper(), "path": path, "summary": op.get("summary", ""),
-                "description": op.get("description", ""), "anchor": op.get("operationId", ""),
+                "description": _text(op.get("description", "")), "anchor": op.get("operationId", ""),
                 "body": _fields(schema, body) if body else [], "responses": responses,
             })  # fmt: skip
     return result
@@ -59,7 +72,7 @@ def operations(schema: dict) -> list[dict]:
 def schemas(schema: dict) -> list[dict]:
     components = schema.get("components", {}).get("schemas", {})
     return [
-        {"name": name, "description": node.get("description", ""), "fields": _fields(schema, node)}
+        {"name": name, "description": _text(node.get("description", "")), "fields": _fields(schema, node)}
         for name, node in components.items()
         if "properties" in node
     ]
