@@ -63,7 +63,7 @@ def test_bearer_only_views_ignore_the_session(route, method, htmx, db):
     owner = MembershipFactory(workspace=run.workspace, role=Role.OWNER)
     client = Client(enforce_csrf_checks=True)
     client.force_login(owner.user)
-    ids = {"sync_id": run.sync_id, "run_id": run.pk}
+    ids = {"sync_id": run.sync_id, "run_id": run.pk, "rest": "no/such/endpoint"}
     url = reverse(route.name, kwargs={name: ids[name] for name in route.kwargs})
     response = getattr(client, method)(url, headers={"HX-Request": "true"} if htmx else {})
     assert response.status_code in (401, 405)

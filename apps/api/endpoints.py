@@ -202,3 +202,14 @@ def get_sync_run(request: HttpRequest, run_id: int):
     return _found(
         lambda: _run(request, sync_selectors.run_get(workspace=workspace, run_id=run_id)), "run", run_id
     )
+
+
+@api.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", url_name="unknown", include_in_schema=False
+)
+def unknown_endpoint(request: HttpRequest, rest: str):
+    """A mistyped path answers in JSON too, rather than with the site's HTML 404 page (after the key check,
+    like every endpoint)."""
+    raise NotFound(
+        f"No endpoint at {request.path}. The endpoints are described at {reverse('api-v1:openapi-view')}."
+    )

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 import redis
 from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 
 from apps.api.models import ApiKey
@@ -281,5 +280,12 @@ def test_no_secret_is_stored(api_key_and_secret):
     assert secret.startswith(stored["prefix"]) and len(stored["prefix"]) < len(secret) // 3
 
 
-def test_the_api_root_points_to_the_reference(client):
-    assert client.get(reverse("api-v1:api-root")).status_code == 404
+@pytest.mark.parametrize("path", ["/api/v1/sync/1/trigger", "/api/v1/syncs/1", "/api/v1/runs/1"])
+def test_a_mistyped_endpoint_is_a_json_404(api, path):
+    response = api.post(path)
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "not_found",
+        "message": f"No endpoint at {path}. The endpoints are described at /api/v1/docs.",
+    }
+    assert ApiClient(None).get(path).status_code == 401  # the key is checked first, as everywhere
