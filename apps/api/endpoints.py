@@ -167,11 +167,11 @@ def list_syncs(request: HttpRequest):
     ),
 )
 def trigger_sync(
-    request: HttpRequest, sync_id: int, response: HttpResponse, options: schemas.TriggerIn | None = None
+    request: HttpRequest, sync_id: int, response: HttpResponse, body: schemas.TriggerIn | None = None
 ):
     workspace = request.auth.workspace
     sync = _found(lambda: sync_selectors.sync_get(workspace=workspace, sync_id=sync_id), "sync", sync_id)
-    full_resync = options.full_resync if options else False
+    full_resync = body.full_resync if body else False
     try:
         run = sync_run_start(workspace=workspace, sync=sync, trigger=RunTrigger.API, full_resync=full_resync)
     except SyncAlreadyRunning as running:

@@ -213,6 +213,7 @@ def test_the_full_resync_flag_is_honoured(api, workspace, body, full_resync):
     [
         ('{"full_resync": "yes"}', 422, "full_resync: Input should be a valid boolean"),
         ('{"full_resynch": true}', 422, "full_resynch: Extra inputs are not permitted"),
+        ('["full_resync"]', 422, "body: Input should be a valid dictionary"),
         ("{not json", 400, "Cannot parse request body"),
     ],
 )
