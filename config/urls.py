@@ -22,4 +22,5 @@ urlpatterns = [
     path("connections/intercom/callback/", intercom_callback, name="intercom_callback"),
     path("invitations/<str:token>/", tenancy_views.invitation_accept, name="invitation_accept"),
     path("w/<slug:workspace_slug>/", include(workspace_patterns)),
+    path("", include("apps.api.urls")),  # /api/v1/ and /w/<slug>/settings/api-keys/
 ]

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from apps.api.services import api_key_create
 from apps.tenancy import services
 from apps.tenancy.models import Role
 from tests.alerts.factories import WebhookEndpointFactory
@@ -37,6 +38,7 @@ OBJECT_FACTORIES = {
     "sync_id": lambda ws: SyncFactory(workspace=ws).pk,
     "run_id": lambda ws: SyncRunFactory(workspace=ws, status="running").pk,
     "webhook_id": lambda ws: WebhookEndpointFactory(workspace=ws).pk,
+    "api_key_id": lambda ws: api_key_create(workspace=ws, user=None, name="Pipeline")[0].pk,
 }
 # URL kwargs that name no object: the same value in every workspace.
 PLAIN_KWARGS = {"step": "data"}  # a step of the sync wizard

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.models",
     "apps.syncs",
     "apps.alerts",
+    "apps.api",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,52 @@
+"""Bearer-token authentication for the REST API.
+
+Only the `Authorization: Bearer <secret>` header authenticates: a session cookie never does, which is why
+the API's views can skip Django's CSRF check (a forged cross-site request carries no bearer secret).
+"""
+
+from django.http import HttpRequest
+from ninja.errors import AuthenticationError
+from ninja.security import HttpBearer
+
+from apps.api import selectors, services
+from apps.api.models import ApiKey
+
+WHERE_KEYS_ARE = "API keys are created in Settings → API keys."
+
+
+class ApiKeyRefused(AuthenticationError):
+    def __init__(self, code: str, message: str):
+        super().__init__(status_code=401, message=message)
+        self.code = code
+
+
+class ApiKeyAuth(HttpBearer):
+    def __call__(self, request: HttpRequest) -> ApiKey:
+        header = request.headers.get("Authorization", "")
+        scheme, _, secret = header.strip().partition(" ")
+        if not header:
+            raise ApiKeyRefused(
+                "missing_api_key",
+                f"Send an API key in the header “Authorization: Bearer <key>”. {WHERE_KEYS_ARE}",
+            )
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise ApiKeyRefused(
+                "malformed_authorization",
+                "The Authorization header must read “Bearer <key>” (one space between).",
+            )
+        return self.authenticate(request, secret.strip())
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey:
+        api_key = selectors.api_key_find_by_secret(secret=token)
+        if api_key is None:
+            raise ApiKeyRefused(
+                "invalid_api_key",
+                f"This API key is not valid: check that it was copied whole. {WHERE_KEYS_ARE}",
+            )
+        if api_key.revoked_at is not None:
+            raise ApiKeyRefused(
+                "revoked_api_key",
+                f"This API key was revoked on {api_key.revoked_at:%Y-%m-%d %H:%M} UTC. {WHERE_KEYS_ARE}",
+            )
+        services.api_key_mark_used(api_key=api_key)
+        return api_key
