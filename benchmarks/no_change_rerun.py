@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -22,7 +23,8 @@ from pathlib import Path
 
 from _harness import ADMIN_DSN, django_setup, drop_database, start_emulator, workspace_with_sync
 
-APP_DB, WAREHOUSE_DB = "syncline_bench_rerun", "syncline_bench_warehouse"
+# Per-process database names: several people may run benchmarks on one PostgreSQL server at once.
+APP_DB, WAREHOUSE_DB = f"syncline_bench_rerun_{os.getpid()}", f"syncline_bench_warehouse_{os.getpid()}"
 SQL = "SELECT external_id, email, name, plan, mrr, signed_up_at, last_seen_at, sessions_30d FROM users"
 COLUMNS = ["external_id", "email", "name", "plan", "mrr", "signed_up_at", "last_seen_at", "sessions_30d"]
 MAPPINGS = [
@@ -47,10 +49,8 @@ def peak_mb() -> float:
     return 0.0
 
 
-def worker_rerun(sync_id: int, emulator_url: str) -> dict:
-    import os
-
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{APP_DB}"
+def worker_rerun(sync_id: int, emulator_url: str, app_db: str) -> dict:
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{app_db}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     import django
 
@@ -68,12 +68,12 @@ def worker_rerun(sync_id: int, emulator_url: str) -> dict:
             "status": run.status}  # fmt: skip
 
 
-def worker_copy() -> dict:
+def worker_copy(warehouse_db: str) -> dict:
     import psycopg
 
     started = time.monotonic()
     size = 0
-    dsn = f"host=127.0.0.1 user=postgres dbname={WAREHOUSE_DB} options=-csearch_path=demo"
+    dsn = f"host=127.0.0.1 user=postgres dbname={warehouse_db} options=-csearch_path=demo"
     with psycopg.connect(dsn) as conn, conn.cursor().copy(f"COPY ({SQL}) TO STDOUT") as copy:
         for chunk in copy:
             size += len(chunk)
@@ -119,13 +119,14 @@ def main() -> None:
     parser.add_argument("--worker", choices=["rerun", "copy"])
     parser.add_argument("--sync-id", type=int)
     parser.add_argument("--emulator")
+    parser.add_argument("--database", help="workers: the app or warehouse database to use")
     parser.add_argument("--profile", action="store_true", help="profile one rerun in this process instead")
     args = parser.parse_args()
     if args.worker == "rerun":
-        print(json.dumps(worker_rerun(args.sync_id, args.emulator)))
+        print(json.dumps(worker_rerun(args.sync_id, args.emulator, args.database)))
         return
     if args.worker == "copy":
-        print(json.dumps(worker_copy()))
+        print(json.dumps(worker_copy(args.database)))
         return
 
     import psycopg
@@ -162,9 +163,18 @@ def main() -> None:
         reruns, copies = [], []
         for _ in range(3):
             reruns.append(
-                spawn("--worker", "rerun", "--sync-id", str(sync.pk), "--emulator", server.root_url)
+                spawn(
+                    "--worker",
+                    "rerun",
+                    "--sync-id",
+                    str(sync.pk),
+                    "--emulator",
+                    server.root_url,
+                    "--database",
+                    APP_DB,
+                )
             )
-            copies.append(spawn("--worker", "copy"))
+            copies.append(spawn("--worker", "copy", "--database", WAREHOUSE_DB))
         calls = sorted({r["counts"]["api_calls"] for r in reruns})
         unchanged = sorted({r["counts"]["unchanged"] for r in reruns})
         rerun_s = statistics.median(r["seconds"] for r in reruns)

@@ -61,6 +61,19 @@ class DbLedger:
             for key, payload_hash, destination_id, last_rejection, stored, company_id, row_hash in rows
         }
 
+    def row_hashes_among(self, keys: Collection[str]) -> dict[str, str]:
+        """One query per batch, two short columns: the first pass of a fingerprinted rerun."""
+        rows = self._rows.filter(key__in=list(keys)).exclude(payload_hash="").exclude(row_hash="")
+        if db.vendor == "postgresql":  # one array parameter, as in get_many
+            with db.cursor() as cursor:
+                cursor.execute(
+                    "SELECT key, row_hash FROM syncs_ledgerentry WHERE workspace_id = %s AND sync_id = %s "
+                    "AND key = ANY(%s) AND payload_hash <> '' AND row_hash <> ''",
+                    [self.sync.workspace_id, self.sync.pk, list(keys)],
+                )
+                return dict(cursor.fetchall())
+        return dict(rows.values_list("key", "row_hash"))
+
     def sent_among(self, keys: Collection[str]) -> set[str]:
         return set(
             self._rows.filter(key__in=list(keys)).exclude(payload_hash="").values_list("key", flat=True)
@@ -95,6 +108,24 @@ class DbLedger:
         updated = self._rows.filter(key=key).update(last_rejection=reason, last_rejected_at=timezone.now())
         if not updated:
             _upsert(self.sync, key, last_rejection=reason, last_rejected_at=timezone.now())
+
+    def record_row_hashes(self, pairs: list[tuple[str, str]]) -> None:
+        """Keys planned unchanged whose row now has another fingerprint (a changed configuration, say):
+        the same payload Intercom accepted, so only the fingerprint beside it changes. One statement."""
+        if not pairs:
+            return
+        if db.vendor == "postgresql":
+            keys, hashes = zip(*pairs, strict=True)
+            with db.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE syncs_ledgerentry AS e SET row_hash = n.row_hash "
+                    "FROM unnest(%s::text[], %s::text[]) AS n(key, row_hash) "
+                    "WHERE e.workspace_id = %s AND e.sync_id = %s AND e.key = n.key",
+                    [list(keys), list(hashes), self.sync.workspace_id, self.sync.pk],
+                )
+            return
+        for key, row_hash in pairs:
+            self._rows.filter(key=key).update(row_hash=row_hash)
 
     def forget(self, key: str) -> None:
         """After a delete: the record no longer exists in Intercom."""
