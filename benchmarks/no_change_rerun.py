@@ -86,16 +86,13 @@ def spawn(*args: str) -> dict:
 
 
 def seed_ledger(sync) -> int:
-    """Fill the ledger as a finished first run would: the planner's hashes, one fake Intercom id per key."""
+    """Fill the ledger as a finished first run would: the planner's hashes and the warehouse's row
+    fingerprints, one fake Intercom id per key."""
     from django.db import connection
 
-    from apps.syncs import services
-    from apps.syncs.engine.ledger import InMemoryLedger
-    from apps.syncs.engine.plan import plan
-    from apps.syncs.execution import _extract
+    from apps.syncs.execution import _plan
 
-    columns, batches = _extract(sync)
-    planned = plan(batches, columns, services.sync_engine_config(sync), InMemoryLedger())  # an empty ledger
+    planned = _plan(sync, full_resync=False)  # the sync never ran: a first run's plan, every row read
     rows = 0
     with (
         connection.cursor() as cursor,

@@ -207,22 +207,23 @@ class _Planner:
 
     def plan_keys(self, batch: Sequence[tuple[Any, str]], needed: dict[str, str]) -> list[PlannedRecord]:
         """First pass: invalid keys, and keys unchanged by their fingerprint; the rest go to `needed`."""
-        out: list[PlannedRecord] = []
-        valid: list[tuple[str, str]] = []
+        checked: list[PlannedRecord | tuple[int, str, str]] = []
         for value, fingerprint in batch:
             self.row_number += 1
             key = self._key(value)
-            if isinstance(key, PlannedRecord):
-                out.append(key)
+            checked.append(key if isinstance(key, PlannedRecord) else (self.row_number, key, fingerprint))
+        valid = [item[1] for item in checked if not isinstance(item, PlannedRecord)]
+        stored = self.ledger.row_hashes_among(valid) if valid else {}
+        out: list[PlannedRecord] = []
+        for item in checked:
+            if isinstance(item, PlannedRecord):
+                out.append(item)
+                continue
+            number, key, fingerprint = item
+            if stored.get(key) == fingerprint:
+                out.append(PlannedRecord(key, Operation.UNCHANGED, row_number=number, row_hash=fingerprint))
             else:
-                valid.append((key, fingerprint))
-        if valid:
-            stored = self.ledger.row_hashes_among([key for key, _ in valid])
-            for key, fingerprint in valid:
-                if stored.get(key) == fingerprint:
-                    out.append(PlannedRecord(key, Operation.UNCHANGED, row_hash=fingerprint))
-                else:
-                    needed[key] = fingerprint
+                needed[key] = fingerprint
         return out
 
     def plan_needed(
