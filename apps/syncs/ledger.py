@@ -62,16 +62,18 @@ class DbLedger:
         }
 
     def row_hashes_among(self, keys: Collection[str]) -> dict[str, str]:
-        """One query per batch, two short columns: the first pass of a fingerprinted rerun."""
-        rows = self._rows.filter(key__in=list(keys)).exclude(payload_hash="").exclude(row_hash="")
-        if db.vendor == "postgresql":  # one array parameter, as in get_many
+        """One query per batch, two short columns: the first pass of a fingerprinted rerun. The keys go
+        as one JSON text: quoting 20,000 array elements one by one in Python cost more than the query."""
+        if db.vendor == "postgresql":
             with db.cursor() as cursor:
                 cursor.execute(
-                    "SELECT key, row_hash FROM syncs_ledgerentry WHERE workspace_id = %s AND sync_id = %s "
-                    "AND key = ANY(%s) AND payload_hash <> '' AND row_hash <> ''",
-                    [self.sync.workspace_id, self.sync.pk, list(keys)],
+                    "SELECT e.key, e.row_hash FROM jsonb_array_elements_text(%s::jsonb) AS k(key) "
+                    "JOIN syncs_ledgerentry e ON e.workspace_id = %s AND e.sync_id = %s AND e.key = k.key "
+                    "WHERE e.payload_hash <> '' AND e.row_hash <> ''",
+                    [json.dumps(list(keys)), self.sync.workspace_id, self.sync.pk],
                 )
                 return dict(cursor.fetchall())
+        rows = self._rows.filter(key__in=list(keys)).exclude(payload_hash="").exclude(row_hash="")
         return dict(rows.values_list("key", "row_hash"))
 
     def sent_among(self, keys: Collection[str]) -> set[str]:

@@ -206,22 +206,33 @@ class _Planner:
         return self._decide_batch(checked)
 
     def plan_keys(self, batch: Sequence[tuple[Any, str]], needed: dict[str, str]) -> list[PlannedRecord]:
-        """First pass: invalid keys, and keys unchanged by their fingerprint; the rest go to `needed`."""
+        """First pass: invalid keys, and keys unchanged by their fingerprint; the rest go to `needed`.
+
+        The loop that every row of a rerun goes through: text keys take a short way (what `_key` does)."""
         checked: list[PlannedRecord | tuple[int, str, str]] = []
+        seen, number = self.seen, self.row_number
         for value, fingerprint in batch:
-            self.row_number += 1
+            number += 1
+            if type(value) is str and value not in seen and not value.isspace() and value:
+                seen.add(value)
+                checked.append((number, value, fingerprint))
+                continue
+            self.row_number = number
             key = self._key(value)
-            checked.append(key if isinstance(key, PlannedRecord) else (self.row_number, key, fingerprint))
-        valid = [item[1] for item in checked if not isinstance(item, PlannedRecord)]
-        stored = self.ledger.row_hashes_among(valid) if valid else {}
+            checked.append(key if isinstance(key, PlannedRecord) else (number, key, fingerprint))
+        self.row_number = number
+        stored = self.ledger.row_hashes_among([item[1] for item in checked if type(item) is tuple])
         out: list[PlannedRecord] = []
+        unchanged = Operation.UNCHANGED
         for item in checked:
-            if isinstance(item, PlannedRecord):
+            if type(item) is not tuple:
                 out.append(item)
                 continue
             number, key, fingerprint = item
             if stored.get(key) == fingerprint:
-                out.append(PlannedRecord(key, Operation.UNCHANGED, row_number=number, row_hash=fingerprint))
+                out.append(
+                    PlannedRecord(key, unchanged, None, None, None, None, None, None, number, fingerprint)
+                )
             else:
                 needed[key] = fingerprint
         return out
