@@ -2,10 +2,10 @@
 and its wall time divided by the time to read the same query with COPY … TO STDOUT (target ≤ 3).
 
 Set-up (not timed): the demo users are loaded into a scratch warehouse database, a User sync keyed on
-external_id is created in a scratch app database, and its ledger is filled as a completed first run
-would leave it (the planner's own hashes). Then, three times each, in fresh processes that report their
-own peak resident memory (VmHWM): a real run (extract → plan → load, nothing to send) and a COPY of the
-model's query. Medians are printed; the last line is the ratio rerun / COPY.
+external_id is created in a scratch app database, and its ledger and run history are filled as a
+completed first run would leave them (the planner's payload hashes, the warehouse's row fingerprints).
+Then, three times each, in fresh processes that report their own peak resident memory (VmHWM): a real
+run (fingerprints read and compared, nothing to send) and a COPY of the model's query. Medians are printed; the last line is the ratio rerun / COPY.
 
 Run: ``.venv/bin/python benchmarks/no_change_rerun.py [--users N]``
 """
@@ -143,9 +143,10 @@ def main() -> None:
     with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{WAREHOUSE_DB}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{WAREHOUSE_DB}"')
-    django_setup(APP_DB)
-    server, emulator = start_emulator()
+    server = None
     try:
+        django_setup(APP_DB)
+        server, emulator = start_emulator()
         started = time.monotonic()
         load_into_postgres(f"host=127.0.0.1 user=postgres dbname={WAREHOUSE_DB}", users=args.users)
         _, sync, _ = workspace_with_sync(
@@ -191,7 +192,8 @@ def main() -> None:
         print(f"COPY:  {copy_s:.2f} s median, peak {statistics.median(c['peak_mb'] for c in copies):.0f} MB")
         print(f"{rerun_s / copy_s:.2f}")
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
         drop_database(APP_DB)
         with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{WAREHOUSE_DB}" WITH (FORCE)')
