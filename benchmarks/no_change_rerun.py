@@ -2,10 +2,10 @@
 and its wall time divided by the time to read the same query with COPY … TO STDOUT (target ≤ 3).
 
 Set-up (not timed): the demo users are loaded into a scratch warehouse database, a User sync keyed on
-external_id is created in a scratch app database, and its ledger is filled as a completed first run
-would leave it (the planner's own hashes). Then, three times each, in fresh processes that report their
-own peak resident memory (VmHWM): a real run (extract → plan → load, nothing to send) and a COPY of the
-model's query. Medians are printed; the last line is the ratio rerun / COPY.
+external_id is created in a scratch app database, and its ledger and run history are filled as a
+completed first run would leave them (the planner's payload hashes, the warehouse's row fingerprints).
+Then, three times each, in fresh processes that report their own peak resident memory (VmHWM): a real
+run (fingerprints read and compared, nothing to send) and a COPY of the model's query. Medians are printed; the last line is the ratio rerun / COPY.
 
 Run: ``.venv/bin/python benchmarks/no_change_rerun.py [--users N]``
 """
@@ -13,7 +13,9 @@ Run: ``.venv/bin/python benchmarks/no_change_rerun.py [--users N]``
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -22,7 +24,8 @@ from pathlib import Path
 
 from _harness import ADMIN_DSN, django_setup, drop_database, start_emulator, workspace_with_sync
 
-APP_DB, WAREHOUSE_DB = "syncline_bench_rerun", "syncline_bench_warehouse"
+# Per-process database names: several people may run benchmarks on one PostgreSQL server at once.
+APP_DB, WAREHOUSE_DB = f"syncline_bench_rerun_{os.getpid()}", f"syncline_bench_warehouse_{os.getpid()}"
 SQL = "SELECT external_id, email, name, plan, mrr, signed_up_at, last_seen_at, sessions_30d FROM users"
 COLUMNS = ["external_id", "email", "name", "plan", "mrr", "signed_up_at", "last_seen_at", "sessions_30d"]
 MAPPINGS = [
@@ -47,10 +50,8 @@ def peak_mb() -> float:
     return 0.0
 
 
-def worker_rerun(sync_id: int, emulator_url: str) -> dict:
-    import os
-
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{APP_DB}"
+def worker_rerun(sync_id: int, emulator_url: str, app_db: str) -> dict:
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{app_db}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     import django
 
@@ -68,12 +69,12 @@ def worker_rerun(sync_id: int, emulator_url: str) -> dict:
             "status": run.status}  # fmt: skip
 
 
-def worker_copy() -> dict:
+def worker_copy(warehouse_db: str) -> dict:
     import psycopg
 
     started = time.monotonic()
     size = 0
-    dsn = f"host=127.0.0.1 user=postgres dbname={WAREHOUSE_DB} options=-csearch_path=demo"
+    dsn = f"host=127.0.0.1 user=postgres dbname={warehouse_db} options=-csearch_path=demo"
     with psycopg.connect(dsn) as conn, conn.cursor().copy(f"COPY ({SQL}) TO STDOUT") as copy:
         for chunk in copy:
             size += len(chunk)
@@ -86,28 +87,34 @@ def spawn(*args: str) -> dict:
 
 
 def seed_ledger(sync) -> int:
-    """Fill the ledger as a finished first run would: the planner's hashes, one fake Intercom id per key."""
+    """Fill the ledger as a finished first run would: the planner's hashes and the warehouse's row
+    fingerprints, one fake Intercom id per key."""
     from django.db import connection
 
-    from apps.syncs import services
-    from apps.syncs.engine.ledger import InMemoryLedger
-    from apps.syncs.engine.plan import plan
-    from apps.syncs.execution import _extract
+    from apps.syncs.execution import _plan
 
-    columns, batches = _extract(sync)
-    planned = plan(batches, columns, services.sync_engine_config(sync), InMemoryLedger())  # an empty ledger
+    planned = _plan(sync, full_resync=False)  # the sync never ran: a first run's plan, every row read
     rows = 0
-    with (
-        connection.cursor() as cursor,
-        cursor.copy(
-            "COPY syncs_ledgerentry (workspace_id, sync_id, key, payload_hash, row_hash, destination_id, company_id, "
-            "last_rejection, synced_at) FROM STDIN"
-        ) as copy,
-    ):
-        for record in planned:
-            copy.write_row((sync.workspace_id, sync.pk, record.key, record.payload_hash, record.row_hash, f"c{rows}",
-                            "", "", "now"))  # fmt: skip
-            rows += 1
+    # In chunks: the plan queries the ledger on the same connection, which a COPY in progress holds.
+    while chunk := list(itertools.islice(planned, 50_000)):
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(
+                "COPY syncs_ledgerentry (workspace_id, sync_id, key, payload_hash, row_hash, destination_id, "
+                "company_id, last_rejection, synced_at) FROM STDIN"
+            ) as copy,
+        ):
+            for record in chunk:
+                copy.write_row((sync.workspace_id, sync.pk, record.key, record.payload_hash, record.row_hash,
+                                f"c{rows}", "", "", "now"))  # fmt: skip
+                rows += 1
+    # … and a run history that says so, as the first run leaves it.
+    from apps.syncs import services
+    from apps.syncs.models import RunStatus
+
+    first = services.sync_run_start(workspace=sync.workspace, sync=sync, enqueue=False)
+    services.run_mark_running(first)
+    services.run_finish(first, status=RunStatus.SUCCEEDED, counts={"source_rows": rows, "created": rows})
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE syncs_ledgerentry")  # as autovacuum would after a first run's inserts
     return rows
@@ -119,13 +126,14 @@ def main() -> None:
     parser.add_argument("--worker", choices=["rerun", "copy"])
     parser.add_argument("--sync-id", type=int)
     parser.add_argument("--emulator")
+    parser.add_argument("--database", help="workers: the app or warehouse database to use")
     parser.add_argument("--profile", action="store_true", help="profile one rerun in this process instead")
     args = parser.parse_args()
     if args.worker == "rerun":
-        print(json.dumps(worker_rerun(args.sync_id, args.emulator)))
+        print(json.dumps(worker_rerun(args.sync_id, args.emulator, args.database)))
         return
     if args.worker == "copy":
-        print(json.dumps(worker_copy()))
+        print(json.dumps(worker_copy(args.database)))
         return
 
     import psycopg
@@ -135,9 +143,10 @@ def main() -> None:
     with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{WAREHOUSE_DB}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{WAREHOUSE_DB}"')
-    django_setup(APP_DB)
-    server, emulator = start_emulator()
+    server = None
     try:
+        django_setup(APP_DB)
+        server, emulator = start_emulator()
         started = time.monotonic()
         load_into_postgres(f"host=127.0.0.1 user=postgres dbname={WAREHOUSE_DB}", users=args.users)
         _, sync, _ = workspace_with_sync(
@@ -157,14 +166,23 @@ def main() -> None:
 
             profiler = cProfile.Profile()
             profiler.runcall(run_now, sync.workspace, sync)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(40)
             return
         reruns, copies = [], []
         for _ in range(3):
             reruns.append(
-                spawn("--worker", "rerun", "--sync-id", str(sync.pk), "--emulator", server.root_url)
+                spawn(
+                    "--worker",
+                    "rerun",
+                    "--sync-id",
+                    str(sync.pk),
+                    "--emulator",
+                    server.root_url,
+                    "--database",
+                    APP_DB,
+                )
             )
-            copies.append(spawn("--worker", "copy"))
+            copies.append(spawn("--worker", "copy", "--database", WAREHOUSE_DB))
         calls = sorted({r["counts"]["api_calls"] for r in reruns})
         unchanged = sorted({r["counts"]["unchanged"] for r in reruns})
         rerun_s = statistics.median(r["seconds"] for r in reruns)
@@ -174,7 +192,8 @@ def main() -> None:
         print(f"COPY:  {copy_s:.2f} s median, peak {statistics.median(c['peak_mb'] for c in copies):.0f} MB")
         print(f"{rerun_s / copy_s:.2f}")
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
         drop_database(APP_DB)
         with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{WAREHOUSE_DB}" WITH (FORCE)')

@@ -7,7 +7,9 @@ connecting, and a connection that is never reused cannot leak a session setting 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Collection, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -59,6 +61,37 @@ class RowBatch:
     rows: list[tuple[Any, ...]]
 
 
+@dataclass(frozen=True)
+class FingerprintSpec:
+    """What a row's fingerprint covers: the key column and the other columns a sync's payload is built
+    from, and a salt (hex) that stands for everything else the payload depends on (the sync's
+    configuration, the columns' types), so changing any of them changes every fingerprint."""
+
+    key_column: str
+    columns: tuple[str, ...]
+    salt: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[0-9a-f]{1,64}", self.salt):
+            raise ValueError("the salt is written into SQL: hex digits only")
+
+
+FINGERPRINT = re.compile(r"[0-9a-f]{32}")  # an md5 in hex, as every adapter computes it
+
+
+class FingerprintedRead(Protocol):
+    """One consistent read of a model (one snapshot, so both passes see the same rows)."""
+
+    def keys(self, batch_size: int) -> Iterator[list[tuple[Any, str]]]:
+        """(key, fingerprint) of every row, in batches."""
+        ...
+
+    def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
+        """The rows, each with its fingerprint as an extra last column; with ``only``, just the rows
+        whose fingerprint is among those."""
+        ...
+
+
 class SourceAdapter(Protocol):
     """The protocol. Every method may raise a ``SourceError`` subclass and nothing else (programming
     errors aside)."""
@@ -83,6 +116,12 @@ class SourceAdapter(Protocol):
         the row count. Bounded by the extraction timeout. Closing the iterator early cancels the query."""
         ...
 
+    def fingerprinted(self, sql: str, spec: FingerprintSpec) -> AbstractContextManager[FingerprintedRead]:
+        """A read of ``sql`` where the database computes each row's fingerprint (see ``FingerprintSpec``),
+        so a caller can fetch only (key, fingerprint) pairs, then the rows it needs. Adapters that
+        cannot set ``fingerprints = False``."""
+        ...
+
 
 class ParserCheckedSource:
     """The public half every adapter shares: Syncline's parser check first (`safety.checked_query`), then
@@ -90,6 +129,7 @@ class ParserCheckedSource:
     apply. Tests call the unchecked paths directly to prove the databases refuse writes on their own."""
 
     dialect: str
+    fingerprints = True
 
     def describe(self, sql: str) -> list[Column]:
         return self._describe(checked_query(sql, self.dialect))
@@ -99,6 +139,40 @@ class ParserCheckedSource:
 
     def stream(self, sql: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[RowBatch]:
         return self._stream(checked_query(sql, self.dialect), batch_size)
+
+    def fingerprinted(self, sql: str, spec: FingerprintSpec) -> AbstractContextManager[FingerprintedRead]:
+        return self._fingerprinted(FingerprintQueries(self, checked_query(sql, self.dialect), spec))
+
+    # --- what each dialect supplies for fingerprints ----------------------------------------------------
+
+    def _quote(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def _fingerprint_sql(self, columns: list[str], salt: str) -> str:
+        """An SQL expression: the md5 (32 hex digits) of the salt and of the columns' values, written so
+        that different values (NULL, '', 'a,b' …) never give the same text."""
+        raise NotImplementedError
+
+
+class FingerprintQueries:
+    """The statements a fingerprinted read runs: the checked query of the model, wrapped as a subquery
+    (a subquery can only read, and the database's read-only transaction stands behind it anyway)."""
+
+    def __init__(self, source: ParserCheckedSource, sql: str, spec: FingerprintSpec):
+        columns = [f"m.{source._quote(name)}" for name in spec.columns]
+        self.fingerprint = source._fingerprint_sql(columns, spec.salt)
+        self.source_sql = f"({sql}\n) AS m"
+        key = source._quote(spec.key_column)
+        self.keys = f"SELECT m.{key}, {self.fingerprint} FROM {self.source_sql}"  # noqa: S608 - checked SQL, quoted names
+
+    def rows(self, only: Collection[str] | None) -> str:
+        statement = f"SELECT m.*, {self.fingerprint} FROM {self.source_sql}"  # noqa: S608 - as above
+        if only is None:
+            return statement
+        if not all(FINGERPRINT.fullmatch(value) for value in only):
+            raise ValueError("not fingerprints")  # they are written into the SQL
+        listed = ", ".join(f"'{value}'" for value in sorted(only)) or "NULL"
+        return f"{statement} WHERE {self.fingerprint} IN ({listed})"
 
 
 def kind_of(db_type: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from .base import (
     PREVIEW_ROW_LIMIT,
     Column,
     ConnectionCheck,
+    FingerprintQueries,
     ParserCheckedSource,
     Preview,
     RowBatch,
@@ -104,6 +105,20 @@ class DuckDbSource(ParserCheckedSource):
             while rows := fetch(batch_size):
                 yield RowBatch(columns=columns, rows=rows)
 
+    @contextmanager
+    def _fingerprinted(self, queries: FingerprintQueries) -> Iterator[_FingerprintedRead]:
+        # The file is open read-only, so nothing can change it between the two passes.
+        with self._timed_connection(self.timeouts.extract_seconds) as (conn, translated):
+            yield _FingerprintedRead(self, conn, queries, translated)
+
+    def _fingerprint_sql(self, columns: list[str], salt: str) -> str:
+        # Each value quoted with its quotes doubled, NULL as the bare word: unambiguous.
+        quoted = " || ',' || ".join(
+            f"coalesce('''' || replace(CAST({column} AS VARCHAR), '''', '''''') || '''', 'NULL')"
+            for column in columns
+        )
+        return f"md5('{salt}' || {quoted})"
+
     # --- connection -----------------------------------------------------------------------------------
 
     @contextmanager
@@ -121,27 +136,34 @@ class DuckDbSource(ParserCheckedSource):
 
     @contextmanager
     def _running(self, sql: str, timeout_seconds: float):
-        with self._connection() as conn:
+        with self._timed_connection(timeout_seconds) as (conn, translated):
             self._refuse_unless_one_select(conn, sql)
+            result = translated(lambda: conn.execute(sql), sql)
+            columns = _columns(result)
+
+            def fetch(size: int) -> list[tuple]:
+                return translated(lambda: result.fetchmany(size), sql)
+
+            yield result, columns, fetch
+
+    @contextmanager
+    def _timed_connection(self, timeout_seconds: float):
+        """A connection interrupted when the time limit passes, and how to call it with errors translated."""
+        with self._connection() as conn:
             timed_out = threading.Event()
 
             def interrupt() -> None:
                 timed_out.set()
                 conn.interrupt()
 
+            def translated(call, sql: str):
+                return self._translated(call, sql, timed_out, timeout_seconds)
+
             timer = threading.Timer(timeout_seconds, interrupt)
             timer.daemon = True
             timer.start()
             try:
-
-                def fetch(size: int) -> list[tuple]:
-                    return self._translated(lambda: result.fetchmany(size), sql, timed_out, timeout_seconds)
-
-                result = self._translated(lambda: conn.execute(sql), sql, timed_out, timeout_seconds)
-                columns = [
-                    Column(name=d[0], db_type=str(d[1]), kind=kind_of(str(d[1]))) for d in result.description
-                ]
-                yield result, columns, fetch
+                yield conn, translated
             finally:
                 timer.cancel()
 
@@ -169,6 +191,33 @@ class DuckDbSource(ParserCheckedSource):
             raise
         except duckdb.Error as error:
             raise _query_error(error, sql) from error
+
+
+class _FingerprintedRead:
+    def __init__(
+        self, source: DuckDbSource, conn: duckdb.DuckDBPyConnection, queries: FingerprintQueries, translated
+    ):
+        self.source, self.conn, self.queries, self.translated = source, conn, queries, translated
+
+    def keys(self, batch_size: int) -> Iterator[list[tuple]]:
+        result = self._execute(self.queries.keys)
+        while rows := self.translated(lambda: result.fetchmany(batch_size), self.queries.keys):
+            yield rows
+
+    def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
+        statement = self.queries.rows(only)
+        result = self._execute(statement)
+        columns = _columns(result)
+        while rows := self.translated(lambda: result.fetchmany(batch_size), statement):
+            yield RowBatch(columns=columns, rows=rows)
+
+    def _execute(self, statement: str):
+        self.source._refuse_unless_one_select(self.conn, statement)
+        return self.translated(lambda: self.conn.execute(statement), statement)
+
+
+def _columns(result) -> list[Column]:
+    return [Column(name=d[0], db_type=str(d[1]), kind=kind_of(str(d[1]))) for d in result.description]
 
 
 def _query_error(error: duckdb.Error, sql: str) -> SourceError:

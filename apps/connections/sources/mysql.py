@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -39,6 +39,7 @@ from .base import (
     PREVIEW_ROW_LIMIT,
     Column,
     ConnectionCheck,
+    FingerprintQueries,
     ParserCheckedSource,
     Preview,
     RowBatch,
@@ -194,7 +195,34 @@ class MySqlSource(ParserCheckedSource):
             }
         }
 
-    def _start_read_only(self, conn: pymysql.Connection, timeout_seconds: float) -> None:
+    @contextmanager
+    def _fingerprinted(self, queries: FingerprintQueries) -> Iterator[_FingerprintedRead]:
+        seconds = self.timeouts.extract_seconds
+        conn = self._connect()
+        read = _FingerprintedRead(self, conn, queries, seconds)
+        finished = False
+        try:
+            # Both passes read one snapshot (InnoDB's consistent read), one result after the other.
+            self._start_read_only(conn, seconds, snapshot=True)
+            yield read
+            finished = _result_is_exhausted(conn)
+        except pymysql.MySQLError as error:
+            finished = not isinstance(error, pymysql.OperationalError) or error.args[0] in _TIMEOUT_CODES
+            raise self._query_error(error, seconds) from error
+        finally:
+            self._end(conn, finished, read.cursors)
+
+    def _fingerprint_sql(self, columns: list[str], salt: str) -> str:
+        # QUOTE writes NULL as the word NULL and every value as a quoted, escaped string: unambiguous.
+        quoted = ", ".join(f"QUOTE({column})" for column in columns)
+        return f"MD5(CONCAT('{salt}', CONCAT_WS(',', {quoted})))"
+
+    def _quote(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def _start_read_only(
+        self, conn: pymysql.Connection, timeout_seconds: float, snapshot: bool = False
+    ) -> None:
         with conn.cursor() as cursor:
             if "mariadb" in conn.get_server_info().lower():
                 cursor.execute("SET SESSION max_statement_time = %s", [float(timeout_seconds)])
@@ -203,7 +231,11 @@ class MySqlSource(ParserCheckedSource):
             # The server drops a client that stops reading for net_write_timeout (60 s by default); a
             # slow consumer of a long extraction must not be mistaken for a dead one.
             cursor.execute("SET SESSION net_write_timeout = %s", [int(max(timeout_seconds, 60))])
-            cursor.execute("START TRANSACTION READ ONLY")
+            cursor.execute(
+                "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
+                if snapshot
+                else "START TRANSACTION READ ONLY"
+            )
         # PyMySQL has no public setter; it applies this before its next read from the socket.
         conn._read_timeout = timeout_seconds + _GRACE_SECONDS
 
@@ -222,15 +254,18 @@ class MySqlSource(ParserCheckedSource):
             finished = not isinstance(error, pymysql.OperationalError) or error.args[0] in _TIMEOUT_CODES
             raise self._query_error(error, timeout_seconds, sql) from error
         finally:
-            if finished:
-                with suppress(pymysql.MySQLError):
-                    conn.rollback()
-                conn.close()
-            else:
-                self._kill(conn)
-                if cursor is not None:  # so that its finaliser does not try to drain a closed socket
-                    cursor._result = None
-                    cursor.connection = None
+            self._end(conn, finished, [cursor] if cursor is not None else [])
+
+    def _end(self, conn: pymysql.Connection, finished: bool, cursors: list[SSCursor]) -> None:
+        if finished:
+            with suppress(pymysql.MySQLError):
+                conn.rollback()
+            conn.close()
+        else:
+            self._kill(conn)
+            for cursor in cursors:  # so that their finalisers do not try to drain a closed socket
+                cursor._result = None
+                cursor.connection = None
 
     def _fetch(self, cursor: SSCursor, size: int, timeout_seconds: float) -> list[tuple]:
         try:
@@ -312,6 +347,34 @@ class MySqlSource(ParserCheckedSource):
                 refused_by="database",
             )
         return QueryError(message, line=line, code=str(code) if code is not None else None)
+
+
+class _FingerprintedRead:
+    """Both passes of a fingerprinted read: one unbuffered result after the other on one session."""
+
+    def __init__(self, source: MySqlSource, conn: pymysql.Connection, queries: FingerprintQueries, seconds):
+        self.source, self.conn, self.queries, self.seconds = source, conn, queries, seconds
+        self.cursors: list[SSCursor] = []
+
+    def keys(self, batch_size: int) -> Iterator[list[tuple]]:
+        cursor = self._execute(self.queries.keys)
+        while rows := self.source._fetch(cursor, batch_size, self.seconds):
+            yield rows
+
+    def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
+        cursor = self._execute(self.queries.rows(only))
+        columns = _columns(cursor)
+        while rows := self.source._fetch(cursor, batch_size, self.seconds):
+            yield RowBatch(columns=columns, rows=rows)
+
+    def _execute(self, statement: str) -> SSCursor:
+        cursor = SSCursor(self.conn)
+        self.cursors.append(cursor)
+        try:
+            cursor.execute(statement)
+        except pymysql.MySQLError as error:
+            raise self.source._query_error(error, self.seconds) from error
+        return cursor
 
 
 def _columns(cursor: SSCursor) -> list[Column]:

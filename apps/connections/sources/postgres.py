@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +38,7 @@ from .base import (
     PREVIEW_ROW_LIMIT,
     Column,
     ConnectionCheck,
+    FingerprintQueries,
     ParserCheckedSource,
     Preview,
     RowBatch,
@@ -119,20 +120,38 @@ class PostgresSource(ParserCheckedSource):
         deadline = time.monotonic() + seconds
         with self._read_only_cursor(sql, seconds) as (conn, cursor):
             columns = self._columns(conn, cursor)
-            while True:
-                # statement_timeout bounds each FETCH; this bounds the whole extraction.
-                if time.monotonic() > deadline:
-                    raise QueryTimeout(seconds)
-                rows = self._translated(lambda: cursor.fetchmany(batch_size), seconds)
-                if not rows:
-                    return
+            for rows in self._batches(cursor, batch_size, deadline):
                 yield RowBatch(columns=columns, rows=rows)
+
+    def _batches(self, cursor: psycopg.ServerCursor, batch_size: int, deadline: float) -> Iterator[list]:
+        seconds = self.timeouts.extract_seconds
+        while True:
+            # statement_timeout bounds each FETCH; this bounds the whole extraction.
+            if time.monotonic() > deadline:
+                raise QueryTimeout(seconds)
+            rows = self._translated(lambda: cursor.fetchmany(batch_size), seconds)
+            if not rows:
+                return
+            yield rows
+
+    @contextmanager
+    def _fingerprinted(self, queries: FingerprintQueries) -> Iterator[_FingerprintedRead]:
+        seconds = self.timeouts.extract_seconds
+        with self._connection() as conn:
+            # Both passes read one snapshot; floats are written exactly, so a change always shows.
+            self._begin_read_only(conn, seconds, isolation="REPEATABLE READ")
+            conn.execute("SET LOCAL extra_float_digits = 3")
+            yield _FingerprintedRead(self, conn, queries, time.monotonic() + seconds)
 
     # --- connection and transaction ------------------------------------------------------------------
 
-    def _begin_read_only(self, conn: psycopg.Connection, timeout_seconds: float) -> None:
+    def _begin_read_only(
+        self, conn: psycopg.Connection, timeout_seconds: float, isolation: str = "READ COMMITTED"
+    ) -> None:
         conn.execute("BEGIN")
-        conn.execute("SET TRANSACTION READ ONLY")
+        conn.execute(
+            pg_sql.SQL("SET TRANSACTION ISOLATION LEVEL {}, READ ONLY").format(pg_sql.SQL(isolation))
+        )
         conn.execute(pg_sql.SQL("SET LOCAL statement_timeout = {}").format(int(timeout_seconds * 1000)))
         if self.search_path:
             conn.execute("SELECT set_config('search_path', %s, true)", [self.search_path])
@@ -202,6 +221,10 @@ class PostgresSource(ParserCheckedSource):
             for d in description
         ]
 
+    def _fingerprint_sql(self, columns: list[str], salt: str) -> str:
+        # A row's text form quotes what needs quoting and writes NULL as nothing, so it is unambiguous.
+        return f"md5('{salt}' || row({', '.join(columns)})::text)"
+
     # --- errors in the user's terms ------------------------------------------------------------------
 
     def _connection_error(self, error: psycopg.OperationalError) -> SourceConnectionError:
@@ -264,11 +287,47 @@ class PostgresSource(ParserCheckedSource):
         return QueryError(message, line=line, column=column, code=error.sqlstate)
 
 
+class _FingerprintedRead:
+    """Both passes of a fingerprinted read, one server-side cursor after the other on one connection."""
+
+    def __init__(
+        self, source: PostgresSource, conn: psycopg.Connection, queries: FingerprintQueries, deadline
+    ):
+        self.source, self.conn, self.queries, self.deadline = source, conn, queries, deadline
+
+    def keys(self, batch_size: int) -> Iterator[list[tuple]]:
+        with self._cursor(self.queries.keys) as cursor:
+            yield from self.source._batches(cursor, batch_size, self.deadline)
+
+    def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
+        with self._cursor(self.queries.rows(only)) as cursor:
+            columns = self.source._columns(self.conn, cursor)
+            for rows in self.source._batches(cursor, batch_size, self.deadline):
+                yield RowBatch(columns=columns, rows=rows)
+
+    @contextmanager
+    def _cursor(self, statement: str) -> Iterator[psycopg.ServerCursor]:
+        cursor = self.conn.cursor(name=CURSOR_NAME, scrollable=False, withhold=False)
+        try:
+            cursor.execute(statement)
+        except psycopg.Error as error:
+            seconds = self.source.timeouts.extract_seconds
+            raise self.source._query_error(error, self.conn, timeout_seconds=seconds) from error
+        try:
+            yield cursor
+        finally:
+            if not self.conn.broken:
+                cursor.close()
+
+
 class RedshiftSource(PostgresSource):
     type_key = "redshift"
     dialect = "redshift"
+    fingerprints = False  # Redshift cannot write a row as text; its syncs read every row
 
-    def _begin_read_only(self, conn: psycopg.Connection, timeout_seconds: float) -> None:
+    def _begin_read_only(
+        self, conn: psycopg.Connection, timeout_seconds: float, isolation: str = "READ COMMITTED"
+    ) -> None:
         conn.execute("BEGIN READ ONLY")
         conn.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(timeout_seconds * 1000))])
         if self.search_path:

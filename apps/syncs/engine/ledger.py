@@ -4,7 +4,8 @@ The ledger remembers, per record key, what Intercom last *accepted*: the payload
 (so a preview can show each changed field's old and new value), the company the contact was attached to,
 and the Intercom id. It also keeps the last rejection, and for Send syncs, which event ids were sent.
 Only the loader writes it, after Intercom accepted a record; the planner only reads, one batch at a time
-(`get_many` and `sent_among` are called with the keys of one batch: 1-10k keys, one query each).
+(`get_many`, `row_hashes_among` and `sent_among` are called with the keys of one batch: 1-10k keys, one
+query each).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class LedgerView(Protocol):
         """The entries of those keys that have one."""
         ...
 
+    def row_hashes_among(self, keys: Collection[str]) -> dict[str, str]:
+        """The row fingerprints stored beside an accepted payload, for those of these keys that have one."""
+        ...
+
     def sent_among(self, keys: Collection[str]) -> set[str]:
         """Send syncs: which of these event ids were already sent (or recorded as sent)."""
         ...
@@ -46,9 +51,17 @@ class InMemoryLedger:
         self.lookups += 1
         return {key: self.entries[key] for key in keys if key in self.entries}
 
+    def row_hashes_among(self, keys: Collection[str]) -> dict[str, str]:
+        self.lookups += 1
+        found = {key: self.entries.get(key) for key in keys}
+        return {key: e.row_hash for key, e in found.items() if e and e.payload_hash and e.row_hash}
+
     def sent_among(self, keys: Collection[str]) -> set[str]:
         self.lookups += 1
         return {key for key in keys if key in self.sent}
+
+    def record_row_hash(self, key: str, row_hash: str) -> None:
+        self.entries[key] = replace(self.entries[key], row_hash=row_hash)
 
     def record_accepted(
         self,

@@ -3,6 +3,15 @@
 It streams: rows arrive in batches, the ledger is asked once per batch, and the only state kept across
 batches is the set of keys seen in this run (to mark duplicates). Records come out in the model's order.
 
+Fingerprints (`plan_by_fingerprint`): when the warehouse can compute each row's fingerprint (an md5 of the
+columns the payload is built from, salted with everything else it depends on: `fingerprint_salt`), a rerun
+first reads only (key, fingerprint) pairs. Invalid keys are reported and a key whose fingerprint equals the
+one the ledger stored beside the payload Intercom accepted is UNCHANGED, without reading its row; then only
+the rows of the other keys are read in full and planned as above. Same plan, same counts; records come out
+in two passes (each in the model's order). A row that plans UNCHANGED with a fingerprint the ledger does
+not have yet (a changed configuration, say) carries `row_hash_stale`, so the run stores the new fingerprint
+and the next run skips that row again.
+
 Rules (each one a decision users can read in the docs):
 - Invalid: a NULL or blank key; a key already seen in this run (the first occurrence wins, every later
   one is invalid, whatever the first one's fate); a value that cannot be coerced (the coercion's reason).
@@ -30,7 +39,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -74,7 +83,8 @@ class PlannedRecord:
     changes: dict[str, tuple[Any, Any]] | None = None  # updates: field → (old, new), when the old is known
     company_id: str | None = None  # contacts: the company (its company_id) to attach the contact to
     row_number: int = 0  # 1-based position in the model, for invalid-record reports
-    row_hash: str | None = None  # what the loader stores beside payload_hash (see `row_fingerprint`)
+    row_hash: str | None = None  # the row's fingerprint, stored beside payload_hash once accepted
+    row_hash_stale: bool = False  # UNCHANGED, but the ledger has another fingerprint: store this one
 
 
 def plan(
@@ -85,15 +95,73 @@ def plan(
     *,
     full_resync: bool = False,
     first_run: bool = False,
+    fingerprinted: bool = False,
 ) -> Iterator[PlannedRecord]:
     """Plan every row of the model, batch by batch, in order.
 
     `first_run` is true when the sync has never completed a run (the caller knows from the run history;
-    an empty ledger cannot tell "first run" from "the model was empty last time").
+    an empty ledger cannot tell "first run" from "the model was empty last time"). With `fingerprinted`,
+    each row ends with its fingerprint (one more value than `columns`).
     """
     planner = _Planner(config, columns, ledger, full_resync=full_resync, first_run=first_run)
     for batch in batches:
-        yield from planner.plan_batch(batch)
+        yield from planner.plan_batch(batch, fingerprinted=fingerprinted)
+
+
+RowsOf = Callable[[Collection[str] | None], Iterable[Sequence[Sequence[Any]]]]
+
+
+def uses_fingerprints(config: SyncConfig) -> bool:
+    """Where a payload is a function of the row (and of the last accepted payload, idempotently, for
+    "don't overwrite with null"). Send plans from the event ids, Delete from the keys alone."""
+    return config.behavior in (Behavior.UPSERT, Behavior.UPDATE_ONLY)
+
+
+def fingerprint_columns(config: SyncConfig) -> tuple[str, ...]:
+    """The columns a payload is built from, the key first."""
+    columns = [config.sync_key.column]
+    columns += [m.column for m in config.mappings if m.column is not None]
+    if config.company_id_column:
+        columns.append(config.company_id_column)
+    return tuple(dict.fromkeys(columns))
+
+
+def fingerprint_salt(config: SyncConfig, column_types: Sequence[tuple[str, str]]) -> str:
+    """Everything but the values that the payload depends on: the configuration (constants, types,
+    options) and the columns' database types (an int that became text can coerce differently)."""
+    document = repr(("fingerprint v1", config, tuple(column_types)))
+    return hashlib.blake2b(document.encode(), digest_size=16).hexdigest()
+
+
+def plan_by_fingerprint(
+    keys: Iterable[Sequence[tuple[Any, str]]],
+    rows_of: RowsOf,
+    columns: Sequence[str],
+    config: SyncConfig,
+    ledger: LedgerView,
+    *,
+    reread_limit: int = 20_000,
+) -> Iterator[PlannedRecord]:
+    """The same plan as `plan`, reading full rows only for keys whose fingerprint the ledger lacks.
+
+    `keys`: batches of (key value, fingerprint) of every row, in the model's order. `rows_of(fingerprints)`:
+    batches of the rows with those fingerprints, each ending with its fingerprint (`None`: every row).
+    Up to `reread_limit` rows are read by fingerprint; past it, every row is read again and the ones
+    needed are picked out. Memory: the keys seen, and a fingerprint per key that needs its row.
+    """
+    planner = _Planner(config, columns, ledger, full_resync=False, first_run=False)
+    needed: dict[str, str] = {}  # key → its fingerprint in the first pass
+    for batch in keys:
+        yield from planner.plan_keys(batch, needed)
+    if not needed:
+        return
+    batches = rows_of(set(needed.values()) if len(needed) <= reread_limit else None)
+    yield from planner.plan_needed(batches, needed, match_fingerprint=True)
+    if needed:  # the query gave these rows other values the second time (random(), a clock …)
+        yield from planner.plan_needed(rows_of(None), needed, match_fingerprint=False)
+    for key in needed:  # gone: a query whose rows change from one read to the next
+        reason = "the model returned this row once and not the next time it was read (is the query non-deterministic?)"
+        yield PlannedRecord(key, Operation.INVALID, reason=reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +174,6 @@ class _Valid:
     row: Sequence[Any]
     row_hash: str | None
     built: Built | None = None  # events are built (checked) before the ledger is asked
-
-
-def config_fingerprint(config: SyncConfig) -> bytes:
-    return hashlib.blake2b(repr(config).encode(), digest_size=16).digest()
-
-
-def row_fingerprint(row: Sequence[Any], config_digest: bytes) -> str:
-    """A fast fingerprint of a source row under one sync configuration. Equal fingerprints mean an equal
-    payload, so a no-change rerun skips coercion, JSON and the payload hash for every unchanged row."""
-    return hashlib.blake2b(repr(tuple(row)).encode(), digest_size=16, key=config_digest).hexdigest()
 
 
 class _Planner:
@@ -136,18 +194,69 @@ class _Planner:
         self.delete_operation = (
             Operation.ARCHIVE if config.is_contact and not config.permanent_delete else Operation.DELETE
         )
-        # The fast path applies where the payload depends on the row alone (not on the ledger's payload).
-        self.fingerprints = config.behavior in (Behavior.UPSERT, Behavior.UPDATE_ONLY) and (
-            not config.dont_overwrite_with_null
-        )
-        self.config_digest = config_fingerprint(config)
 
-    def plan_batch(self, batch: Sequence[Sequence[Any]]) -> list[PlannedRecord]:
+    def plan_batch(
+        self, batch: Sequence[Sequence[Any]], *, fingerprinted: bool = False
+    ) -> list[PlannedRecord]:
         """Check every row first, then ask the ledger once for the batch's valid keys, then decide."""
         checked: list[PlannedRecord | _Valid] = []
         for row in batch:
             self.row_number += 1
-            checked.append(self._check(row))
+            checked.append(self._check(row, row[-1] if fingerprinted else None))
+        return self._decide_batch(checked)
+
+    def plan_keys(self, batch: Sequence[tuple[Any, str]], needed: dict[str, str]) -> list[PlannedRecord]:
+        """First pass: invalid keys, and keys unchanged by their fingerprint; the rest go to `needed`.
+
+        The loop that every row of a rerun goes through: text keys take a short way (what `_key` does)."""
+        checked: list[PlannedRecord | tuple[int, str, str]] = []
+        seen, number = self.seen, self.row_number
+        for value, fingerprint in batch:
+            number += 1
+            if type(value) is str and value not in seen and not value.isspace() and value:
+                seen.add(value)
+                checked.append((number, value, fingerprint))
+                continue
+            self.row_number = number
+            key = self._key(value)
+            checked.append(key if isinstance(key, PlannedRecord) else (number, key, fingerprint))
+        self.row_number = number
+        stored = self.ledger.row_hashes_among([item[1] for item in checked if type(item) is tuple])
+        out: list[PlannedRecord] = []
+        unchanged = Operation.UNCHANGED
+        for item in checked:
+            if type(item) is not tuple:
+                out.append(item)
+                continue
+            number, key, fingerprint = item
+            if stored.get(key) == fingerprint:
+                out.append(
+                    PlannedRecord(key, unchanged, None, None, None, None, None, None, number, fingerprint)
+                )
+            else:
+                needed[key] = fingerprint
+        return out
+
+    def plan_needed(
+        self, batches: Iterable[Sequence[Sequence[Any]]], needed: dict[str, str], *, match_fingerprint: bool
+    ) -> Iterator[PlannedRecord]:
+        """Second pass: plan the rows of the keys in `needed` (each once), skipping every other row."""
+        self.row_number = 0  # not the rows' positions any more; these records all have keys
+        for batch in batches:
+            checked: list[PlannedRecord | _Valid] = []
+            for row in batch:
+                try:
+                    key = record_key(row[self.key_index], self.key_column)
+                except CoercionError:
+                    continue  # reported in the first pass
+                if key is None or key not in needed or (match_fingerprint and needed[key] != row[-1]):
+                    continue
+                del needed[key]
+                checked.append(self._valid(key, row, row[-1]))
+            if checked:
+                yield from self._decide_batch(checked)
+
+    def _decide_batch(self, checked: list[PlannedRecord | _Valid]) -> list[PlannedRecord]:
         keys = [item.key for item in checked if isinstance(item, _Valid)]
         if not keys:
             return checked  # type: ignore[return-value]  # all invalid
@@ -180,10 +289,17 @@ class _Planner:
             return PlannedRecord(item.key, Operation.INVALID, reason=str(error), row_number=item.row_number)
         return self._diff(item, built, entry)
 
-    def _check(self, row: Sequence[Any]) -> PlannedRecord | _Valid:
+    def _check(self, row: Sequence[Any], row_hash: str | None) -> PlannedRecord | _Valid:
+        key = self._key(row[self.key_index])
+        if isinstance(key, PlannedRecord):
+            return key
+        return self._valid(key, row, row_hash)
+
+    def _key(self, value: Any) -> str | PlannedRecord:
+        """The row's key, or the record saying why it has none (counting the row)."""
         number = self.row_number
         try:
-            key = record_key(row[self.key_index], self.key_column)
+            key = record_key(value, self.key_column)
         except CoercionError as error:
             return PlannedRecord(None, Operation.INVALID, reason=str(error), row_number=number)
         if key is None:
@@ -193,12 +309,15 @@ class _Planner:
             reason = f"{self.key_column}: duplicate key “{key[:80]}” (an earlier row has it)"
             return PlannedRecord(key, Operation.INVALID, reason=reason, row_number=number)
         self.seen.add(key)
+        return key
+
+    def _valid(self, key: str, row: Sequence[Any], row_hash: str | None) -> PlannedRecord | _Valid:
+        number = self.row_number
         if self.config.behavior is Behavior.SEND:
             try:
                 return _Valid(number, key, row, None, self.builder.build(row, key))
             except InvalidValue as error:
                 return PlannedRecord(key, Operation.INVALID, reason=str(error), row_number=number)
-        row_hash = row_fingerprint(row, self.config_digest) if self.fingerprints else None
         return _Valid(number, key, row, row_hash)
 
     def _send(self, item: _Valid, already_sent: bool) -> PlannedRecord:
@@ -223,7 +342,7 @@ class _Planner:
         accepted = entry is not None and entry.payload_hash is not None
         known_id = key if config.key_is_destination_id else (entry.destination_id if entry else None)
 
-        def record(operation: Operation, changes=None) -> PlannedRecord:
+        def record(operation: Operation, changes=None, stale: bool = False) -> PlannedRecord:
             return PlannedRecord(
                 key,
                 operation,
@@ -235,10 +354,12 @@ class _Planner:
                 company_id,
                 item.row_number,
                 item.row_hash,
+                stale,
             )
 
         if accepted and digest == entry.payload_hash and not self.full_resync:
-            return record(Operation.UNCHANGED)
+            stale = item.row_hash is not None and item.row_hash != entry.row_hash
+            return record(Operation.UNCHANGED, stale=stale)
         if behavior is Behavior.DELETE:
             return record(self.delete_operation)
         if behavior is Behavior.UPDATE_ONLY:

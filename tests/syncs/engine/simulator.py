@@ -92,4 +92,5 @@ def _accept(ledger: InMemoryLedger, record: PlannedRecord, intercom_id: str | No
         destination_id=intercom_id,
         payload=copy.deepcopy(record.payload),
         company_id=record.company_id,
+        row_hash=record.row_hash,
     )

@@ -1,0 +1,190 @@
+"""End to end on PostgreSQL, MariaDB and DuckDB models: a rerun planned by fingerprint plans what reading
+every row plans (a row changed, one added, one removed, a duplicate key, a NULL key, a changed
+configuration), the preview says what the run then does, and a rerun without changes makes no call."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+import duckdb
+import psycopg
+import pymysql
+import pytest
+
+from apps.syncs import services
+from apps.syncs.engine.plan import plan
+from apps.syncs.execution import _extract, _plan, sync_preview
+from apps.syncs.ledger import DbLedger
+from tests.factories import SourceConnectionFactory, SqlModelFactory
+from tests.fixtures.syncs import m, make_sync
+from tests.syncs.test_runs import run
+
+pytestmark = pytest.mark.django_db
+
+COLUMNS = ["id", "email", "name", "plan", "seats"]
+ROWS = [
+    (1, "ada@example.com", "Ada", "pro", 3),
+    (2, "alan@example.com", "Alan", "free", None),
+    (3, "grace@example.com", "Grace", "team", 12),
+]
+
+
+class PostgresPeople:
+    type = "postgres"
+
+    def __init__(self):
+        self.database = f"syncline_fp_test_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{self.database}"')
+        self.config = {"host": "127.0.0.1", "port": 5432, "database": self.database, "user": "postgres",
+                       "sslmode": "disable"}  # fmt: skip
+
+    def write(self, rows):
+        with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={self.database}") as conn:
+            conn.execute("DROP TABLE IF EXISTS people")
+            conn.execute("CREATE TABLE people (id int, email text, name text, plan text, seats int)")
+            with conn.cursor().copy("COPY people FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def drop(self):
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+class MariaDbPeople:
+    type = "mysql"
+
+    def __init__(self):
+        self.database = f"syncline_fp_test_{uuid.uuid4().hex[:8]}"
+        self._execute(f"CREATE DATABASE `{self.database}`")
+        self.config = {"host": "127.0.0.1", "port": 3306, "database": self.database, "user": "root"}
+
+    def _execute(self, sql, rows=None):
+        conn = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
+        try:
+            with conn.cursor() as cursor:
+                cursor.executemany(sql, rows) if rows is not None else cursor.execute(sql)
+        finally:
+            conn.close()
+
+    def write(self, rows):
+        self._execute(f"DROP TABLE IF EXISTS `{self.database}`.people")
+        self._execute(
+            f"CREATE TABLE `{self.database}`.people (id int, email varchar(100), name varchar(100), "
+            "plan varchar(20), seats int) ENGINE=InnoDB"
+        )
+        self._execute(f"INSERT INTO `{self.database}`.people VALUES (%s, %s, %s, %s, %s)", rows)  # noqa: S608
+
+    def drop(self):
+        self._execute(f"DROP DATABASE IF EXISTS `{self.database}`")
+
+
+class DuckDbPeople:
+    type = "duckdb"
+
+    def __init__(self, path):
+        self.path = path
+        self.config = {"path": str(path)}
+
+    def write(self, rows):
+        with duckdb.connect(str(self.path)) as conn:
+            conn.execute("CREATE OR REPLACE TABLE people (id INTEGER, email VARCHAR, name VARCHAR, plan VARCHAR, "
+                         "seats INTEGER)")  # fmt: skip
+            conn.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?)", rows)
+
+    def drop(self):
+        pass
+
+
+@pytest.fixture(params=["postgres", "mariadb", "duckdb"])
+def people(request, tmp_path):
+    database = {"postgres": PostgresPeople, "mariadb": MariaDbPeople}.get(request.param)
+    database = database() if database else DuckDbPeople(tmp_path / "people.duckdb")
+    yield database
+    database.drop()
+
+
+MAPPINGS = [m("name", "string", "name"), m("plan", "string", "plan", custom=True),
+            m("seats", "integer", "seats", custom=True)]  # fmt: skip
+
+
+def every_row_plan(sync):
+    """The plan as it was made before fingerprints: every row read and built."""
+    columns, batches = _extract(sync)
+    config = services.sync_engine_config(sync)
+    return plan(batches, columns, config, DbLedger(sync, with_payloads=True))
+
+
+def outcome(records) -> Counter:
+    """Unchanged records by key (the fingerprinted plan does not build them); every other one in full."""
+    return Counter(
+        (r.key, r.operation)
+        if r.operation == "unchanged"
+        else (
+            r.key,
+            r.operation,
+            repr(r.payload),
+            r.payload_hash,
+            r.destination_id,
+            repr(r.changes),
+            r.reason,
+        )
+        for r in records
+    )
+
+
+def test_reruns_by_fingerprint_plan_what_reading_every_row_plans(
+    people, workspace, destination, intercom_emulator, intercom_workspace
+):
+    people.write(ROWS)
+    source = SourceConnectionFactory(workspace=workspace, type=people.type, config=people.config)
+    model = SqlModelFactory(workspace=workspace, source=source, sql="SELECT * FROM people", primary_key="email",
+                            columns=[{"name": c, "db_type": "", "kind": "string"} for c in COLUMNS])  # fmt: skip
+    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
+                     key_identifier="email", mappings=MAPPINGS)  # fmt: skip
+    first = run(workspace, sync)
+    assert (first.counts["created"], first.counts["rejected"]) == (3, 0), first.first_error
+
+    calls = intercom_emulator.request_count()
+    assert sync_preview(workspace=workspace, sync=sync).counts == {"source_rows": 3, "unchanged": 3}
+    rerun = run(workspace, sync)
+    assert rerun.counts["unchanged"] == 3 and intercom_emulator.request_count() == calls
+
+    # Alan changed, Grace removed, Linus added; a second Ada and a row without a key.
+    people.write([ROWS[0], (2, "alan@example.com", "Alan", "pro", 1), (4, "linus@example.com", "Linus", None, 2),
+                  (5, "ada@example.com", "Ada again", "free", 1), (6, None, "Nobody", "free", 1)])  # fmt: skip
+    assert outcome(_plan(sync, full_resync=False, preview=True)) == outcome(every_row_plan(sync))
+    preview = sync_preview(workspace=workspace, sync=sync)
+    assert preview.counts == {"source_rows": 5, "unchanged": 1, "updated": 1, "created": 1, "invalid": 2}
+    changed = run(workspace, sync)
+    assert {k: v for k, v in changed.counts.items() if v and k not in ("api_calls", "rate_limited")} == (
+        preview.counts
+    )
+    state = {c["email"]: c for c in intercom_emulator.contacts(intercom_workspace.id_code)}
+    assert state["alan@example.com"]["custom_attributes"]["plan"] == "pro"
+    assert state["linus@example.com"]["name"] == "Linus"
+
+    # A changed configuration changes every payload: every valid row is read and updated.
+    sync = services.sync_save(workspace=workspace, user=None, name=sync.name, model=model, destination=destination,
+                              object_key="user", behavior="upsert", key_column="email", key_identifier="email",
+                              mappings=[*MAPPINGS[:2], m("seats", "integer", constant=7, custom=True)], options={},
+                              sync=sync)  # fmt: skip
+    assert outcome(_plan(sync, full_resync=False, preview=True)) == outcome(every_row_plan(sync))
+    assert run(workspace, sync).counts["updated"] == 3
+
+    # Mappings reordered: new fingerprints, same payloads. No call; the next rerun skips every row again.
+    sync = services.sync_save(workspace=workspace, user=None, name=sync.name, model=model, destination=destination,
+                              object_key="user", behavior="upsert", key_column="email", key_identifier="email",
+                              mappings=[m("seats", "integer", constant=7, custom=True), *MAPPINGS[:2]], options={},
+                              sync=sync)  # fmt: skip
+    ledger = DbLedger(sync)
+    before = ledger.row_hashes_among(["ada@example.com", "alan@example.com", "linus@example.com"])
+    calls = intercom_emulator.request_count()
+    reordered = run(workspace, sync)
+    assert reordered.counts["unchanged"] == 3 and intercom_emulator.request_count() == calls
+    after = ledger.row_hashes_among(list(before))
+    assert len(after) == 3 and not set(after.values()) & set(before.values())
+    records = list(_plan(sync, full_resync=False))
+    assert [r.payload for r in records if r.key is not None and r.operation == "unchanged"] == [None] * 3
