@@ -201,3 +201,27 @@ def test_events_in_flight_when_a_run_died_are_not_sent_twice(
     assert intercom_emulator.duplicate_event_count() == 0
     assert intercom_emulator.request_count("GET /events") == 2  # one question per event in flight
     assert not events_in_flight.EventInFlight.objects.for_workspace(workspace).exists()
+
+
+def test_the_run_pages_link_a_dead_run_and_the_run_that_continued_it(
+    owner_client, workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings
+):
+    from django.urls import reverse
+
+    sync = people_sync(workspace, warehouse, destination, people(2))
+    dead = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    kill_worker_of(dead, settings)
+    services.runs_reap_stale()
+    recovery = SyncRun.objects.for_workspace(workspace).get(continues=dead)
+    dead_page = owner_client.get(reverse("run_detail", args=[workspace.slug, dead.pk])).content.decode()
+    assert (
+        f'Continued by <a href="{reverse("run_detail", args=[workspace.slug, recovery.pk])}">run {recovery.pk}</a>'
+        in dead_page
+    )
+    assert "stopped answering" in dead_page
+    page = owner_client.get(reverse("run_detail", args=[workspace.slug, recovery.pk])).content.decode()
+    assert (
+        f'This run continues <a href="{reverse("run_detail", args=[workspace.slug, dead.pk])}">run {dead.pk}</a>'
+        in page
+    )
+    assert "Recovery" in page
