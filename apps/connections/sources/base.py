@@ -8,7 +8,7 @@ connecting, and a connection that is never reused cannot leak a session setting 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -78,6 +78,30 @@ class FingerprintSpec:
 
 FINGERPRINT = re.compile(r"[0-9a-f]{32}")  # an md5 in hex, as every adapter computes it
 
+# An order-independent digest of a set of (key, fingerprint) pairs: the sums, over the pairs, of two
+# 60-bit slices of md5(key text || fingerprint). 60 bits fit a signed 64-bit integer in every dialect;
+# the sums are taken as numeric/decimal/hugeint, so a billion rows cannot overflow them.
+DIGEST_SLICES = ((1, 15), (16, 15))
+
+
+@dataclass(frozen=True)
+class PairDigest:
+    """What one aggregate query says about a set of (key, fingerprint) pairs. Two sets with equal
+    digests, whose keys are all present and distinct, are (but for a 120-bit coincidence) the same set."""
+
+    rows: int
+    keys: int  # rows whose key is not NULL
+    distinct_keys: int
+    sums: tuple[int, ...]
+
+
+def digest_sums_sql(pair_hash: str, hex_to_int: Callable[[str], str]) -> str:
+    """The SELECT list of the digest's sums over ``pair_hash`` (an md5 in hex), in one dialect."""
+    return ", ".join(
+        f"coalesce(sum({hex_to_int(f'substr({pair_hash}, {start}, {length})')}), 0)"
+        for start, length in DIGEST_SLICES
+    )
+
 
 class FingerprintedRead(Protocol):
     """One consistent read of a model (one snapshot, so both passes see the same rows)."""
@@ -89,6 +113,10 @@ class FingerprintedRead(Protocol):
     def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
         """The rows, each with its fingerprint as an extra last column; with ``only``, just the rows
         whose fingerprint is among those."""
+        ...
+
+    def digest(self) -> PairDigest:
+        """The digest of every row's (key, fingerprint) pair, computed by the database in one query."""
         ...
 
 
@@ -153,6 +181,14 @@ class ParserCheckedSource:
         that different values (NULL, '', 'a,b' …) never give the same text."""
         raise NotImplementedError
 
+    def _text_sql(self, expression: str) -> str:
+        """A value as text, written as the sync engine writes a key (an integer as its digits)."""
+        raise NotImplementedError
+
+    def _hex_to_int_sql(self, expression: str) -> str:
+        """Up to 15 hex digits as an integer."""
+        raise NotImplementedError
+
 
 class FingerprintQueries:
     """The statements a fingerprinted read runs: the checked query of the model, wrapped as a subquery
@@ -164,6 +200,16 @@ class FingerprintQueries:
         self.source_sql = f"({sql}\n) AS m"
         key = source._quote(spec.key_column)
         self.keys = f"SELECT m.{key}, {self.fingerprint} FROM {self.source_sql}"  # noqa: S608 - checked SQL, quoted names
+        pair_hash = f"md5(concat({source._text_sql(f'm.{key}')}, {self.fingerprint}))"
+        sums = digest_sums_sql("d.h", source._hex_to_int_sql)
+        pairs = f"SELECT m.{key} AS k, {pair_hash} AS h FROM {self.source_sql}"  # noqa: S608 - as above
+        self.digest = f"SELECT count(*), count(d.k), count(DISTINCT d.k), {sums} FROM ({pairs}) AS d"  # noqa: S608
+
+    @staticmethod
+    def pair_digest(row: Sequence[Any]) -> PairDigest:
+        """The digest from the row the `digest` statement returns (sums come as Decimal, int …)."""
+        rows, keys, distinct_keys, *sums = row
+        return PairDigest(int(rows), int(keys), int(distinct_keys), tuple(int(total) for total in sums))
 
     def rows(self, only: Collection[str] | None) -> str:
         statement = f"SELECT m.*, {self.fingerprint} FROM {self.source_sql}"  # noqa: S608 - as above

@@ -39,6 +39,7 @@ from .base import (
     Column,
     ConnectionCheck,
     FingerprintQueries,
+    PairDigest,
     ParserCheckedSource,
     Preview,
     RowBatch,
@@ -225,6 +226,13 @@ class PostgresSource(ParserCheckedSource):
         # A row's text form quotes what needs quoting and writes NULL as nothing, so it is unambiguous.
         return f"md5('{salt}' || row({', '.join(columns)})::text)"
 
+    def _text_sql(self, expression: str) -> str:
+        return f"CAST({expression} AS text)"
+
+    @staticmethod
+    def _hex_to_int_sql(expression: str) -> str:
+        return f"('x' || lpad({expression}, 16, '0'))::bit(64)::bigint"
+
     # --- errors in the user's terms ------------------------------------------------------------------
 
     def _connection_error(self, error: psycopg.OperationalError) -> SourceConnectionError:
@@ -298,6 +306,12 @@ class _FingerprintedRead:
     def keys(self, batch_size: int) -> Iterator[list[tuple]]:
         with self._cursor(self.queries.keys) as cursor:
             yield from self.source._batches(cursor, batch_size, self.deadline)
+
+    def digest(self) -> PairDigest:
+        with self._cursor(self.queries.digest) as cursor:
+            return self.queries.pair_digest(
+                self.source._translated(cursor.fetchone, self.source.timeouts.extract_seconds)
+            )
 
     def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
         with self._cursor(self.queries.rows(only)) as cursor:
