@@ -86,7 +86,7 @@ class DbLedger:
         same digest of the model's pairs (`FingerprintedRead.digest`). None off PostgreSQL."""
         if db.vendor != "postgresql":
             return None
-        sums = digest_sums_sql("md5(key || row_hash)", PostgresSource._hex_to_int_sql)
+        sums = digest_sums_sql("row_hash", PostgresSource._hex_to_int_sql)
         with db.cursor() as cursor:
             cursor.execute(
                 f"SELECT count(*), {sums} FROM syncs_ledgerentry "  # noqa: S608 - fixed SQL

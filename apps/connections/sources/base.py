@@ -79,8 +79,10 @@ class FingerprintSpec:
 FINGERPRINT = re.compile(r"[0-9a-f]{32}")  # an md5 in hex, as every adapter computes it
 
 # An order-independent digest of a set of (key, fingerprint) pairs: the sums, over the pairs, of two
-# 60-bit slices of md5(key text || fingerprint). 60 bits fit a signed 64-bit integer in every dialect;
-# the sums are taken as numeric/decimal/hugeint, so a billion rows cannot overflow them.
+# 60-bit slices of the fingerprint. A fingerprint covers the key's value (`FingerprintSpec.columns`
+# starts with the key column), so it stands for the pair: hashing the key again would only cost time.
+# 60 bits fit a signed 64-bit integer in every dialect; the sums are taken as numeric/decimal/hugeint,
+# so a billion rows cannot overflow them.
 DIGEST_SLICES = ((1, 15), (16, 15))
 
 
@@ -95,10 +97,10 @@ class PairDigest:
     sums: tuple[int, ...]
 
 
-def digest_sums_sql(pair_hash: str, hex_to_int: Callable[[str], str]) -> str:
-    """The SELECT list of the digest's sums over ``pair_hash`` (an md5 in hex), in one dialect."""
+def digest_sums_sql(fingerprint: str, hex_to_int: Callable[[str], str]) -> str:
+    """The SELECT list of the digest's sums over ``fingerprint`` (an md5 in hex), in one dialect."""
     return ", ".join(
-        f"coalesce(sum({hex_to_int(f'substr({pair_hash}, {start}, {length})')}), 0)"
+        f"coalesce(sum({hex_to_int(f'substr({fingerprint}, {start}, {length})')}), 0)"
         for start, length in DIGEST_SLICES
     )
 
@@ -181,12 +183,8 @@ class ParserCheckedSource:
         that different values (NULL, '', 'a,b' …) never give the same text."""
         raise NotImplementedError
 
-    def _text_sql(self, expression: str) -> str:
-        """A value as text, written as the sync engine writes a key (an integer as its digits)."""
-        raise NotImplementedError
-
     def _hex_to_int_sql(self, expression: str) -> str:
-        """Up to 15 hex digits as an integer."""
+        """15 hex digits as an integer."""
         raise NotImplementedError
 
 
@@ -200,9 +198,8 @@ class FingerprintQueries:
         self.source_sql = f"({sql}\n) AS m"
         key = source._quote(spec.key_column)
         self.keys = f"SELECT m.{key}, {self.fingerprint} FROM {self.source_sql}"  # noqa: S608 - checked SQL, quoted names
-        pair_hash = f"md5(concat({source._text_sql(f'm.{key}')}, {self.fingerprint}))"
         sums = digest_sums_sql("d.h", source._hex_to_int_sql)
-        pairs = f"SELECT m.{key} AS k, {pair_hash} AS h FROM {self.source_sql}"  # noqa: S608 - as above
+        pairs = f"SELECT m.{key} AS k, {self.fingerprint} AS h FROM {self.source_sql}"  # noqa: S608 - as above
         self.digest = f"SELECT count(*), count(d.k), count(DISTINCT d.k), {sums} FROM ({pairs}) AS d"  # noqa: S608
 
     @staticmethod

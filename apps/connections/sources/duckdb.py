@@ -120,9 +120,6 @@ class DuckDbSource(ParserCheckedSource):
         )
         return f"md5('{salt}' || {quoted})"
 
-    def _text_sql(self, expression: str) -> str:
-        return f"CAST({expression} AS VARCHAR)"
-
     def _hex_to_int_sql(self, expression: str) -> str:
         return f"CAST('0x' || {expression} AS BIGINT)"
 

@@ -218,9 +218,6 @@ class MySqlSource(ParserCheckedSource):
         quoted = ", ".join(f"QUOTE({column})" for column in columns)
         return f"MD5(CONCAT('{salt}', CONCAT_WS(',', {quoted})))"
 
-    def _text_sql(self, expression: str) -> str:
-        return f"CAST({expression} AS CHAR)"
-
     def _hex_to_int_sql(self, expression: str) -> str:
         return f"CAST(CONV({expression}, 16, 10) AS UNSIGNED)"
 

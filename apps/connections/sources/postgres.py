@@ -226,12 +226,9 @@ class PostgresSource(ParserCheckedSource):
         # A row's text form quotes what needs quoting and writes NULL as nothing, so it is unambiguous.
         return f"md5('{salt}' || row({', '.join(columns)})::text)"
 
-    def _text_sql(self, expression: str) -> str:
-        return f"CAST({expression} AS text)"
-
     @staticmethod
     def _hex_to_int_sql(expression: str) -> str:
-        return f"('x' || lpad({expression}, 16, '0'))::bit(64)::bigint"
+        return f"('x' || {expression})::bit(60)::bigint"
 
     # --- errors in the user's terms ------------------------------------------------------------------
 
@@ -308,10 +305,11 @@ class _FingerprintedRead:
             yield from self.source._batches(cursor, batch_size, self.deadline)
 
     def digest(self) -> PairDigest:
-        with self._cursor(self.queries.digest) as cursor:
-            return self.queries.pair_digest(
-                self.source._translated(cursor.fetchone, self.source.timeouts.extract_seconds)
-            )
+        # A plain cursor: unlike a server-side one, it lets the aggregate run in parallel workers.
+        seconds = self.source.timeouts.extract_seconds
+        return self.queries.pair_digest(
+            self.source._translated(lambda: self.conn.execute(self.queries.digest).fetchone(), seconds)
+        )
 
     def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
         with self._cursor(self.queries.rows(only)) as cursor:
