@@ -142,9 +142,9 @@ def _plan_fingerprinted(
 
 def _unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:
     """How many rows the model has when every one of them is unchanged, else 0: one aggregate query on
-    each side, at once. The model's (key, fingerprint) pairs, with no NULL and no duplicate key, are
-    exactly the pairs of the ledger's accepted, unrejected records: each row's fingerprint is the one the
-    ledger keeps for its key. A fingerprint covers the key's value too, so the key the planner would
+    each side, at once. The model's (key, fingerprint) pairs, with no NULL key, are exactly the pairs of
+    the ledger's accepted, unrejected records (so no key is duplicated: the ledger has each key once):
+    each row's fingerprint is the one the ledger keeps for its key. A fingerprint covers the key's value too, so the key the planner would
     derive from the row is the ledger's, and the pairs' digest can be the fingerprints' digest. Any
     difference (a row changed, added or removed, a duplicate or NULL key, a rejection to retry, a changed
     configuration: new fingerprints) leaves it to the row-by-row plan."""
@@ -154,7 +154,7 @@ def _unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:
         digest = model.result()
     if stored is None or not stored.rows:
         return 0
-    if digest.rows == digest.keys == digest.distinct_keys and digest == stored:
+    if digest.rows == digest.keys and digest == stored:
         return digest.rows
     return 0
 

@@ -95,7 +95,7 @@ class DbLedger:
                 [self.sync.workspace_id, self.sync.pk],
             )
             rows, *totals = cursor.fetchone()
-        return PairDigest(rows, rows, rows, tuple(int(total) for total in totals))
+        return PairDigest(rows, rows, tuple(int(total) for total in totals))
 
     def sent_among(self, keys: Collection[str]) -> set[str]:
         return set(
