@@ -23,7 +23,7 @@ from apps.connections.intercom.client import AuthFailure, IntercomClient, Transi
 from apps.connections.intercom.reconnect import mark_needs_reconnect
 from apps.connections.models import Connection
 from apps.connections.services import source_adapter
-from apps.connections.sources.base import FingerprintSpec
+from apps.connections.sources.base import FingerprintedRead, FingerprintSpec
 from apps.connections.sources.errors import SourceError
 from apps.syncs import events_in_flight, services
 from apps.syncs.engine.config import SyncConfig
@@ -36,6 +36,7 @@ from apps.syncs.engine.plan import (
     plan,
     plan_by_fingerprint,
     summarize,
+    unchanged_rows,
     uses_fingerprints,
 )
 from apps.syncs.ledger import DbLedger, keys_settled_since
@@ -87,8 +88,10 @@ def _is_first_run(sync: Sync) -> bool:
 def _plan(sync: Sync, *, full_resync: bool, preview: bool = False) -> Iterator[PlannedRecord]:
     """The plan of a run (or of a preview: the same plan, so the same counts).
 
-    Where the warehouse can fingerprint rows, a rerun reads (key, fingerprint) pairs and then only the
-    rows that changed (engine.plan's docstring); otherwise, and on first runs and full resyncs, every row.
+    Where the warehouse can fingerprint rows, a rerun first asks whether the model's (key, fingerprint)
+    pairs are the ledger's as a whole (then every row is unchanged, one record says so), else reads the
+    pairs and then only the rows that changed (engine.plan's docstring); otherwise, and on first runs and
+    full resyncs, every row.
     """
     config = services.sync_engine_config(sync)
     # "Don't overwrite with null" plans over the last accepted payloads, in runs as in previews.
@@ -131,8 +134,29 @@ def _plan_fingerprinted(
         if first_run or full_resync:  # nothing to skip: read every row, with the fingerprint to store
             yield from plan(rows_of(None), columns, config, ledger, full_resync=full_resync,
                             first_run=first_run, fingerprinted=True)  # fmt: skip
+        elif unchanged := _unchanged_as_a_whole(read, ledger):
+            yield unchanged_rows(unchanged)
         else:  # two short values a row: bigger batches, fewer ledger queries
             yield from plan_by_fingerprint(read.keys(batch_size * 4), rows_of, columns, config, ledger)
+
+
+def _unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:
+    """How many rows the model has when every one of them is unchanged, else 0: one aggregate query on
+    each side, at once. The model's (key, fingerprint) pairs, with no NULL key, are exactly the pairs of
+    the ledger's accepted, unrejected records (so no key is duplicated: the ledger has each key once):
+    each row's fingerprint is the one the ledger keeps for its key. A fingerprint covers the key's value too, so the key the planner would
+    derive from the row is the ledger's, and the pairs' digest can be the fingerprints' digest. Any
+    difference (a row changed, added or removed, a duplicate or NULL key, a rejection to retry, a changed
+    configuration: new fingerprints) leaves it to the row-by-row plan."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest") as pool:
+        model = pool.submit(read.digest)  # the warehouse and the app database work at once
+        stored = ledger.unchanged_digest()
+        digest = model.result()
+    if stored is None or not stored.rows:
+        return 0
+    if digest.rows == digest.keys and digest == stored:
+        return digest.rows
+    return 0
 
 
 # --- preview --------------------------------------------------------------------------------------------
@@ -205,6 +229,15 @@ class _RunRecorder:
 
     def planned(self, record: PlannedRecord) -> bool:
         """Count a planned record; True when it is to be sent."""
+        if record.rows != 1:  # rows proven unchanged as a whole: counted, never sent
+            start, self.position = self.position, self.position + record.rows
+            fresh = self.position - max(start, self.replayed_rows)  # not counted by an earlier slice
+            if fresh > 0:
+                self.counts["source_rows"] += fresh
+                self.counts["unchanged"] += fresh
+                if self.progress is not None:
+                    self.progress(self.counts)
+            return False
         self.position += 1
         sends = record.operation.calls_intercom and record.key not in self.settled
         if self.position <= self.replayed_rows and not sends:

@@ -10,6 +10,8 @@ from django.db import connection as db
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.connections.sources.base import PairDigest, digest_sums_sql
+from apps.connections.sources.postgres import PostgresSource
 from apps.syncs.engine.ledger import LedgerEntry as EngineEntry
 from apps.syncs.models import LedgerEntry, Sync
 
@@ -77,6 +79,23 @@ class DbLedger:
                 return dict(cursor.fetchall())
         rows = self._rows.filter(key__in=list(keys)).exclude(payload_hash="").exclude(row_hash="")
         return dict(rows.values_list("key", "row_hash"))
+
+    def unchanged_digest(self) -> PairDigest | None:
+        """The digest of the (key, row fingerprint) pairs of every record a rerun may leave unchanged:
+        accepted by Intercom, with no rejection since, with a fingerprint. The warehouse computes the
+        same digest of the model's pairs (`FingerprintedRead.digest`). None off PostgreSQL."""
+        if db.vendor != "postgresql":
+            return None
+        sums = digest_sums_sql("row_hash", PostgresSource._hex_to_int_sql)
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*), {sums} FROM syncs_ledgerentry "  # noqa: S608 - fixed SQL
+                "WHERE workspace_id = %s AND sync_id = %s "
+                "AND payload_hash <> '' AND row_hash <> '' AND last_rejection = ''",
+                [self.sync.workspace_id, self.sync.pk],
+            )
+            rows, *totals = cursor.fetchone()
+        return PairDigest(rows, rows, tuple(int(total) for total in totals))
 
     def sent_among(self, keys: Collection[str]) -> set[str]:
         return set(

@@ -12,7 +12,9 @@ import psycopg
 import pymysql
 import pytest
 
-from apps.syncs import services
+from apps.connections.sources import duckdb as duckdb_source
+from apps.connections.sources import mysql, postgres
+from apps.syncs import execution, services
 from apps.syncs.engine.plan import plan
 from apps.syncs.execution import _extract, _plan, sync_preview
 from apps.syncs.ledger import DbLedger
@@ -188,3 +190,88 @@ def test_reruns_by_fingerprint_plan_what_reading_every_row_plans(
     assert len(after) == 3 and not set(after.values()) & set(before.values())
     records = list(_plan(sync, full_resync=False))
     assert [r.payload for r in records if r.key is not None and r.operation == "unchanged"] == [None] * 3
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Counts the row-by-row reads of fingerprinted models ((key, fingerprint) pairs, full rows)."""
+    made = Counter()
+    for read in (postgres._FingerprintedRead, mysql._FingerprintedRead, duckdb_source._FingerprintedRead):
+        for name in ("keys", "rows"):
+            monkeypatch.setattr(read, name, _counting(getattr(read, name), name, made))
+    return made
+
+
+def _counting(method, name, made):
+    def counted(self, *args, **kwargs):
+        made[name] += 1
+        return method(self, *args, **kwargs)
+
+    return counted
+
+
+def row_by_row_counts(sync, monkeypatch):
+    """The preview's counts when the model is planned row by row, as before the shortcut."""
+    with monkeypatch.context() as patched:
+        patched.setattr(execution, "_unchanged_as_a_whole", lambda read, ledger: 0)
+        return sync_preview(workspace=sync.workspace, sync=sync).counts
+
+
+def test_a_rerun_of_an_unchanged_model_is_proven_unchanged_in_two_queries(
+    people, workspace, destination, intercom_emulator, reads, monkeypatch
+):
+    people.write(ROWS)
+    source = SourceConnectionFactory(workspace=workspace, type=people.type, config=people.config)
+    model = SqlModelFactory(workspace=workspace, source=source, sql="SELECT * FROM people", primary_key="email",
+                            columns=[{"name": c, "db_type": "", "kind": "string"} for c in COLUMNS])  # fmt: skip
+    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
+                     key_identifier="email", mappings=MAPPINGS)  # fmt: skip
+    assert run(workspace, sync).counts["created"] == 3
+
+    # No change: one record for the three rows, and neither the pairs nor the rows were read.
+    reads.clear()
+    assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] == [("unchanged", 3)]
+    preview = sync_preview(workspace=workspace, sync=sync)
+    assert not reads
+    assert preview.counts == row_by_row_counts(sync, monkeypatch) == {"source_rows": 3, "unchanged": 3}
+    assert reads["keys"] == 1  # the row-by-row plan does read the pairs
+    calls, reads_before = intercom_emulator.request_count(), sum(reads.values())
+    rerun = run(workspace, sync)
+    assert (rerun.status, rerun.counts["source_rows"], rerun.counts["unchanged"]) == ("succeeded", 3, 3)
+    assert intercom_emulator.request_count() == calls and sum(reads.values()) == reads_before
+
+    def falls_through(expected):
+        reads.clear()
+        counts = sync_preview(workspace=workspace, sync=sync).counts
+        assert reads["keys"] == 1, "planned row by row"
+        assert counts == row_by_row_counts(sync, monkeypatch) == expected
+        assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] != [("unchanged", 3)]
+
+    changed = (2, "alan@example.com", "Alan", "pro", None)
+    people.write([ROWS[0], changed, ROWS[2]])
+    falls_through({"source_rows": 3, "unchanged": 2, "updated": 1})
+    people.write([*ROWS, (4, "linus@example.com", "Linus", None, 2)])
+    falls_through({"source_rows": 4, "unchanged": 3, "created": 1})
+    people.write(ROWS[:2])
+    falls_through({"source_rows": 2, "unchanged": 2})
+    people.write([ROWS[0], ROWS[1], ROWS[0]])  # as many rows as the ledger has, one key twice
+    falls_through({"source_rows": 3, "unchanged": 2, "invalid": 1})
+    people.write([ROWS[0], ROWS[1], (3, None, "Grace", "team", 12)])
+    falls_through({"source_rows": 3, "unchanged": 2, "invalid": 1})
+
+    people.write(ROWS)
+    ledger = DbLedger(sync)
+    ledger.record_rejection("alan@example.com", "400: try again")
+    falls_through({"source_rows": 3, "unchanged": 3})
+    ledger.record_accepted("alan@example.com", payload_hash=ledger.get_many(["alan@example.com"])[
+        "alan@example.com"].payload_hash, destination_id=None, row_hash=ledger.row_hashes_among(
+        ["alan@example.com"])["alan@example.com"])  # fmt: skip
+    reads.clear()
+    assert sync_preview(workspace=workspace, sync=sync).counts == {"source_rows": 3, "unchanged": 3}
+    assert not reads
+
+    sync = services.sync_save(workspace=workspace, user=None, name=sync.name, model=model, destination=destination,
+                              object_key="user", behavior="upsert", key_column="email", key_identifier="email",
+                              mappings=[*MAPPINGS[:2], m("seats", "integer", constant=7, custom=True)], options={},
+                              sync=sync)  # fmt: skip
+    falls_through({"source_rows": 3, "updated": 3})

@@ -7,7 +7,9 @@ import pytest
 from django.utils import timezone
 
 from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
+from apps.syncs.engine.plan import unchanged_rows
+from apps.syncs.execution import _RunRecorder, sync_run_execute
+from apps.syncs.ledger import DbLedger
 from apps.syncs.models import RecordResult, RunStatus, RunTrigger, SyncRun
 from apps.syncs.signals import run_finished
 from tests.fixtures.syncs import m, make_sync
@@ -139,6 +141,19 @@ def test_a_long_run_is_cut_into_slices_and_every_record_is_counted_and_sent_once
     assert len(intercom_emulator.contacts(intercom_workspace.id_code)) == 54
     assert RecordResult.objects.for_workspace(workspace).filter(run=run, outcome="invalid").count() == 6
     assert run.started_at < run.finished_at
+
+
+def test_rows_proven_unchanged_as_a_whole_are_counted_once_across_slices(workspace, warehouse, destination):
+    sync = people_sync(workspace, warehouse, destination, people(5))
+    fresh = _RunRecorder(SyncRun(workspace=workspace, sync=sync, slices=1), DbLedger(sync))
+    assert fresh.planned(unchanged_rows(5)) is False
+    assert (fresh.counts["source_rows"], fresh.counts["unchanged"], fresh.position) == (5, 5, 5)
+    # A later slice: the earlier one got through 3 rows (then the model grew by 2) and counted them.
+    later = SyncRun(workspace=workspace, sync=sync, slices=2, resume_after_rows=3, started_at=timezone.now(),
+                    counts={"source_rows": 3, "unchanged": 3})  # fmt: skip
+    recorder = _RunRecorder(later, DbLedger(sync))
+    assert recorder.planned(unchanged_rows(5)) is False
+    assert (recorder.counts["source_rows"], recorder.counts["unchanged"], recorder.position) == (5, 5, 5)
 
 
 def test_a_queued_run_whose_message_was_lost_is_enqueued_again(

@@ -8,7 +8,7 @@ connecting, and a connection that is never reused cannot leak a session setting 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -78,6 +78,32 @@ class FingerprintSpec:
 
 FINGERPRINT = re.compile(r"[0-9a-f]{32}")  # an md5 in hex, as every adapter computes it
 
+# An order-independent digest of a set of (key, fingerprint) pairs: the sums, over the pairs, of two
+# 60-bit slices of the fingerprint. A fingerprint covers the key's value (`FingerprintSpec.columns`
+# starts with the key column), so it stands for the pair: hashing the key again would only cost time.
+# 60 bits fit a signed 64-bit integer in every dialect; the sums are taken as numeric/decimal/hugeint,
+# so a billion rows cannot overflow them.
+DIGEST_SLICES = ((1, 15), (16, 15))
+
+
+@dataclass(frozen=True)
+class PairDigest:
+    """What one aggregate query says about a multiset of (key, fingerprint) pairs. Two with equal
+    digests are (but for a 120-bit coincidence) the same: when one is a set with distinct keys (the
+    ledger's), so is the other, so no count(DISTINCT …) is needed (it costs a sort of every key)."""
+
+    rows: int
+    keys: int  # rows whose key is not NULL
+    sums: tuple[int, ...]
+
+
+def digest_sums_sql(fingerprint: str, hex_to_int: Callable[[str], str]) -> str:
+    """The SELECT list of the digest's sums over ``fingerprint`` (an md5 in hex), in one dialect."""
+    return ", ".join(
+        f"coalesce(sum({hex_to_int(f'substr({fingerprint}, {start}, {length})')}), 0)"
+        for start, length in DIGEST_SLICES
+    )
+
 
 class FingerprintedRead(Protocol):
     """One consistent read of a model (one snapshot, so both passes see the same rows)."""
@@ -89,6 +115,10 @@ class FingerprintedRead(Protocol):
     def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
         """The rows, each with its fingerprint as an extra last column; with ``only``, just the rows
         whose fingerprint is among those."""
+        ...
+
+    def digest(self) -> PairDigest:
+        """The digest of every row's (key, fingerprint) pair, computed by the database in one query."""
         ...
 
 
@@ -153,6 +183,10 @@ class ParserCheckedSource:
         that different values (NULL, '', 'a,b' …) never give the same text."""
         raise NotImplementedError
 
+    def _hex_to_int_sql(self, expression: str) -> str:
+        """15 hex digits as an integer."""
+        raise NotImplementedError
+
 
 class FingerprintQueries:
     """The statements a fingerprinted read runs: the checked query of the model, wrapped as a subquery
@@ -164,6 +198,15 @@ class FingerprintQueries:
         self.source_sql = f"({sql}\n) AS m"
         key = source._quote(spec.key_column)
         self.keys = f"SELECT m.{key}, {self.fingerprint} FROM {self.source_sql}"  # noqa: S608 - checked SQL, quoted names
+        sums = digest_sums_sql("d.h", source._hex_to_int_sql)
+        pairs = f"SELECT m.{key} AS k, {self.fingerprint} AS h FROM {self.source_sql}"  # noqa: S608 - as above
+        self.digest = f"SELECT count(*), count(d.k), {sums} FROM ({pairs}) AS d"  # noqa: S608
+
+    @staticmethod
+    def pair_digest(row: Sequence[Any]) -> PairDigest:
+        """The digest from the row the `digest` statement returns (sums come as Decimal, int …)."""
+        rows, keys, *sums = row
+        return PairDigest(int(rows), int(keys), tuple(int(total) for total in sums))
 
     def rows(self, only: Collection[str] | None) -> str:
         statement = f"SELECT m.*, {self.fingerprint} FROM {self.source_sql}"  # noqa: S608 - as above

@@ -29,6 +29,7 @@ from .base import (
     Column,
     ConnectionCheck,
     FingerprintQueries,
+    PairDigest,
     ParserCheckedSource,
     Preview,
     RowBatch,
@@ -119,6 +120,9 @@ class DuckDbSource(ParserCheckedSource):
         )
         return f"md5('{salt}' || {quoted})"
 
+    def _hex_to_int_sql(self, expression: str) -> str:
+        return f"CAST('0x' || {expression} AS BIGINT)"
+
     # --- connection -----------------------------------------------------------------------------------
 
     @contextmanager
@@ -203,6 +207,10 @@ class _FingerprintedRead:
         result = self._execute(self.queries.keys)
         while rows := self.translated(lambda: result.fetchmany(batch_size), self.queries.keys):
             yield rows
+
+    def digest(self) -> PairDigest:
+        result = self._execute(self.queries.digest)
+        return self.queries.pair_digest(self.translated(result.fetchone, self.queries.digest))
 
     def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
         statement = self.queries.rows(only)

@@ -40,6 +40,7 @@ from .base import (
     Column,
     ConnectionCheck,
     FingerprintQueries,
+    PairDigest,
     ParserCheckedSource,
     Preview,
     RowBatch,
@@ -217,6 +218,9 @@ class MySqlSource(ParserCheckedSource):
         quoted = ", ".join(f"QUOTE({column})" for column in columns)
         return f"MD5(CONCAT('{salt}', CONCAT_WS(',', {quoted})))"
 
+    def _hex_to_int_sql(self, expression: str) -> str:
+        return f"CAST(CONV({expression}, 16, 10) AS UNSIGNED)"
+
     def _quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
 
@@ -360,6 +364,11 @@ class _FingerprintedRead:
         cursor = self._execute(self.queries.keys)
         while rows := self.source._fetch(cursor, batch_size, self.seconds):
             yield rows
+
+    def digest(self) -> PairDigest:
+        cursor = self._execute(self.queries.digest)
+        (row,) = self.source._fetch(cursor, 2, self.seconds)  # one row, and the end of the result
+        return self.queries.pair_digest(row)
 
     def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
         cursor = self._execute(self.queries.rows(only))

@@ -39,6 +39,7 @@ from .base import (
     Column,
     ConnectionCheck,
     FingerprintQueries,
+    PairDigest,
     ParserCheckedSource,
     Preview,
     RowBatch,
@@ -225,6 +226,10 @@ class PostgresSource(ParserCheckedSource):
         # A row's text form quotes what needs quoting and writes NULL as nothing, so it is unambiguous.
         return f"md5('{salt}' || row({', '.join(columns)})::text)"
 
+    @staticmethod
+    def _hex_to_int_sql(expression: str) -> str:
+        return f"('x' || {expression})::bit(60)::bigint"
+
     # --- errors in the user's terms ------------------------------------------------------------------
 
     def _connection_error(self, error: psycopg.OperationalError) -> SourceConnectionError:
@@ -298,6 +303,13 @@ class _FingerprintedRead:
     def keys(self, batch_size: int) -> Iterator[list[tuple]]:
         with self._cursor(self.queries.keys) as cursor:
             yield from self.source._batches(cursor, batch_size, self.deadline)
+
+    def digest(self) -> PairDigest:
+        # A plain cursor: unlike a server-side one, it lets the aggregate run in parallel workers.
+        seconds = self.source.timeouts.extract_seconds
+        return self.queries.pair_digest(
+            self.source._translated(lambda: self.conn.execute(self.queries.digest).fetchone(), seconds)
+        )
 
     def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
         with self._cursor(self.queries.rows(only)) as cursor:

@@ -11,6 +11,9 @@ the rows of the other keys are read in full and planned as above. Same plan, sam
 in two passes (each in the model's order). A row that plans UNCHANGED with a fingerprint the ledger does
 not have yet (a changed configuration, say) carries `row_hash_stale`, so the run stores the new fingerprint
 and the next run skips that row again.
+Before that, the run compares one aggregate of the model's (key, fingerprint) pairs with the same aggregate
+of the ledger (execution's `_unchanged_as_a_whole`); when they are the same set, every row is UNCHANGED and
+the plan is a single `unchanged_rows(n)` record standing for the n rows, with nothing read row by row.
 
 Rules (each one a decision users can read in the docs):
 - Invalid: a NULL or blank key; a key already seen in this run (the first occurrence wins, every later
@@ -85,6 +88,13 @@ class PlannedRecord:
     row_number: int = 0  # 1-based position in the model, for invalid-record reports
     row_hash: str | None = None  # the row's fingerprint, stored beside payload_hash once accepted
     row_hash_stale: bool = False  # UNCHANGED, but the ledger has another fingerprint: store this one
+    rows: int = 1  # the rows it stands for: more for `unchanged_rows` (every row of an unchanged model)
+
+
+def unchanged_rows(count: int) -> PlannedRecord:
+    """One record for `count` rows proven unchanged all at once (no key, no call): a rerun of a model
+    whose (key, fingerprint) pairs are the ledger's, as a whole."""
+    return PlannedRecord(None, Operation.UNCHANGED, rows=count)
 
 
 def plan(
@@ -419,8 +429,8 @@ def summarize(records: Iterable[PlannedRecord], *, sample_size: int = 0) -> Plan
     summary = PlanSummary()
     counts, samples = summary.counts, summary.samples
     for planned in records:
-        counts[planned.operation] += 1
-        if sample_size:
+        counts[planned.operation] += planned.rows
+        if sample_size and planned.rows == 1:
             kept = samples.setdefault(planned.operation, [])
             if len(kept) < sample_size:
                 kept.append(planned)
