@@ -12,8 +12,7 @@ from apps.syncs import services
 from apps.syncs.models import ACTIVE_STATUSES, RunStatus, RunTrigger, SyncRun
 from config.celery import app
 from tests.fixtures.celery import WorkerProcess
-from tests.fixtures.syncs import m, make_sync
-from tests.syncs.test_recovery import event_sync
+from tests.syncs.test_recovery import event_sync, people, people_sync
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -60,14 +59,6 @@ def finished(run):
     return current if current.status not in ACTIVE_STATUSES else None
 
 
-def people_sync(workspace, warehouse, destination, n):
-    rows = [(i, f"p{i}@example.com", f"Person {i}") for i in range(1, n + 1)]
-    warehouse.table("people", "id INTEGER, email VARCHAR, name VARCHAR", rows)
-    model = warehouse.model("SELECT * FROM people", "id", ["id", "email", "name"], unique=("email",))
-    return make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
-
-
 def test_a_worker_killed_mid_run_is_recovered_and_every_event_arrives_once(
     workspace, warehouse, destination, intercom_emulator, intercom_workspace, workers
 ):
@@ -99,7 +90,7 @@ def test_redis_flushed_mid_run_leaves_no_run_running_and_the_next_run_completes(
     workspace, warehouse, destination, intercom_emulator, intercom_workspace, workers, settings
 ):
     intercom_emulator.set_faults(latency_ms=10)
-    sync = people_sync(workspace, warehouse, destination, 1500)
+    sync = people_sync(workspace, warehouse, destination, people(1500))
     workers()
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     run = services.sync_run_start(workspace=workspace, sync=sync)
@@ -123,7 +114,7 @@ def test_redis_flushed_mid_run_leaves_no_run_running_and_the_next_run_completes(
 def test_the_same_sync_triggered_twice_at_once_executes_exactly_once(
     workspace, warehouse, destination, intercom_emulator, intercom_workspace, workers
 ):
-    sync = people_sync(workspace, warehouse, destination, 20)
+    sync = people_sync(workspace, warehouse, destination, people(20))
     workers()
     outcomes, barrier = [], threading.Barrier(2)
 
