@@ -10,8 +10,7 @@ from django.db import connection as db
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.connections.sources.base import PairDigest, digest_sums_sql
-from apps.connections.sources.postgres import PostgresSource
+from apps.connections.sources.base import PairDigest
 from apps.syncs.engine.ledger import LedgerEntry as EngineEntry
 from apps.syncs.models import LedgerEntry, Sync
 
@@ -86,16 +85,15 @@ class DbLedger:
         same digest of the model's pairs (`FingerprintedRead.digest`). None off PostgreSQL."""
         if db.vendor != "postgresql":
             return None
-        sums = digest_sums_sql("row_hash", PostgresSource._hex_to_int_sql)
         with db.cursor() as cursor:
             cursor.execute(
-                f"SELECT count(*), {sums} FROM syncs_ledgerentry "  # noqa: S608 - fixed SQL
+                "SELECT count(*), coalesce(sum(row_hash::bigint), 0) FROM syncs_ledgerentry "
                 "WHERE workspace_id = %s AND sync_id = %s "
                 "AND payload_hash <> '' AND row_hash <> '' AND last_rejection = ''",
                 [self.sync.workspace_id, self.sync.pk],
             )
-            rows, *totals = cursor.fetchone()
-        return PairDigest(rows, rows, tuple(int(total) for total in totals))
+            rows, total = cursor.fetchone()
+        return PairDigest(rows, rows, int(total))
 
     def sent_among(self, keys: Collection[str]) -> set[str]:
         return set(

@@ -162,7 +162,7 @@ class LedgerEntry(WorkspaceOwnedModel):
     sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="ledger")
     key = models.CharField(max_length=512)
     payload_hash = models.CharField(max_length=64, blank=True)
-    row_hash = models.CharField(max_length=32, blank=True)  # the source row's fingerprint (engine.plan)
+    row_hash = models.CharField(max_length=32, blank=True)  # the row's fingerprint in decimal (engine.plan)
     payload = models.JSONField(null=True, blank=True)
     destination_id = models.CharField(max_length=64, blank=True)
     company_id = models.CharField(max_length=255, blank=True)  # contacts: the company last attached

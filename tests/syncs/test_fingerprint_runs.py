@@ -11,13 +11,17 @@ import duckdb
 import psycopg
 import pymysql
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from apps.connections.sources import duckdb as duckdb_source
 from apps.connections.sources import mysql, postgres
+from apps.connections.sources.base import FINGERPRINT
 from apps.syncs import execution, services
 from apps.syncs.engine.plan import plan
 from apps.syncs.execution import _extract, _plan, sync_preview
 from apps.syncs.ledger import DbLedger
+from apps.syncs.models import LedgerEntry
 from tests.factories import SourceConnectionFactory, SqlModelFactory
 from tests.fixtures.syncs import m, make_sync
 from tests.syncs.test_runs import run
@@ -275,3 +279,35 @@ def test_a_rerun_of_an_unchanged_model_is_proven_unchanged_in_two_queries(
                               mappings=[*MAPPINGS[:2], m("seats", "integer", constant=7, custom=True)], options={},
                               sync=sync)  # fmt: skip
     falls_through({"source_rows": 3, "updated": 3})
+
+
+def test_fingerprints_stored_as_md5s_by_earlier_versions_cost_one_read_and_no_call(
+    people, workspace, destination, intercom_emulator, reads
+):
+    """Before fingerprints were integers the ledger kept md5s in hex. Migration 0008 forgets them: the
+    next run reads every row, sends nothing and stores the new fingerprints; the run after it is proven
+    unchanged as a whole again."""
+    people.write(ROWS)
+    source = SourceConnectionFactory(workspace=workspace, type=people.type, config=people.config)
+    model = SqlModelFactory(workspace=workspace, source=source, sql="SELECT * FROM people", primary_key="email",
+                            columns=[{"name": c, "db_type": "", "kind": "string"} for c in COLUMNS])  # fmt: skip
+    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
+                     key_identifier="email", mappings=MAPPINGS)  # fmt: skip
+    assert run(workspace, sync).counts["created"] == 3
+    entries = LedgerEntry.objects.for_workspace(workspace).filter(sync=sync)
+    entries.update(row_hash="0123456789abcdef0123456789abcdef")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("syncs", "0007_dash_record_result_indexes")])
+    executor.loader.build_graph()
+    executor.migrate([("syncs", "0008_fingerprints_as_integers")])
+    assert set(entries.values_list("row_hash", flat=True)) == {""}
+
+    calls = intercom_emulator.request_count()
+    reads.clear()
+    assert run(workspace, sync).counts["unchanged"] == 3
+    assert reads["rows"] == 1 and intercom_emulator.request_count() == calls
+    assert all(FINGERPRINT.fullmatch(value) for value in entries.values_list("row_hash", flat=True))
+    reads.clear()
+    assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] == [("unchanged", 3)]
+    assert not reads

@@ -8,7 +8,7 @@ connecting, and a connection that is never reused cannot leak a session setting 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -76,33 +76,24 @@ class FingerprintSpec:
             raise ValueError("the salt is written into SQL: hex digits only")
 
 
-FINGERPRINT = re.compile(r"[0-9a-f]{32}")  # an md5 in hex, as every adapter computes it
-
-# An order-independent digest of a set of (key, fingerprint) pairs: the sums, over the pairs, of two
-# 60-bit slices of the fingerprint. A fingerprint covers the key's value (`FingerprintSpec.columns`
-# starts with the key column), so it stands for the pair: hashing the key again would only cost time.
-# 60 bits fit a signed 64-bit integer in every dialect; the sums are taken as numeric/decimal/hugeint,
-# so a billion rows cannot overflow them.
-DIGEST_SLICES = ((1, 15), (16, 15))
+# A fingerprint is a 64-bit integer, written in decimal where it leaves the database (PostgreSQL's own
+# 64-bit text hash, the first 60 bits of an md5 elsewhere: `ParserCheckedSource._fingerprint_sql`). It
+# detects change, it guards nothing: a changed row keeps its old fingerprint about once in 2^60 changes.
+FINGERPRINT = re.compile(r"-?[0-9]{1,19}")
 
 
 @dataclass(frozen=True)
 class PairDigest:
-    """What one aggregate query says about a multiset of (key, fingerprint) pairs. Two with equal
-    digests are (but for a 120-bit coincidence) the same: when one is a set with distinct keys (the
-    ledger's), so is the other, so no count(DISTINCT …) is needed (it costs a sort of every key)."""
+    """What one aggregate query says about a multiset of (key, fingerprint) pairs: how many, how many
+    with a key, and the exact sum of the fingerprints (numeric/decimal/hugeint: no overflow). A
+    fingerprint covers the key's value (`FingerprintSpec.columns` starts with the key column), so it
+    stands for the pair. Two equal digests are (but for a 1-in-2^60 coincidence) the same: when one is a
+    set with distinct keys (the ledger's), so is the other, so no count(DISTINCT …) is needed (it costs
+    a sort of every key)."""
 
     rows: int
     keys: int  # rows whose key is not NULL
-    sums: tuple[int, ...]
-
-
-def digest_sums_sql(fingerprint: str, hex_to_int: Callable[[str], str]) -> str:
-    """The SELECT list of the digest's sums over ``fingerprint`` (an md5 in hex), in one dialect."""
-    return ", ".join(
-        f"coalesce(sum({hex_to_int(f'substr({fingerprint}, {start}, {length})')}), 0)"
-        for start, length in DIGEST_SLICES
-    )
+    total: int
 
 
 class FingerprintedRead(Protocol):
@@ -179,12 +170,13 @@ class ParserCheckedSource:
         return '"' + name.replace('"', '""') + '"'
 
     def _fingerprint_sql(self, columns: list[str], salt: str) -> str:
-        """An SQL expression: the md5 (32 hex digits) of the salt and of the columns' values, written so
-        that different values (NULL, '', 'a,b' …) never give the same text."""
+        """An SQL expression: a 64-bit integer hash (at least 60 bits of it used) of the salt and of the
+        columns' values, written out so that different values (NULL, '', 'a,b' …) never give the same
+        text. It must give the same value for the same row on every run, server version and platform."""
         raise NotImplementedError
 
-    def _hex_to_int_sql(self, expression: str) -> str:
-        """15 hex digits as an integer."""
+    def _text_sql(self, expression: str) -> str:
+        """An integer as decimal text."""
         raise NotImplementedError
 
 
@@ -195,26 +187,26 @@ class FingerprintQueries:
     def __init__(self, source: ParserCheckedSource, sql: str, spec: FingerprintSpec):
         columns = [f"m.{source._quote(name)}" for name in spec.columns]
         self.fingerprint = source._fingerprint_sql(columns, spec.salt)
+        self.fingerprint_text = source._text_sql(self.fingerprint)  # as the ledger stores it
         self.source_sql = f"({sql}\n) AS m"
         key = source._quote(spec.key_column)
-        self.keys = f"SELECT m.{key}, {self.fingerprint} FROM {self.source_sql}"  # noqa: S608 - checked SQL, quoted names
-        sums = digest_sums_sql("d.h", source._hex_to_int_sql)
+        self.keys = f"SELECT m.{key}, {self.fingerprint_text} FROM {self.source_sql}"  # noqa: S608 - checked SQL, quoted names
         pairs = f"SELECT m.{key} AS k, {self.fingerprint} AS h FROM {self.source_sql}"  # noqa: S608 - as above
-        self.digest = f"SELECT count(*), count(d.k), {sums} FROM ({pairs}) AS d"  # noqa: S608
+        self.digest = f"SELECT count(*), count(d.k), coalesce(sum(d.h), 0) FROM ({pairs}) AS d"  # noqa: S608
 
     @staticmethod
     def pair_digest(row: Sequence[Any]) -> PairDigest:
         """The digest from the row the `digest` statement returns (sums come as Decimal, int …)."""
-        rows, keys, *sums = row
-        return PairDigest(int(rows), int(keys), tuple(int(total) for total in sums))
+        rows, keys, total = row
+        return PairDigest(int(rows), int(keys), int(total))
 
     def rows(self, only: Collection[str] | None) -> str:
-        statement = f"SELECT m.*, {self.fingerprint} FROM {self.source_sql}"  # noqa: S608 - as above
+        statement = f"SELECT m.*, {self.fingerprint_text} FROM {self.source_sql}"  # noqa: S608 - as above
         if only is None:
             return statement
         if not all(FINGERPRINT.fullmatch(value) for value in only):
             raise ValueError("not fingerprints")  # they are written into the SQL
-        listed = ", ".join(f"'{value}'" for value in sorted(only)) or "NULL"
+        listed = ", ".join(sorted(only)) or "NULL"
         return f"{statement} WHERE {self.fingerprint} IN ({listed})"
 
 

@@ -118,10 +118,10 @@ class DuckDbSource(ParserCheckedSource):
             f"coalesce('''' || replace(CAST({column} AS VARCHAR), '''', '''''') || '''', 'NULL')"
             for column in columns
         )
-        return f"md5('{salt}' || {quoted})"
+        return f"CAST('0x' || left(md5('{salt}' || {quoted}), 15) AS BIGINT)"  # its first 60 bits
 
-    def _hex_to_int_sql(self, expression: str) -> str:
-        return f"CAST('0x' || {expression} AS BIGINT)"
+    def _text_sql(self, expression: str) -> str:
+        return f"CAST({expression} AS VARCHAR)"
 
     # --- connection -----------------------------------------------------------------------------------
 

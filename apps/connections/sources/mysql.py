@@ -216,10 +216,11 @@ class MySqlSource(ParserCheckedSource):
     def _fingerprint_sql(self, columns: list[str], salt: str) -> str:
         # QUOTE writes NULL as the word NULL and every value as a quoted, escaped string: unambiguous.
         quoted = ", ".join(f"QUOTE({column})" for column in columns)
-        return f"MD5(CONCAT('{salt}', CONCAT_WS(',', {quoted})))"
+        md5 = f"MD5(CONCAT('{salt}', CONCAT_WS(',', {quoted})))"
+        return f"CAST(CONV(LEFT({md5}, 15), 16, 10) AS SIGNED)"  # its first 60 bits
 
-    def _hex_to_int_sql(self, expression: str) -> str:
-        return f"CAST(CONV({expression}, 16, 10) AS UNSIGNED)"
+    def _text_sql(self, expression: str) -> str:
+        return f"CAST({expression} AS CHAR)"
 
     def _quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"

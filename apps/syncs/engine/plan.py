@@ -3,7 +3,7 @@
 It streams: rows arrive in batches, the ledger is asked once per batch, and the only state kept across
 batches is the set of keys seen in this run (to mark duplicates). Records come out in the model's order.
 
-Fingerprints (`plan_by_fingerprint`): when the warehouse can compute each row's fingerprint (an md5 of the
+Fingerprints (`plan_by_fingerprint`): when the warehouse can compute each row's fingerprint (a 64-bit hash of the
 columns the payload is built from, salted with everything else it depends on: `fingerprint_salt`), a rerun
 first reads only (key, fingerprint) pairs. Invalid keys are reported and a key whose fingerprint equals the
 one the ledger stored beside the payload Intercom accepted is UNCHANGED, without reading its row; then only

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.connections.sources.base import FingerprintSpec
+from apps.connections.sources.base import FINGERPRINT, FingerprintSpec, PairDigest
 from apps.connections.sources.errors import UnsafeQueryError
 
 # NULL, '', 'NULL' and 'a,b' must all fingerprint differently; rows 1 and 6 differ only in b.
@@ -27,7 +27,7 @@ def test_fingerprints_tell_values_apart_and_cover_only_their_columns(backend):
     keys, rows = read_all(source, FingerprintSpec("k", ("a",), "0a"))
 
     assert set(keys) == {1, 2, 3, 4, 5, 6}
-    assert all(len(fingerprint) == 32 for fingerprint in keys.values())
+    assert all(FINGERPRINT.fullmatch(fingerprint) for fingerprint in keys.values())
     assert len({keys[k] for k in (1, 2, 3, 4, 5)}) == 5  # 'a', '', NULL, 'NULL', 'a,b'
     assert keys[6] == keys[1]  # b is not fingerprinted
     assert [(row[0], row[-1]) for row in rows] == sorted(keys.items())  # the same fingerprint on both passes
@@ -57,3 +57,14 @@ def test_user_sql_is_still_checked(backend):
     assert len(backend.read_canary()) == 3
     with pytest.raises(ValueError, match="hex"):
         FingerprintSpec("id", ("id",), "1'); DROP TABLE canary; --")
+
+
+def test_the_digest_adds_up_the_fingerprints_the_keys_pass_gives(backend):
+    """The ledger's digest sums the fingerprints it stored as text: the database's digest must be the
+    same sum of the same numbers."""
+    spec = FingerprintSpec("k", ("k", "a", "b"), "2")
+    with backend.make_source().fingerprinted(SQL, spec) as read:
+        keys = dict(pair for batch in read.keys(batch_size=10) for pair in batch)
+        digest = read.digest()
+
+    assert digest == PairDigest(rows=6, keys=6, total=sum(int(value) for value in keys.values()))
