@@ -4,14 +4,17 @@ A view reads the workspace from its API key (`request.auth`), calls the syncs' o
 and presents the result; an id of another workspace answers exactly like a missing one.
 """
 
+import math
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import NinjaAPI, Status
-from ninja.errors import HttpError, ValidationError
+from ninja.errors import HttpError, Throttled, ValidationError
 
 from apps.api import schemas
 from apps.api.auth import ApiKeyAuth, ApiKeyRefused
 from apps.api.reference import ReferencePage
+from apps.api.throttle import PerApiKeyThrottle, limit_in_words
 from apps.syncs import selectors as sync_selectors
 from apps.syncs.models import RunTrigger, Sync, SyncRun
 from apps.syncs.services import SyncAlreadyRunning, sync_run_start
@@ -21,7 +24,9 @@ follow their runs.
 
 Every request carries a workspace API key, created in Settings → API keys, in the header \
 `Authorization: Bearer <key>`. A key acts for its workspace only: the ids of other workspaces' syncs and runs \
-answer 404. Errors are JSON objects with a stable `error` code and a `message` for people."""
+answer 404. Errors are JSON objects with a stable `error` code and a `message` for people. Each key may make \
+a limited number of requests a minute (120 unless the instance says otherwise); past it the answer is 429 \
+with a `Retry-After` header."""
 
 api = NinjaAPI(
     title="Syncline API",
@@ -29,6 +34,7 @@ api = NinjaAPI(
     description=DESCRIPTION,
     urls_namespace="api-v1",
     auth=ApiKeyAuth(),
+    throttle=PerApiKeyThrottle(),
     openapi_url="/openapi.json",
     docs_url="/docs",
     docs=ReferencePage(),
@@ -61,6 +67,13 @@ def _invalid(request, exc: ValidationError):
     return _error(request, 422, "invalid_request", "; ".join(problems))
 
 
+@api.exception_handler(Throttled)
+def _throttled(request, exc: Throttled):
+    wait = f" Try again in {math.ceil(exc.wait)} s." if exc.wait is not None else ""
+    message = f"Too many requests with this API key: the limit is {limit_in_words()} per key.{wait}"
+    return _error(request, 429, "rate_limited", message)  # ninja adds Retry-After
+
+
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
     if exc.status_code == 400:  # the one HttpError ninja raises itself: a body that is not JSON
@@ -75,6 +88,7 @@ def _answers(**meanings: str) -> dict:
 
 
 NO_KEY = "No valid API key: missing, malformed, unknown or revoked (see `error`)."
+TOO_MANY = "Too many requests with this key; `Retry-After` says in how many seconds to try again."
 
 
 def _found(lookup, kind: str, object_id: int):
@@ -130,12 +144,12 @@ def _sync(request: HttpRequest, sync: Sync) -> dict:
 
 @api.get(
     "/syncs",
-    response={200: schemas.SyncList, 401: schemas.Error},
+    response={200: schemas.SyncList, 401: schemas.Error, 429: schemas.Error},
     url_name="sync_list",
     operation_id="list_syncs",
     summary="List syncs",
     description="Every sync of the key's workspace, by name, with its last run.",
-    openapi_extra=_answers(_200="The syncs.", _401=NO_KEY),
+    openapi_extra=_answers(_200="The syncs.", _401=NO_KEY, _429=TOO_MANY),
 )
 def list_syncs(request: HttpRequest):
     return {"syncs": [_sync(request, s) for s in sync_selectors.sync_list(workspace=request.auth.workspace)]}
@@ -150,6 +164,7 @@ def list_syncs(request: HttpRequest):
         404: schemas.Error,
         409: schemas.AlreadyRunning,
         422: schemas.Error,
+        429: schemas.Error,
     },
     url_name="sync_trigger",
     operation_id="trigger_sync",
@@ -164,6 +179,7 @@ def list_syncs(request: HttpRequest):
         _404="No sync with this id in the key's workspace.",
         _409="The sync already has a queued or running run, given in `run`; nothing was started.",
         _422="The body or the id is not valid; `message` names the field.",
+        _429=TOO_MANY,
     ),
 )
 def trigger_sync(
@@ -173,7 +189,13 @@ def trigger_sync(
     sync = _found(lambda: sync_selectors.sync_get(workspace=workspace, sync_id=sync_id), "sync", sync_id)
     full_resync = body.full_resync if body else False
     try:
-        run = sync_run_start(workspace=workspace, sync=sync, trigger=RunTrigger.API, full_resync=full_resync)
+        run = sync_run_start(
+            workspace=workspace,
+            sync=sync,
+            trigger=RunTrigger.API,
+            api_key=request.auth,
+            full_resync=full_resync,
+        )
     except SyncAlreadyRunning as running:
         return Status(
             409,
@@ -190,12 +212,14 @@ def trigger_sync(
 
 @api.get(
     "/sync_runs/{run_id}",
-    response={200: schemas.Run, 401: schemas.Error, 404: schemas.Error},
+    response={200: schemas.Run, 401: schemas.Error, 404: schemas.Error, 429: schemas.Error},
     url_name="sync_run",
     operation_id="get_sync_run",
     summary="Get a run",
     description="A run's status, timings and counts; counts grow while it runs.",
-    openapi_extra=_answers(_200="The run.", _401=NO_KEY, _404="No run with this id in the key's workspace."),
+    openapi_extra=_answers(
+        _200="The run.", _401=NO_KEY, _404="No run with this id in the key's workspace.", _429=TOO_MANY
+    ),
 )
 def get_sync_run(request: HttpRequest, run_id: int):
     workspace = request.auth.workspace

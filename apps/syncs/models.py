@@ -118,6 +118,9 @@ class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    api_key = models.ForeignKey(  # the key of a run triggered through the REST API
+        "api.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True)

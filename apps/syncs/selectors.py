@@ -85,7 +85,7 @@ def run_list(*, workspace: Workspace, page=1) -> Page:
 
 def run_get(*, workspace: Workspace, run_id: int) -> SyncRun:
     queryset = SyncRun.objects.for_workspace(workspace).select_related(
-        "sync", "sync__destination", "triggered_by"
+        "sync", "sync__destination", "triggered_by", "api_key"
     )
     return get_object_or_404(queryset, pk=run_id)
 

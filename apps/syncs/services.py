@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -26,6 +26,9 @@ from apps.syncs.models import ACTIVE_STATUSES, RecordResult, RunStatus, RunTrigg
 from apps.syncs.signals import announce, run_finished, run_started
 from apps.syncs.tasks import execute_sync_run_task
 from apps.tenancy.models import User, Workspace
+
+if TYPE_CHECKING:
+    from apps.api.models import ApiKey
 
 
 class SyncInvalid(Exception):
@@ -162,6 +165,7 @@ def sync_run_start(
     sync: Sync,
     trigger: RunTrigger = RunTrigger.MANUAL,
     user: User | None = None,
+    api_key: ApiKey | None = None,
     full_resync: bool = False,
     enqueue: bool = True,
 ) -> SyncRun:
@@ -178,8 +182,9 @@ def sync_run_start(
         if active is not None:
             raise SyncAlreadyRunning(active)
         run = SyncRun.objects.create(
-            workspace=workspace, sync=sync, trigger=trigger, full_resync=full_resync, triggered_by=user
-        )
+            workspace=workspace, sync=sync, trigger=trigger, full_resync=full_resync, triggered_by=user,
+            api_key=api_key,
+        )  # fmt: skip
         if enqueue:
             execute_sync_run_task.apply_async_on_commit(args=[run.pk])
     return run

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+import time_machine
 from django.conf import settings
 from django.utils import timezone
 
@@ -290,3 +291,42 @@ def test_a_mistyped_endpoint_is_a_json_404(api, path):
         "message": f"No endpoint at {path}. The endpoints are described at /api/v1/docs.",
     }
     assert ApiClient(None).get(path).status_code == 401  # the key is checked first, as everywhere
+
+
+# --- attribution and rate limit -------------------------------------------------------------------------
+
+
+def test_a_run_records_the_key_that_triggered_it_and_its_page_says_so(api, api_key_and_secret, workspace,
+                                                                         owner, owner_client):  # fmt: skip
+    api_key, _ = api_key_and_secret
+    run_id = api.post(trigger_url(SyncFactory(workspace=workspace).pk)).json()["id"]
+
+    run = SyncRun.objects.for_workspace(workspace).get(pk=run_id)
+    assert run.api_key == api_key and run.triggered_by is None
+    page = owner_client.get(f"/w/{workspace.slug}/runs/{run_id}/").content.decode()
+    assert f"API with the key “Airflow” ({api_key.prefix}…)" in page
+    api_key_revoke(workspace=workspace, api_key=api_key, user=owner)
+    page = owner_client.get(f"/w/{workspace.slug}/runs/{run_id}/").content.decode()
+    assert f"({api_key.prefix}…, since revoked)" in page
+
+
+def test_past_the_limit_a_key_is_answered_429_with_when_to_retry(api, workspace, owner, settings):
+    settings.API_RATE_LIMIT = "3/min"
+    other = ApiClient(api_key_create(workspace=workspace, user=owner, name="dbt Cloud")[1])
+    with time_machine.travel("2026-11-28 10:00:00", tick=False) as clock:
+        assert [api.get(SYNCS).status_code for _ in range(3)] == [200, 200, 200]
+        refused = api.get(SYNCS)
+        assert other.get(SYNCS).status_code == 200  # each key has its own allowance
+
+        assert refused.status_code == 429 and refused["Retry-After"] == "60"
+        assert refused.json() == {
+            "error": "rate_limited",
+            "message": "Too many requests with this API key: the limit is 3 requests a minute per key. "
+            "Try again in 60 s.",
+        }
+        sync = SyncFactory(workspace=workspace)
+        assert api.post(trigger_url(sync.pk)).status_code == 429
+        assert not SyncRun.objects.for_workspace(workspace).exists()  # a refused trigger starts nothing
+
+        clock.shift(61)
+        assert api.post(trigger_url(sync.pk)).status_code == 202

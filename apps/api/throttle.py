@@ -1,0 +1,30 @@
+"""How often one API key may call the API: `API_RATE_LIMIT` (default 120/min), counted in the shared
+cache (Redis in production), so every web process counts the same requests. django-ninja's own sliding
+window does the counting; an answer over the limit is a 429 with Retry-After (endpoints' handler)."""
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja.throttling import SimpleRateThrottle
+
+
+class PerApiKeyThrottle(SimpleRateThrottle):
+    scope = "api_key"
+
+    def __init__(self):
+        super().__init__(rate=settings.API_RATE_LIMIT)
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.rate = settings.API_RATE_LIMIT  # read per request: the setting can change without a restart
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+    def get_cache_key(self, request: HttpRequest) -> str | None:
+        api_key = getattr(request, "auth", None)
+        return None if api_key is None else f"api-throttle:{api_key.pk}"
+
+
+def limit_in_words() -> str:
+    """The limit as people read it: "120 requests a minute"."""
+    throttle = PerApiKeyThrottle()
+    per = {1: "a second", 60: "a minute", 3600: "an hour", 86400: "a day"}[throttle.duration]
+    return f"{throttle.num_requests} requests {per}"
