@@ -100,7 +100,7 @@ def test_htmx_post_with_the_header_token_passes(db):
     assert b"hx-headers" in page.content
     response = client.post(
         reverse("workspace_settings", args=[owner.workspace.slug]),
-        {"name": "Renamed"},
+        {"name": "Renamed", "time_zone": "UTC"},
         headers={"HX-Request": "true", "X-CSRFToken": token},
     )
     assert response.status_code == 302

@@ -1,5 +1,7 @@
 """The alert emails: a subject that says what happened, then the first error, the counts and a link."""
 
+from zoneinfo import ZoneInfo
+
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -92,12 +94,13 @@ def alert_message(run: SyncRun, kind: str, recipient: str) -> EmailMultiAlternat
         "settings_url": absolute_url("sync_alerts", slug, run.sync_id),
         "what_next": WHAT_NEXT[kind],
     }
-    message = EmailMultiAlternatives(
-        subject=f"[Syncline] {headline}",
-        body=render_to_string("alerts/emails/alert.txt", context),
-        to=[recipient],
-    )
-    message.attach_alternative(render_to_string("alerts/emails/alert.html", context), "text/html")
+    with timezone.override(ZoneInfo(run.workspace.time_zone)):  # times as the workspace's pages show them
+        message = EmailMultiAlternatives(
+            subject=f"[Syncline] {headline}",
+            body=render_to_string("alerts/emails/alert.txt", context),
+            to=[recipient],
+        )
+        message.attach_alternative(render_to_string("alerts/emails/alert.html", context), "text/html")
     return message
 
 

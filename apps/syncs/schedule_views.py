@@ -7,9 +7,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
+from apps.common.time_zones import time_zone_names
 from apps.syncs import scheduling, selectors
 from apps.syncs.schedule_forms import ScheduleForm
-from apps.syncs.schedules import KIND_FIELDS, Schedule, ScheduleKind, format_run_time, time_zone_names
+from apps.syncs.schedules import KIND_FIELDS, Schedule, ScheduleKind, format_run_time
 from apps.syncs.templatetags.schedule_tags import next_run_label
 from apps.tenancy.access import workspace_view
 
@@ -23,12 +24,11 @@ def sync_schedule(request, workspace, sync_id):
     """GET: the form (viewers: the schedule, read-only). POST: save; `action=preview` (htmx, as the form
     changes) only answers the next run times, or what is wrong."""
     sync = selectors.sync_get(workspace=workspace, sync_id=sync_id)
-    default_zone = scheduling.schedule_default_time_zone(workspace=workspace)
     form = ScheduleForm(
         request.POST if request.method == "POST" else None,
         workspace=workspace,
         sync=sync,
-        default_time_zone=default_zone,
+        default_time_zone=workspace.time_zone,  # Settings → General
     )
     settings = [
         (form[name], " ".join(k for k, used in KIND_FIELDS.items() if name in used)) for name in SETTINGS

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
 from django.db import models
+
+from apps.common.time_zones import zone_problem
 
 
 class ScheduleKind(models.TextChoices):
@@ -43,21 +44,6 @@ KIND_FIELDS = {
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 MAX_INTERVAL_MINUTES = 7 * 24 * 60
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@cache
-def time_zone_names() -> list[str]:
-    return sorted(available_timezones())
-
-
-def zone_problem(name: str) -> str | None:
-    if not name:
-        return "Choose a time zone, such as UTC or Europe/Paris."
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return f"“{name}” is not a time zone: use an IANA name such as Europe/Paris or America/New_York."
-    return None
 
 
 def cron_problem(expression: str) -> str | None:

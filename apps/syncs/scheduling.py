@@ -11,7 +11,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from apps.syncs.models import RunStatus, RunTrigger, Sync, SyncRun
-from apps.syncs.schedules import KIND_FIELDS, Schedule, ScheduleKind
+from apps.syncs.schedules import Schedule, ScheduleKind
 from apps.syncs.services import SyncAlreadyRunning, sync_run_start
 from apps.syncs.signals import run_finished
 from apps.tenancy.models import Workspace
@@ -160,13 +160,6 @@ def sequence_followers_start(*, run: SyncRun) -> list[SyncRun]:
 
 
 # --- reads ------------------------------------------------------------------------------------------
-
-
-def schedule_default_time_zone(*, workspace: Workspace) -> str:
-    """The zone a new schedule starts with: the one this workspace's schedules were last saved in, else UTC."""
-    zoned = [kind for kind, used in KIND_FIELDS.items() if "timezone" in used]
-    syncs = Sync.objects.for_workspace(workspace).filter(schedule_kind__in=zoned).order_by("-updated_at")
-    return syncs.values_list("schedule_timezone", flat=True).first() or "UTC"
 
 
 def upcoming_runs(*, workspace: Workspace, limit: int = 5) -> list[Sync]:

@@ -127,11 +127,11 @@ PAST_DAYS_CACHE_SECONDS = 600
 
 
 def records_synced_per_day(*, workspace: Workspace, days: int = 30) -> list[tuple[date, int]]:
-    """Records Intercom accepted per day (by the day the run was queued), oldest first, the last `days`
-    days including today; summed by the database, one row per day."""
+    """Records Intercom accepted per day (by the day the run was queued, in the current time zone: the
+    workspace's), oldest first, the last `days` days including today; summed by the database."""
     today = timezone.localdate()
     first = today - timedelta(days=days - 1)
-    key = f"syncs:records-per-day:{workspace.pk}:{first.isoformat()}:{days}"
+    key = f"syncs:records-per-day:{workspace.pk}:{timezone.get_current_timezone_name()}:{first.isoformat()}:{days}"
     past = cache.get(key)
     if past is None:
         past = _records_per_day(workspace, first, until=today)

@@ -6,10 +6,12 @@ tells an outsider that a workspace exists); a member without the role gets 403.
 """
 
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
+from django.utils import timezone
 
 from apps.tenancy.models import Role
 from apps.tenancy.selectors import membership_for_slug
@@ -41,6 +43,9 @@ def workspace_view(
             request.workspace = membership.workspace
             request.membership = membership
             workspace_remember(user=request.user, workspace=membership.workspace)
+            # Times and days render in the workspace's zone; WorkspaceTimeZoneMiddleware resets it after
+            # the response (a TemplateResponse renders after the view has returned).
+            timezone.activate(ZoneInfo(membership.workspace.time_zone))
             return view(request, membership.workspace, *args, **kwargs)
 
         # Read by the access tests, which walk every workspace URL.
@@ -50,3 +55,18 @@ def workspace_view(
         return wrapped
 
     return decorator
+
+
+class WorkspaceTimeZoneMiddleware:
+    """Every request starts and ends in the default zone (UTC), so one request's workspace zone never
+    leaks into the next request served by the same thread; `workspace_view` activates the zone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -2,6 +2,7 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.db import transaction
 
+from apps.common.time_zones import zone_problem
 from apps.tenancy import services
 from apps.tenancy.models import Role
 from apps.tenancy.selectors import invitation_find_by_token
@@ -72,8 +73,21 @@ class WorkspaceCreateForm(WorkspaceFieldsMixin):
         self.fields["workspace_name"].required = True
 
 
-class WorkspaceRenameForm(forms.Form):
+class WorkspaceSettingsForm(forms.Form):
     name = forms.CharField(label="Workspace name", max_length=100)
+    time_zone = forms.CharField(
+        label="Time zone",
+        max_length=64,
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
+        help_text="Times and days on every page of this workspace are shown in it, and new schedules start "
+        "in it. An IANA name such as Europe/Paris.",
+    )
+
+    def clean_time_zone(self) -> str:
+        name = self.cleaned_data["time_zone"].strip()
+        if problem := zone_problem(name):
+            raise forms.ValidationError(problem)
+        return name
 
 
 class InvitationForm(forms.Form):

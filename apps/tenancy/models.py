@@ -87,6 +87,8 @@ class Workspace(TimeStampedModel):
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=50, unique=True, validators=[slug_validator])
+    # The zone the dashboard shows times and days in, and new schedules start in (an IANA name).
+    time_zone = models.CharField(max_length=64, default="UTC")
 
     def __str__(self) -> str:
         return self.name

@@ -60,9 +60,10 @@ def workspace_create(*, user: User, name: str, slug: str = "") -> Workspace:
     return workspace
 
 
-def workspace_rename(*, workspace: Workspace, name: str) -> Workspace:
+def workspace_update(*, workspace: Workspace, name: str, time_zone: str) -> Workspace:
     workspace.name = name.strip()
-    workspace.save(update_fields=["name", "updated_at"])
+    workspace.time_zone = time_zone
+    workspace.save(update_fields=["name", "time_zone", "updated_at"])
     return workspace
 
 

@@ -6,6 +6,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from apps.common.time_zones import time_zone_names
 from apps.tenancy import selectors, services
 from apps.tenancy.access import workspace_view
 from apps.tenancy.forms import (
@@ -13,7 +14,7 @@ from apps.tenancy.forms import (
     InvitationForm,
     RoleForm,
     WorkspaceCreateForm,
-    WorkspaceRenameForm,
+    WorkspaceSettingsForm,
 )
 from apps.tenancy.models import Role
 
@@ -55,12 +56,15 @@ def workspace_home(request, workspace):
 
 @workspace_view(write_role=Role.OWNER)
 def workspace_settings(request, workspace):
-    form = WorkspaceRenameForm(request.POST or None, initial={"name": workspace.name})
+    initial = {"name": workspace.name, "time_zone": workspace.time_zone}
+    form = WorkspaceSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.workspace_rename(workspace=workspace, name=form.cleaned_data["name"])
-        messages.success(request, "Workspace renamed.")
+        services.workspace_update(workspace=workspace, **form.cleaned_data)
+        messages.success(request, "Workspace settings saved.")
         return redirect("workspace_settings", workspace_slug=workspace.slug)
-    return TemplateResponse(request, "tenancy/settings_general.html", {"form": form, "tab": "general"})
+    context = {"form": form, "tab": "general", "time_zones": time_zone_names()}
+    status = 422 if form.is_bound else 200
+    return TemplateResponse(request, "tenancy/settings_general.html", context, status=status)
 
 
 def _members_page(request, workspace, invite_form=None, status=200):

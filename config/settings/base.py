@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "apps.tenancy.access.WorkspaceTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -217,6 +218,16 @@ def test_the_email_has_the_first_error_the_counts_and_an_absolute_link(settings,
     assert mimetype == "text/html"
     assert f'href="{run_url}"' in html
     assert "Contacts → Intercom" in html and "&lt;" not in message.body
+
+
+def test_the_email_gives_the_start_in_the_workspaces_time_zone(workspace, sync, finish):
+    workspace.time_zone = "Asia/Tokyo"
+    workspace.save()
+    run = finish(sync, FAILED, first_error="boom")
+    started = run.started_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    message = mail.outbox[0]
+    assert f"started {started:%Y-%m-%d %H:%M} Asia/Tokyo" in message.body
+    assert f"started {started:%Y-%m-%d %H:%M} Asia/Tokyo" in message.alternatives[0][0]
 
 
 def test_a_real_failing_run_raises_the_alert(workspace, django_capture_on_commit_callbacks, owner):

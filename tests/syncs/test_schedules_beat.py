@@ -328,13 +328,6 @@ def test_changing_the_kind_clears_the_settings_it_no_longer_reads(workspace, seq
     assert (follower.next_run_at, follower.schedule_at) == (None, None)
 
 
-def test_the_default_time_zone_is_the_one_last_used_in_the_workspace(workspace):
-    assert scheduling.schedule_default_time_zone(workspace=workspace) == "UTC"
-    scheduled(workspace, Schedule(ScheduleKind.DAILY, at=time(9), timezone="Europe/Paris"), at=SAVED)
-    assert scheduling.schedule_default_time_zone(workspace=workspace) == "Europe/Paris"
-    assert scheduling.schedule_default_time_zone(workspace=SyncFactory().workspace) == "UTC"
-
-
 def test_upcoming_runs_for_the_home_page(workspace):
     later = scheduled(workspace, Schedule(ScheduleKind.DAILY, at=time(9), timezone="UTC"), at=SAVED)
     sooner = scheduled(workspace, Schedule(ScheduleKind.INTERVAL, every_minutes=30), at=SAVED)

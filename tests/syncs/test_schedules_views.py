@@ -244,9 +244,14 @@ def test_a_paused_sync_shows_no_next_run(owner_client, workspace, sync):
     assert "schedules skip it until it is resumed" in page
 
 
-def test_a_new_schedule_starts_in_the_zone_last_used_in_the_workspace(owner_client, workspace, sync):
-    other = SyncFactory(workspace=workspace)
-    scheduling.sync_schedule_set(workspace=workspace, sync=other,
+def test_a_new_schedule_starts_in_the_workspaces_zone_an_existing_one_keeps_its_own(
+    owner_client, workspace, sync
+):
+    workspace.time_zone = "America/New_York"
+    workspace.save()
+    page = owner_client.get(url("sync_schedule", workspace, sync.pk)).content.decode()
+    assert re.search(r'name="timezone" value="America/New_York"', page)
+    scheduling.sync_schedule_set(workspace=workspace, sync=sync,
                                  schedule=Schedule(ScheduleKind.DAILY, at=time(9), timezone="Europe/Paris"))  # fmt: skip
     page = owner_client.get(url("sync_schedule", workspace, sync.pk)).content.decode()
     assert re.search(r'name="timezone" value="Europe/Paris"', page)

@@ -1,8 +1,13 @@
-import pytest
-from django.urls import reverse
+from datetime import UTC, datetime
 
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.syncs.models import RunStatus
 from apps.tenancy.models import Role, Workspace
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, SyncFactory, SyncRunFactory
 
 
 @pytest.mark.django_db
@@ -50,7 +55,7 @@ def test_viewer_sees_no_edit_controls(client, workspace):
     viewer = MembershipFactory(workspace=workspace, role=Role.VIEWER)
     client.force_login(viewer.user)
     html = client.get(reverse("workspace_settings", args=[workspace.slug])).content.decode()
-    assert "Only owners can rename" in html
+    assert "Only owners can change these settings" in html and 'name="time_zone"' not in html
     html = client.get(reverse("member_list", args=[workspace.slug])).content.decode()
     assert "<select" not in html and "Remove" not in html
 
@@ -58,3 +63,49 @@ def test_viewer_sees_no_edit_controls(client, workspace):
 def test_healthz(client, db):
     response = client.get(reverse("healthz"))
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+# --- the workspace's time zone ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_owner_sets_the_time_zone_and_pages_show_times_in_it(owner_client, workspace):
+    settings_url = reverse("workspace_settings", args=[workspace.slug])
+    page = owner_client.get(settings_url).content.decode()
+    assert 'value="UTC"' in page and '<option value="Europe/Paris">' in page
+
+    response = owner_client.post(settings_url, {"name": workspace.name, "time_zone": " Europe/Paris "})
+    assert response.status_code == 302
+    workspace.refresh_from_db()
+    assert workspace.time_zone == "Europe/Paris"
+
+    sync = SyncFactory(workspace=workspace)
+    with time_machine.travel(datetime(2026, 7, 1, 21, 30, tzinfo=UTC), tick=False):
+        run = SyncRunFactory(workspace=workspace, sync=sync, status=RunStatus.QUEUED)
+    page = owner_client.get(reverse("run_detail", args=[workspace.slug, run.pk])).content.decode()
+    assert "Jul 1, 23:30:00" in page and "Times in Europe/Paris." in page  # summer time: UTC+2
+
+
+@pytest.mark.django_db
+def test_a_wrong_time_zone_is_refused_next_to_the_field_and_keeps_the_rest(owner_client, workspace):
+    response = owner_client.post(
+        reverse("workspace_settings", args=[workspace.slug]),
+        {"name": "New name", "time_zone": "Europe/Pariss"},
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "“Europe/Pariss” is not a time zone: use an IANA name such as Europe/Paris" in html
+    assert 'value="New name"' in html and 'value="Europe/Pariss"' in html
+    workspace.refresh_from_db()
+    assert (workspace.name, workspace.time_zone) != ("New name", "Europe/Pariss")
+
+
+@pytest.mark.django_db
+def test_one_workspaces_zone_does_not_leak_into_the_next_request(owner_client, workspace, owner):
+    workspace.time_zone = "Asia/Tokyo"
+    workspace.save()
+    owner_client.get(reverse("workspace_home", args=[workspace.slug]))
+    assert timezone.get_current_timezone_name() == "UTC"  # reset once the response is made
+    other = MembershipFactory(user=owner, role=Role.OWNER).workspace
+    page = owner_client.get(reverse("workspace_settings", args=[other.slug])).content.decode()
+    assert 'value="UTC"' in page
