@@ -31,9 +31,13 @@ def test_a_failing_run_shows_its_rejected_records(page, shot, live_server, run_w
                      mappings=[m("name", "string", "name"), m("lifetime_value", "string", "plan", custom=True)])  # fmt: skip
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/")
-    page.get_by_role("button", name="Run now").click()
+    with page.expect_navigation():  # the trigger's redirect back to the sync page
+        page.get_by_role("button", name="Run now").click()
     run = wait_for_run(sync)
     assert run.status == RunStatus.FAILED and run.counts["rejected"] == 3
+    # Let the sync page see the end (its progress poll reloads it) before leaving it: a reload that
+    # starts as the next page loads would take the browser back to the sync page.
+    expect(page.locator("#progress[hx-get]")).to_have_count(0)
 
     page.goto(f"{live_server.url}/w/{workspace.slug}/runs/{run.pk}/")
     expect(page.get_by_text("Failed").first).to_be_visible()
