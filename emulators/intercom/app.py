@@ -14,7 +14,7 @@ import time
 from typing import Any
 from urllib.parse import unquote
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from emulators.intercom import admins, companies, contacts, control, data_attributes, events, oauth
@@ -166,6 +166,9 @@ class Emulator:
         except ApiError as exc:
             exc.headers = {**rate_headers, **exc.headers}
             response = error_response(request_id, exc)
+        except ClientDisconnect:  # gone before its body arrived (a killed worker): nobody is left to answer
+            logger.info("client closed %s %s before sending its whole body", request.method, path)
+            response = Response(status_code=499)  # "client closed request", as nginx logs it
         except Exception:
             logger.exception("emulator failure on %s %s", request.method, path)
             response = error_response(request_id, ApiError(500, "server_error", "Server Error"))

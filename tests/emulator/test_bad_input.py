@@ -1,5 +1,8 @@
 """Malformed input, unknown paths and methods: always an error.list, never a traceback."""
 
+import socket
+import time
+
 import httpx
 
 from tests.emulator.conftest import assert_error
@@ -88,3 +91,23 @@ def test_no_traceback_ever(intercom_emulator, api):
             assert response.json()["type"] == "error.list"
             assert "Traceback" not in response.text
     assert intercom_emulator.request_count(status=500) == 0
+
+
+def test_a_client_gone_before_its_body_arrived_is_logged_without_a_traceback(
+    intercom_emulator_server, intercom_emulator, workspace
+):
+    """A worker killed mid-request leaves a body half sent: nobody is left to answer, and it is no
+    emulator failure (the suite's teardown warns on any traceback in the emulator's log)."""
+    url = httpx.URL(intercom_emulator.base_url(workspace.region))
+    head = (f"POST {url.path}/contacts HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+            f"Authorization: Bearer {workspace.token}\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100\r\n\r\n")  # fmt: skip
+    with socket.create_connection((url.host, url.port)) as raw:
+        raw.sendall(head.encode() + b'{"email": "ada@')  # 15 of the 100 bytes promised
+    deadline = time.monotonic() + 5
+    while intercom_emulator.request_count(status=499) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert intercom_emulator.request_count(status=499) == 1  # logged as "client closed the request"
+    assert "Traceback" not in intercom_emulator_server.log_text()
+    assert intercom_emulator.contacts(workspace.id_code) == []
