@@ -2,15 +2,28 @@
 cache (Redis in production), so every web process counts the same requests. django-ninja's own sliding
 window does the counting; an answer over the limit is a 429 with Retry-After (endpoints' handler)."""
 
+import threading
+
 from django.conf import settings
 from django.http import HttpRequest
 from ninja.throttling import SimpleRateThrottle
 
 
+def _per_thread(name: str) -> property:
+    return property(
+        lambda self: getattr(self._state, name), lambda self, value: setattr(self._state, name, value)
+    )
+
+
 class PerApiKeyThrottle(SimpleRateThrottle):
     scope = "api_key"
+    # django-ninja keeps a request's window on the throttle from allow_request() to wait(), and one
+    # throttle serves every request: in a threaded server that state must be the thread's own.
+    key, history, now = _per_thread("key"), _per_thread("history"), _per_thread("now")
+    num_requests, duration = _per_thread("num_requests"), _per_thread("duration")
 
     def __init__(self):
+        self._state = threading.local()
         super().__init__(rate=settings.API_RATE_LIMIT)
 
     def allow_request(self, request: HttpRequest) -> bool:

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from apps.api.models import ApiKey
 from apps.api.services import api_key_create, api_key_revoke
+from apps.api.throttle import PerApiKeyThrottle
 from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RunStatus, SyncRun
 from config.celery import app as celery_app
@@ -330,3 +332,25 @@ def test_past_the_limit_a_key_is_answered_429_with_when_to_retry(api, workspace,
 
         clock.shift(61)
         assert api.post(trigger_url(sync.pk)).status_code == 202
+
+
+def test_the_throttle_keeps_each_threads_request_apart(workspace, owner, settings, rf):
+    """One throttle object serves every request; in a threaded server, one key's window must never
+    become another's between the check and the Retry-After it computes."""
+    settings.API_RATE_LIMIT = "1/min"
+    throttle = PerApiKeyThrottle()
+    requests = {}
+    for name in ("a", "b"):
+        requests[name] = rf.get(SYNCS)
+        requests[name].auth = api_key_create(workspace=workspace, user=owner, name=name)[0]
+
+    with (
+        ThreadPoolExecutor(1) as thread_a,
+        ThreadPoolExecutor(1) as thread_b,
+        time_machine.travel("2026-11-28 10:00:00", tick=False) as clock,
+    ):
+        assert thread_a.submit(throttle.allow_request, requests["a"]).result() is True
+        clock.shift(20)
+        assert thread_a.submit(throttle.allow_request, requests["a"]).result() is False
+        assert thread_b.submit(throttle.allow_request, requests["b"]).result() is True  # in between
+        assert thread_a.submit(throttle.wait).result() == 40.0  # a's window: 60 s from its first request
