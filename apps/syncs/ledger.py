@@ -82,14 +82,16 @@ class DbLedger:
     def unchanged_digest(self) -> PairDigest | None:
         """The digest of the (key, row fingerprint) pairs of every record a rerun may leave unchanged:
         accepted by Intercom, with no rejection since, with a fingerprint. The warehouse computes the
-        same digest of the model's pairs (`FingerprintedRead.digest`). None off PostgreSQL."""
+        same digest of the model's pairs (`FingerprintedRead.digest`). None off PostgreSQL. A fingerprint of
+        another form (an md5 an older worker wrote during an upgrade) is left out: the digests differ, and
+        the row-by-row plan replaces it."""
         if db.vendor != "postgresql":
             return None
         with db.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*), coalesce(sum(row_hash::bigint), 0) FROM syncs_ledgerentry "
                 "WHERE workspace_id = %s AND sync_id = %s "
-                "AND payload_hash <> '' AND row_hash <> '' AND last_rejection = ''",
+                "AND payload_hash <> '' AND row_hash ~ '^-?[0-9]{1,19}$' AND last_rejection = ''",
                 [self.sync.workspace_id, self.sync.pk],
             )
             rows, total = cursor.fetchone()
