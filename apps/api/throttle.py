@@ -31,13 +31,19 @@ class PerApiKeyThrottle(SimpleRateThrottle):
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request)
 
+    def wait(self) -> float:
+        """Seconds until the key's oldest request leaves the window: always a number, so every 429 has a
+        Retry-After (ninja's answer is None for a window holding more requests than a lowered limit)."""
+        oldest = self.history[-1] if self.history else self.now
+        return super().wait() or max(1.0, self.duration - (self.now - oldest))
+
     def get_cache_key(self, request: HttpRequest) -> str | None:
         api_key = getattr(request, "auth", None)
         return None if api_key is None else f"api-throttle:{api_key.pk}"
 
 
 def limit_in_words() -> str:
-    """The limit as people read it: "120 requests a minute"."""
+    """The limit as people read it: "120 requests a minute" ("30 requests per 10 s" for other windows)."""
     throttle = PerApiKeyThrottle()
-    per = {1: "a second", 60: "a minute", 3600: "an hour", 86400: "a day"}[throttle.duration]
-    return f"{throttle.num_requests} requests {per}"
+    per = {1: "a second", 60: "a minute", 3600: "an hour", 86400: "a day"}.get(throttle.duration)
+    return f"{throttle.num_requests} requests {per or f'per {throttle.duration} s'}"

@@ -224,7 +224,8 @@ SYNC_RUN_LEASE_SECONDS = env.int("SYNC_RUN_LEASE_SECONDS", default=120)
 SYNC_RUN_SLICE_SECONDS = env.float("SYNC_RUN_SLICE_SECONDS", default=20 * 60)
 # A run queued this long is enqueued again, in case its message was lost (Redis flushed or restarted).
 SYNC_RUN_REQUEUE_SECONDS = env.int("SYNC_RUN_REQUEUE_SECONDS", default=10 * 60)
-# REST API: requests per API key (django-ninja's rate format: 120/min, 10/s, 5000/hour, 100000/day).
+# REST API: requests per API key (django-ninja's rate format: 120/min, 10/s, 30/10s, 1000/hour; each
+# request of the window is remembered, so keep the count in the hundreds or low thousands).
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="120/min")
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "apps.syncs.tasks.reap_stale_runs_task", "schedule": 60.0},

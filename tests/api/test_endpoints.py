@@ -354,3 +354,14 @@ def test_the_throttle_keeps_each_threads_request_apart(workspace, owner, setting
         assert thread_a.submit(throttle.allow_request, requests["a"]).result() is False
         assert thread_b.submit(throttle.allow_request, requests["b"]).result() is True  # in between
         assert thread_a.submit(throttle.wait).result() == 40.0  # a's window: 60 s from its first request
+
+
+def test_a_lowered_limit_and_an_odd_window_still_answer_429_with_retry_after(api, settings):
+    settings.API_RATE_LIMIT = "5/min"
+    with time_machine.travel("2026-11-28 10:00:00", tick=False) as clock:
+        assert {api.get(SYNCS).status_code for _ in range(5)} == {200}
+        clock.shift(10)
+        settings.API_RATE_LIMIT = "2/10m"  # lowered below what the window already holds, 600-s window
+        refused = api.get(SYNCS)
+    assert refused.status_code == 429 and refused["Retry-After"] == "590"
+    assert "the limit is 2 requests per 600 s per key. Try again in 590 s." in refused.json()["message"]
