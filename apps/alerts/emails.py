@@ -1,7 +1,5 @@
 """The alert emails: a subject that says what happened, then the first error, the counts and a link."""
 
-from zoneinfo import ZoneInfo
-
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -10,6 +8,7 @@ from apps.alerts.links import absolute_url, run_url
 from apps.alerts.models import AlertKind
 from apps.alerts.selectors import alert_recipients, sync_alert_settings
 from apps.alerts.services import RECOVERED, rejected_share
+from apps.common.time_zones import zone_or_utc
 from apps.syncs.models import RunStatus, SyncRun
 from apps.syncs.templatetags.sync_tags import duration as format_duration
 
@@ -94,7 +93,7 @@ def alert_message(run: SyncRun, kind: str, recipient: str) -> EmailMultiAlternat
         "settings_url": absolute_url("sync_alerts", slug, run.sync_id),
         "what_next": WHAT_NEXT[kind],
     }
-    with timezone.override(ZoneInfo(run.workspace.time_zone)):  # times as the workspace's pages show them
+    with timezone.override(zone_or_utc(run.workspace.time_zone)):  # times as the workspace's pages show them
         message = EmailMultiAlternatives(
             subject=f"[Syncline] {headline}",
             body=render_to_string("alerts/emails/alert.txt", context),

@@ -6,13 +6,13 @@ tells an outsider that a workspace exists); a member without the role gets 403.
 """
 
 from functools import wraps
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.utils import timezone
 
+from apps.common.time_zones import zone_or_utc
 from apps.tenancy.models import Role
 from apps.tenancy.selectors import membership_for_slug
 from apps.tenancy.services import workspace_remember
@@ -45,7 +45,7 @@ def workspace_view(
             workspace_remember(user=request.user, workspace=membership.workspace)
             # Times and days render in the workspace's zone; WorkspaceTimeZoneMiddleware resets it after
             # the response (a TemplateResponse renders after the view has returned).
-            timezone.activate(ZoneInfo(membership.workspace.time_zone))
+            timezone.activate(zone_or_utc(membership.workspace.time_zone))
             return view(request, membership.workspace, *args, **kwargs)
 
         # Read by the access tests, which walk every workspace URL.

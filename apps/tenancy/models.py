@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from apps.common.models import TimeStampedModel
+from apps.common.time_zones import validate_time_zone
 from apps.tenancy.scoping import WorkspaceOwnedModel
 
 
@@ -88,7 +89,7 @@ class Workspace(TimeStampedModel):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=50, unique=True, validators=[slug_validator])
     # The zone the dashboard shows times and days in, and new schedules start in (an IANA name).
-    time_zone = models.CharField(max_length=64, default="UTC")
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
 
     def __str__(self) -> str:
         return self.name

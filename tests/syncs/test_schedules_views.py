@@ -1,16 +1,17 @@
 """The schedule page and the sync page's schedule card, through the test client."""
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.syncs import scheduling
 from apps.syncs.models import Sync
 from apps.syncs.schedules import Schedule, ScheduleKind
-from apps.tenancy.models import Role
+from apps.tenancy.models import Role, Workspace
 from tests.conftest import member_of
 from tests.factories import SyncFactory
 
@@ -255,3 +256,30 @@ def test_a_new_schedule_starts_in_the_workspaces_zone_an_existing_one_keeps_its_
                                  schedule=Schedule(ScheduleKind.DAILY, at=time(9), timezone="Europe/Paris"))  # fmt: skip
     page = owner_client.get(url("sync_schedule", workspace, sync.pk)).content.decode()
     assert re.search(r'name="timezone" value="Europe/Paris"', page)
+
+
+def test_the_upgrade_seeds_each_workspaces_zone_from_its_last_saved_schedule(workspace):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    paris = SyncFactory(workspace=workspace, schedule_kind="daily", schedule_timezone="Europe/Paris")
+    york = SyncFactory(workspace=workspace, schedule_kind="cron", schedule_timezone="America/New_York")
+    SyncFactory(workspace=workspace, schedule_kind="manual", schedule_timezone="Asia/Tokyo")  # no zone in use
+    syncs = Sync.objects.for_workspace(workspace)
+    syncs.filter(pk=paris.pk).update(updated_at=timezone.now() - timedelta(days=2))
+    syncs.filter(pk=york.pk).update(updated_at=timezone.now() - timedelta(days=1))  # saved last
+    manual_only = SyncFactory(schedule_kind="manual", schedule_timezone="Europe/Berlin").workspace
+    chosen = SyncFactory(schedule_kind="daily", schedule_timezone="Europe/Paris").workspace
+    Workspace.objects.filter(pk=chosen.pk).update(time_zone="Asia/Tokyo")  # already set by an owner
+
+    loader = MigrationExecutor(connection).loader
+    migration = loader.get_migration("syncs", "0010_seed_workspace_time_zones")
+    with connection.schema_editor() as editor:
+        before = loader.project_state(
+            [("syncs", "0009_syncrun_api_key"), ("tenancy", "0002_workspace_time_zone")]
+        )
+        migration.apply(before, editor)
+
+    zones = dict(Workspace.objects.values_list("pk", "time_zone"))
+    assert (zones[workspace.pk], zones[manual_only.pk], zones[chosen.pk]) == ("America/New_York", "UTC",
+                                                                             "Asia/Tokyo")  # fmt: skip

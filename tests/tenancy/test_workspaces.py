@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -97,15 +98,27 @@ def test_a_wrong_time_zone_is_refused_next_to_the_field_and_keeps_the_rest(owner
     assert "“Europe/Pariss” is not a time zone: use an IANA name such as Europe/Paris" in html
     assert 'value="New name"' in html and 'value="Europe/Pariss"' in html
     workspace.refresh_from_db()
-    assert (workspace.name, workspace.time_zone) != ("New name", "Europe/Pariss")
+    assert workspace.name != "New name" and workspace.time_zone == "UTC"  # nothing saved
 
 
 @pytest.mark.django_db
 def test_one_workspaces_zone_does_not_leak_into_the_next_request(owner_client, workspace, owner):
     workspace.time_zone = "Asia/Tokyo"
     workspace.save()
+    other = MembershipFactory(user=owner, role=Role.OWNER).workspace  # in UTC
+    with time_machine.travel(datetime(2026, 7, 1, 21, 30, tzinfo=UTC), tick=False):
+        run = SyncRunFactory(workspace=other, sync=SyncFactory(workspace=other), status=RunStatus.QUEUED)
+
     owner_client.get(reverse("workspace_home", args=[workspace.slug]))
     assert timezone.get_current_timezone_name() == "UTC"  # reset once the response is made
-    other = MembershipFactory(user=owner, role=Role.OWNER).workspace
-    page = owner_client.get(reverse("workspace_settings", args=[other.slug])).content.decode()
-    assert 'value="UTC"' in page
+    page = owner_client.get(reverse("run_detail", args=[other.slug, run.pk])).content.decode()
+    assert "Jul 1, 21:30:00" in page and "Times in UTC." in page  # not Tokyo's Jul 2, 06:30
+
+
+@pytest.mark.django_db
+def test_a_zone_that_is_not_one_shows_utc_instead_of_breaking_the_workspace(owner_client, workspace):
+    Workspace.objects.filter(pk=workspace.pk).update(time_zone="Mars/Olympus")  # around the validator
+    assert owner_client.get(reverse("workspace_home", args=[workspace.slug])).status_code == 200
+    workspace.refresh_from_db()
+    with pytest.raises(ValidationError, match="is not a time zone"):
+        workspace.full_clean()

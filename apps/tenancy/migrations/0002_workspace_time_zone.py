@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import apps.common.time_zones
+
 
 class Migration(migrations.Migration):
 
@@ -13,6 +15,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='workspace',
             name='time_zone',
-            field=models.CharField(default='UTC', max_length=64),
+            field=models.CharField(default='UTC', max_length=64, validators=[apps.common.time_zones.validate_time_zone]),
         ),
     ]
