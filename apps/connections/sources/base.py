@@ -185,6 +185,7 @@ class FingerprintQueries:
     (a subquery can only read, and the database's read-only transaction stands behind it anyway)."""
 
     def __init__(self, source: ParserCheckedSource, sql: str, spec: FingerprintSpec):
+        self.sql, self.spec = sql, spec
         columns = [f"m.{source._quote(name)}" for name in spec.columns]
         self.fingerprint = source._fingerprint_sql(columns, spec.salt)
         self.fingerprint_text = source._text_sql(self.fingerprint)  # as the ledger stores it

@@ -64,6 +64,7 @@ from .errors import (
 from .network_guard import resolve_host
 
 CURSOR_NAME = "syncline_cursor"
+HASHTEXTEXTENDED_SINCE = 110000  # PostgreSQL 11; older servers fingerprint with md5 (`_fingerprint_sql`)
 # What psycopg's server cursor sends before the user's SQL; error positions are relative to all of it.
 _DECLARE_PREFIX_LENGTH = len(f'DECLARE "{CURSOR_NAME}" NO SCROLL CURSOR FOR ')
 
@@ -71,6 +72,7 @@ _DECLARE_PREFIX_LENGTH = len(f'DECLARE "{CURSOR_NAME}" NO SCROLL CURSOR FOR ')
 class PostgresSource(ParserCheckedSource):
     type_key = "postgres"
     dialect = "postgres"
+    md5_fingerprints = False  # set once connected to a server older than HASHTEXTEXTENDED_SINCE
 
     def __init__(self, config: Mapping[str, Any], *, block_private_hosts: bool = False):
         self.host: str = config["host"]
@@ -139,6 +141,9 @@ class PostgresSource(ParserCheckedSource):
     def _fingerprinted(self, queries: FingerprintQueries) -> Iterator[_FingerprintedRead]:
         seconds = self.timeouts.extract_seconds
         with self._connection() as conn:
+            if conn.info.server_version < HASHTEXTEXTENDED_SINCE and not self.md5_fingerprints:
+                self.md5_fingerprints = True
+                queries = FingerprintQueries(self, queries.sql, queries.spec)
             # Both passes read one snapshot; floats are written exactly, so a change always shows.
             self._begin_read_only(conn, seconds, isolation="REPEATABLE READ")
             conn.execute("SET LOCAL extra_float_digits = 3")
@@ -227,7 +232,10 @@ class PostgresSource(ParserCheckedSource):
         # hashtextextended is PostgreSQL's 64-bit hash of text, the one hash partitions of text rely on,
         # so it stays the same across versions; it costs a quarter of md5's time (benchmarks/
         # no_change_rerun.py), and the fingerprint pass is most of a no-change rerun.
-        return f"hashtextextended('{salt}' || row({', '.join(columns)})::text, 0)"
+        row_text = f"'{salt}' || row({', '.join(columns)})::text"
+        if self.md5_fingerprints:  # an older server: the first 60 bits of the md5, as MariaDB and DuckDB
+            return f"('x' || left(md5({row_text}), 15))::bit(60)::bigint"
+        return f"hashtextextended({row_text}, 0)"
 
     def _text_sql(self, expression: str) -> str:
         return f"({expression})::text"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.connections.sources import postgres
 from apps.connections.sources.base import FINGERPRINT, FingerprintSpec, PairDigest
 from apps.connections.sources.errors import UnsafeQueryError
 
@@ -68,3 +69,21 @@ def test_the_digest_adds_up_the_fingerprints_the_keys_pass_gives(backend):
         digest = read.digest()
 
     assert digest == PairDigest(rows=6, keys=6, total=sum(int(value) for value in keys.values()))
+
+
+def test_a_postgresql_server_older_than_11_fingerprints_with_md5(pg_backend, monkeypatch):
+    """hashtextextended came with PostgreSQL 11: an older server gets the md5 form, and the passes and
+    the digest still agree (this server is made to look old)."""
+    spec = FingerprintSpec("k", ("k", "a", "b"), "3")
+    current, _ = read_all(pg_backend.make_source(), spec)
+    monkeypatch.setattr(postgres, "HASHTEXTEXTENDED_SINCE", 10**9)
+    source = pg_backend.make_source()
+    with source.fingerprinted(SQL, spec) as read:
+        keys = dict(pair for batch in read.keys(batch_size=10) for pair in batch)
+        digest = read.digest()
+        picked = [row[0] for batch in read.rows(batch_size=10, only={keys[2], keys[5]}) for row in batch.rows]
+
+    assert source.md5_fingerprints and all(0 <= int(value) < 2**60 for value in keys.values())
+    assert not set(keys.values()) & set(current.values())
+    assert digest == PairDigest(rows=6, keys=6, total=sum(int(value) for value in keys.values()))
+    assert sorted(picked) == [2, 5]
