@@ -312,3 +312,10 @@ def test_fingerprints_stored_as_md5s_by_earlier_versions_cost_one_read_and_no_ca
     reads.clear()
     assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] == [("unchanged", 3)]
     assert not reads
+
+    # An older worker still finishing a run during the upgrade stores an md5 after the migration ran.
+    entries.filter(key="ada@example.com").update(row_hash="0123456789abcdef0123456789abcdef")
+    rerun = run(workspace, sync)
+    assert (rerun.status, rerun.counts["unchanged"]) == ("succeeded", 3), rerun.first_error
+    assert intercom_emulator.request_count() == calls
+    assert FINGERPRINT.fullmatch(entries.get(key="ada@example.com").row_hash)
