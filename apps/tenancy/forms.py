@@ -2,7 +2,7 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.db import transaction
 
-from apps.common.time_zones import zone_problem
+from apps.common.time_zones import validate_time_zone
 from apps.tenancy import services
 from apps.tenancy.models import Role
 from apps.tenancy.selectors import invitation_find_by_token
@@ -81,13 +81,8 @@ class WorkspaceSettingsForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
         help_text="Times and days on every page of this workspace are shown in it, and new schedules start "
         "in it. An IANA name such as Europe/Paris.",
+        validators=[validate_time_zone],  # the model's own (the value is stripped first)
     )
-
-    def clean_time_zone(self) -> str:
-        name = self.cleaned_data["time_zone"].strip()
-        if problem := zone_problem(name):
-            raise forms.ValidationError(problem)
-        return name
 
 
 class InvitationForm(forms.Form):

@@ -11,8 +11,6 @@ import duckdb
 import psycopg
 import pymysql
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from apps.connections.sources import duckdb as duckdb_source
 from apps.connections.sources import mysql, postgres
@@ -23,6 +21,7 @@ from apps.syncs.execution import _extract, _plan, sync_preview
 from apps.syncs.ledger import DbLedger
 from apps.syncs.models import LedgerEntry
 from tests.factories import SourceConnectionFactory, SqlModelFactory
+from tests.fixtures.migrations import apply_migration_again
 from tests.fixtures.syncs import m, make_sync
 from tests.syncs.test_runs import run
 
@@ -116,6 +115,17 @@ MAPPINGS = [m("name", "string", "name"), m("plan", "string", "plan", custom=True
             m("seats", "integer", "seats", custom=True)]  # fmt: skip
 
 
+def people_sync(people, workspace, destination):
+    """The people table holding ROWS, its model, and a User sync of it keyed by email."""
+    people.write(ROWS)
+    source = SourceConnectionFactory(workspace=workspace, type=people.type, config=people.config)
+    model = SqlModelFactory(workspace=workspace, source=source, sql="SELECT * FROM people", primary_key="email",
+                            columns=[{"name": c, "db_type": "", "kind": "string"} for c in COLUMNS])  # fmt: skip
+    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
+                     key_identifier="email", mappings=MAPPINGS)  # fmt: skip
+    return model, sync
+
+
 def every_row_plan(sync):
     """The plan as it was made before fingerprints: every row read and built."""
     columns, batches = _extract(sync)
@@ -144,12 +154,7 @@ def outcome(records) -> Counter:
 def test_reruns_by_fingerprint_plan_what_reading_every_row_plans(
     people, workspace, destination, intercom_emulator, intercom_workspace
 ):
-    people.write(ROWS)
-    source = SourceConnectionFactory(workspace=workspace, type=people.type, config=people.config)
-    model = SqlModelFactory(workspace=workspace, source=source, sql="SELECT * FROM people", primary_key="email",
-                            columns=[{"name": c, "db_type": "", "kind": "string"} for c in COLUMNS])  # fmt: skip
-    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=MAPPINGS)  # fmt: skip
+    model, sync = people_sync(people, workspace, destination)
     first = run(workspace, sync)
     assert (first.counts["created"], first.counts["rejected"]) == (3, 0), first.first_error
 
@@ -224,12 +229,7 @@ def row_by_row_counts(sync, monkeypatch):
 def test_a_rerun_of_an_unchanged_model_is_proven_unchanged_in_two_queries(
     people, workspace, destination, intercom_emulator, reads, monkeypatch
 ):
-    people.write(ROWS)
-    source = SourceConnectionFactory(workspace=workspace, type=people.type, config=people.config)
-    model = SqlModelFactory(workspace=workspace, source=source, sql="SELECT * FROM people", primary_key="email",
-                            columns=[{"name": c, "db_type": "", "kind": "string"} for c in COLUMNS])  # fmt: skip
-    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=MAPPINGS)  # fmt: skip
+    model, sync = people_sync(people, workspace, destination)
     assert run(workspace, sync).counts["created"] == 3
 
     # No change: one record for the three rows, and neither the pairs nor the rows were read.
@@ -287,21 +287,12 @@ def test_fingerprints_stored_as_md5s_by_earlier_versions_cost_one_read_and_no_ca
     """Before fingerprints were integers the ledger kept md5s in hex. Migration 0008 forgets them: the
     next run reads every row, sends nothing and stores the new fingerprints; the run after it is proven
     unchanged as a whole again."""
-    people.write(ROWS)
-    source = SourceConnectionFactory(workspace=workspace, type=people.type, config=people.config)
-    model = SqlModelFactory(workspace=workspace, source=source, sql="SELECT * FROM people", primary_key="email",
-                            columns=[{"name": c, "db_type": "", "kind": "string"} for c in COLUMNS])  # fmt: skip
-    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=MAPPINGS)  # fmt: skip
+    _, sync = people_sync(people, workspace, destination)
     assert run(workspace, sync).counts["created"] == 3
     entries = LedgerEntry.objects.for_workspace(workspace).filter(sync=sync)
     entries.update(row_hash="0123456789abcdef0123456789abcdef")
 
-    # Migration 0008 applied again, by itself (unapplying it would unapply the later ones too).
-    loader = MigrationExecutor(connection).loader
-    migration = loader.get_migration("syncs", "0008_fingerprints_as_integers")
-    with connection.schema_editor() as editor:
-        migration.apply(loader.project_state(("syncs", "0007_dash_record_result_indexes")), editor)
+    apply_migration_again("syncs", "0008_fingerprints_as_integers")
     assert set(entries.values_list("row_hash", flat=True)) == {""}
 
     calls = intercom_emulator.request_count()

@@ -14,6 +14,7 @@ from apps.syncs.schedules import Schedule, ScheduleKind
 from apps.tenancy.models import Role, Workspace
 from tests.conftest import member_of
 from tests.factories import SyncFactory
+from tests.fixtures.migrations import apply_migration_again
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -259,9 +260,6 @@ def test_a_new_schedule_starts_in_the_workspaces_zone_an_existing_one_keeps_its_
 
 
 def test_the_upgrade_seeds_each_workspaces_zone_from_its_last_saved_schedule(workspace):
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
     paris = SyncFactory(workspace=workspace, schedule_kind="daily", schedule_timezone="Europe/Paris")
     york = SyncFactory(workspace=workspace, schedule_kind="cron", schedule_timezone="America/New_York")
     SyncFactory(workspace=workspace, schedule_kind="manual", schedule_timezone="Asia/Tokyo")  # no zone in use
@@ -272,13 +270,7 @@ def test_the_upgrade_seeds_each_workspaces_zone_from_its_last_saved_schedule(wor
     chosen = SyncFactory(schedule_kind="daily", schedule_timezone="Europe/Paris").workspace
     Workspace.objects.filter(pk=chosen.pk).update(time_zone="Asia/Tokyo")  # already set by an owner
 
-    loader = MigrationExecutor(connection).loader
-    migration = loader.get_migration("syncs", "0010_seed_workspace_time_zones")
-    with connection.schema_editor() as editor:
-        before = loader.project_state(
-            [("syncs", "0009_syncrun_api_key"), ("tenancy", "0002_workspace_time_zone")]
-        )
-        migration.apply(before, editor)
+    apply_migration_again("syncs", "0010_seed_workspace_time_zones")
 
     zones = dict(Workspace.objects.values_list("pk", "time_zone"))
     assert (zones[workspace.pk], zones[manual_only.pk], zones[chosen.pk]) == ("America/New_York", "UTC",
