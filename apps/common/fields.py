@@ -21,6 +21,9 @@ class EncryptedJSONField(models.TextField):
         return crypto.encrypt(json.dumps(value, sort_keys=True).encode())
 
     def to_python(self, value):
+        # A string is the serialised form (loaddata reads back what value_to_string wrote): the ciphertext.
+        if isinstance(value, str):
+            return json.loads(crypto.decrypt(value))
         return value
 
     def value_to_string(self, obj):

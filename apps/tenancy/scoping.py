@@ -4,8 +4,14 @@ Every tenant-owned model inherits `WorkspaceOwnedModel`. Its default manager ref
 is not narrowed to a workspace: `Sync.objects.all()` raises `UnscopedQueryError` when evaluated, while
 `Sync.objects.for_workspace(ws)` (or any filter on `workspace`) runs. Rows reached from a parent row
 (`sync.runs.all()`, `user.memberships.all()`) are scoped by that parent. System code that really must
-cross tenants says so with `across_all_workspaces_unsafe()`.
+cross tenants says so with `across_all_workspaces_unsafe()`, or, for a whole command that reads or writes
+every tenant's rows through Django's own machinery (dumpdata, loaddata), with the block
+`every_workspace_unsafe(reason)`.
 """
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import models
 
@@ -15,6 +21,21 @@ class UnscopedQueryError(RuntimeError):
 
 
 _WORKSPACE_LOOKUPS = {"workspace", "workspace_id"}
+
+# Why scoping is off in this thread or task right now (None: it is on). A context variable, so a block in
+# one thread never opens another thread's queries.
+_unscoped_because: ContextVar[str | None] = ContextVar("unscoped_because", default=None)
+
+
+@contextmanager
+def every_workspace_unsafe(reason: str) -> Iterator[None]:
+    """Turn scoping off inside the block, for code that cannot call across_all_workspaces_unsafe() on each
+    query because Django's machinery makes the queries (dumpdata, loaddata). Never for request handling."""
+    token = _unscoped_because.set(reason)
+    try:
+        yield
+    finally:
+        _unscoped_because.reset(token)
 
 
 class WorkspaceScopedQuerySet(models.QuerySet):
@@ -44,7 +65,7 @@ class WorkspaceScopedQuerySet(models.QuerySet):
         return queryset
 
     def _require_scope(self):
-        if not self._workspace_scoped:
+        if not self._workspace_scoped and _unscoped_because.get() is None:
             raise UnscopedQueryError(
                 f"Query on {self.model.__name__} is not scoped to a workspace. Use "
                 f".for_workspace(workspace), or across_all_workspaces_unsafe() for system work."
