@@ -10,6 +10,7 @@ from ninja.security import HttpBearer
 
 from apps.api import selectors, services
 from apps.api.models import ApiKey
+from apps.api.throttle import TooManyFailedKeys, failed_key_record, failed_keys_wait
 
 WHERE_KEYS_ARE = "API keys are created in Settings → API keys."
 
@@ -37,7 +38,14 @@ class ApiKeyAuth(HttpBearer):
         return self.authenticate(request, secret.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey:
+        # An address that has tried too many wrong keys is refused before its key is looked at: a valid
+        # key from it waits too, or the answer would tell a guesser which secret was right.
+        wait = failed_keys_wait(request)
+        if wait is not None:
+            raise TooManyFailedKeys(wait)
         api_key = selectors.api_key_find_by_secret(secret=token)
+        if api_key is None or api_key.revoked_at is not None:
+            failed_key_record(request)
         if api_key is None:
             raise ApiKeyRefused(
                 "invalid_api_key",

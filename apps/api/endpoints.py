@@ -12,9 +12,9 @@ from ninja import NinjaAPI, Status
 from ninja.errors import HttpError, Throttled, ValidationError
 
 from apps.api import schemas
-from apps.api.auth import ApiKeyAuth, ApiKeyRefused
+from apps.api.auth import WHERE_KEYS_ARE, ApiKeyAuth, ApiKeyRefused
 from apps.api.reference import ReferencePage
-from apps.api.throttle import PerApiKeyThrottle, limit_in_words
+from apps.api.throttle import PerApiKeyThrottle, TooManyFailedKeys, limit_in_words
 from apps.syncs import selectors as sync_selectors
 from apps.syncs.models import RunTrigger, Sync, SyncRun
 from apps.syncs.services import SyncAlreadyRunning, sync_run_start
@@ -26,7 +26,7 @@ Every request carries a workspace API key, created in Settings → API keys, in 
 `Authorization: Bearer <key>`. A key acts for its workspace only: the ids of other workspaces' syncs and runs \
 answer 404. Errors are JSON objects with a stable `error` code and a `message` for people. Each key may make \
 a limited number of requests a minute (120 unless the instance says otherwise); past it the answer is 429 \
-with a `Retry-After` header."""
+with a `Retry-After` header. So is an address that sends too many unknown or revoked keys."""
 
 api = NinjaAPI(
     title="Syncline API",
@@ -74,6 +74,17 @@ def _throttled(request, exc: Throttled):
     return _error(request, 429, "rate_limited", message)  # ninja adds Retry-After
 
 
+@api.exception_handler(TooManyFailedKeys)
+def _too_many_failed_keys(request, exc: TooManyFailedKeys):
+    message = (
+        "Too many unknown or revoked API keys were sent from your address. Check the key your client "
+        f"sends, then try again in {exc.wait} s. {WHERE_KEYS_ARE}"
+    )
+    response = _error(request, 429, "too_many_failed_keys", message)
+    response["Retry-After"] = str(exc.wait)
+    return response
+
+
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
     if exc.status_code == 400:  # the one HttpError ninja raises itself: a body that is not JSON
@@ -88,7 +99,10 @@ def _answers(**meanings: str) -> dict:
 
 
 NO_KEY = "No valid API key: missing, malformed, unknown or revoked (see `error`)."
-TOO_MANY = "Too many requests with this key; `Retry-After` says in how many seconds to try again."
+TOO_MANY = (
+    "Too many requests with this key, or too many unknown or revoked keys from your address; `Retry-After` "
+    "says in how many seconds to try again."
+)
 
 
 def _found(lookup, kind: str, object_id: int):

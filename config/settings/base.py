@@ -95,7 +95,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 
-# django-allauth: email is the login; rate limits stay at allauth's defaults (on).
+# django-allauth: email is the login; rate limits are allauth's defaults, but for failed logins.
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -105,6 +105,13 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_FORMS = {"signup": "apps.tenancy.forms.SignupForm"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Syncline] "
+# Failed logins: at most 10 a minute from one address, and 5 in 5 minutes for one account from one address
+# (the adapter keys "key" by account and address, so a stranger's wrong passwords never lock the user out).
+ACCOUNT_ADAPTER = "apps.tenancy.adapter.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# The client address of login and API-key throttling is REMOTE_ADDR. Behind reverse proxies that append to
+# X-Forwarded-For, set TRUSTED_PROXY_COUNT to their number, or every client looks like the proxy.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -227,6 +234,9 @@ SYNC_RUN_REQUEUE_SECONDS = env.int("SYNC_RUN_REQUEUE_SECONDS", default=10 * 60)
 # REST API: requests per API key (django-ninja's rate format: 120/min, 10/s, 30/10s, 1000/hour; each
 # request of the window is remembered, so keep the count in the hundreds or low thousands).
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="120/min")
+# Unknown or revoked API keys one client address may send per window (same format); past it, 429 for every
+# key from that address until the window ends (the address as for logins: see TRUSTED_PROXY_COUNT).
+API_FAILED_KEY_LIMIT = env("API_FAILED_KEY_LIMIT", default="30/10min")
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "apps.syncs.tasks.reap_stale_runs_task", "schedule": 60.0},
     # At the start of every minute, so a sync scheduled for 09:00 is queued at 09:00, not 09:00:40. A pass
