@@ -56,10 +56,32 @@ def browser_context_args(browser_context_args):
     return browser_context_args | {"viewport": {"width": 1280, "height": 900}}
 
 
+# Chromium reports every 4xx/5xx answer to a request on the console ("Failed to load resource: the server
+# responded with a status of 422"); a form answered 422 with its errors is a designed answer, not a fault.
+HTTP_STATUS_NOTE = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d\b")
+# Reported on the console as well, so a violation fails the test even where Chromium's own message is quiet.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => console.error(
+  `CSP violation: ${e.violatedDirective} refused ${e.blockedURI || "inline code"} in ${e.sourceFile}:${e.lineNumber}`));
+"""
+
+
 @pytest.fixture
 def page(page):
+    """The page, failing its test on any console error, uncaught exception or Content-Security-Policy
+    violation (the policy is on in the tests as in production)."""
     page.set_default_timeout(15_000)
-    return page
+    errors: list[str] = []
+    page.add_init_script(REPORT_CSP_VIOLATIONS)
+    page.on(
+        "console",
+        lambda m: errors.append(f"{m.text} ({m.location.get('url')})") if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: errors.append(f"uncaught {error}"))
+    yield page
+    unexpected = [e for e in errors if not HTTP_STATUS_NOTE.match(e)]
+    if unexpected:
+        pytest.fail("The browser reported errors:\n" + "\n".join(unexpected), pytrace=False)
 
 
 class Shots:
