@@ -28,24 +28,31 @@ def field_for_error(error: errors.SourceError, form: forms.Form) -> str | None:
     return None
 
 
-def _form_field(spec: ConfigField, stored_secret: bool) -> forms.Field:
+def _form_field(spec: ConfigField, stored_secret: bool, bound_to: str = "") -> forms.Field:
     common = {
         "label": spec.label,
         "required": spec.required and spec.default is None,
         "help_text": spec.help_text,
     }
     if spec.kind == "password":
-        help_text = "Stored: ••••••••. Leave blank to keep it." if stored_secret else spec.help_text
+        help_text = (
+            f"Stored: ••••••••. Leave blank to keep it (only while the {bound_to} stay the same)."
+            if stored_secret
+            else spec.help_text
+        )
         return forms.CharField(
             **(common | {"required": False, "help_text": help_text}),
             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         )
     if spec.kind == "choice":
         return forms.ChoiceField(**common, choices=spec.choices)
-    if spec.kind == "integer":
-        return forms.IntegerField(**common, min_value=1)
-    if spec.kind == "seconds":
-        return forms.FloatField(**common, min_value=0.1)
+    if spec.kind in ("integer", "seconds"):
+        # Django refuses NaN and infinity ("Enter a number."); the bounds say what is sane, in the
+        # same words as the registry's own check.
+        bounds = {"min_value": spec.min_value, "max_value": spec.max_value}
+        messages = {"min_value": spec.bounds_message, "max_value": spec.bounds_message}
+        field_class = forms.IntegerField if spec.kind == "integer" else forms.FloatField
+        return field_class(**common, **bounds, error_messages=messages)
     return forms.CharField(**common, max_length=500)
 
 
@@ -67,8 +74,11 @@ class SourceConnectionForm(forms.Form):
             initial = {"name": connection.name, **connection.config, **initial}
         super().__init__(*args, initial=initial, **kw)
         self.source_type = SOURCE_TYPES[type_key]
+        labels = {spec.name: spec.label.lower() for spec in self.source_type.fields}
+        bound = [labels[name] for name in self.source_type.secret_bound_to]
+        bound_to = ", ".join(bound[:-1]) + " and " + bound[-1] if len(bound) > 1 else "".join(bound)
         for spec in self.source_type.fields:
-            self.fields[spec.name] = _form_field(spec, stored_secret=bool(stored.get(spec.name)))
+            self.fields[spec.name] = _form_field(spec, bool(stored.get(spec.name)), bound_to)
             if spec.default is not None and spec.name not in self.initial:
                 self.initial[spec.name] = spec.default
         self.order_fields(["name", *(spec.name for spec in self.source_type.fields), "save_untested"])

@@ -3,6 +3,7 @@ from django.db import models
 
 from apps.common.fields import EncryptedJSONField
 from apps.common.models import TimeStampedModel
+from apps.connections.sources.base import ConnectionWarning
 from apps.tenancy.scoping import WorkspaceOwnedModel
 
 
@@ -35,6 +36,9 @@ class Connection(WorkspaceOwnedModel, TimeStampedModel):
     )
     status_message = models.TextField(blank=True)
     last_tested_at = models.DateTimeField(null=True, blank=True)
+    # What the last successful test warned about (`sources.base.ConnectionWarning`s, as dicts): kept
+    # with the status, so the connections page shows them until a test finds them gone.
+    test_warnings = models.JSONField(default=list, blank=True)
     # Destinations: the custom data attributes read from Intercom (see intercom/attributes.py).
     attributes_cache = models.JSONField(default=dict, blank=True)
     attributes_fetched_at = models.DateTimeField(null=True, blank=True)
@@ -48,6 +52,20 @@ class Connection(WorkspaceOwnedModel, TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def warnings(self) -> list[ConnectionWarning]:
+        fields = ("code", "message", "advice")
+        return [
+            ConnectionWarning(**{name: str(item.get(name, "")) for name in fields})
+            for item in self.test_warnings or []
+            if isinstance(item, dict)
+        ]
+
+    @property
+    def warning_advice(self) -> list[str]:
+        """What to grant instead, each piece of advice once (several warnings often share one)."""
+        return list(dict.fromkeys(warning.advice for warning in self.warnings if warning.advice))
 
 
 class IntercomRegion(models.TextChoices):

@@ -1,5 +1,6 @@
 """Source connections: create, edit, test. Secrets go to the encrypted `credentials`, the rest to `config`."""
 
+from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
@@ -33,16 +34,44 @@ def source_adapter(connection: Connection) -> SourceAdapter:
     )
 
 
+class SecretMustBeTypedAgain(Exception):
+    """A blank secret on an edit form asks to keep the stored one, but the server it was saved for
+    changed; ``field`` is the secret's field."""
+
+    def __init__(self, field: str, label: str, changed: list[str]):
+        what = ", ".join(changed[:-1]) + " and " + changed[-1] if len(changed) > 1 else changed[0]
+        super().__init__(f"Enter the {label.lower()} again: the {what} changed.")
+        self.field, self.changed = field, changed
+
+
 def source_values_with_kept_secrets(
     connection: Connection | None, submitted: dict[str, Any]
 ) -> dict[str, Any]:
-    """A blank secret field on an edit form means "keep the stored one"."""
+    """A blank secret field on an edit form means "keep the stored one", but only for the server it was
+    saved for: with the host, port, database or user (the path, for a file) changed, a stored secret is
+    never sent on; ``SecretMustBeTypedAgain`` asks for it instead."""
     values = dict(submitted)
-    if connection is not None:
-        for name, stored in (connection.credentials or {}).items():
-            if not values.get(name):
-                values[name] = stored
+    if connection is None:
+        return values
+    source_type = SOURCE_TYPES[connection.type]
+    fields = {spec.name: spec for spec in source_type.fields}
+    changed = [
+        fields[name].label.lower()
+        for name in source_type.secret_bound_to
+        if _bound_value(name, connection.config.get(name)) != _bound_value(name, submitted.get(name))
+    ]
+    for name, stored in (connection.credentials or {}).items():
+        if values.get(name):
+            continue  # typed again
+        if stored and changed:
+            raise SecretMustBeTypedAgain(name, fields[name].label if name in fields else name, changed)
+        values[name] = stored
     return values
+
+
+def _bound_value(name: str, value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    return text.lower() if name == "host" else text  # host names are case-insensitive
 
 
 def source_check(*, type_key: str, values: dict[str, Any]) -> ConnectionCheck:
@@ -81,9 +110,11 @@ def _record_test(connection: Connection, tested: ConnectionCheck | None, error: 
     if tested is not None:
         connection.status = ConnectionStatus.CONNECTED
         connection.status_message = tested.server_version
+        connection.test_warnings = [asdict(warning) for warning in tested.warnings]
     else:
         connection.status = ConnectionStatus.FAILING
         connection.status_message = error
+        connection.test_warnings = []  # a test that did not get in says nothing about privileges
 
 
 def connection_test(*, workspace: Workspace, connection: Connection) -> Connection:
@@ -95,7 +126,9 @@ def connection_test(*, workspace: Workspace, connection: Connection) -> Connecti
     except SourceError as failure:
         tested, error = None, str(failure)
     _record_test(connection, tested, error)
-    connection.save(update_fields=["status", "status_message", "last_tested_at", "updated_at"])
+    connection.save(
+        update_fields=["status", "status_message", "test_warnings", "last_tested_at", "updated_at"]
+    )
     return connection
 
 

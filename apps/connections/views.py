@@ -25,7 +25,11 @@ def connection_list(request, workspace):
 def _save_source(request, workspace, form, connection=None):
     """Test the submitted values, then save; a failed test keeps everything typed and says why, next to
     the field it concerns, unless the user chose to save anyway."""
-    values = services.source_values_with_kept_secrets(connection, form.config_values())
+    try:
+        values = services.source_values_with_kept_secrets(connection, form.config_values())
+    except services.SecretMustBeTypedAgain as needed:
+        form.add_error(needed.field, str(needed))  # nothing was sent anywhere
+        return None
     tested, test_error = None, ""
     try:
         tested = services.source_check(type_key=form.type_key, values=values)
@@ -85,6 +89,7 @@ def source_edit(request, workspace, connection_id):
 def _say_saved(request, connection):
     if connection.status == "connected":
         messages.success(request, f"“{connection.name}” saved and connected ({connection.status_message}).")
+        _say_warnings(request, connection)
     else:
         messages.warning(
             request, f"“{connection.name}” saved, but its test failed: {connection.status_message}"
@@ -101,11 +106,19 @@ def connection_test(request, workspace, connection_id):
         )
     if connection.status == "connected":
         messages.success(request, f"“{connection.name}” is connected: {connection.status_message}")
+        _say_warnings(request, connection)
     else:
         messages.error(request, f"“{connection.name}” failed its test: {connection.status_message}")
     if connection.kind == ConnectionKind.DESTINATION:
         return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
     return redirect("connection_list", workspace_slug=workspace.slug)
+
+
+def _say_warnings(request, connection):
+    for warning in connection.warnings:
+        messages.warning(
+            request, f"“{connection.name}”: {warning.message} What to grant instead is beside it below."
+        )
 
 
 @workspace_view(methods=("POST",))

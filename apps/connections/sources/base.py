@@ -40,11 +40,21 @@ class Timeouts:
 
 
 @dataclass(frozen=True)
+class ConnectionWarning:
+    """Something the connection test found that works but should not be so: the user can write, read
+    server files, administer the server … ``advice`` says what to grant instead."""
+
+    code: str  # can_write | file | admin | superuser | server_files | server_program
+    message: str
+    advice: str
+
+
+@dataclass(frozen=True)
 class ConnectionCheck:
     """The answer to "Test connection": what the server said about itself."""
 
     server_version: str
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ConnectionWarning] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

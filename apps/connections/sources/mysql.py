@@ -8,14 +8,16 @@ TLS). mysqlclient is faster per row but none of that matters next to the network
 rate limit.
 
 How user SQL is kept read-only and bounded:
-1. ``safety.checked_query`` (parser): one statement, a query.
+1. ``safety.checked_query`` (parser): one statement, a query, and no executable comments (``/*! … */``,
+   which only MySQL and MariaDB run).
 2. The driver never sets CLIENT.MULTI_STATEMENTS, so the server refuses a second statement outright.
 3. A fresh session per call: a statement time limit (MariaDB ``max_statement_time`` in seconds, MySQL
-   ``max_execution_time`` in milliseconds), then ``START TRANSACTION READ ONLY``, so the server refuses
-   writes to tables (including inside functions and procedures).
-   Not covered by the transaction: DDL, which MySQL runs after an implicit commit. The parser refuses DDL
-   and stored functions cannot run it, but a procedure could: give Syncline a user with SELECT privileges
-   only (the connection test warns when the user can write).
+   ``max_execution_time`` in milliseconds), then ``SET SESSION TRANSACTION READ ONLY`` and ``START
+   TRANSACTION READ ONLY``, so the server refuses writes to tables (including inside functions and
+   procedures) and DDL (which commits the transaction implicitly, but not the session's setting).
+   Not covered by either: files. ``SELECT … INTO OUTFILE`` and ``LOAD_FILE()`` need the FILE privilege,
+   and only the parser check stands against them: give Syncline a user with SELECT privileges only (the
+   connection test warns about FILE, SUPER and write privileges).
 4. Rows come through an unbuffered cursor. When we stop reading before the end (a preview, an error, a
    caller dropping the stream) the session is killed from a second connection, because PyMySQL would
    otherwise drain the whole rest of the result to close the cursor.
@@ -39,6 +41,7 @@ from .base import (
     PREVIEW_ROW_LIMIT,
     Column,
     ConnectionCheck,
+    ConnectionWarning,
     FingerprintQueries,
     PairDigest,
     ParserCheckedSource,
@@ -61,6 +64,7 @@ from .errors import (
     UnsafeQueryError,
 )
 from .network_guard import resolve_host
+from .privileges import mysql_warnings
 
 # PyMySQL's FIELD_TYPE names are protocol names; show users the SQL names they wrote.
 _SQL_TYPE_NAMES = {"TINY": "tinyint", "SHORT": "smallint", "LONG": "int", "INT24": "mediumint",
@@ -236,6 +240,15 @@ class MySqlSource(ParserCheckedSource):
             # The server drops a client that stops reading for net_write_timeout (60 s by default); a
             # slow consumer of a long extraction must not be mistaken for a dead one.
             cursor.execute("SET SESSION net_write_timeout = %s", [int(max(timeout_seconds, 60))])
+            # Backslashes escape quotes in strings, as Syncline's parser check reads them: with the
+            # server's NO_BACKSLASH_ESCAPES a string could end where the check sees it go on.
+            cursor.execute(
+                "SET SESSION sql_mode = TRIM(BOTH ',' FROM "
+                "REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))"
+            )
+            # Read-only for the whole session, not only the transaction below: DDL commits that
+            # transaction implicitly, and the session's setting then still refuses it.
+            cursor.execute("SET SESSION TRANSACTION READ ONLY")
             cursor.execute(
                 "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
                 if snapshot
@@ -293,20 +306,11 @@ class MySqlSource(ParserCheckedSource):
             conn._result = None
         conn._force_close()  # PyMySQL's close() would first drain the unread rows
 
-    def _write_privilege_warnings(self, conn: pymysql.Connection) -> list[str]:
+    def _write_privilege_warnings(self, conn: pymysql.Connection) -> list[ConnectionWarning]:
         with conn.cursor() as cursor:
-            cursor.execute("SHOW GRANTS FOR CURRENT_USER()")
-            grants = " ".join(row[0].upper() for row in cursor.fetchall())
-        writes = [
-            p for p in ("ALL PRIVILEGES", "INSERT", "UPDATE", "DELETE", "DROP", "CREATE") if p in grants
-        ]
-        if not writes:
-            return []
-        return [
-            f'The user "{self.user}" can write ({", ".join(writes)}). Syncline only reads, inside read-only '
-            "transactions, but MySQL runs DDL outside any transaction: a user with SELECT privileges only "
-            "is safer."
-        ]
+            cursor.execute("SHOW GRANTS")  # the session's: privileges of its active roles included
+            grants = [row[0] for row in cursor.fetchall()]
+        return mysql_warnings(grants, user=self.user, database=self.database)
 
     # --- errors in the user's terms ------------------------------------------------------------------
 

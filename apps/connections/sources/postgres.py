@@ -38,6 +38,7 @@ from .base import (
     PREVIEW_ROW_LIMIT,
     Column,
     ConnectionCheck,
+    ConnectionWarning,
     FingerprintQueries,
     PairDigest,
     ParserCheckedSource,
@@ -62,6 +63,7 @@ from .errors import (
     line_and_column,
 )
 from .network_guard import resolve_host
+from .privileges import POSTGRES_PRIVILEGES_SQL, postgres_warnings
 
 CURSOR_NAME = "syncline_cursor"
 HASHTEXTEXTENDED_SINCE = 110000  # PostgreSQL 11; older servers fingerprint with md5 (`_fingerprint_sql`)
@@ -97,7 +99,17 @@ class PostgresSource(ParserCheckedSource):
     def test(self) -> ConnectionCheck:
         with self._connection() as conn:
             version = conn.execute("SELECT version()").fetchone()[0]
-        return ConnectionCheck(server_version=version)
+            warnings = self._privilege_warnings(conn)
+        return ConnectionCheck(server_version=version, warnings=warnings)
+
+    def _privilege_warnings(self, conn: psycopg.Connection) -> list[ConnectionWarning]:
+        try:
+            row = conn.execute(POSTGRES_PRIVILEGES_SQL).fetchone()
+        except psycopg.Error:
+            # A server without these catalogs (Redshift lacks pg_has_role) cannot be asked; the
+            # connection itself works, so the test still passes, without warnings.
+            return []
+        return postgres_warnings(row, user=self.user, database=self.database)
 
     # --- unchecked paths: the database's own lock is all that stands here (tests prove it does) --------
 

@@ -3,11 +3,12 @@
 The Django side generates connection forms from ``SOURCE_TYPES[key].fields`` and stores the cleaned
 values (secrets included) in the connection's encrypted credentials; ``open_source`` turns them back
 into an adapter. Field kinds: "text", "integer", "password" (secret, never rendered back), "choice",
-"path", "seconds".
+"path", "seconds". Numbers have bounds (a time limit of 1e300 seconds is a typo, not a wish).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,16 @@ class ConfigField:
     default: Any = None
     choices: tuple[tuple[str, str], ...] = ()
     help_text: str = ""
+    min_value: float | None = None  # "integer" and "seconds" fields
+    max_value: float | None = None
+
+    @property
+    def bounds_message(self) -> str:
+        if self.kind == "seconds":
+            return (
+                f"{self.label} must be between {_duration(self.min_value)} and {_duration(self.max_value)}."
+            )
+        return f"{self.label} must be between {self.min_value:g} and {self.max_value:g}."
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,9 @@ class SourceType:
     label: str
     adapter: type
     fields: tuple[ConfigField, ...]
+    # What a stored secret was given for: change any of these and the secret must be typed again, so a
+    # stored password is never sent to a server it was not saved for.
+    secret_bound_to: tuple[str, ...] = ()
 
     @property
     def secret_field_names(self) -> frozenset[str]:
@@ -51,7 +65,7 @@ class SourceType:
 def _server_fields(*, port: int, ssl_field: ConfigField, extra: tuple[ConfigField, ...] = ()) -> tuple:
     return (
         ConfigField("host", "Host", help_text="Host name or IP address of the database server."),
-        ConfigField("port", "Port", kind="integer", default=port),
+        ConfigField("port", "Port", kind="integer", default=port, min_value=1, max_value=65535),
         ConfigField("database", "Database"),
         ConfigField("user", "User", help_text="A user with read (SELECT) privileges only is recommended."),
         ConfigField("password", "Password", kind="password", required=False, secret=True, default=""),
@@ -61,6 +75,10 @@ def _server_fields(*, port: int, ssl_field: ConfigField, extra: tuple[ConfigFiel
     )
 
 
+_SERVER_BINDING = ("host", "port", "database", "user")
+MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS = 1, 24 * 3600
+MAX_CONNECT_TIMEOUT_SECONDS = 300
+
 _TIMEOUT_FIELDS = (
     ConfigField(
         "preview_timeout_seconds",
@@ -68,6 +86,8 @@ _TIMEOUT_FIELDS = (
         kind="seconds",
         default=DEFAULT_PREVIEW_TIMEOUT_SECONDS,
         help_text="Previews and column checks are cancelled after this long.",
+        min_value=MIN_TIMEOUT_SECONDS,
+        max_value=MAX_TIMEOUT_SECONDS,
     ),
     ConfigField(
         "extract_timeout_seconds",
@@ -75,6 +95,8 @@ _TIMEOUT_FIELDS = (
         kind="seconds",
         default=DEFAULT_EXTRACT_TIMEOUT_SECONDS,
         help_text="A sync's query is cancelled after this long.",
+        min_value=MIN_TIMEOUT_SECONDS,
+        max_value=MAX_TIMEOUT_SECONDS,
     ),
 )
 _CONNECT_TIMEOUT_FIELD = ConfigField(
@@ -82,6 +104,8 @@ _CONNECT_TIMEOUT_FIELD = ConfigField(
     "Connection time limit (seconds)",
     kind="seconds",
     default=DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    min_value=MIN_TIMEOUT_SECONDS,
+    max_value=MAX_CONNECT_TIMEOUT_SECONDS,
 )
 _PG_SSL_CHOICES = (
     ("disable", "Disable"),
@@ -110,6 +134,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
             ),
             extra=(_SEARCH_PATH_FIELD, _CONNECT_TIMEOUT_FIELD),
         ),
+        secret_bound_to=_SERVER_BINDING,
     ),
     "redshift": SourceType(
         key="redshift",
@@ -122,6 +147,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
             ),
             extra=(_SEARCH_PATH_FIELD, _CONNECT_TIMEOUT_FIELD),
         ),
+        secret_bound_to=_SERVER_BINDING,
     ),
     "mysql": SourceType(
         key="mysql",
@@ -144,6 +170,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
             ),
             extra=(_CONNECT_TIMEOUT_FIELD,),
         ),
+        secret_bound_to=_SERVER_BINDING,
     ),
     "duckdb": SourceType(
         key="duckdb",
@@ -155,6 +182,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
             ),
             *_TIMEOUT_FIELDS,
         ),
+        secret_bound_to=("path",),
     ),
 }
 
@@ -170,16 +198,33 @@ def clean_config(type_key: str, values: Mapping[str, Any]) -> dict[str, Any]:
                 raise InvalidSourceConfig(f"{spec.label} is required.")
             value = spec.default
         if spec.kind in ("integer", "seconds"):
-            try:
-                value = int(value) if spec.kind == "integer" else float(value)
-            except (TypeError, ValueError):
-                raise InvalidSourceConfig(f"{spec.label} must be a number.") from None
-            if value <= 0:
-                raise InvalidSourceConfig(f"{spec.label} must be greater than zero.")
+            value = _number(spec, value)
         if spec.choices and value not in {choice for choice, _ in spec.choices}:
             raise InvalidSourceConfig(f"{spec.label}: {value!r} is not one of the choices.")
         cleaned[spec.name] = value
     return cleaned
+
+
+def _number(spec: ConfigField, value: Any) -> int | float:
+    try:
+        number = int(value) if spec.kind == "integer" else float(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
+        raise InvalidSourceConfig(f"{spec.label} must be a number.") from None
+    if not math.isfinite(number):
+        raise InvalidSourceConfig(f"{spec.label} must be a number.")
+    if (spec.min_value is not None and number < spec.min_value) or (
+        spec.max_value is not None and number > spec.max_value
+    ):
+        raise InvalidSourceConfig(spec.bounds_message)
+    return number
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:g} second" + ("" if seconds == 1 else "s")
+    if seconds < 7200:
+        return f"{seconds / 60:g} minutes ({seconds:g} seconds)"
+    return f"{seconds / 3600:g} hours ({seconds:,.0f} seconds)"
 
 
 def open_source(

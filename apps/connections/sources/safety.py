@@ -12,13 +12,14 @@ understand).
 from __future__ import annotations
 
 import logging
+import re
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
-from .errors import QueryError, UnsafeQueryError
+from .errors import QueryError, UnsafeQueryError, line_and_column
 
 # sqlglot logs a warning when it falls back to an opaque Command (e.g. for CALL); we refuse those anyway.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -51,24 +52,44 @@ _REFUSED_NODES: tuple[tuple[type[exp.Expression], str], ...] = (
 
 READ_ONLY_HINT = "Syncline only runs a single read-only query (SELECT, WITH … SELECT or VALUES)."
 
+# MySQL and MariaDB run the text inside /*! … */ (MariaDB also /*M! … */) as SQL, and read /*+ … */ as
+# optimizer hints (MAX_EXECUTION_TIME lifts the statement time limit); every other parser, sqlglot
+# included, skips them as comments, so the check would pass SQL it never saw (INTO OUTFILE, UNION …).
+# Refused anywhere in the text, even inside a string literal: where a string ends depends on the
+# server's sql_mode, and the check must not guess.
+_MYSQL_EXECUTED_COMMENT = re.compile(r"/\*(?:[Mm]?!|\+)")
+
 
 def checked_query(sql: str, dialect: str) -> str:
     """Return ``sql`` trimmed to its one statement (no trailing semicolon or comment) if it is a single
     read-only query in ``dialect``; otherwise raise ``UnsafeQueryError`` (or ``QueryError`` for SQL the
     parser cannot read, with its line and column)."""
+    if dialect == "mysql":
+        _refuse_executed_comments(sql)
     body, tokens = _single_statement(sql, dialect)
     try:
         statements = [s for s in sqlglot.parse(body, read=dialect) if s is not None]
+        refusal = _refusal(statements[0]) if len(statements) == 1 else None
     except ParseError as error:
         # sqlglot does not know every corner of every dialect (and cannot tell a typo from one). If the
         # tokens alone show a plain query, let the database parse it: it gives the better error, and
         # its read-only transaction still stands behind this check.
         _lenient_check(tokens, error)
         return body
+    except RecursionError:
+        # The parser recurses once per nesting level; past Python's stack limit it cannot read the SQL,
+        # so it cannot vouch for it either.
+        depth = _deepest_nesting(tokens)
+        raise QueryError(
+            "the SQL is too deeply nested"
+            + (f" ({depth} levels of parentheses)" if depth > 1 else "")
+            + " for Syncline's check to read. Flatten it, for example with WITH … AS (…) steps or fewer "
+            "nested expressions.",
+            reported_by="Syncline's SQL check",
+        ) from None
     if len(statements) != 1:  # the tokenizer and the parser disagree; refuse rather than guess
         raise UnsafeQueryError(f"Only one statement can be run; found {len(statements)}. {READ_ONLY_HINT}")
     statement = statements[0]
-    refusal = _refusal(statement)
     if refusal:
         raise UnsafeQueryError(f"This SQL was refused: {refusal}. {READ_ONLY_HINT}")
     if not isinstance(statement, _QUERY_ROOTS):
@@ -86,6 +107,36 @@ def _refusal(statement: exp.Expression) -> str | None:
                     return f"{str(node.this).upper()} is not a query"
                 return reason
     return None
+
+
+def _refuse_executed_comments(sql: str) -> None:
+    match = _MYSQL_EXECUTED_COMMENT.search(sql)
+    if match is None:
+        return
+    line, column = line_and_column(sql, match.start())
+    if match.group().endswith("+"):
+        what = "an optimizer hint (/*+ … */), which can lift the connection's time limit"
+    else:
+        what = (
+            f"a MySQL/MariaDB executable comment ({match.group()} … */): the server runs what is inside it "
+            "as SQL, unseen by Syncline's check"
+        )
+    raise UnsafeQueryError(
+        f"This SQL was refused: line {line}, column {column} starts {what}. Write that SQL without the "
+        "comment markers, or remove it (inside a string, split the marker: CONCAT('/*', '!')). "
+        + READ_ONLY_HINT
+    )
+
+
+def _deepest_nesting(tokens: list) -> int:
+    depth = deepest = 0
+    for token in tokens:
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+    return deepest
 
 
 # Keywords that never belong in a read-only query (checked only when the full parser gave up).

@@ -13,10 +13,8 @@ from apps.connections.sources.errors import QueryError, SourceError, UnsafeQuery
 from .conftest import CANARY_ROWS
 from .test_refusals import ATTACKS, assert_untouched
 
-# What each database refuses by itself. MySQL/MariaDB is missing DDL on purpose: it commits implicitly
-# and runs DDL outside the read-only transaction, so there only the parser (and a SELECT-only user)
-# stops it. Those attacks are proven refused by the parser in test_refusals.py.
-_MYSQL_DDL = {"drop", "create", "select_into"}
+# What each database refuses by itself. MySQL/MariaDB commits implicitly before DDL, so there the
+# session's own read-only setting (not only the transaction's) is what refuses DROP and CREATE.
 
 
 def test_postgres_function_with_side_effects_is_refused_by_the_read_only_transaction(pg_backend):
@@ -44,7 +42,7 @@ def test_postgres_refuses_every_attack_without_the_parser(pg_backend, attack):
     assert_untouched(pg_backend)
 
 
-@pytest.mark.parametrize("name", sorted(set(ATTACKS) - _MYSQL_DDL))
+@pytest.mark.parametrize("name", sorted(ATTACKS))
 def test_mysql_refuses_attacks_without_the_parser(mysql_backend, name):
     with pytest.raises((UnsafeQueryError, QueryError)):
         mysql_backend.make_source()._preview(ATTACKS[name])
@@ -59,8 +57,10 @@ def test_duckdb_refuses_every_attack_without_sqlglot(duckdb_backend, attack):
 
 
 @pytest.mark.parametrize(
-    "name", ["insert", "update", "delete", "call_writing_procedure", "select_then_drop", "commit_then_delete"]
-)
+    "name",
+    ["insert", "update", "delete", "drop", "create", "call_writing_procedure", "select_then_drop",
+     "commit_then_delete"],
+)  # fmt: skip
 def test_mysql_refusals_come_from_the_server(mysql_backend, name):
     with pytest.raises(UnsafeQueryError) as refused:
         mysql_backend.make_source()._preview(ATTACKS[name])

@@ -61,7 +61,10 @@ def test_timeouts_are_configurable_per_connection():
     [
         ({"database": "d", "user": "u"}, "Host is required"),
         ({"host": "h", "database": "d", "user": "u", "port": "abc"}, "Port must be a number"),
-        ({"host": "h", "database": "d", "user": "u", "preview_timeout_seconds": 0}, "greater than zero"),
+        (
+            {"host": "h", "database": "d", "user": "u", "preview_timeout_seconds": 0},
+            "between 1 second and 24 hours",
+        ),
         ({"host": "h", "database": "d", "user": "u", "sslmode": "sometimes"}, "not one of the choices"),
     ],
 )
