@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db import connection as db_connection
 
 from apps.connections.intercom.client import AuthFailure, IntercomClient, TransientFailure, intercom_client
 from apps.connections.intercom.reconnect import mark_needs_reconnect
 from apps.connections.models import Connection
 from apps.connections.services import source_adapter
-from apps.connections.sources.base import FingerprintedRead, FingerprintSpec
-from apps.connections.sources.errors import SourceError
+from apps.connections.sources.base import FingerprintedRead, FingerprintSpec, SourceAdapter
+from apps.connections.sources.errors import QueryInterrupted, SourceError
 from apps.syncs import events_in_flight, services
 from apps.syncs.engine.config import SyncConfig
 from apps.syncs.engine.load import IntercomLoader, LoadResult
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 COUNT_KEYS = ("source_rows", "invalid", "unchanged", "created", "updated", "archived", "deleted", "sent",
               "skipped", "rejected", "api_calls", "rate_limited")  # fmt: skip
 PROGRESS_EVERY_SECONDS = 2.0
+CANCEL_CHECK_SECONDS = 1.0  # how soon a running run hears of its Cancel
 
 
 class DestinationUnavailable(Exception):
@@ -67,11 +69,10 @@ def client_for(connection: Connection) -> IntercomClient:
     )
 
 
-def _extract(sync: Sync) -> tuple[list[str], Iterator[list[tuple]]]:
+def _extract(sync: Sync, adapter: SourceAdapter | None = None) -> tuple[list[str], Iterator[list[tuple]]]:
     """The model's columns and its rows in batches, streamed from the warehouse."""
-    stream = iter(
-        source_adapter(sync.model.source).stream(sync.model.sql, batch_size=settings.SYNC_BATCH_SIZE)
-    )
+    adapter = adapter or source_adapter(sync.model.source)
+    stream = iter(adapter.stream(sync.model.sql, batch_size=settings.SYNC_BATCH_SIZE))
     first = next(stream, None)
     if first is None:
         return sync.model.column_names, iter(())
@@ -85,19 +86,21 @@ def _is_first_run(sync: Sync) -> bool:
     return not sync.runs.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED)).exists()
 
 
-def _plan(sync: Sync, *, full_resync: bool, preview: bool = False) -> Iterator[PlannedRecord]:
+def _plan(
+    sync: Sync, *, full_resync: bool, preview: bool = False, adapter: SourceAdapter | None = None
+) -> Iterator[PlannedRecord]:
     """The plan of a run (or of a preview: the same plan, so the same counts).
 
     Where the warehouse can fingerprint rows, a rerun first asks whether the model's (key, fingerprint)
     pairs are the ledger's as a whole (then every row is unchanged, one record says so), else reads the
     pairs and then only the rows that changed (engine.plan's docstring); otherwise, and on first runs and
-    full resyncs, every row.
+    full resyncs, every row. A run passes its own `adapter`, the one its watch interrupts on Cancel.
     """
     config = services.sync_engine_config(sync)
     # "Don't overwrite with null" plans over the last accepted payloads, in runs as in previews.
     ledger = DbLedger(sync, with_payloads=preview or config.dont_overwrite_with_null)
     first_run = _is_first_run(sync)
-    adapter = source_adapter(sync.model.source)
+    adapter = adapter or source_adapter(sync.model.source)
     if getattr(adapter, "fingerprints", False) and uses_fingerprints(config):
         described = [(column.name, column.db_type) for column in adapter.describe(sync.model.sql)]
         spec = _fingerprint_spec(config, described)
@@ -107,7 +110,7 @@ def _plan(sync: Sync, *, full_resync: bool, preview: bool = False) -> Iterator[P
             return _plan_fingerprinted(
                 opened, columns, config, ledger, full_resync=full_resync, first_run=first_run
             )
-    columns, batches = _extract(sync)
+    columns, batches = _extract(sync, adapter)
     return plan(batches, columns, config, ledger, full_resync=full_resync, first_run=first_run)
 
 
@@ -316,18 +319,25 @@ class Stop(StrEnum):
     DONE = "done"  # every record planned and settled
     CANCELLED = "cancelled"  # a user asked to stop
     SLICE_ENDED = "slice_ended"  # the slice's time is up: the run goes on in a new task
+    SHUTDOWN = "shutdown"  # the worker is shutting down: the run goes on in a new task, on another worker
 
 
 def _load(
-    records: Iterable[PlannedRecord], loader: IntercomLoader, recorder: _RunRecorder, run: SyncRun
+    records: Iterable[PlannedRecord],
+    loader: IntercomLoader,
+    recorder: _RunRecorder,
+    run: SyncRun,
+    watch: _RunWatch | None = None,
 ) -> Stop:
-    """Send every record that needs a call through a bounded pool. Stops taking records when a cancel is
-    requested or the slice's time (SYNC_RUN_SLICE_SECONDS) is up; the records in flight are settled first."""
+    """Send every record that needs a call through a bounded pool. Stops taking records when the run is
+    to stop (`watch`: a cancel, the worker's shutdown; the warehouse query it interrupts ends the records
+    early) or the slice's time (SYNC_RUN_SLICE_SECONDS) is up; the records in flight are settled first."""
     workers = settings.SYNC_CONCURRENCY
     in_flight: dict[Future, PlannedRecord] = {}
     now = time.monotonic()
     next_progress, slice_ends = now + PROGRESS_EVERY_SECONDS, now + settings.SYNC_RUN_SLICE_SECONDS
     stop = Stop.DONE
+    records = iter(records)
 
     def settle(done) -> None:
         for future in done:
@@ -335,7 +345,19 @@ def _load(
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"run-{run.pk}") as pool:
         try:
-            for record in records:
+            while True:
+                try:
+                    record = next(records)
+                except StopIteration:
+                    break
+                except QueryInterrupted:
+                    if watch is None or watch.stop is None:
+                        raise
+                    stop = watch.stop
+                    break
+                if watch is not None and watch.stop is not None:
+                    stop = watch.stop  # this record is not counted: a later slice plans it again
+                    break
                 if recorder.planned(record):
                     in_flight[pool.submit(loader.apply, record)] = record
                     if len(in_flight) >= workers * 2:
@@ -360,31 +382,99 @@ def _load(
     return stop
 
 
-class _Heartbeat(threading.Thread):
-    """Tells the database every few seconds that this run's worker is alive, whatever the run is doing
-    (a long warehouse query included), so that a run whose worker died can be told apart and ended."""
+# The runs executing in this process, for a warm shutdown to stop them (`runs_stop_for_shutdown`).
+_watches: set[_RunWatch] = set()
+_watches_lock = threading.Lock()
+
+
+class _RunWatch(threading.Thread):
+    """Runs beside a running run, on a thread (and a database connection) of its own:
+    - tells the database every few seconds that the run's worker is alive, whatever the run is doing (a
+      long warehouse query included), so that a run whose worker died can be told apart and ended;
+    - asks every second whether a user cancelled the run;
+    - once the run is to stop (cancelled, or its worker shutting down), interrupts the run's warehouse
+      query, and again every second until the run is over: an interrupt that lands between two
+      statements stops nothing, and the next statement must not run its course either.
+    The Intercom loop reads `stop` before each record."""
 
     def __init__(self, run: SyncRun):
-        super().__init__(name=f"heartbeat-{run.pk}", daemon=True)
-        self.sync_run, self._stopped = run, threading.Event()
+        super().__init__(name=f"watch-{run.pk}", daemon=True)
+        self.sync_run = run
+        self.adapter: SourceAdapter | None = None  # set once the run has built it
+        self.cancelled, self.shutting_down = threading.Event(), threading.Event()
+        self._over, self._wake = threading.Event(), threading.Event()
+
+    @property
+    def stop(self) -> Stop | None:
+        """Why the run is to stop, if it is; a user's cancel wins over a shutdown."""
+        if self.cancelled.is_set():
+            return Stop.CANCELLED
+        if self.shutting_down.is_set():
+            return Stop.SHUTDOWN
+        return None
 
     def run(self) -> None:
+        beat_every = settings.SYNC_RUN_HEARTBEAT_SECONDS
+        next_beat = time.monotonic() + beat_every
         try:
-            while not self._stopped.wait(settings.SYNC_RUN_HEARTBEAT_SECONDS):
-                services.run_heartbeat(self.sync_run)
+            while True:
+                self._wake.wait(min(CANCEL_CHECK_SECONDS, beat_every))
+                self._wake.clear()
+                if self._over.is_set():
+                    return
+                try:
+                    if time.monotonic() >= next_beat:
+                        services.run_heartbeat(self.sync_run)
+                        next_beat = time.monotonic() + beat_every
+                    if not self.cancelled.is_set() and services.run_cancel_requested(self.sync_run):
+                        self.cancelled.set()
+                except DatabaseError:  # a blip must not end the heartbeat: the run would be reaped
+                    logger.warning("Run %s: could not reach the database", self.sync_run.pk, exc_info=True)
+                    db_connection.close()
+                if self.stop is not None and self.adapter is not None:
+                    self.adapter.interrupt()
         finally:
             db_connection.close()  # this thread's own database connection
 
-    def stop(self) -> None:
-        self._stopped.set()
+    def __enter__(self) -> _RunWatch:
+        with _watches_lock:
+            _watches.add(self)
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        with _watches_lock:
+            _watches.discard(self)
+        self._over.set()
+        self._wake.set()
         self.join(timeout=10)
+
+    def shut_down(self) -> None:
+        self.shutting_down.set()
+        self._wake.set()
+
+
+def runs_stop_for_shutdown() -> int:
+    """This worker process is shutting down (warm): stop its running runs within seconds instead of
+    waiting for their warehouse queries (up to the extraction limit, an hour). Each one settles the
+    records in flight and is queued again, as at the end of a slice, for another worker to go on with;
+    none of them is marked cancelled. Returns how many. Safe to call from a signal handler: it only
+    wakes the runs' watch threads, which do the interrupting."""
+    with _watches_lock:
+        watches = list(_watches)
+    for watch in watches:
+        watch.shut_down()
+    return len(watches)
 
 
 def sync_run_execute(
     *, run_id: int, progress: Callable[[dict], None] | None = None, max_running: int | None = None
 ) -> SyncRun:
     """Run a queued run to its end. `progress`, if given, is called with the counts after each record;
-    `max_running` caps the workspace's runs running at once (services.WorkspaceBusy beyond it)."""
+    `max_running` caps the workspace's runs running at once (services.WorkspaceBusy beyond it).
+
+    A run cancelled by a user ends Cancelled with the counts of what it did; one whose worker shuts
+    down, or whose slice's time is up, is queued again and goes on in a new task."""
     # The task only has an id: this is the one lookup that does not start from a workspace.
     run = (
         SyncRun.objects.across_all_workspaces_unsafe()
@@ -397,36 +487,44 @@ def sync_run_execute(
     ledger = DbLedger(sync)
     recorder = _RunRecorder(run, ledger, progress)
     status, error, client, stop = RunStatus.FAILED, "", None, Stop.DONE
-    heartbeat = _Heartbeat(run)
-    heartbeat.start()
-    try:
-        client = client_for(sync.destination)
-        events_in_flight.settle(sync, client, ledger)
-        loader = IntercomLoader(client, services.sync_engine_config(sync))
-        stop = _load(_plan(sync, full_resync=run.full_resync), loader, recorder, run)
-        status = (
-            RunStatus.CANCELLED if stop is Stop.CANCELLED else services.run_outcome_status(recorder.counts)
-        )
-    except AuthFailure as failure:
-        mark_needs_reconnect(sync.destination, str(failure))
-        error = f"Intercom refused the access token: reconnect {sync.destination.name}. ({failure})"
-    except (DestinationUnavailable, SourceError, TransientFailure) as failure:
-        error = str(failure)
-    except Exception:
-        logger.exception("Run %s of sync %s failed", run.pk, sync.pk)
-        error = "Syncline hit an internal error; the details are in the worker's log."
-    finally:
-        heartbeat.stop()
-        if client is not None:
-            recorder.take_client_stats(client)
-            client.close()
-        recorder.flush()
+    with _RunWatch(run) as watch:
+        try:
+            adapter = watch.adapter = source_adapter(sync.model.source)
+            client = client_for(sync.destination)
+            events_in_flight.settle(sync, client, ledger)
+            loader = IntercomLoader(client, services.sync_engine_config(sync))
+            records = _plan(sync, full_resync=run.full_resync, adapter=adapter)
+            stop = _load(records, loader, recorder, run, watch)
+            status = (
+                RunStatus.CANCELLED
+                if stop is Stop.CANCELLED
+                else services.run_outcome_status(recorder.counts)
+            )
+        except QueryInterrupted as interrupted:  # the watch stopped the query before any record was planned
+            if watch.stop is None:
+                error = str(interrupted)
+            stop = watch.stop or stop
+        except AuthFailure as failure:
+            mark_needs_reconnect(sync.destination, str(failure))
+            error = f"Intercom refused the access token: reconnect {sync.destination.name}. ({failure})"
+        except (DestinationUnavailable, SourceError, TransientFailure) as failure:
+            error = str(failure)
+        except Exception:
+            logger.exception("Run %s of sync %s failed", run.pk, sync.pk)
+            error = "Syncline hit an internal error; the details are in the worker's log."
+        finally:
+            if client is not None:
+                recorder.take_client_stats(client)
+                client.close()
+            recorder.flush()
     if not error:
         events_in_flight.clear(sync)  # every answer is in the ledger now
-    if stop is Stop.SLICE_ENDED and not error:
-        counts = dict(recorder.counts)
+    counts = dict(recorder.counts)
+    if stop in (Stop.SLICE_ENDED, Stop.SHUTDOWN) and not error:
         if services.run_requeue_slice(run, counts=counts, resume_after_rows=recorder.position):
             return run
-    return services.run_finish(
-        run, status=status, counts=dict(recorder.counts), first_error=error or recorder.first_error
-    )
+        if services.run_cancel_requested(run):  # a cancel is final: no next slice
+            stop = Stop.CANCELLED
+    if stop is Stop.CANCELLED and not error:
+        return services.run_finish_cancelled(run, counts=counts)
+    return services.run_finish(run, status=status, counts=counts, first_error=error or recorder.first_error)

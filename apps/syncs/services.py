@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, TextField, Value
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from apps.connections.intercom.catalog import Behavior, FieldType
@@ -196,24 +196,28 @@ class WorkspaceBusy(Exception):
 
 def run_mark_running(run: SyncRun, *, max_running: int | None = None) -> bool:
     """queued → running; False when the run is no longer queued (cancelled, or taken by another worker).
-    A run's later slices keep the time its first slice started.
+    A run's later slices keep the time its first slice started. A queued run with a cancel requested
+    (asked between two slices, or a message delivered again) is ended Cancelled instead: a cancel is final.
 
     Raises WorkspaceBusy when the workspace already has ``max_running`` runs running (workers pass
     SYNC_MAX_RUNNING_PER_WORKSPACE), so that one workspace's big syncs never hold every worker thread while
     other workspaces' runs wait.
     """
     runs = SyncRun.objects.for_workspace(run.workspace_id)
+    if _end_cancelled_queued(runs.filter(pk=run.pk)):
+        run.refresh_from_db()
+        return False
     with transaction.atomic():
         Workspace.objects.select_for_update().filter(pk=run.workspace_id).first()  # one start at a time
         running = runs.filter(status=RunStatus.RUNNING).count()
         if (
             max_running is not None
             and running >= max_running
-            and runs.filter(pk=run.pk, status=RunStatus.QUEUED).exists()
+            and runs.filter(pk=run.pk, status=RunStatus.QUEUED, cancel_requested=False).exists()
         ):
             raise WorkspaceBusy(f"{running} runs of this workspace are running")
         now = timezone.now()
-        updated = runs.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        updated = runs.filter(pk=run.pk, status=RunStatus.QUEUED, cancel_requested=False).update(
             status=RunStatus.RUNNING,
             started_at=Coalesce("started_at", Value(now)),
             heartbeat_at=now,
@@ -229,10 +233,11 @@ def run_mark_running(run: SyncRun, *, max_running: int | None = None) -> bool:
 @transaction.atomic
 def run_requeue_slice(run: SyncRun, *, counts: dict[str, int], resume_after_rows: int) -> bool:
     """End a slice of a long run: running → queued with what it did so far; the next slice is enqueued
-    (on commit) and continues after `resume_after_rows` source rows. False when the run was not running."""
+    (on commit) and continues after `resume_after_rows` source rows. False when the run was not running,
+    or a cancel was requested (no next slice then: the caller ends the run Cancelled)."""
     updated = (
         SyncRun.objects.for_workspace(run.workspace_id)
-        .filter(pk=run.pk, status=RunStatus.RUNNING)
+        .filter(pk=run.pk, status=RunStatus.RUNNING, cancel_requested=False)
         .update(
             status=RunStatus.QUEUED,
             counts=counts,
@@ -260,18 +265,35 @@ STALE_RUN_PAUSED_MESSAGE = (
     "The worker running this sync stopped answering (no heartbeat for {seconds} s), so the run was ended. "
     "The sync is paused, so no run continues it; the next run starts where the ledger stands."
 )
+STALE_RUN_CANCELLED_MESSAGE = (
+    " The worker running it stopped answering before it could stop, so the run was ended here; no run "
+    "continues it. Records Intercom had accepted are kept in the ledger."
+)
 
 
 def _reap(runs) -> list[SyncRun]:
     """End running runs whose heartbeat stopped (their worker was killed or its machine lost) and start a
-    run that continues each one from the ledger (unless its sync is paused). Returns the new runs.
+    run that continues each one from the ledger (unless its sync is paused, or a cancel was requested:
+    that run ends Cancelled, and nothing continues it). Returns the new runs.
     The caller holds the sync rows' locks (see `runs_reap_stale`), so no trigger races the new run."""
     seconds = settings.SYNC_RUN_LEASE_SECONDS
     stale = runs.filter(
         status=RunStatus.RUNNING, heartbeat_at__lt=timezone.now() - timedelta(seconds=seconds)
     ).select_related("sync")
     continued = []
-    for run in stale:
+    for run in stale.filter(cancel_requested=True):
+        ended = runs.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            status=RunStatus.CANCELLED,
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+            first_error=Concat(
+                F("first_error"), Value(STALE_RUN_CANCELLED_MESSAGE), output_field=TextField()
+            ),
+        )
+        if ended:
+            run.refresh_from_db()
+            transaction.on_commit(lambda run=run: announce(run_finished, run))
+    for run in stale.filter(cancel_requested=False):
         sync = run.sync
         follower = None
         if not sync.paused:
@@ -310,7 +332,8 @@ def runs_reap_stale() -> int:
             Sync.objects.across_all_workspaces_unsafe().select_for_update().filter(pk=sync_id).first()
             acted += len(_reap(runs.filter(sync_id=sync_id)))
     requeue_cutoff = timezone.now() - timedelta(seconds=settings.SYNC_RUN_REQUEUE_SECONDS)
-    for run in runs.filter(status=RunStatus.QUEUED, updated_at__lt=requeue_cutoff):
+    acted += _end_cancelled_queued(runs.filter(status=RunStatus.QUEUED, updated_at__lt=requeue_cutoff))
+    for run in runs.filter(status=RunStatus.QUEUED, cancel_requested=False, updated_at__lt=requeue_cutoff):
         with transaction.atomic():
             runs.filter(pk=run.pk, status=RunStatus.QUEUED).update(updated_at=timezone.now())
             execute_sync_run_task.apply_async_on_commit(args=[run.pk])
@@ -323,7 +346,33 @@ def run_save_progress(run: SyncRun, counts: dict[str, int]) -> bool:
     SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk).update(
         counts=counts, updated_at=timezone.now()
     )
+    return run_cancel_requested(run)
+
+
+def run_cancel_requested(run: SyncRun) -> bool:
     return SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk, cancel_requested=True).exists()
+
+
+def _end_cancelled_queued(runs) -> int:
+    """End Cancelled the queued runs among `runs` that have a cancel requested (one queued again between
+    two slices, whose next task must not start it). Returns how many."""
+    ended = 0
+    for run in runs.filter(status=RunStatus.QUEUED, cancel_requested=True):
+        if runs.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.CANCELLED, finished_at=timezone.now(), updated_at=timezone.now()
+        ):
+            ended += 1
+            if run.started_at is not None:  # it had started: its end is news, as any started run's
+                run.refresh_from_db()
+                announce(run_finished, run)
+    return ended
+
+
+def run_finish_cancelled(run: SyncRun, *, counts: dict[str, int]) -> SyncRun:
+    """End a running run that stopped on its Cancel, with the counts of what it did and the message the
+    cancel left (who asked)."""
+    run.refresh_from_db(fields=["first_error"])
+    return run_finish(run, status=RunStatus.CANCELLED, counts=counts)
 
 
 def run_finish(run: SyncRun, *, status: RunStatus, counts: dict[str, int], first_error: str = "") -> SyncRun:
@@ -347,14 +396,28 @@ def run_outcome_status(counts: dict[str, int]) -> RunStatus:
     return RunStatus.SUCCEEDED
 
 
-def sync_run_cancel(*, workspace: Workspace, run: SyncRun) -> SyncRun:
-    """A queued run is cancelled at once; a running one stops after the records in flight."""
-    SyncRun.objects.for_workspace(workspace).filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.CANCELLED, finished_at=timezone.now(), cancel_requested=True
+def cancel_message(user: User | None) -> str:
+    return f"Cancelled by {user.email}." if user is not None and user.email else "Cancelled."
+
+
+def sync_run_cancel(*, workspace: Workspace, run: SyncRun, user: User | None = None) -> SyncRun:
+    """A queued run is cancelled at once; a running one stops within seconds: its warehouse query is
+    interrupted and the records in flight are settled (see `execution._RunWatch`). A cancel is final: the
+    run is never continued, requeued or recovered. One whose worker died is ended here and now. The
+    run's message says who cancelled it (the first to ask)."""
+    runs = SyncRun.objects.for_workspace(workspace)
+    message = cancel_message(user)
+    runs.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.CANCELLED, finished_at=timezone.now(), updated_at=timezone.now(),
+        cancel_requested=True, first_error=message,
+    )  # fmt: skip
+    runs.filter(pk=run.pk, status=RunStatus.RUNNING, cancel_requested=False).update(
+        cancel_requested=True, first_error=message, updated_at=timezone.now()
     )
-    SyncRun.objects.for_workspace(workspace).filter(pk=run.pk, status=RunStatus.RUNNING).update(
-        cancel_requested=True
-    )
+    with transaction.atomic():
+        Sync.objects.for_workspace(workspace).select_for_update().filter(pk=run.sync_id).first()
+        # Ends it only when its worker is dead (no heartbeat): nobody else would stop it then.
+        _reap(runs.filter(pk=run.pk))
     run.refresh_from_db()
     return run
 

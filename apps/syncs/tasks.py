@@ -1,4 +1,7 @@
+import sys
+
 from celery import shared_task
+from celery.signals import worker_shutting_down
 from django.conf import settings
 
 
@@ -26,3 +29,16 @@ def run_due_schedules_task() -> int:
     from apps.syncs.scheduling import schedules_run_due
 
     return len(schedules_run_due())
+
+
+@worker_shutting_down.connect
+def stop_running_runs_on_shutdown(**_) -> None:
+    """A warm shutdown (SIGTERM) would wait for every run's warehouse query, up to the extraction limit:
+    instead, the runs stop their queries, settle what is in flight and are queued again, for another
+    worker (or this one, restarted) to go on with. Only the threads pool runs tasks in this process,
+    as the Procfile starts workers; a prefork child keeps its runs to their end."""
+    # Not imported here from a signal handler (a task thread may hold the import lock): no run ever
+    # started in this process when the module is not loaded yet.
+    execution = sys.modules.get("apps.syncs.execution")
+    if execution is not None:
+        execution.runs_stop_for_shutdown()

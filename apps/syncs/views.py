@@ -196,10 +196,14 @@ def _chain(first, rest):
 @workspace_view(methods=("POST",))
 def run_cancel(request, workspace, run_id):
     run = services.sync_run_cancel(
-        workspace=workspace, run=selectors.run_get(workspace=workspace, run_id=run_id)
+        workspace=workspace, run=selectors.run_get(workspace=workspace, run_id=run_id), user=request.user
     )
     if run.is_active:
-        messages.success(request, "Cancelling: the run stops after the records in flight.")
+        messages.success(
+            request,
+            "Cancelling: the warehouse query is stopped and the run ends within seconds, once the records "
+            "already sent to Intercom have their answers. It will not be restarted.",
+        )
     else:
         messages.success(request, f"Run {run.pk} is {run.get_status_display().lower()}.")
     return redirect("run_detail", workspace_slug=workspace.slug, run_id=run.pk)

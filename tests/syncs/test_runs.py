@@ -282,9 +282,12 @@ def test_a_cancelled_run_stops_after_the_records_in_flight(
     settings.SYNC_CONCURRENCY = 2
     monkeypatch.setattr(execution, "PROGRESS_EVERY_SECONDS", 0.2)
     started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    # The cancel arrives while the worker runs: the flag is read at the first progress save.
-    SyncRun.objects.for_workspace(workspace).filter(pk=started.pk).update(cancel_requested=True)
-    result = sync_run_execute(run_id=started.pk)
+
+    def cancel_once_running(counts):  # the cancel arrives while the worker runs
+        if counts["source_rows"] == 1:
+            SyncRun.objects.for_workspace(workspace).filter(pk=started.pk).update(cancel_requested=True)
+
+    result = sync_run_execute(run_id=started.pk, progress=cancel_once_running)
     assert result.status == RunStatus.CANCELLED
     created = result.counts["created"]
     assert 0 < created < 60

@@ -10,34 +10,10 @@ from django.conf import settings as django_settings
 
 from apps.syncs import services
 from apps.syncs.models import ACTIVE_STATUSES, RunStatus, RunTrigger, SyncRun
-from config.celery import app
-from tests.fixtures.celery import WorkerProcess
+from tests.syncs.conftest import LEASE
 from tests.syncs.test_recovery import event_sync, people, people_sync
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-LEASE = 3
-
-
-@pytest.fixture
-def workers(celery_queue, intercom_emulator, intercom_workspace, settings):
-    """Start worker processes on this test's queue; run tasks are routed there; short leases."""
-    default_queue, app.conf.task_default_queue = app.conf.task_default_queue, celery_queue
-    settings.SYNC_RUN_LEASE_SECONDS = LEASE
-    started: list[WorkerProcess] = []
-    env = {f"INTERCOM_API_BASE_URL_{region}": url for region, url in intercom_emulator.base_urls.items()}
-    env |= {"SYNC_RUN_HEARTBEAT_SECONDS": "0.5", "SYNC_RUN_LEASE_SECONDS": str(LEASE),
-            "INTERCOM_RATE_LIMIT_PER_MINUTE": "600000"}  # fmt: skip
-
-    def start() -> WorkerProcess:
-        worker = WorkerProcess(celery_queue).start(concurrency=4, pool="threads", env=env)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
-    app.conf.task_default_queue = default_queue
 
 
 def wait_for(condition, timeout=90.0, step=0.1):

@@ -8,11 +8,13 @@ connecting, and a connection that is never reused cannot leak a session setting 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import AbstractContextManager
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .errors import QueryInterrupted
 from .safety import checked_query
 
 PREVIEW_ROW_LIMIT = 100
@@ -153,6 +155,50 @@ class SourceAdapter(Protocol):
         cannot set ``fingerprints = False``."""
         ...
 
+    def interrupt(self) -> None:
+        """Stop whatever this adapter is running, from any thread, within seconds; its calls then raise
+        ``QueryInterrupted``, and so does every later call (an interrupted adapter is done)."""
+        ...
+
+
+class Interrupts:
+    """The queries an adapter has running, each with how to stop it from another thread (a PostgreSQL
+    cancel request, MySQL's KILL QUERY, DuckDB's interrupt), so a run's Cancel or a worker's shutdown
+    does not wait for the warehouse.
+
+    A stop that lands just before its query reaches the server stops nothing, so whoever interrupts
+    calls ``interrupt`` again until the caller is gone (the run's watcher does, every second)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stops: dict[int, Callable[[], None]] = {}
+        self.requested = False
+
+    @contextmanager
+    def running(self, stop: Callable[[], None]) -> Iterator[None]:
+        """While inside, ``stop`` stops the work; refused at once after an interrupt."""
+        token = object()
+        with self._lock:
+            self.check()
+            self._stops[id(token)] = stop
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._stops.pop(id(token), None)
+
+    def check(self) -> None:
+        if self.requested:
+            raise QueryInterrupted()
+
+    def interrupt(self) -> None:
+        with self._lock:
+            self.requested = True
+            stops = list(self._stops.values())
+        for stop in stops:
+            with suppress(Exception):  # a connection already gone needs no stopping
+                stop()
+
 
 class ParserCheckedSource:
     """The public half every adapter shares: Syncline's parser check first (`safety.checked_query`), then
@@ -173,6 +219,15 @@ class ParserCheckedSource:
 
     def fingerprinted(self, sql: str, spec: FingerprintSpec) -> AbstractContextManager[FingerprintedRead]:
         return self._fingerprinted(FingerprintQueries(self, checked_query(sql, self.dialect), spec))
+
+    @property
+    def interrupts(self) -> Interrupts:
+        # Made on first use (adapters keep their own __init__); setdefault is atomic, so two threads
+        # asking at once get the same one.
+        return self.__dict__.setdefault("_interrupts", Interrupts())
+
+    def interrupt(self) -> None:
+        self.interrupts.interrupt()
 
     # --- what each dialect supplies for fingerprints ----------------------------------------------------
 

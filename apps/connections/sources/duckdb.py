@@ -39,6 +39,7 @@ from .base import (
 from .errors import (
     InvalidSourceConfig,
     QueryError,
+    QueryInterrupted,
     QueryTimeout,
     SourceConnectionError,
     SourceError,
@@ -134,7 +135,8 @@ class DuckDbSource(ParserCheckedSource):
         except duckdb.Error as error:
             raise SourceConnectionError(f'Could not open the DuckDB file "{self.path}": {error}') from error
         try:
-            yield conn
+            with self.interrupts.running(conn.interrupt):  # DuckDB's interrupt may come from any thread
+                yield conn
         finally:
             conn.close()
 
@@ -188,13 +190,17 @@ class DuckDbSource(ParserCheckedSource):
         self, call, sql: str, timed_out: threading.Event | None = None, timeout_seconds: float = 0
     ):
         try:
-            return call()
+            answer = call()
         except (duckdb.InterruptException, KeyboardInterrupt) as error:
             if timed_out is not None and timed_out.is_set():
                 raise QueryTimeout(timeout_seconds) from error
+            if self.interrupts.requested:
+                raise QueryInterrupted() from error
             raise
         except duckdb.Error as error:
             raise _query_error(error, sql) from error
+        self.interrupts.check()  # interrupted between two calls: what follows is not wanted
+        return answer
 
 
 class _FingerprintedRead:

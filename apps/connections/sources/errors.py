@@ -137,6 +137,14 @@ class QueryTimeout(SourceError):
         self.seconds = seconds
 
 
+class QueryInterrupted(SourceError):
+    """Syncline itself stopped the query (see ``Interrupts``): a run was cancelled, or its worker is
+    shutting down. The caller knows which, and says so in its own words."""
+
+    def __init__(self):
+        super().__init__("The query was stopped before it finished.")
+
+
 def line_and_column(sql: str, offset: int) -> tuple[int, int]:
     """1-based line and column of a 0-based character offset in ``sql``."""
     offset = max(0, min(offset, len(sql)))

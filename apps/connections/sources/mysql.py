@@ -57,6 +57,7 @@ from .errors import (
     ConnectTimeout,
     DatabaseNotFound,
     QueryError,
+    QueryInterrupted,
     QueryTimeout,
     SourceConnectionError,
     SourceError,
@@ -207,9 +208,10 @@ class MySqlSource(ParserCheckedSource):
         read = _FingerprintedRead(self, conn, queries, seconds)
         finished = False
         try:
-            # Both passes read one snapshot (InnoDB's consistent read), one result after the other.
-            self._start_read_only(conn, seconds, snapshot=True)
-            yield read
+            with self._interruptible(conn):
+                # Both passes read one snapshot (InnoDB's consistent read), one result after the other.
+                self._start_read_only(conn, seconds, snapshot=True)
+                yield read
             finished = _result_is_exhausted(conn)
         except pymysql.MySQLError as error:
             finished = not isinstance(error, pymysql.OperationalError) or error.args[0] in _TIMEOUT_CODES
@@ -263,10 +265,11 @@ class MySqlSource(ParserCheckedSource):
         cursor = None
         finished = False
         try:
-            self._start_read_only(conn, timeout_seconds)
-            cursor = SSCursor(conn)
-            cursor.execute(sql)
-            yield cursor
+            with self._interruptible(conn):
+                self._start_read_only(conn, timeout_seconds)
+                cursor = SSCursor(conn)
+                cursor.execute(sql)
+                yield cursor
             finished = _result_is_exhausted(conn)
         except pymysql.MySQLError as error:
             finished = not isinstance(error, pymysql.OperationalError) or error.args[0] in _TIMEOUT_CODES
@@ -287,9 +290,25 @@ class MySqlSource(ParserCheckedSource):
 
     def _fetch(self, cursor: SSCursor, size: int, timeout_seconds: float) -> list[tuple]:
         try:
-            return list(cursor.fetchmany(size))
+            rows = list(cursor.fetchmany(size))
         except pymysql.MySQLError as error:
             raise self._query_error(error, timeout_seconds) from error
+        self.interrupts.check()  # a SLEEP() that KILL QUERY cut short answers 1, not an error
+        return rows
+
+    def _interruptible(self, conn: pymysql.Connection):
+        """An interrupt sends KILL QUERY for this session from a second connection: the statement it runs
+        stops, and the session is then ended as after any unfinished read (`_end`)."""
+        thread_id = conn.thread_id()
+        return self.interrupts.running(lambda: self._kill_query(thread_id))
+
+    def _kill_query(self, thread_id: int) -> None:
+        killer = self._connect()
+        try:
+            with killer.cursor() as cursor:
+                cursor.execute("KILL QUERY %s", [thread_id])
+        finally:
+            killer.close()
 
     def _kill(self, conn: pymysql.Connection) -> None:
         """End a session that may still be executing or sending rows, without reading them."""
@@ -337,6 +356,8 @@ class MySqlSource(ParserCheckedSource):
         return SourceConnectionError(f"Could not connect to {self.host}:{self.port}: {message}")
 
     def _query_error(self, error: pymysql.MySQLError, timeout_seconds: float, sql: str = "") -> SourceError:
+        if self.interrupts.requested:  # KILL QUERY (or what followed it) is why it failed
+            return QueryInterrupted()
         code = error.args[0] if error.args else None
         message = str(error.args[1]) if len(error.args) > 1 else str(error)
         if code in _TIMEOUT_CODES:

@@ -54,6 +54,7 @@ from .errors import (
     ConnectTimeout,
     DatabaseNotFound,
     QueryError,
+    QueryInterrupted,
     QueryTimeout,
     SourceConnectionError,
     SourceError,
@@ -67,6 +68,9 @@ from .privileges import POSTGRES_PRIVILEGES_SQL, postgres_warnings
 
 CURSOR_NAME = "syncline_cursor"
 HASHTEXTEXTENDED_SINCE = 110000  # PostgreSQL 11; older servers fingerprint with md5 (`_fingerprint_sql`)
+CLIENT_CHECK_SINCE = 140000  # PostgreSQL 14 added client_connection_check_interval
+CLIENT_CHECK_MS = 2000
+SERVER_KEEPALIVES = {"tcp_keepalives_idle": 30, "tcp_keepalives_interval": 10, "tcp_keepalives_count": 3}
 # What psycopg's server cursor sends before the user's SQL; error positions are relative to all of it.
 _DECLARE_PREFIX_LENGTH = len(f'DECLARE "{CURSOR_NAME}" NO SCROLL CURSOR FOR ')
 
@@ -145,6 +149,7 @@ class PostgresSource(ParserCheckedSource):
             if time.monotonic() > deadline:
                 raise QueryTimeout(seconds)
             rows = self._translated(lambda: cursor.fetchmany(batch_size), seconds)
+            self.interrupts.check()  # stopped between two FETCHes: the next batch is not wanted
             if not rows:
                 return
             yield rows
@@ -171,8 +176,24 @@ class PostgresSource(ParserCheckedSource):
             pg_sql.SQL("SET TRANSACTION ISOLATION LEVEL {}, READ ONLY").format(pg_sql.SQL(isolation))
         )
         conn.execute(pg_sql.SQL("SET LOCAL statement_timeout = {}").format(int(timeout_seconds * 1000)))
+        self._bound_an_abandoned_backend(conn, timeout_seconds)
         if self.search_path:
             conn.execute("SELECT set_config('search_path', %s, true)", [self.search_path])
+
+    def _bound_an_abandoned_backend(self, conn: psycopg.Connection, timeout_seconds: float) -> None:
+        """So that a backend whose client is gone (a worker killed mid-query, its machine lost) stops within
+        seconds rather than at the statement timeout (an hour for extractions): PostgreSQL 14+ checks the
+        client's socket while a query executes; keepalives turn a silent, vanished peer into a closed
+        socket; a transaction left idle (a frozen worker) ends at the time limit of the whole read."""
+        if conn.info.server_version >= CLIENT_CHECK_SINCE:
+            conn.execute(f"SET LOCAL client_connection_check_interval = {CLIENT_CHECK_MS}")
+        for name, value in SERVER_KEEPALIVES.items():
+            conn.execute(pg_sql.SQL("SET LOCAL {} = {}").format(pg_sql.Identifier(name), value))
+        conn.execute(
+            pg_sql.SQL("SET LOCAL idle_in_transaction_session_timeout = {}").format(
+                int(timeout_seconds * 1000)
+            )
+        )
 
     def _connect_kwargs(self) -> dict[str, Any]:
         address = resolve_host(self.host, self.port, block_private=self.block_private_hosts)
@@ -189,6 +210,12 @@ class PostgresSource(ParserCheckedSource):
             "connect_timeout": max(2, round(self.timeouts.connect_seconds)),  # libpq's minimum is 2
             "application_name": "syncline",
             "autocommit": True,  # transactions are opened explicitly, READ ONLY
+            # This side's bound on a server that vanished mid-query (the server's own is set per
+            # transaction: `_bound_an_abandoned_backend`).
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
         }
 
     def _connect(self) -> psycopg.Connection:
@@ -201,7 +228,9 @@ class PostgresSource(ParserCheckedSource):
     def _connection(self) -> Iterator[psycopg.Connection]:
         conn = self._connect()
         try:
-            yield conn
+            # An interrupt sends the server a cancel request: the statement running ends with an error.
+            with self.interrupts.running(lambda: conn.cancel_safe(timeout=2)):
+                yield conn
         except psycopg.Error as error:
             raise self._query_error(error, conn) from error
         finally:
@@ -290,6 +319,8 @@ class PostgresSource(ParserCheckedSource):
     ) -> SourceError:
         if isinstance(error, SourceError):
             return error
+        if self.interrupts.requested:  # the cancel request (or what followed it) is why it failed
+            return QueryInterrupted()
         message = error.diag.message_primary or _first_line(str(error))
         if isinstance(error, pg_errors.QueryCanceled) and "statement timeout" in message:
             return QueryTimeout(timeout_seconds or self.timeouts.preview_seconds)
