@@ -372,7 +372,7 @@ def run_finish_cancelled(run: SyncRun, *, counts: dict[str, int]) -> SyncRun:
     """End a running run that stopped on its Cancel, with the counts of what it did and the message the
     cancel left (who asked)."""
     run.refresh_from_db(fields=["first_error"])
-    return run_finish(run, status=RunStatus.CANCELLED, counts=counts)
+    return run_finish(run, status=RunStatus.CANCELLED, counts=counts, first_error=cancel_message(None))
 
 
 def run_finish(run: SyncRun, *, status: RunStatus, counts: dict[str, int], first_error: str = "") -> SyncRun:

@@ -171,7 +171,7 @@ class Interrupts:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._stops: dict[int, Callable[[], None]] = {}
+        self._stops: dict[object, Callable[[], None]] = {}
         self.requested = False
 
     @contextmanager
@@ -180,12 +180,12 @@ class Interrupts:
         token = object()
         with self._lock:
             self.check()
-            self._stops[id(token)] = stop
+            self._stops[token] = stop
         try:
             yield
         finally:
             with self._lock:
-                self._stops.pop(id(token), None)
+                self._stops.pop(token, None)
 
     def check(self) -> None:
         if self.requested:
