@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from apps.alerts.models import DEFAULT_REJECTED_THRESHOLD, WebhookEvent
-from apps.alerts.webhooks import WebhookUrlError, webhook_url_check
+from apps.alerts.webhooks import webhook_url_check
+from apps.common.outbound import OutboundUrlError
 from apps.tenancy.models import Membership
 
 
@@ -122,7 +123,7 @@ class WebhookForm(forms.Form):
         url = self.cleaned_data["url"].strip()
         try:
             webhook_url_check(url)
-        except WebhookUrlError as error:
+        except OutboundUrlError as error:
             raise ValidationError(str(error)) from None
         return url
 

@@ -9,7 +9,6 @@ import re
 import secrets
 import time
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -26,38 +25,23 @@ from apps.alerts.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from apps.connections.sources.errors import SourceError
-from apps.connections.sources.network_guard import resolve_host
+from apps.common.hosting import shared_hosting
+from apps.common.outbound import CheckedUrl, OutboundUrlError, outbound_request, outbound_url_check
 from apps.syncs.models import RunStatus, SyncRun
 from apps.tenancy.models import User, Workspace
 
 RESPONSE_EXCERPT_CHARS = 300
 
 
-class WebhookUrlError(ValueError):
-    """The URL cannot receive webhooks; the message says why, for the field."""
-
-
-def webhook_url_check(url: str) -> None:
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookUrlError(
-            "Enter the full URL of your endpoint, such as https://example.com/hooks/syncline."
-        )
-    if settings.WEBHOOKS_REQUIRE_HTTPS and parts.scheme != "https":
-        raise WebhookUrlError(
-            "Use an https:// URL: events carry your sync names, counts and errors, which http would send "
-            "unencrypted."
-        )
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise WebhookUrlError("The port in this URL is not a number between 1 and 65535.") from None
-    if settings.WEBHOOKS_BLOCK_PRIVATE_HOSTS:
-        try:
-            resolve_host(parts.hostname, port, block_private=True)
-        except SourceError as error:  # the warehouse guard's messages fit an endpoint's host as well
-            raise WebhookUrlError(str(error)) from None
+def webhook_url_check(url: str) -> CheckedUrl:
+    """Raises OutboundUrlError with a message for the URL field. Private networks are allowed in team
+    hosting, never in shared hosting; this machine (loopback) only with UNSAFE_ALLOW_LOOPBACK_WEBHOOKS."""
+    return outbound_url_check(
+        url,
+        require_https=settings.WEBHOOKS_REQUIRE_HTTPS,
+        allow_private=not shared_hosting(),
+        allow_loopback=settings.UNSAFE_ALLOW_LOOPBACK_WEBHOOKS,
+    )
 
 
 def _secret_hint(secret: str) -> str:
@@ -175,8 +159,10 @@ class Outcome(enum.Enum):
 def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, str, bool]:
     """One signed POST: (status code, error, worth retrying)."""
     try:
-        webhook_url_check(endpoint.url)  # again: the name may resolve elsewhere than when it was saved
-    except WebhookUrlError as error:
+        # Again: the name may resolve elsewhere than when it was saved. The POST goes to the address
+        # checked here, not to whatever the name resolves to a moment later.
+        checked = webhook_url_check(endpoint.url)
+    except OutboundUrlError as error:
         return None, f"Not sent: {error}", False
     body = json.dumps(delivery.body, separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "Syncline-Webhooks/1"}
@@ -188,9 +174,7 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
     )
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
     try:
-        response = requests.post(
-            endpoint.url, data=body, headers=headers, timeout=timeout, allow_redirects=False
-        )
+        response = outbound_request(checked, "POST", data=body, headers=headers, timeout=timeout)
     except requests.Timeout:
         return None, f"No answer within {timeout:g} s.", True
     except requests.ConnectionError as error:

@@ -1,6 +1,9 @@
 from django import forms
+from django.conf import settings
 
+from apps.common.hosting import shared_hosting
 from apps.connections import selectors
+from apps.connections.duckdb_files import duckdb_upload_problem
 from apps.connections.models import Connection
 from apps.connections.sources import errors
 from apps.connections.sources.registry import SOURCE_TYPES, ConfigField
@@ -81,6 +84,8 @@ class SourceConnectionForm(forms.Form):
             self.fields[spec.name] = _form_field(spec, bool(stored.get(spec.name)), bound_to)
             if spec.default is not None and spec.name not in self.initial:
                 self.initial[spec.name] = spec.default
+        if type_key == "duckdb":
+            self._add_duckdb_upload()
         self.order_fields(["name", *(spec.name for spec in self.source_type.fields), "save_untested"])
 
     def clean_name(self):
@@ -95,4 +100,35 @@ class SourceConnectionForm(forms.Form):
 
     @property
     def config_fields(self):
-        return [self[spec.name] for spec in self.source_type.fields]
+        names = [spec.name for spec in self.source_type.fields]
+        if "upload" in self.fields:
+            names.insert(names.index("path") + 1, "upload")
+        return [self[name] for name in names]
+
+    # --- DuckDB: a file uploaded into the workspace's folder, or (team hosting) a path in the data folder
+
+    def _add_duckdb_upload(self):
+        path = self.fields["path"]
+        path.required = False
+        if shared_hosting():
+            path.help_text = "The uploaded file this connection reads. Upload a new file to replace it."
+        else:
+            path.help_text = (
+                "The name of a file uploaded to this workspace, or the full path of a .duckdb file inside "
+                f"Syncline's DuckDB data folder, {settings.DUCKDB_DATA_DIR}."
+            )
+        self.fields["upload"] = forms.FileField(
+            required=False,
+            label="Upload a DuckDB file",
+            help_text=f"A .duckdb database file of up to {settings.DUCKDB_UPLOAD_MAX_MB:,} MB; it is stored in "
+            "this workspace's own folder and opened read-only.",
+        )
+
+    def clean_upload(self):
+        upload = self.cleaned_data.get("upload")
+        if upload:
+            if problem := duckdb_upload_problem(upload):
+                raise forms.ValidationError(problem)
+        elif not self.cleaned_data.get("path"):
+            raise forms.ValidationError("Upload a DuckDB file, or enter the path of one above.")
+        return upload

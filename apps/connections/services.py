@@ -3,10 +3,11 @@
 from dataclasses import asdict
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.common.hosting import shared_hosting
+from apps.connections.duckdb_files import duckdb_folders
 from apps.connections.intercom.client import AuthFailure, TransientFailure
 from apps.connections.intercom.oauth import fetch_me
 from apps.connections.models import Connection, ConnectionKind, ConnectionStatus
@@ -28,10 +29,19 @@ def source_values(connection: Connection) -> dict[str, Any]:
     return {**connection.config, **(connection.credentials or {})}
 
 
-def source_adapter(connection: Connection) -> SourceAdapter:
+def _open(type_key: str, values: dict[str, Any], workspace_id: int) -> SourceAdapter:
+    """The adapter, under the hosting mode's rules: public hosts only and DuckDB files only from the
+    workspace's own folder in shared hosting; DuckDB files only under the data folder in team hosting."""
     return open_source(
-        connection.type, source_values(connection), block_private_hosts=settings.SOURCES_BLOCK_PRIVATE_HOSTS
+        type_key,
+        values,
+        block_private_hosts=shared_hosting(),
+        duckdb_folders=duckdb_folders(workspace_id),
     )
+
+
+def source_adapter(connection: Connection) -> SourceAdapter:
+    return _open(connection.type, source_values(connection), connection.workspace_id)
 
 
 class SecretMustBeTypedAgain(Exception):
@@ -74,9 +84,9 @@ def _bound_value(name: str, value: Any) -> str:
     return text.lower() if name == "host" else text  # host names are case-insensitive
 
 
-def source_check(*, type_key: str, values: dict[str, Any]) -> ConnectionCheck:
+def source_check(*, workspace: Workspace, type_key: str, values: dict[str, Any]) -> ConnectionCheck:
     """Test values before they are stored. Raises SourceError with a message the user can act on."""
-    adapter = open_source(type_key, values, block_private_hosts=settings.SOURCES_BLOCK_PRIVATE_HOSTS)
+    adapter = _open(type_key, values, workspace.pk)
     return adapter.test()
 
 

@@ -3,7 +3,7 @@ from django.db.models import ProtectedError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from apps.connections import selectors, services
+from apps.connections import duckdb_files, selectors, services
 from apps.connections.forms import SourceConnectionForm, field_for_error
 from apps.connections.models import ConnectionKind
 from apps.connections.sources.errors import SourceError
@@ -30,12 +30,17 @@ def _save_source(request, workspace, form, connection=None):
     except services.SecretMustBeTypedAgain as needed:
         form.add_error(needed.field, str(needed))  # nothing was sent anywhere
         return None
+    upload = form.cleaned_data.get("upload")
+    if upload:  # DuckDB: the file goes into the workspace's own folder; the connection reads it by name
+        values["path"] = duckdb_files.duckdb_upload_save(workspace_id=workspace.pk, upload=upload)
     tested, test_error = None, ""
     try:
-        tested = services.source_check(type_key=form.type_key, values=values)
+        tested = services.source_check(workspace=workspace, type_key=form.type_key, values=values)
     except SourceError as error:
         test_error = str(error)
         if not form.cleaned_data["save_untested"]:
+            if upload:
+                duckdb_files.duckdb_upload_discard(workspace_id=workspace.pk, name=values["path"])
             form.add_error(field_for_error(error, form), f"Connection test failed: {error}")
             return None
     return services.source_connection_save(
@@ -57,7 +62,9 @@ def source_create(request, workspace):
         return TemplateResponse(
             request, "connections/source_type_choice.html", {"source_types": SOURCE_TYPES.values()}
         )
-    form = SourceConnectionForm(request.POST or None, workspace=workspace, type_key=type_key)
+    form = SourceConnectionForm(
+        request.POST or None, request.FILES or None, workspace=workspace, type_key=type_key
+    )
     if request.method == "POST" and form.is_valid():
         connection = _save_source(request, workspace, form)
         if connection:
@@ -73,7 +80,11 @@ def source_edit(request, workspace, connection_id):
         workspace=workspace, connection_id=connection_id, kind=ConnectionKind.SOURCE
     )
     form = SourceConnectionForm(
-        request.POST or None, workspace=workspace, type_key=connection.type, connection=connection
+        request.POST or None,
+        request.FILES or None,
+        workspace=workspace,
+        type_key=connection.type,
+        connection=connection,
     )
     if request.method == "POST" and form.is_valid():
         saved = _save_source(request, workspace, form, connection=connection)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -210,9 +211,21 @@ LOGGING = {
 INTERCOM_RATE_LIMIT_PER_MINUTE = env.int("INTERCOM_RATE_LIMIT_PER_MINUTE", default=10_000)
 INTERCOM_RATE_LIMIT_WINDOW_SECONDS = env.float("INTERCOM_RATE_LIMIT_WINDOW_SECONDS", default=10.0)
 
-# Multi-tenant hosting: refuse warehouse hosts that resolve to loopback, private, link-local or metadata
-# addresses. Off for self-hosting, where warehouses live on private networks.
-SOURCES_BLOCK_PRIVATE_HOSTS = env.bool("SOURCES_BLOCK_PRIVATE_HOSTS", default=False)
+# Hosting mode (README, "Hosting mode"): "team" for one organisation (private warehouse hosts allowed,
+# DuckDB files under DUCKDB_DATA_DIR), "shared" for unrelated tenants on one installation (warehouses and
+# webhooks on public addresses only, DuckDB only as files uploaded into the workspace's own folder).
+HOSTING_MODE = env("SYNCLINE_HOSTING_MODE", default="team")
+if HOSTING_MODE not in ("team", "shared"):
+    raise ImproperlyConfigured(f'SYNCLINE_HOSTING_MODE is "{HOSTING_MODE}"; set it to "team" or "shared".')
+for _replaced in ("SOURCES_BLOCK_PRIVATE_HOSTS", "WEBHOOKS_BLOCK_PRIVATE_HOSTS"):
+    if _replaced in env:  # a security setting must not be dropped silently
+        raise ImproperlyConfigured(
+            f'{_replaced} was replaced by SYNCLINE_HOSTING_MODE (README, "Hosting mode"): remove it, and set '
+            "SYNCLINE_HOSTING_MODE=shared to refuse private and loopback hosts."
+        )
+# DuckDB files: every file a connection opens lives here; uploads go to workspaces/<workspace id>/ below it.
+DUCKDB_DATA_DIR = Path(env("DUCKDB_DATA_DIR", default=str(VAR_DIR / "duckdb")))
+DUCKDB_UPLOAD_MAX_MB = env.int("DUCKDB_UPLOAD_MAX_MB", default=1024)
 
 # Intercom. The base URLs are settings so that the local emulator stands in for Intercom by configuration.
 INTERCOM_CLIENT_ID = env("INTERCOM_CLIENT_ID", default="")
@@ -272,11 +285,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Webhooks: endpoints must be https and public unless these say otherwise (DEBUG relaxes both). A delivery
-# is tried up to WEBHOOK_MAX_ATTEMPTS times on network errors, 5xx and 429, waiting base × 4^n seconds
-# between attempts, at most 30 minutes (a Redis-delayed task past the visibility timeout would be redelivered).
-WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=not DEBUG)
-WEBHOOKS_BLOCK_PRIVATE_HOSTS = env.bool("WEBHOOKS_BLOCK_PRIVATE_HOSTS", default=not DEBUG)
+# Webhooks: endpoints must be https; which addresses they may resolve to follows HOSTING_MODE (never DEBUG,
+# which the run command always sets). A delivery is tried up to WEBHOOK_MAX_ATTEMPTS times on network
+# errors, 5xx and 429, waiting base × 4^n seconds between attempts, at most 30 minutes (a Redis-delayed task
+# past the visibility timeout would be redelivered).
+WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=True)
+# UNSAFE, for tests and development only: let webhooks reach this machine's own services (loopback).
+UNSAFE_ALLOW_LOOPBACK_WEBHOOKS = env.bool("UNSAFE_ALLOW_LOOPBACK_WEBHOOKS", default=False)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=15.0)

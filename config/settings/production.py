@@ -1,7 +1,15 @@
 """Production: every secret must come from the environment; a missing one stops the process at start."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env
+from config.settings.base import UNSAFE_ALLOW_LOOPBACK_WEBHOOKS, env
+
+if UNSAFE_ALLOW_LOOPBACK_WEBHOOKS:
+    raise ImproperlyConfigured(
+        "UNSAFE_ALLOW_LOOPBACK_WEBHOOKS lets webhooks reach this server's own services; it is for tests and "
+        "development only. Remove it from the production environment."
+    )
 
 DEBUG = False
 DATABASES = {"default": env.db("DATABASE_URL")}

@@ -1,6 +1,8 @@
 """Tests run against PostgreSQL and Redis on localhost: the production path."""
 
 import os
+import tempfile
+from pathlib import Path
 
 # The local emulator speaks plain HTTP; oauthlib refuses that unless told. Never set in production.
 os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
@@ -18,3 +20,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]
 CELERY_TASK_ALWAYS_EAGER = False
+# Tests and benchmarks write their DuckDB files with pytest's tmp_path or tempfile, under the system's temp
+# folder; tests of the folder rules set their own DUCKDB_DATA_DIR.
+DUCKDB_DATA_DIR = Path(tempfile.gettempdir())

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -82,8 +83,24 @@ def eager_tasks():
 def local_webhooks(settings):
     """Let endpoints on this machine over http receive webhooks (the test server)."""
     settings.WEBHOOKS_REQUIRE_HTTPS = False
-    settings.WEBHOOKS_BLOCK_PRIVATE_HOSTS = False
+    settings.UNSAFE_ALLOW_LOOPBACK_WEBHOOKS = True
     return settings
+
+
+PUBLIC_TEST_ADDRESS = "93.184.215.14"  # a public address; nothing is ever sent to it from these tests
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """No DNS here: names under example.com resolve to a public address, others as usual."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if isinstance(host, str) and host.endswith(".example.com"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_TEST_ADDRESS, port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 class BadSignature(Exception):

@@ -24,7 +24,7 @@ def worker(monkeypatch, celery_queue):
     go to that queue."""
     monkeypatch.setenv("WEBHOOK_RETRY_BASE_SECONDS", str(RETRY_BASE_SECONDS))
     monkeypatch.setenv("WEBHOOKS_REQUIRE_HTTPS", "false")
-    monkeypatch.setenv("WEBHOOKS_BLOCK_PRIVATE_HOSTS", "false")
+    monkeypatch.setenv("UNSAFE_ALLOW_LOOPBACK_WEBHOOKS", "true")
     process = WorkerProcess(celery_queue).start()
     default_queue = app.conf.task_default_queue
     app.conf.task_default_queue = celery_queue

@@ -136,13 +136,13 @@ def test_a_refused_connection_and_a_slow_endpoint_are_recorded_and_retried(
     assert attempt.error == "No answer within 0.3 s." and attempt.duration_ms >= 300
 
 
-def test_an_endpoint_that_now_resolves_to_a_private_address_is_not_called(workspace, hook_server, settings):
+def test_an_endpoint_that_now_resolves_to_a_loopback_address_is_not_called(workspace, hook_server, settings):
     settings.WEBHOOKS_REQUIRE_HTTPS = False
-    settings.WEBHOOKS_BLOCK_PRIVATE_HOSTS = True
+    settings.UNSAFE_ALLOW_LOOPBACK_WEBHOOKS = False
     delivery = _delivery(WebhookEndpointFactory(workspace=workspace, url=hook_server.url))
     assert webhook_attempt(delivery_id=delivery.pk) == (Outcome.GAVE_UP, 1)
     assert hook_server.received == []
-    assert "non-public address" in delivery.attempts.get().error
+    assert "127.0.0.1 is a loopback address" in delivery.attempts.get().error
 
 
 def test_a_delivered_event_is_not_sent_again_when_its_task_is_redelivered(

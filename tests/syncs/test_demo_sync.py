@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_connects_through_oauth_and_runs_a_sync(intercom_emulator, settings, tmp_path, capsys):
-    settings.VAR_DIR = tmp_path
+    settings.VAR_DIR, settings.DUCKDB_DATA_DIR = tmp_path, tmp_path / "duckdb"
     settings.INTERCOM_API_BASE_URLS = settings.INTERCOM_APP_BASE_URLS = intercom_emulator.base_urls
     settings.INTERCOM_CLIENT_ID, settings.INTERCOM_CLIENT_SECRET = "demo-client", "demo-secret"
     settings.SITE_URL = "http://syncline.test"

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,19 +55,59 @@ _LOCKED_DOWN = {
 }
 
 
+@dataclass(frozen=True)
+class DuckDbFolders:
+    """Where one workspace may open DuckDB files. A path on Syncline's own disk is the file-system twin of
+    a private address (another workspace's file, the app's own data), so every path is checked here.
+
+    ``data`` holds every DuckDB file; ``own`` is the workspace's upload folder inside it, and its sibling
+    folders belong to other workspaces. Team hosting allows ``data`` minus those siblings; shared hosting
+    (``own_only``) allows ``own`` alone. A relative path is a file in ``own``."""
+
+    data: Path
+    own: Path
+    own_only: bool
+
+    def checked(self, path: str) -> Path:
+        """The real path to open (links and ".." resolved), or InvalidSourceConfig. The refusal is the same
+        whether or not something exists at the path, so it tells nothing about the disk."""
+        candidate = Path(path)
+        resolved = (candidate if candidate.is_absolute() else self.own / candidate).resolve()
+        data, own = self.data.resolve(), self.own.resolve()
+        inside_own = resolved.is_relative_to(own)
+        other_workspace = resolved.is_relative_to(own.parent) and not inside_own
+        if inside_own or (not self.own_only and resolved.is_relative_to(data) and not other_workspace):
+            return resolved
+        if self.own_only:
+            raise InvalidSourceConfig(
+                "Upload the DuckDB file: this Syncline installation opens only files uploaded into this "
+                "workspace."
+            )
+        raise InvalidSourceConfig(
+            f"Syncline opens DuckDB files only inside its data folder, {data} (DUCKDB_DATA_DIR), and not "
+            "in another workspace's uploads. Move the file there and enter its path, or upload it."
+        )
+
+
 class DuckDbSource(ParserCheckedSource):
     type_key = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, config: Mapping[str, Any], *, block_private_hosts: bool = False):
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        *,
+        block_private_hosts: bool = False,
+        folders: DuckDbFolders | None = None,
+    ):
         self.path = str(config["path"])
+        self.folders = folders
         self.timeouts = Timeouts(
             preview_seconds=float(config["preview_timeout_seconds"]),
             extract_seconds=float(config["extract_timeout_seconds"]),
         )
-        if block_private_hosts:
-            # Multi-tenant hosting: a path on Syncline's own disk is the file-system twin of a private
-            # address (another tenant's file, the app's data), so the guard refuses DuckDB altogether.
+        if block_private_hosts and folders is None:
+            # Shared hosting without the workspace's folders to check against: refuse DuckDB altogether.
             raise InvalidSourceConfig("DuckDB files on the server are not available on this installation.")
 
     def __repr__(self) -> str:
@@ -128,10 +169,13 @@ class DuckDbSource(ParserCheckedSource):
 
     @contextmanager
     def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        if not Path(self.path).is_file():
+        # Checked at every open, not only when saved: a connection saved before the rules (or under
+        # another hosting mode) must not open what they refuse.
+        path = str(self.folders.checked(self.path)) if self.folders else self.path
+        if not Path(path).is_file():
             raise SourceConnectionError(f'There is no DuckDB database file at "{self.path}".')
         try:
-            conn = duckdb.connect(self.path, read_only=True, config=dict(_LOCKED_DOWN))
+            conn = duckdb.connect(path, read_only=True, config=dict(_LOCKED_DOWN))
         except duckdb.Error as error:
             raise SourceConnectionError(f'Could not open the DuckDB file "{self.path}": {error}') from error
         try:

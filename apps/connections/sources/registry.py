@@ -19,7 +19,7 @@ from .base import (
     DEFAULT_PREVIEW_TIMEOUT_SECONDS,
     SourceAdapter,
 )
-from .duckdb import DuckDbSource
+from .duckdb import DuckDbFolders, DuckDbSource
 from .errors import InvalidSourceConfig
 from .mysql import MySqlSource
 from .postgres import PostgresSource, RedshiftSource
@@ -228,12 +228,20 @@ def _duration(seconds: float) -> str:
 
 
 def open_source(
-    type_key: str, values: Mapping[str, Any], *, block_private_hosts: bool = False
+    type_key: str,
+    values: Mapping[str, Any],
+    *,
+    block_private_hosts: bool = False,
+    duckdb_folders: DuckDbFolders | None = None,
 ) -> SourceAdapter:
-    """Build the adapter for a stored connection. ``block_private_hosts`` is the multi-tenant network
-    guard (off for self-hosting); the Django layer passes its setting."""
+    """Build the adapter for a stored connection. ``block_private_hosts`` is the shared-hosting network
+    guard, ``duckdb_folders`` where the workspace may open DuckDB files; the Django layer passes both
+    (apps.connections.services)."""
     adapter_class = _source_type(type_key).adapter
-    return adapter_class(clean_config(type_key, values), block_private_hosts=block_private_hosts)
+    options: dict[str, Any] = {"block_private_hosts": block_private_hosts}
+    if adapter_class is DuckDbSource:
+        options["folders"] = duckdb_folders
+    return adapter_class(clean_config(type_key, values), **options)
 
 
 def _source_type(type_key: str) -> SourceType:

@@ -1,3 +1,6 @@
+from pathlib import Path
+
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.connections import demo_warehouse
@@ -8,7 +11,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--out", default="var/demo.duckdb", help="DuckDB file to write (default: %(default)s)"
+            "--out",
+            default=str(Path(settings.DUCKDB_DATA_DIR) / "demo.duckdb"),
+            help="DuckDB file to write (default: %(default)s, in the DuckDB data folder, where connections "
+            "may open it)",
         )
         parser.add_argument("--users", type=int, default=demo_warehouse.DEFAULT_USERS)
         parser.add_argument("--seed", type=int, default=demo_warehouse.DEFAULT_SEED)

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from apps.connections import demo_warehouse
+from apps.connections.duckdb_files import workspace_folder
 from apps.connections.models import Connection, ConnectionKind, ConnectionStatus
 from apps.models.models import SqlModel
 from apps.models.services import sql_model_save
@@ -49,11 +50,12 @@ class Command(BaseCommand):
     help = "Create the demo user, workspace, demo warehouse and example models (idempotent)."
 
     def handle(self, *args, **options):
-        warehouse = Path(settings.VAR_DIR) / "demo.duckdb"
-        if not warehouse.exists():
-            demo_warehouse.write_demo_warehouse(warehouse)
         with transaction.atomic():
             user, workspace = self._user_and_workspace()
+            # In the workspace's own DuckDB folder: the one place it may open files in either hosting mode.
+            warehouse = workspace_folder(workspace.pk) / "demo.duckdb"
+            if not warehouse.exists():
+                demo_warehouse.write_demo_warehouse(warehouse)
             source = self._source(workspace, user, warehouse)
             for name, description, key, sql in DEMO_MODELS:
                 if not SqlModel.objects.for_workspace(workspace).filter(name=name).exists():
@@ -96,4 +98,8 @@ class Command(BaseCommand):
                 "created_by": user,
             },
         )
+        if source.config.get("path") == str(Path(settings.VAR_DIR) / "demo.duckdb"):
+            # Made by an earlier version, in var/ itself: outside the DuckDB data folder it cannot be opened.
+            source.config = {**source.config, "path": str(warehouse)}
+            source.save(update_fields=["config", "updated_at"])
         return source
