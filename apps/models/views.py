@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.db.models import ProtectedError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
@@ -88,6 +89,11 @@ def model_edit(request, workspace, model_id):
 @workspace_view(methods=("POST",))
 def model_delete(request, workspace, model_id):
     model = selectors.sql_model_get(workspace=workspace, model_id=model_id)
-    services.sql_model_delete(workspace=workspace, model=model)
+    try:
+        services.sql_model_delete(workspace=workspace, model=model)
+    except ProtectedError as error:  # syncs read it
+        syncs = ", ".join(sorted(f"“{sync.name}”" for sync in error.protected_objects))
+        messages.error(request, f"“{model.name}” is used by the syncs {syncs}: delete them first.")
+        return redirect("model_edit", workspace_slug=workspace.slug, model_id=model.pk)
     messages.success(request, f"Model “{model.name}” deleted.")
     return redirect("model_list", workspace_slug=workspace.slug)
