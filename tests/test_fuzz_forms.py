@@ -324,3 +324,14 @@ def test_deleting_a_model_that_syncs_read_is_refused_with_their_names(owner_clie
     assert answer.status_code == 200
     assert f"“{sync.model.name}” is used by the syncs “People”: delete them first." in answer.content.decode()
     assert SqlModel.objects.for_workspace(workspace).filter(pk=sync.model_id).exists()
+
+
+@pytest.mark.django_db
+def test_an_access_token_that_cannot_travel_in_a_header_is_refused_in_words(owner_client, workspace):
+    for token in ("名前", "tok en", "tok\x7fen"):
+        answer = owner_client.post(
+            f"/w/{workspace.slug}/connections/intercom/new/",
+            {"method": "token", "token-region": "US", "token-token": token},
+        )
+        assert answer.status_code == 422, token
+        assert "This is not an Intercom access token" in answer.content.decode()

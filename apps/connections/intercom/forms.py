@@ -22,6 +22,16 @@ class TokenForm(RegionForm):
         help_text="From Intercom's Developer Hub: your app → Configure → Authentication. Checked with Intercom at once.",
     )
 
+    def clean_token(self):
+        # It travels in an HTTP header, which carries printable ASCII only; Intercom's tokens are such.
+        token = self.cleaned_data["token"].strip()
+        if not all("!" <= char <= "~" for char in token):
+            raise forms.ValidationError(
+                "This is not an Intercom access token: a token is one word of letters, digits and signs "
+                "such as = or _, without spaces. Copy it again from the Developer Hub."
+            )
+        return token
+
 
 class AttributeCreateForm(forms.Form):
     name = forms.CharField(max_length=190, help_text="Letters, digits, spaces, hyphens and underscores.")
