@@ -61,8 +61,9 @@ HOSTILE = [
     "[]",
 ]
 # Sent in every field and query parameter of every target at once, before the random examples: the values
-# that have broken pages before (a NUL reaching PostgreSQL, a number no field can hold, a page of text).
-SWEEP = ["a\x00b", "1e300", "9" * 400, "x" * 20_000, "🙂\u202e名"]
+# that have broken pages before (a NUL reaching PostgreSQL, a number no field can hold, a page of text, SQL
+# nested deeper than a recursive parser goes).
+SWEEP = ["a\x00b", "1e300", "9" * 400, "x" * 20_000, "🙂\u202e名", "SELECT " + "(" * 3000 + "1" + ")" * 3000]
 # Text without lone surrogates, which cannot be sent as UTF-8 at all.
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)
 # Names of query parameters that views read themselves (not through a form).
