@@ -52,7 +52,7 @@ def test_no_operation_answers_a_server_error(api_schema, api_secret, with_key):
                 max_examples=EXAMPLES,
                 deadline=None,
                 database=None,
-        derandomize=True,  # the same examples on every run: CI passes or fails for a reason
+                derandomize=True,  # the same examples on every run: CI passes or fails for a reason
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
             )
             def no_server_error(case):

@@ -77,7 +77,7 @@ class SourceConnectionForm(forms.Form):
             initial = {"name": connection.name, **connection.config, **initial}
         super().__init__(*args, initial=initial, **kw)
         self.source_type = SOURCE_TYPES[type_key]
-        labels = {spec.name: spec.label.lower() for spec in self.source_type.fields}
+        labels = {spec.name: spec.label_in_sentence for spec in self.source_type.fields}
         bound = [labels[name] for name in self.source_type.secret_bound_to]
         bound_to = ", ".join(bound[:-1]) + " and " + bound[-1] if len(bound) > 1 else "".join(bound)
         for spec in self.source_type.fields:

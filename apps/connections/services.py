@@ -58,7 +58,7 @@ def source_values_with_kept_secrets(
     connection: Connection | None, submitted: dict[str, Any]
 ) -> dict[str, Any]:
     """A blank secret field on an edit form means "keep the stored one", but only for the server it was
-    saved for: with the host, port, database or user (the path, for a file) changed, a stored secret is
+    saved for: with the host, port, database, user or SSL mode (the path, for a file) changed, a stored secret is
     never sent on; ``SecretMustBeTypedAgain`` asks for it instead."""
     values = dict(submitted)
     if connection is None:
@@ -66,7 +66,7 @@ def source_values_with_kept_secrets(
     source_type = SOURCE_TYPES[connection.type]
     fields = {spec.name: spec for spec in source_type.fields}
     changed = [
-        fields[name].label.lower()
+        fields[name].label_in_sentence
         for name in source_type.secret_bound_to
         if _bound_value(name, connection.config.get(name)) != _bound_value(name, submitted.get(name))
     ]

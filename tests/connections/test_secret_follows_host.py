@@ -196,4 +196,15 @@ def test_the_host_is_compared_without_case_or_spaces(owner_client, workspace, fa
 def test_the_password_field_says_when_it_is_kept(owner_client, workspace):
     connection = saved(workspace)
     page = owner_client.get(reverse("source_edit", args=[workspace.slug, connection.pk])).content.decode()
-    assert "Leave blank to keep it (only while the host, port, database and user stay the same)." in page
+    assert "Leave blank to keep it (only while the host, port, database, user and SSL mode stay the same)." in page
+
+
+@pytest.mark.django_db
+def test_lowering_the_ssl_mode_asks_for_the_password_again(owner_client, workspace, fake_postgres):
+    """Saved to verify the server's certificate; the stored password must not then go out in clear text
+    because only the SSL mode was changed to "disable"."""
+    connection = saved(workspace, port=fake_postgres.port, sslmode="verify-full")
+    response = edit(owner_client, workspace, connection, edit_form(connection, sslmode="disable"))
+    assert response.status_code == 422
+    assert fake_postgres.passwords == []
+    assert response.context["form"].errors["password"] == ["Enter the password again: the SSL mode changed."]

@@ -81,6 +81,9 @@ _READ_ONLY_TRANSACTION = 1792
 _LOST_CONNECTION_CODES = {2006, 2013, 2055}
 _SSL_MODES = ("disabled", "preferred", "required", "verify_ca", "verify_identity")
 _GRACE_SECONDS = 10  # the client-side read limit trails the server's own so the server's message wins
+# Every session's sql_mode, fixed (MySQL 8's and MariaDB's defaults, less what a read never needs): strings
+# in '…' or "…" with backslash escapes, names in `…`, as the parser check reads the SQL.
+SESSION_SQL_MODE = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 
 
 class MySqlSource(ParserCheckedSource):
@@ -242,12 +245,11 @@ class MySqlSource(ParserCheckedSource):
             # The server drops a client that stops reading for net_write_timeout (60 s by default); a
             # slow consumer of a long extraction must not be mistaken for a dead one.
             cursor.execute("SET SESSION net_write_timeout = %s", [int(max(timeout_seconds, 60))])
-            # Backslashes escape quotes in strings, as Syncline's parser check reads them: with the
-            # server's NO_BACKSLASH_ESCAPES a string could end where the check sees it go on.
-            cursor.execute(
-                "SET SESSION sql_mode = TRIM(BOTH ',' FROM "
-                "REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))"
-            )
+            # The server reads the SQL as Syncline's parser check read it, whatever modes the server or
+            # the user's account default to: with NO_BACKSLASH_ESCAPES a string could end where the check
+            # sees it go on; with ANSI_QUOTES (or ANSI, ORACLE, …) "…" would be a name, not a string, and
+            # what follows it would run unchecked.
+            cursor.execute("SET SESSION sql_mode = %s", [SESSION_SQL_MODE])
             # Read-only for the whole session, not only the transaction below: DDL commits that
             # transaction implicitly, and the session's setting then still refuses it.
             cursor.execute("SET SESSION TRANSACTION READ ONLY")

@@ -46,6 +46,12 @@ class ConfigField:
             )
         return f"{self.label} must be between {self.min_value:g} and {self.max_value:g}."
 
+    @property
+    def label_in_sentence(self) -> str:
+        """The label inside a sentence: "the port changed", but "the SSL mode changed"."""
+        first_word = self.label.split(" ", 1)[0]
+        return self.label if first_word.isupper() else self.label[0].lower() + self.label[1:]
+
 
 @dataclass(frozen=True)
 class SourceType:
@@ -75,6 +81,8 @@ def _server_fields(*, port: int, ssl_field: ConfigField, extra: tuple[ConfigFiel
     )
 
 
+# What a server's stored password is bound to, with the type's SSL mode field beside it: a password must
+# not go out unencrypted because only the SSL mode was lowered.
 _SERVER_BINDING = ("host", "port", "database", "user")
 MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS = 1, 24 * 3600
 MAX_CONNECT_TIMEOUT_SECONDS = 300
@@ -134,7 +142,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
             ),
             extra=(_SEARCH_PATH_FIELD, _CONNECT_TIMEOUT_FIELD),
         ),
-        secret_bound_to=_SERVER_BINDING,
+        secret_bound_to=(*_SERVER_BINDING, "sslmode"),
     ),
     "redshift": SourceType(
         key="redshift",
@@ -147,7 +155,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
             ),
             extra=(_SEARCH_PATH_FIELD, _CONNECT_TIMEOUT_FIELD),
         ),
-        secret_bound_to=_SERVER_BINDING,
+        secret_bound_to=(*_SERVER_BINDING, "sslmode"),
     ),
     "mysql": SourceType(
         key="mysql",
@@ -170,7 +178,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
             ),
             extra=(_CONNECT_TIMEOUT_FIELD,),
         ),
-        secret_bound_to=_SERVER_BINDING,
+        secret_bound_to=(*_SERVER_BINDING, "ssl_mode"),
     ),
     "duckdb": SourceType(
         key="duckdb",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from apps.connections.sources.errors import QueryError, UnsafeQueryError
-from apps.connections.sources.mysql import MySqlSource
+from apps.connections.sources.mysql import SESSION_SQL_MODE, MySqlSource
 from apps.connections.sources.safety import checked_query
 
 from .conftest import CANARY_ROWS, mysql_config, mysql_query, scratch_name
@@ -148,20 +148,43 @@ def test_the_read_only_session_refuses_ddl_without_the_parser(mysql_backend, sta
     assert not mysql_backend.table_exists("intruder")
 
 
-def test_strings_end_where_the_check_reads_them_whatever_the_servers_sql_mode(mysql_backend):
-    """With NO_BACKSLASH_ESCAPES, 'x\\' ends a string the check reads as going on; the session drops it."""
+@pytest.mark.parametrize(
+    "server_mode", ["NO_BACKSLASH_ESCAPES,STRICT_TRANS_TABLES", "ANSI_QUOTES", "ANSI", "ORACLE", "MSSQL"]
+)
+def test_strings_end_where_the_check_reads_them_whatever_the_servers_sql_mode(mysql_backend, server_mode):
+    """With NO_BACKSLASH_ESCAPES, 'x\\' ends a string the check reads as going on; with ANSI_QUOTES (also
+    part of ANSI and ORACLE) "…" is a name, not a string. The session's mode is fixed whatever it was."""
     source = mysql_backend.make_source()
     conn = source._connect()
     try:
         with conn.cursor() as cursor:
-            cursor.execute("SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_TRANS_TABLES'")
+            cursor.execute("SET SESSION sql_mode = %s", [server_mode])
         source._start_read_only(conn, 5)
         with conn.cursor() as cursor:
-            cursor.execute("SELECT @@SESSION.sql_mode, 'a\\'b'")
-            mode, text = cursor.fetchone()
-        assert mode == "STRICT_TRANS_TABLES" and text == "a'b"
+            cursor.execute("SELECT @@SESSION.sql_mode, 'a\\'b', \"c\\\"d\"")
+            mode, single, double = cursor.fetchone()
+        assert (mode, single, double) == (SESSION_SQL_MODE, "a'b", 'c"d')
     finally:
         conn.close()
+
+
+def test_a_double_quoted_name_cannot_hide_sql_from_the_check_under_ansi_quotes(mysql_backend, target):
+    """The check reads "a\\" INTO OUTFILE … -- " as one string; a server with ANSI_QUOTES would read a
+    name followed by INTO OUTFILE. In Syncline's session it is the string the check saw: no file."""
+    sql = f'SELECT 1 AS "a\\" INTO OUTFILE \'{target}\' -- "\nFROM dual'
+    assert checked_query(sql, "mysql")  # the check sees no INTO: the session must read it the same way
+    source = mysql_backend.make_source()
+    conn = source._connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SET SESSION sql_mode = 'ANSI_QUOTES'")
+        source._start_read_only(conn, 5)
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+            assert cursor.fetchall() == ((1,),)
+    finally:
+        conn.close()
+    assert not target.exists()
 
 
 def test_a_deeply_nested_query_is_a_clear_error_on_mysql(mysql_backend):
