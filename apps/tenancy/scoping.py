@@ -2,8 +2,12 @@
 
 Every tenant-owned model inherits `WorkspaceOwnedModel`. Its default manager refuses to run a query that
 is not narrowed to a workspace: `Sync.objects.all()` raises `UnscopedQueryError` when evaluated, while
-`Sync.objects.for_workspace(ws)` (or any filter on `workspace`) runs. Rows reached from a parent row
-(`sync.runs.all()`, `user.memberships.all()`) are scoped by that parent. System code that really must
+`Sync.objects.for_workspace(ws)` runs. Only equality with one workspace scopes a query: `workspace=`,
+`workspace_id=`, `workspace__pk=` or `workspace__id=` given one workspace (a row or its id) as a keyword of
+`filter()`/`get()`. Anything that can match several tenants (`workspace__in`, `workspace__isnull`,
+`workspace__name__startswith`, a `Q` object, `exclude()`, an `F()`/subquery value, `|` of two workspaces)
+does not, and the query raises. Rows reached from a parent row (`sync.runs.all()`,
+`user.memberships.all()`) are scoped by that parent. System code that really must
 cross tenants says so with `across_all_workspaces_unsafe()`, or, for a whole command that reads or writes
 every tenant's rows through Django's own machinery (dumpdata, loaddata), with the block
 `every_workspace_unsafe(reason)`.
@@ -12,6 +16,7 @@ every tenant's rows through Django's own machinery (dumpdata, loaddata), with th
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from uuid import UUID
 
 from django.db import models
 
@@ -20,7 +25,31 @@ class UnscopedQueryError(RuntimeError):
     pass
 
 
-_WORKSPACE_LOOKUPS = {"workspace", "workspace_id"}
+# Keyword lookups that compare the workspace for equality (an optional `__exact` is stripped first).
+_WORKSPACE_EQUALITY_LOOKUPS = {"workspace", "workspace_id", "workspace__pk", "workspace__id"}
+
+# The scope of a query that used the loud bypass.
+_EVERY_WORKSPACE = ("every workspace",)
+
+
+def _one_workspace(value) -> str | None:
+    """The key of the single workspace `value` names (a saved row or a plain id), else None. Lists,
+    querysets, expressions (F, OuterRef, Subquery) and None can stand for several tenants or none."""
+    if isinstance(value, models.Model):
+        return None if value.pk is None else str(value.pk)
+    if isinstance(value, int | str | UUID) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _workspace_scope_of(kwargs) -> tuple | None:
+    for lookup, value in kwargs.items():
+        if lookup.removesuffix("__exact") in _WORKSPACE_EQUALITY_LOOKUPS:
+            workspace = _one_workspace(value)
+            if workspace is not None:
+                return ("workspace", workspace)
+    return None
+
 
 # Why scoping is off in this thread or task right now (None: it is on). A context variable, so a block in
 # one thread never opens another thread's queries.
@@ -39,16 +68,19 @@ def every_workspace_unsafe(reason: str) -> Iterator[None]:
 
 
 class WorkspaceScopedQuerySet(models.QuerySet):
-    _workspace_scoped = False
+    # What narrows the rows to one tenant: None (nothing; evaluating raises), ("workspace", pk),
+    # ("parent", model label, pk) for a related manager's rows, or _EVERY_WORKSPACE after the bypass.
+    # Kept as a value, not a flag, so `a | b` stays scoped only when both sides have the same scope.
+    _workspace_scope: tuple | None = None
 
     def _clone(self):
         clone = super()._clone()
-        clone._workspace_scoped = self._workspace_scoped
+        clone._workspace_scope = self._workspace_scope
         return clone
 
-    def _scoped(self):
+    def _with_scope(self, scope):
         clone = self._chain()
-        clone._workspace_scoped = True
+        clone._workspace_scope = scope
         return clone
 
     def for_workspace(self, workspace):
@@ -56,16 +88,41 @@ class WorkspaceScopedQuerySet(models.QuerySet):
 
     def across_all_workspaces_unsafe(self):
         """Every tenant's rows. Only for system work (admin, the run reaper, key rotation)."""
-        return self._scoped()
+        return self._with_scope(_EVERY_WORKSPACE)
 
     def filter(self, *args, **kwargs):
+        # Only keywords can scope: a Q object may OR two workspaces together. exclude() never scopes.
         queryset = super().filter(*args, **kwargs)
-        if any(lookup.split("__", 1)[0] in _WORKSPACE_LOOKUPS for lookup in kwargs):
-            queryset._workspace_scoped = True
+        scope = _workspace_scope_of(kwargs)
+        if scope is not None:
+            queryset._workspace_scope = scope
         return queryset
 
+    def _same_scope(self, others):
+        """The scope of a union: the one every part shares, else none (it could span tenants)."""
+        scopes = {self._workspace_scope} | {getattr(other, "_workspace_scope", None) for other in others}
+        return scopes.pop() if len(scopes) == 1 else None
+
+    def __or__(self, other):
+        combined = super().__or__(other)
+        if isinstance(combined, WorkspaceScopedQuerySet):
+            combined._workspace_scope = self._same_scope([other])
+        return combined
+
+    def __xor__(self, other):
+        combined = super().__xor__(other)
+        if isinstance(combined, WorkspaceScopedQuerySet):
+            combined._workspace_scope = self._same_scope([other])
+        return combined
+
+    def union(self, *other_qs, all=False):
+        combined = super().union(*other_qs, all=all)
+        if isinstance(combined, WorkspaceScopedQuerySet):
+            combined._workspace_scope = self._same_scope(other_qs)
+        return combined
+
     def _require_scope(self):
-        if not self._workspace_scoped and _unscoped_because.get() is None:
+        if self._workspace_scope is None and _unscoped_because.get() is None:
             raise UnscopedQueryError(
                 f"Query on {self.model.__name__} is not scoped to a workspace. Use "
                 f".for_workspace(workspace), or across_all_workspaces_unsafe() for system work."
@@ -107,8 +164,9 @@ class WorkspaceScopedManager(models.Manager.from_queryset(WorkspaceScopedQuerySe
     def get_queryset(self):
         queryset = super().get_queryset()
         # Related managers (`sync.runs`) carry the parent row as `instance`; their rows are the parent's.
-        if getattr(self, "instance", None) is not None:
-            queryset._workspace_scoped = True
+        instance = getattr(self, "instance", None)
+        if instance is not None:
+            queryset._workspace_scope = ("parent", instance._meta.label, instance.pk)
         return queryset
 
 

@@ -33,7 +33,7 @@ def test_scoped_queries_see_only_their_workspace():
     a, b = MembershipFactory(), MembershipFactory()
     assert list(Membership.objects.for_workspace(a.workspace)) == [a]
     assert list(Membership.objects.filter(workspace_id=b.workspace_id)) == [b]
-    assert Membership.objects.filter(workspace__slug=a.workspace.slug).count() == 1
+    assert Membership.objects.filter(workspace__pk=a.workspace_id).count() == 1
 
 
 @pytest.mark.django_db
