@@ -1,11 +1,10 @@
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from apps.common.csv_export import csv_lines
 from apps.syncs import selectors, services
 from apps.syncs.execution import sync_preview as plan_preview
 from apps.syncs.models import RecordOutcome, RunTrigger
@@ -168,29 +167,16 @@ def _record_filters(request) -> dict[str, str]:
             "code": request.GET.get("code", "").strip()}  # fmt: skip
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @workspace_view()
 def run_records_csv(request, workspace, run_id):
     run = selectors.run_get(workspace=workspace, run_id=run_id)
     results = selectors.run_record_results(workspace=workspace, run=run, **_record_filters(request))
-    writer = csv.writer(_Echo())
-    rows = (
-        writer.writerow([r["key"], r["outcome"], r["code"], r["message"]])
-        for r in results.iterator(chunk_size=2000)
-    )
-    header = writer.writerow(["key", "outcome", "code", "message"])
-    response = StreamingHttpResponse(_chain(header, rows), content_type="text/csv; charset=utf-8")
+    # Key, code and message come from the warehouse and Intercom: csv_lines neutralises formulas in them.
+    rows = ([r["key"], r["outcome"], r["code"], r["message"]] for r in results.iterator(chunk_size=2000))
+    lines = csv_lines(["key", "outcome", "code", "message"], rows)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-records.csv"'
     return response
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 @workspace_view(methods=("POST",))

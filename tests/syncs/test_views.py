@@ -475,6 +475,29 @@ def test_run_records_csv(owner_client, workspace, failed_run):
     ]
 
 
+FORMULA_KEYS = ["=1+1", "+A", "@SUM(A1)", "-2", "\tx", "\rx"]
+PLAIN_KEYS = ["ada@example.com", "Zoë 🚀 Ñandú"]
+
+
+def test_run_records_csv_opens_formulas_as_text(owner_client, workspace, users_sync):
+    run = SyncRunFactory(workspace=workspace, sync=users_sync, status=RunStatus.PARTIALLY_FAILED)
+    for key in FORMULA_KEYS + PLAIN_KEYS:
+        RecordResult.objects.create(workspace=workspace, run=run, key=key, outcome="invalid", code="invalid",
+                                    message=f"row 2: email: {key} is not an email address")  # fmt: skip
+    # Intercom's own code and message are data too: a message starting with "=" must not run.
+    evil = '=HYPERLINK("http://evil.example","Click")'
+    RecordResult.objects.create(workspace=workspace, run=run, key="grace@example.com", outcome="rejected",
+                                code="+bad", message=evil)  # fmt: skip
+    response = owner_client.get(url("run_records_csv", workspace, run.pk))
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+    assert rows[0] == ["key", "outcome", "code", "message"]
+    keys = [row[0] for row in rows[1:]]
+    assert keys == ["'" + key for key in FORMULA_KEYS] + PLAIN_KEYS + ["grace@example.com"]
+    assert all(row[3].startswith("row 2: email: ") for row in rows[1:-1])  # plain text stays as it was
+    assert rows[-1] == ["grace@example.com", "rejected", "'+bad", "'" + evil]
+
+
 def test_runs_page_lists_every_sync(owner_client, workspace, failed_run):
     other = SyncRunFactory(workspace=workspace)
     html = owner_client.get(url("run_list", workspace)).content.decode()
