@@ -196,7 +196,10 @@ def test_the_host_is_compared_without_case_or_spaces(owner_client, workspace, fa
 def test_the_password_field_says_when_it_is_kept(owner_client, workspace):
     connection = saved(workspace)
     page = owner_client.get(reverse("source_edit", args=[workspace.slug, connection.pk])).content.decode()
-    assert "Leave blank to keep it (only while the host, port, database, user and SSL mode stay the same)." in page
+    assert (
+        "Leave blank to keep it (only while the host, port, database, user and SSL mode stay the same)."
+        in page
+    )
 
 
 @pytest.mark.django_db
