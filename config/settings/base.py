@@ -172,12 +172,20 @@ CACHES = {
 
 # Celery: Redis when REDIS_URL is set, else a filesystem broker that needs no server (embedded mode).
 BROKER_FOLDER = VAR_DIR / "broker"
+# The exchange tables; kombu's default is ./control, which would land in the checkout instead of var/.
+BROKER_CONTROL_FOLDER = VAR_DIR / "broker-control"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_FOLDER.mkdir(parents=True, exist_ok=True)
+    BROKER_CONTROL_FOLDER.mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {"data_folder_in": str(BROKER_FOLDER), "data_folder_out": str(BROKER_FOLDER), "store_processed": False}
+    {
+        "data_folder_in": str(BROKER_FOLDER),
+        "data_folder_out": str(BROKER_FOLDER),
+        "control_folder": str(BROKER_CONTROL_FOLDER),
+        "store_processed": False,
+    }
     if CELERY_BROKER_URL.startswith("filesystem://")
     # Redis redelivers an unacknowledged task after this long; runs longer than it are split into chunks.
     else {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
