@@ -312,23 +312,31 @@ def test_a_custom_attribute_intercom_does_not_have_is_refused_on_save(workspace,
     ]
 
 
+# transaction=True: the heartbeat is written on the run watch's own database connection, which sees only
+# committed rows; inside the test's transaction it would update nothing and heartbeat_at would stay put.
+@pytest.mark.django_db(transaction=True)
 def test_the_heartbeat_is_written_while_a_run_is_slow(
-    workspace, warehouse, destination, intercom_emulator, settings, monkeypatch
+    workspace, warehouse, destination, intercom_emulator, settings
 ):
     from apps.syncs.models import SyncRun
 
     settings.SYNC_RUN_HEARTBEAT_SECONDS = 0.1
-    intercom_emulator.set_faults(latency_ms=300)
-    sync = users_sync(workspace, warehouse, destination)
+    settings.SYNC_RUN_LEASE_SECONDS = 1
+    settings.SYNC_CONCURRENCY = 1  # one record at a time: the run lasts a few seconds
+    intercom_emulator.set_faults(latency_ms=150)
+    rows = [(i, f"user{i}@example.com", f"User {i}", "free", 0.0, f"u-{i}", "cmp-1") for i in range(1, 13)]
+    sync = users_sync(workspace, warehouse, destination, rows=rows)
     started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    beats = []
-    original = services.run_heartbeat
+    heartbeats = []
 
-    def counting(run):
-        beats.append(run.pk)
-        original(run)
+    def read_heartbeat(counts):  # after each record, while the run is going
+        run = SyncRun.objects.for_workspace(workspace).get(pk=started.pk)
+        assert run.status == RunStatus.RUNNING
+        heartbeats.append(run.heartbeat_at)
 
-    monkeypatch.setattr(services, "run_heartbeat", counting)
-    sync_run_execute(run_id=started.pk)
-    assert len(beats) >= 2
-    assert SyncRun.objects.for_workspace(workspace).get(pk=started.pk).heartbeat_at is not None
+    result = sync_run_execute(run_id=started.pk, progress=read_heartbeat)
+    assert result.status == RunStatus.SUCCEEDED, result.first_error
+    assert len(heartbeats) >= 2
+    # Claiming the run sets heartbeat_at once; only the heartbeat moves it on while records are sent.
+    assert heartbeats[-1] > heartbeats[0]
+    assert len(set(heartbeats)) >= 3
