@@ -4,16 +4,12 @@ grant instead. PostgreSQL's `postgres` (a superuser) and a MariaDB user with FIL
 
 from __future__ import annotations
 
-import uuid
-
-import pymysql
 import pytest
 from django.urls import reverse
 
 from apps.connections.models import Connection
 from tests.connections.test_source_views import create, pg_form
-
-MYSQL_ADMIN = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+from tests.fixtures.mariadb import scratch_mariadb_user
 
 
 def list_page(client, workspace) -> str:
@@ -67,21 +63,8 @@ def test_a_failed_test_clears_the_old_warnings(owner_client, workspace):
 @pytest.fixture
 def mariadb_file_user():
     """A scratch database and a user that may read it and holds FILE."""
-    name = f"syncline_warn_{uuid.uuid4().hex[:10]}"
-    user, password = name[:32], "pw-file-user"
-    admin = pymysql.connect(**MYSQL_ADMIN, autocommit=True)
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE `{name}`")
-        cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
-        cursor.execute(f"GRANT SELECT ON `{name}`.* TO '{user}'@'%'")
-        cursor.execute(f"GRANT FILE ON *.* TO '{user}'@'%'")
-    try:
-        yield {"database": name, "user": user, "password": password}
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP USER '{user}'@'%'")
-            cursor.execute(f"DROP DATABASE `{name}`")
-        admin.close()
+    with scratch_mariadb_user("syncline_warn", grants=("FILE ON *.*",)) as user:
+        yield user
 
 
 @pytest.mark.django_db

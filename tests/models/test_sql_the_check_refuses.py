@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import pymysql
 import pytest
 from django.urls import reverse
 
@@ -16,11 +15,11 @@ from apps.syncs import services
 from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RunStatus
 from tests.factories import SourceConnectionFactory
+from tests.fixtures.mariadb import scratch_mariadb_user
 from tests.fixtures.syncs import m, make_sync
 
 HTMX = {"HX-Request": "true"}
 DEEP = "SELECT " + "(" * 3000 + "1" + ")" * 3000 + " AS user_id"
-MYSQL_ADMIN = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
 
 def post(client, workspace, source, sql, action, **extra):
@@ -69,25 +68,24 @@ def test_a_deeply_nested_model_fails_its_run_with_the_message(workspace, warehou
 
 @pytest.fixture
 def mariadb_with_file(workspace):
-    name = f"syncline_model_{uuid.uuid4().hex[:10]}"
-    user, password = name[:32], "pw-model-file"
-    admin = pymysql.connect(**MYSQL_ADMIN, autocommit=True)
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE `{name}`")
-        cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
-        cursor.execute(f"GRANT SELECT ON `{name}`.* TO '{user}'@'%'")
-        cursor.execute(f"GRANT FILE ON *.* TO '{user}'@'%'")
-    config = {"host": "127.0.0.1", "port": 3306, "database": name, "user": user, "ssl_mode": "disabled",
-              "preview_timeout_seconds": 5.0, "extract_timeout_seconds": 60.0, "connect_timeout_seconds": 5.0}  # fmt: skip
-    try:
+    with scratch_mariadb_user("syncline_model", grants=("FILE ON *.*",)) as scratch:
+        config = {
+            "host": "127.0.0.1",
+            "port": 3306,
+            "database": scratch["database"],
+            "user": scratch["user"],
+            "ssl_mode": "disabled",
+            "preview_timeout_seconds": 5.0,
+            "extract_timeout_seconds": 60.0,
+            "connect_timeout_seconds": 5.0,
+        }
         yield SourceConnectionFactory(
-            workspace=workspace, name="Shop", type="mysql", config=config, credentials={"password": password}
+            workspace=workspace,
+            name="Shop",
+            type="mysql",
+            config=config,
+            credentials={"password": scratch["password"]},
         )
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP USER '{user}'@'%'")
-            cursor.execute(f"DROP DATABASE `{name}`")
-        admin.close()
 
 
 @pytest.fixture
