@@ -7,7 +7,7 @@ Each call ends in a typed outcome:
   message kept verbatim for the run's per-record results;
 - :class:`TransientFailure` (raised): 5xx, timeouts or connection errors outlasted the retries;
 - :class:`AuthFailure` (raised): 401, the token is invalid or revoked. The caller marks the connection
-  (:func:`apps.connections.intercom.services.mark_needs_reconnect`) and stops the run; this client sends
+  (:func:`apps.connections.intercom.reconnect.mark_needs_reconnect`) and stops the run; this client sends
   nothing more afterwards.
 
 Every call first takes a slot from the shared rate limiter (:mod:`.ratelimit`). A 429 pauses the limiter
