@@ -55,9 +55,15 @@ def interrupted_after_it_started(source, call, started) -> dict:
 
 def test_a_postgres_stream_is_stopped_by_a_cancel_request_and_leaves_no_backend(pg_backend, pg_database):
     source = pg_backend.make_source(extract_timeout_seconds=LONG)
+    # Another test's backend may still be ending in this database: only this stream's own one counts.
+    earlier = {pid for pid, _, _ in syncline_backends(pg_database)}
 
     def sleeping():  # the cursor's FETCH is what runs the sleep
-        return [row for row in syncline_backends(pg_database) if row[1] == "active"]
+        return [
+            pid
+            for pid, state, query in syncline_backends(pg_database)
+            if pid not in earlier and state == "active" and query.lstrip().upper().startswith("FETCH")
+        ]
 
     outcome = interrupted_after_it_started(
         source, lambda: list(source.stream("SELECT 1 AS id, pg_sleep(600) AS nap")), sleeping

@@ -50,12 +50,17 @@ def syncline_backends(database: str) -> list[tuple]:
 
 
 def test_pg_stream_dropped_midway_leaves_no_backend(pg_backend, pg_database):
+    earlier = {pid for pid, _, _ in syncline_backends(pg_database)}  # another test's, still ending
     stream = pg_backend.make_source().stream("SELECT id, payload FROM big", batch_size=100)
     next(stream)
-    (backend,) = syncline_backends(pg_database)  # after FETCH its last query is the FETCH
+
+    def this_streams():
+        return [row for row in syncline_backends(pg_database) if row[0] not in earlier]
+
+    (backend,) = this_streams()  # after FETCH its last query is the FETCH
     assert backend[1] == "idle in transaction"
     stream.close()
-    assert wait_until_gone(lambda: syncline_backends(pg_database)) == []
+    assert wait_until_gone(this_streams) == []
 
 
 def test_pg_stream_is_bounded_by_the_extraction_timeout(pg_backend):
