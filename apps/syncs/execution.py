@@ -32,6 +32,7 @@ from apps.syncs.engine.load import IntercomLoader, LoadResult
 from apps.syncs.engine.plan import (
     Operation,
     PlannedRecord,
+    duplicate_keys,
     fingerprint_columns,
     fingerprint_salt,
     plan,
@@ -110,8 +111,15 @@ def _plan(
             return _plan_fingerprinted(
                 opened, columns, config, ledger, full_resync=full_resync, first_run=first_run
             )
+    # Two reads of the model: its keys first (a key in several rows makes each of them invalid, whatever
+    # their order), then its rows.
     columns, batches = _extract(sync, adapter)
-    return plan(batches, columns, config, ledger, full_resync=full_resync, first_run=first_run)
+    key_index = columns.index(config.sync_key.column) if config.sync_key.column in columns else 0
+    duplicates = duplicate_keys(([row[key_index] for row in batch] for batch in batches), config)
+    columns, batches = _extract(sync, adapter)
+    return plan(
+        batches, columns, config, ledger, duplicates=duplicates, full_resync=full_resync, first_run=first_run
+    )
 
 
 def _fingerprint_spec(config: SyncConfig, described: list[tuple[str, str]]) -> FingerprintSpec | None:
@@ -134,13 +142,26 @@ def _plan_fingerprinted(
         def rows_of(only):
             return (batch.rows for batch in read.rows(batch_size, only))
 
+        def duplicates():  # the keys first: see `plan`
+            return duplicate_keys(([key for key, _ in batch] for batch in read.keys(batch_size * 4)), config)
+
         if first_run or full_resync:  # nothing to skip: read every row, with the fingerprint to store
-            yield from plan(rows_of(None), columns, config, ledger, full_resync=full_resync,
-                            first_run=first_run, fingerprinted=True)  # fmt: skip
+            yield from plan(
+                rows_of(None),
+                columns,
+                config,
+                ledger,
+                duplicates=duplicates(),
+                full_resync=full_resync,
+                first_run=first_run,
+                fingerprinted=True,
+            )
         elif unchanged := _unchanged_as_a_whole(read, ledger):
             yield unchanged_rows(unchanged)
         else:  # two short values a row: bigger batches, fewer ledger queries
-            yield from plan_by_fingerprint(read.keys(batch_size * 4), rows_of, columns, config, ledger)
+            yield from plan_by_fingerprint(
+                read.keys(batch_size * 4), rows_of, columns, config, ledger, duplicates=duplicates()
+            )
 
 
 def _unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:

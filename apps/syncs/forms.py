@@ -188,8 +188,9 @@ class BehaviorStepForm(forms.Form):
                                        "finds the record.")  # fmt: skip
     key_column = forms.CharField(
         label="Model column",
-        help_text="The model column holding that identifier. Recommended: your own database id, the model's "
-        "unique key.",
+        help_text="The model column holding that identifier. Any column works: at every run, rows whose "
+        "value is empty or appears in more than one row are listed as invalid and not synced. Recommended: "
+        "your own database id, the model's key.",
         error_messages={"required": "Choose the model column that matches the Intercom identifier."},
     )
 
@@ -227,13 +228,7 @@ class BehaviorStepForm(forms.Form):
                                mappings=[], options={})  # fmt: skip
         for problem in sync_problems(model=self.model, config=config):
             field = next((f for words, f in BEHAVIOR_PROBLEMS if words in problem), None)
-            if field == "key_column" and "must be the model's unique key" in problem:
-                problem = (
-                    f"“{data['key_column']}” is not known to be unique, and a sync key must be: use the "
-                    f"model's key ({self.model.primary_key}), or declare “{data['key_column']}” unique on "
-                    f"the model “{self.model.name}”."
-                )
-            elif field == "key_column" and "not in the model's columns" in problem:
+            if field == "key_column" and "not in the model's columns" in problem:
                 problem = f"The model “{self.model.name}” has no column “{data['key_column']}” (any more)."
             if field:
                 self.add_error(field, problem)

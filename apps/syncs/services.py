@@ -84,7 +84,7 @@ def sync_engine_config(sync: Sync) -> SyncConfig:
 
 
 def sync_problems(*, model: SqlModel, config: SyncConfig) -> list[str]:
-    return config.validate(model.column_names, unique_columns=model.unique_keys)
+    return config.validate(model.column_names)
 
 
 def sync_config_problems(*, model: SqlModel, destination: Connection, config: SyncConfig) -> list[str]:

@@ -148,3 +148,11 @@ def coercer(field_type: FieldType) -> Callable[[Any, str], Any]:
         return None if value is None else convert(value, column)
 
     return coerce_value
+
+
+def to_email(value: Any, column: str) -> str:
+    return to_string(value, column).strip()
+
+
+def email_key(value: str) -> str:
+    return value.strip().lower()

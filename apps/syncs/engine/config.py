@@ -98,13 +98,12 @@ class SyncConfig:
         """Keyed by the Intercom id itself: the key is the destination id, nothing needs a lookup."""
         return self.sync_key.identifier == "id"
 
-    def validate(
-        self, columns: Collection[str], *, unique_columns: Collection[str] | None = None
-    ) -> list[str]:
+    def validate(self, columns: Collection[str]) -> list[str]:
         """Problems with this configuration against the model's columns; empty when it can run.
 
-        `unique_columns`, when given, are the columns known to be unique (the model's key, or declared so).
-        """
+        Any column can be the sync key: whether its values are unique and present is a property of the
+        rows, checked each time they are read (the planner makes every row of a repeated or empty key
+        invalid, and lists them)."""
         if self.object_key not in OBJECTS:
             return [f"Unknown Intercom object “{self.object_key}”."]
         obj = self.object
@@ -126,14 +125,6 @@ class SyncConfig:
                 f"{obj.label} records cannot be matched on “{self.sync_key.identifier}” ({allowed})."
             )
         need_column(self.sync_key.column, "the sync key")
-        if (
-            unique_columns is not None
-            and self.sync_key.column in column_set
-            and self.sync_key.column not in unique_columns
-        ):
-            problems.append(
-                f"The sync key column “{self.sync_key.column}” must be the model's unique key or declared unique."
-            )
         problems += self._validate_mappings(obj, need_column)
         if self.company_id_column is not None:
             if not self.is_contact:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,6 +26,8 @@ from apps.connections.intercom.coercion import (
     CoercionError,
     coerce,
     coercer,
+    email_key,
+    to_email,
     to_float,
     to_string,
     to_unix_seconds,
@@ -66,6 +68,21 @@ def record_key(value: Any, column: str) -> str | None:
     return key if key.strip() else None
 
 
+def key_reader(config: SyncConfig) -> Callable[[Any], str | None]:
+    """How a row's key is read, in the planner's passes: as text, None when missing. Email keys are
+    trimmed and compared without regard to case (Intercom matches emails so), so "Ada@X.com " and
+    "ada@x.com" are one key: the ledger keeps the lowercased form, the payload the address as written."""
+    column = config.sync_key.column
+    if config.sync_key.identifier != "email":
+        return lambda value: record_key(value, column)
+
+    def read_email(value: Any) -> str | None:
+        key = record_key(value, column)
+        return None if key is None else email_key(to_email(key, column))
+
+    return read_email
+
+
 class PayloadBuilder:
     """Builds the payload of rows of one model for one sync; column positions are resolved once."""
 
@@ -83,6 +100,7 @@ class PayloadBuilder:
             obj.key == "lead" and identifier == "external_id"
         ):
             self._identifier_field = identifier
+        self._key_index = index[config.sync_key.column]
         self._role = obj.role
         self._company_index = index[config.company_id_column] if config.company_id_column else None
         self._company_column = config.company_id_column
@@ -109,7 +127,9 @@ class PayloadBuilder:
             return Built(self._event(row))
         payload: dict[str, Any] = {}
         custom: dict[str, Any] = {}
-        if self._identifier_field:
+        if self._identifier_field == "email":  # as written (trimmed), not the lowercased key
+            payload["email"] = to_email(row[self._key_index], config.sync_key.column)
+        elif self._identifier_field:
             payload[self._identifier_field] = key
         if self._role:
             payload["role"] = self._role

@@ -16,8 +16,10 @@ of the ledger (execution's `_unchanged_as_a_whole`); when they are the same set,
 the plan is a single `unchanged_rows(n)` record standing for the n rows, with nothing read row by row.
 
 Rules (each one a decision users can read in the docs):
-- Invalid: a NULL or blank key; a key already seen in this run (the first occurrence wins, every later
-  one is invalid, whatever the first one's fate); a value that cannot be coerced (the coercion's reason).
+- Invalid: a NULL or blank key; a key that more than one row has: every one of those rows, so that the
+  outcome never depends on the rows' order (`duplicate_keys` counts the keys in a first pass over the key
+  column, before anything is planned); a value that cannot be coerced (the coercion's reason). Keys are
+  compared as the sync key's identifier compares them: emails trimmed and without regard to case.
 - Update or Create: CREATE a key Intercom never accepted, UPDATE a changed payload (with the Intercom id
   when the ledger knows it), UNCHANGED for the same hash: no call.
 - Update Only: UPDATE when the ledger knows the record's Intercom id; otherwise UPDATE_IF_FOUND: the loader
@@ -42,7 +44,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -51,7 +53,14 @@ from apps.connections.intercom.catalog import Behavior
 from apps.connections.intercom.coercion import CoercionError
 from apps.syncs.engine.config import FirstRunMode, SyncConfig
 from apps.syncs.engine.ledger import LedgerEntry, LedgerView
-from apps.syncs.engine.payload import CUSTOM, Built, InvalidValue, PayloadBuilder, payload_hash, record_key
+from apps.syncs.engine.payload import (
+    CUSTOM,
+    Built,
+    InvalidValue,
+    PayloadBuilder,
+    key_reader,
+    payload_hash,
+)
 
 COMPANY_CHANGE = "company"  # the name of the company attachment in `PlannedRecord.changes`
 
@@ -97,25 +106,62 @@ def unchanged_rows(count: int) -> PlannedRecord:
     return PlannedRecord(None, Operation.UNCHANGED, rows=count)
 
 
+def duplicate_keys(key_batches: Iterable[Iterable[Any]], config: SyncConfig) -> dict[str, int]:
+    """The keys that more than one row has, with how many rows have each: the first pass of a plan, over
+    the key column's values only (in batches). Keys are read as the planner reads them (`key_reader`);
+    empty and unreadable keys are left to the planner, which reports them row by row. Memory: one set of
+    every key, dropped once the pass is over."""
+    read = key_reader(config)
+    seen: set[str] = set()
+    repeated: dict[str, int] = {}
+    for batch in key_batches:
+        for value in batch:
+            try:
+                key = read(value)
+            except CoercionError:
+                continue
+            if key is None:
+                continue
+            if key in seen:
+                repeated[key] = repeated.get(key, 1) + 1
+            else:
+                seen.add(key)
+    return repeated
+
+
 def plan(
     batches: Iterable[Sequence[Sequence[Any]]],
     columns: Sequence[str],
     config: SyncConfig,
     ledger: LedgerView,
     *,
+    duplicates: Mapping[str, int] | None = None,
     full_resync: bool = False,
     first_run: bool = False,
     fingerprinted: bool = False,
 ) -> Iterator[PlannedRecord]:
     """Plan every row of the model, batch by batch, in order.
 
+    `duplicates`: what `duplicate_keys` found in a first pass over the same rows. Rows already in memory
+    (a list of batches) may leave it out: they are counted here; a stream of rows cannot be read twice,
+    so its caller must count them first.
     `first_run` is true when the sync has never completed a run (the caller knows from the run history;
     an empty ledger cannot tell "first run" from "the model was empty last time"). With `fingerprinted`,
     each row ends with its fingerprint (one more value than `columns`).
     """
-    planner = _Planner(config, columns, ledger, full_resync=full_resync, first_run=first_run)
+    key_index = list(columns).index(config.sync_key.column)
+    duplicates = _counted(duplicates, batches, config, lambda row: row[key_index])
+    planner = _Planner(config, columns, ledger, duplicates, full_resync=full_resync, first_run=first_run)
     for batch in batches:
         yield from planner.plan_batch(batch, fingerprinted=fingerprinted)
+
+
+def _counted(duplicates, batches, config: SyncConfig, key_of: Callable[[Any], Any]) -> Mapping[str, int]:
+    if duplicates is not None:
+        return duplicates
+    if not isinstance(batches, Sequence):
+        raise TypeError("a stream of rows is read once: count its duplicate keys first (duplicate_keys)")
+    return duplicate_keys(([key_of(row) for row in batch] for batch in batches), config)
 
 
 RowsOf = Callable[[Collection[str] | None], Iterable[Sequence[Sequence[Any]]]]
@@ -150,16 +196,19 @@ def plan_by_fingerprint(
     config: SyncConfig,
     ledger: LedgerView,
     *,
+    duplicates: Mapping[str, int] | None = None,
     reread_limit: int = 20_000,
 ) -> Iterator[PlannedRecord]:
     """The same plan as `plan`, reading full rows only for keys whose fingerprint the ledger lacks.
 
-    `keys`: batches of (key value, fingerprint) of every row, in the model's order. `rows_of(fingerprints)`:
+    `keys`: batches of (key value, fingerprint) of every row, in the model's order; `duplicates` as for
+    `plan` (counted here when `keys` is a list of batches). `rows_of(fingerprints)`:
     batches of the rows with those fingerprints, each ending with its fingerprint (`None`: every row).
     Up to `reread_limit` rows are read by fingerprint; past it, every row is read again and the ones
     needed are picked out. Memory: the keys seen, and a fingerprint per key that needs its row.
     """
-    planner = _Planner(config, columns, ledger, full_resync=False, first_run=False)
+    duplicates = _counted(duplicates, keys, config, lambda pair: pair[0])
+    planner = _Planner(config, columns, ledger, duplicates, full_resync=False, first_run=False)
     needed: dict[str, str] = {}  # key → its fingerprint in the first pass
     for batch in keys:
         yield from planner.plan_keys(batch, needed)
@@ -188,9 +237,21 @@ class _Valid:
 
 class _Planner:
     def __init__(
-        self, config: SyncConfig, columns: Sequence[str], ledger: LedgerView, *, full_resync, first_run
+        self,
+        config: SyncConfig,
+        columns: Sequence[str],
+        ledger: LedgerView,
+        duplicates: Mapping[str, int],
+        *,
+        full_resync,
+        first_run,
     ):
         self.config = config
+        self.duplicates = duplicates
+        self.read_key = key_reader(config)
+        # Text keys read as they are (not emails, which are trimmed and lowercased): the first pass of a
+        # rerun takes a short way for them.
+        self.plain_text_keys = config.sync_key.identifier != "email"
         self.ledger = ledger
         self.full_resync = full_resync
         self.skip_existing = (
@@ -221,9 +282,17 @@ class _Planner:
         The loop that every row of a rerun goes through: text keys take a short way (what `_key` does)."""
         checked: list[PlannedRecord | tuple[int, str, str]] = []
         seen, number = self.seen, self.row_number
+        duplicates, plain = self.duplicates, self.plain_text_keys
         for value, fingerprint in batch:
             number += 1
-            if type(value) is str and value not in seen and not value.isspace() and value:
+            if (
+                plain
+                and type(value) is str
+                and value not in seen
+                and value not in duplicates
+                and value
+                and not value.isspace()
+            ):
                 seen.add(value)
                 checked.append((number, value, fingerprint))
                 continue
@@ -256,7 +325,7 @@ class _Planner:
             checked: list[PlannedRecord | _Valid] = []
             for row in batch:
                 try:
-                    key = record_key(row[self.key_index], self.key_column)
+                    key = self.read_key(row[self.key_index])
                 except CoercionError:
                     continue  # reported in the first pass
                 if key is None or key not in needed or (match_fingerprint and needed[key] != row[-1]):
@@ -309,14 +378,24 @@ class _Planner:
         """The row's key, or the record saying why it has none (counting the row)."""
         number = self.row_number
         try:
-            key = record_key(value, self.key_column)
+            key = self.read_key(value)
         except CoercionError as error:
             return PlannedRecord(None, Operation.INVALID, reason=str(error), row_number=number)
         if key is None:
             reason = f"{self.key_column}: the sync key is empty"
             return PlannedRecord(None, Operation.INVALID, reason=reason, row_number=number)
-        if key in self.seen:
-            reason = f"{self.key_column}: duplicate key “{key[:80]}” (an earlier row has it)"
+        shown = key if len(key) <= 80 else key[:80] + "…"
+        if key in self.duplicates:
+            reason = (
+                f"{self.key_column}: the key “{shown}” appears in {self.duplicates[key]} rows; "
+                "a sync key must be unique, so none of them is synced"
+            )
+            return PlannedRecord(key, Operation.INVALID, reason=reason, row_number=number)
+        if key in self.seen:  # not in the first pass: the query returned other rows the second time
+            reason = (
+                f"{self.key_column}: the key “{shown}” appeared in more rows than the model had when its "
+                "keys were counted (is the query non-deterministic?)"
+            )
             return PlannedRecord(key, Operation.INVALID, reason=reason, row_number=number)
         self.seen.add(key)
         return key

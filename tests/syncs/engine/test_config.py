@@ -33,7 +33,7 @@ def test_a_good_contact_sync_has_no_problems():
         ),
         company_id_column="org",
     )
-    assert config.validate(COLUMNS, unique_columns=["email"]) == []
+    assert config.validate(COLUMNS) == []
     assert event_config(metadata_columns=("seats", "org")).validate(COLUMNS) == []
 
 
@@ -144,9 +144,7 @@ def test_problems_are_reported(config, problem):
     assert any(problem in p for p in problems), problems
 
 
-def test_the_sync_key_must_be_unique_when_uniqueness_is_known():
+def test_any_column_can_be_the_sync_key():
+    """Uniqueness is a property of the rows, checked when they are read (tests/syncs/engine/test_plan.py)."""
     config = SyncConfig("user", Behavior.UPSERT, SyncKey("name", "email"))
     assert config.validate(COLUMNS) == []
-    assert config.validate(COLUMNS, unique_columns=["email"]) == [
-        "The sync key column “name” must be the model's unique key or declared unique."
-    ]

@@ -83,7 +83,7 @@ def test_a_record_only_ever_rejected_is_created_again():
     assert record.operation is Operation.CREATE
 
 
-def test_invalid_records_carry_their_reasons_and_the_first_duplicate_wins():
+def test_invalid_records_carry_their_reasons_and_every_row_of_a_repeated_key_is_invalid():
     records = run(
         USERS,
         [
@@ -95,24 +95,57 @@ def test_invalid_records_carry_their_reasons_and_the_first_duplicate_wins():
             ("cy@example.com", ["a", "list"], 1, None),
         ],
     )
-    assert [r.operation for r in records] == [Operation.CREATE] + [Operation.INVALID] * 5
-    assert records[0].payload["name"] == "Ada"
-    reasons = [r.reason for r in records[1:]]
-    assert reasons[0] == reasons[1] == "email: the sync key is empty"
-    assert reasons[2] == "email: duplicate key “ada@example.com” (an earlier row has it)"
-    assert reasons[3] == "seats: “lots” is not a whole number"
-    assert reasons[4].startswith("name: ['a', 'list'] is not text")
+    assert [r.operation for r in records] == [Operation.INVALID] * 6
+    reasons = [r.reason for r in records]
+    repeated = "email: the key “ada@example.com” appears in 2 rows; a sync key must be unique, so none of them is synced"
+    assert reasons[0] == reasons[3] == repeated
+    assert reasons[1] == reasons[2] == "email: the sync key is empty"
+    assert reasons[4] == "seats: “lots” is not a whole number"
+    assert reasons[5].startswith("name: ")
     assert [r.row_number for r in records] == [1, 2, 3, 4, 5, 6]
+
+
+def test_email_keys_are_trimmed_and_matched_without_regard_to_case():
+    records = run(
+        USERS,
+        [
+            (" Ada@Example.com\t", "Ada", 1, None),
+            ("ada@example.COM", "Ada again", 2, None),
+            ("Bob@Example.com ", "Bob", 1, None),
+        ],
+    )
+    assert [r.operation for r in records] == [Operation.INVALID, Operation.INVALID, Operation.CREATE]
+    assert "appears in 2 rows" in records[0].reason
+    assert records[2].key == "bob@example.com"  # the ledger's form
+    assert records[2].payload["email"] == "Bob@Example.com"  # as written, trimmed
+
+
+def test_the_outcome_of_a_key_does_not_depend_on_the_order_of_the_rows():
+    rows = [
+        ("ada@example.com", "Ada", 1, None),
+        ("bob@example.com", "Bob", 1, None),
+        ("ada@example.com", "Ada 2", 2, None),
+        (None, "Nobody", 1, None),
+    ]
+    forward = {r.key: (r.operation, r.reason) for r in run(USERS, rows) if r.key}
+    backward = {r.key: (r.operation, r.reason) for r in run(USERS, rows[::-1]) if r.key}
+    assert forward == backward
+    assert forward["ada@example.com"][0] is Operation.INVALID
 
 
 def test_duplicates_are_found_across_batches():
     rows = [
-        [("ada@example.com", "Ada", 1, None)],
+        [("ada@example.com", "Ada", 1, None), ("cy@example.com", "Cy", 1, None)],
         [("bob@example.com", "B", 1, None), ("ada@example.com", "A", 1, None)],
     ]
     ledger = InMemoryLedger()
     records = list(plan(rows, COLUMNS, USERS, ledger))
-    assert [r.operation for r in records] == [Operation.CREATE, Operation.CREATE, Operation.INVALID]
+    assert [r.operation for r in records] == [
+        Operation.INVALID,
+        Operation.CREATE,
+        Operation.CREATE,
+        Operation.INVALID,
+    ]
     assert ledger.lookups == 2  # one ledger query per batch
 
 
@@ -250,7 +283,8 @@ def test_send_plans_new_event_ids_once():
             ("e2", "ada@example.com", "2026-11-28T10:00:00Z", None, 12.5),
             ("e3", None, 1_700_000_000, "pro", 1),
             ("e4", "bob@example.com", "yesterday", "pro", 1),
-            ("e2", "ada@example.com", 1_700_000_001, "pro", 1),
+            ("e5", "ada@example.com", 1_700_000_001, "pro", 1),
+            ("e5", "bob@example.com", 1_700_000_002, "pro", 1),
         ],
         ledger,
     )
@@ -260,7 +294,13 @@ def test_send_plans_new_event_ids_once():
         Operation.INVALID,
         Operation.INVALID,
         Operation.INVALID,
+        Operation.INVALID,
     ]
+    assert (
+        records[4].reason
+        == records[5].reason
+        == ("id: the key “e5” appears in 2 rows; a sync key must be unique, so none of them is synced")
+    )
     assert records[1].payload == {
         "event_name": "upgraded-plan",
         "created_at": 1_795_860_000,  # 2026-11-28T10:00:00Z
@@ -310,10 +350,10 @@ def test_summarize_counts_and_samples_as_the_plan_streams():
         yield from run(USERS, [("c@x", "C", 1, None)])
 
     summary = summarize(records(), sample_size=1)
-    assert summary.counts == {Operation.CREATE: 2, Operation.INVALID: 2}
-    assert summary.total == 4 and summary.calls == 2
-    assert [r.key for r in summary.samples[Operation.INVALID]] == ["b@x"]
-    assert [r.key for r in summary.samples[Operation.CREATE]] == ["a@x"]
+    assert summary.counts == {Operation.CREATE: 1, Operation.INVALID: 3}
+    assert summary.total == 4 and summary.calls == 1
+    assert [r.key for r in summary.samples[Operation.INVALID]] == ["a@x"]
+    assert [r.key for r in summary.samples[Operation.CREATE]] == ["c@x"]
 
 
 def test_delete_keyed_by_intercom_id_needs_no_lookup():

@@ -166,9 +166,10 @@ def test_invalid_keys_are_reported_on_every_rerun_without_reading_their_rows():
     records = list(plan_by_fingerprint(warehouse.keys(), warehouse.rows_of, COLUMNS, config, ledger))
 
     assert [(r.key, r.operation, r.row_number) for r in records] == [
-        ("k0", Operation.UNCHANGED, 1),
+        ("k0", Operation.INVALID, 1),
         (None, Operation.INVALID, 2),
         ("k0", Operation.INVALID, 3),
     ]
-    assert "empty" in records[1].reason and "duplicate" in records[2].reason
+    assert "empty" in records[1].reason
+    assert "appears in 2 rows" in records[0].reason and records[0].reason == records[2].reason
     assert warehouse.rows_read == 0

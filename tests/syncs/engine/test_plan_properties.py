@@ -132,14 +132,15 @@ def merged(old: dict, new: dict) -> dict:
 
 
 def first_occurrences(config: SyncConfig, model) -> tuple[dict[int, tuple[str, dict]], set[int]]:
-    """Row index → (key, full payload) of the valid rows; and the indexes of invalid rows."""
-    seen, valid, invalid = set(), {}, set()
+    """Row index → (key, full payload) of the valid rows; and the indexes of invalid rows. A key that
+    several rows have makes all of them invalid."""
+    valid, invalid = {}, set()
+    rows_of = Counter(ref_key(row[0]) for row in model)
     for index, row in enumerate(model):
         key = ref_key(row[0])
-        if key is None or key in seen:
+        if key is None or rows_of[key] > 1:
             invalid.add(index)
             continue
-        seen.add(key)
         payload = ref_payload(config, key, row)
         if payload is None:
             invalid.add(index)
@@ -368,8 +369,8 @@ def test_delete_removes_exactly_the_model_records(model, existing, object_key, p
         if record.operation is not Operation.INVALID:
             assert record.operation is expected_op
             in_model.add(record.key)
-    keys_in_order = [ref_key(row[0]) for row in model]
-    valid_keys = {k for k in keys_in_order if k is not None}
+    rows_of = Counter(ref_key(row[0]) for row in model)
+    valid_keys = {k for k, n in rows_of.items() if k is not None and n == 1}
     assert in_model == valid_keys
     assert Counter(r.operation for r in records)[Operation.INVALID] == len(model) - len(valid_keys)
     apply(records, intercom, ledger)
@@ -410,12 +411,12 @@ event_rows = st.lists(
 
 
 def event_first_valid(model) -> set[str]:
-    seen, valid = set(), set()
+    valid = set()
+    rows_of = Counter(ref_key(row[0]) for row in model)
     for event_id, who, at, _ in model:
         key = ref_key(event_id)
-        if key is None or key in seen:
+        if key is None or rows_of[key] > 1:
             continue
-        seen.add(key)
         if who is not None and at is not None and at != "soon":
             valid.add(key)
     return valid

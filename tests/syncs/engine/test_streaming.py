@@ -7,7 +7,7 @@ import tracemalloc
 from apps.connections.intercom.catalog import Behavior, FieldType
 from apps.syncs.engine.config import SyncConfig, SyncKey, mapping
 from apps.syncs.engine.ledger import InMemoryLedger
-from apps.syncs.engine.plan import Operation, plan, summarize
+from apps.syncs.engine.plan import Operation, duplicate_keys, plan, summarize
 
 ROWS = 200_000
 BATCH = 5_000
@@ -55,9 +55,10 @@ def test_planner_reads_200k_rows_one_batch_at_a_time():
             read_ahead = max(read_ahead, model.produced - consumed)
             yield record
 
-    summary = summarize(watched(plan(model.batches(), COLUMNS, CONFIG, ledger)))
+    duplicates = duplicate_keys(([row[0] for row in batch] for batch in Model(ROWS, BATCH).batches()), CONFIG)
+    summary = summarize(watched(plan(model.batches(), COLUMNS, CONFIG, ledger, duplicates=duplicates)))
 
-    assert summary.counts == {Operation.CREATE: ROWS - 1, Operation.INVALID: 1}
+    assert summary.counts == {Operation.CREATE: ROWS - 2, Operation.INVALID: 2}
     assert model.produced == consumed == ROWS
     assert read_ahead < BATCH  # never more than the current batch read ahead of what was yielded
     assert ledger.lookups == ROWS // BATCH  # one ledger query per batch
@@ -70,7 +71,9 @@ def test_planner_memory_is_the_seen_keys_plus_one_batch():
     def peak_of(rows):
         tracemalloc.start()
         try:
-            summarize(plan(Model(rows, batch).batches(), COLUMNS, CONFIG, InMemoryLedger()))
+            model = Model(rows, batch)
+            duplicates = duplicate_keys(([row[0] for row in b] for b in model.batches()), CONFIG)
+            summarize(plan(model.batches(), COLUMNS, CONFIG, InMemoryLedger(), duplicates=duplicates))
             return tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
