@@ -130,6 +130,15 @@ def _violation(request: _Request, body: dict, exc: fastjsonschema.JsonSchemaValu
     noun = _NOUNS[request.kind]
     if _non_finite(value):
         return _number_violation(path, value, INT64_MIN, INT64_MAX)
+    if path[:1] == ("metadata",) and (len(path) > 2 or (len(path) == 2 and value is not None)):
+        # anything wrong in or with one metadata value but a null
+        key = path[1]
+        return Violation(
+            ("metadata", key),
+            "metadata_value",
+            f"{_label(('metadata', key))} must be one flat value: text, a number, a boolean, a link "
+            f"{{url, value}} or an amount {{amount, currency}} (got {_shown(body['metadata'][key])})",
+        )
     if value is None and rule in ("type", "anyOf"):
         cleared = "" if request.kind is RequestKind.SEND_EVENT else ": it cannot be cleared"
         return Violation(path, "not_nullable", f"Intercom does not accept null for {label}{cleared}")
@@ -145,13 +154,6 @@ def _violation(request: _Request, body: dict, exc: fastjsonschema.JsonSchemaValu
         missing = [name for name in definition if name not in value]
         return Violation(
             (*path, missing[0]), "required", f"{_capital(noun)} needs {_names(missing, ' and ')}"
-        )
-    if rule == "anyOf" and path[:1] == ("metadata",):
-        return Violation(
-            path,
-            "metadata_value",
-            f"{label} must be one flat value: text, a number, a boolean, a link {{url, value}} or an amount "
-            f"{{amount, currency}} (got {_shown(value)})",
         )
     if rule == "maxProperties" and path == ("metadata",):
         return Violation(
