@@ -139,7 +139,7 @@ def _violation(request: _Request, body: dict, exc: fastjsonschema.JsonSchemaValu
             f"{_label(('metadata', key))} must be one flat value: text, a number, a boolean, a link "
             f"{{url, value}} or an amount {{amount, currency}} (got {_shown(body['metadata'][key])})",
         )
-    if value is None and rule in ("type", "anyOf"):
+    if value is None and rule == "type":
         cleared = "" if request.kind is RequestKind.SEND_EVENT else ": it cannot be cleared"
         return Violation(path, "not_nullable", f"Intercom does not accept null for {label}{cleared}")
     if rule == "type":
