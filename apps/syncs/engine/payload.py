@@ -32,6 +32,7 @@ from apps.connections.intercom.coercion import (
     to_string,
     to_unix_seconds,
 )
+from apps.connections.intercom.request_checks import RequestKind, check_request
 from apps.syncs.engine.config import ROLES, FieldMapping, SyncConfig
 
 CUSTOM = "custom_attributes"
@@ -66,6 +67,20 @@ def record_key(value: Any, column: str) -> str | None:
         return None
     key = to_string(value, column)
     return key if key.strip() else None
+
+
+def request_kind(config: SyncConfig) -> RequestKind | None:
+    """The Intercom request a record's body is sent with (None: Delete sends no body). An upsert's body
+    goes out as a create (a 409 turns it into an update of the same body), so it must be a valid create."""
+    if config.behavior is Behavior.DELETE:
+        return None
+    if config.object_key == "event":
+        return RequestKind.SEND_EVENT
+    if config.object_key == "company":
+        return RequestKind.UPSERT_COMPANY
+    if config.behavior is Behavior.UPDATE_ONLY or config.key_is_destination_id:
+        return RequestKind.UPDATE_CONTACT
+    return RequestKind.CREATE_CONTACT
 
 
 def key_reader(config: SyncConfig) -> Callable[[Any], str | None]:
@@ -104,12 +119,42 @@ class PayloadBuilder:
         self._role = obj.role
         self._company_index = index[config.company_id_column] if config.company_id_column else None
         self._company_column = config.company_id_column
+        self.request_kind = request_kind(config)
+        self._sources = self._sources_of_fields()
         event = config.event
         if obj.key == "event" and event is not None:
             self._event_name_index = index[event.event_name_column] if event.event_name_column else None
             self._created_at_index = index[event.created_at_column]
             self._contact_index = index[event.contact_column]
             self._metadata = [(column, index[column]) for column in event.metadata_columns]
+
+    def _sources_of_fields(self) -> dict[tuple[str, ...], str]:
+        """Each field of the body → where its value comes from, as the user names it: a model column, or
+        the constant of a mapping; for the messages of refused bodies."""
+        config = self.config
+        sources = {(config.sync_key.identifier,): config.sync_key.column}
+        for m in config.mappings:
+            path = (CUSTOM, m.target) if m.custom else (m.target,)
+            sources[path] = m.column if m.column is not None else f"constant for {m.target}"
+        event = config.event
+        if event is not None:
+            sources[("event_name",)] = event.event_name_column or "event name"
+            sources[("created_at",)] = event.created_at_column
+            sources[(str(event.contact_key),)] = event.contact_column
+            sources.update({("metadata", column): column for column in event.metadata_columns})
+        return sources
+
+    def refusal(self, payload: dict[str, Any]) -> str | None:
+        """Why Intercom would refuse this body (the model column first, then the rule), or None: checked
+        against Intercom's request schema before any call (`request_checks`)."""
+        if self.request_kind is None:
+            return None
+        violation = check_request(self.request_kind, payload)
+        if violation is None:
+            return None
+        path = violation.path
+        source = self._sources.get(path) or self._sources.get(path[:1]) or "the record"
+        return f"{source}: {violation.message}"
 
     def _resolve(self, m: FieldMapping) -> tuple[str, Any, int | None, Any, str, bool]:
         if m.column is not None:

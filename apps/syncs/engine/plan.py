@@ -82,6 +82,8 @@ class Operation(StrEnum):
 
 
 NO_CALL = frozenset({Operation.SKIP, Operation.UNCHANGED, Operation.INVALID})
+# The operations whose payload goes to Intercom as a request body (checked against its schema first).
+BODY_SENT = frozenset({Operation.CREATE, Operation.UPDATE, Operation.UPDATE_IF_FOUND, Operation.SEND})
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +368,10 @@ class _Planner:
             built = self.builder.build(item.row, item.key)
         except InvalidValue as error:
             return PlannedRecord(item.key, Operation.INVALID, reason=str(error), row_number=item.row_number)
-        return self._diff(item, built, entry)
+        planned = self._diff(item, built, entry)
+        if planned.operation in BODY_SENT and (refusal := self.builder.refusal(planned.payload)):
+            return PlannedRecord(item.key, Operation.INVALID, reason=refusal, row_number=item.row_number)
+        return planned
 
     def _check(self, row: Sequence[Any], row_hash: str | None) -> PlannedRecord | _Valid:
         key = self._key(row[self.key_index])
@@ -404,9 +409,13 @@ class _Planner:
         number = self.row_number
         if self.config.behavior is Behavior.SEND:
             try:
-                return _Valid(number, key, row, None, self.builder.build(row, key))
+                built = self.builder.build(row, key)
             except InvalidValue as error:
                 return PlannedRecord(key, Operation.INVALID, reason=str(error), row_number=number)
+            refusal = self.builder.refusal(built.payload)
+            if refusal is not None:
+                return PlannedRecord(key, Operation.INVALID, reason=refusal, row_number=number)
+            return _Valid(number, key, row, None, built)
         return _Valid(number, key, row, row_hash)
 
     def _send(self, item: _Valid, already_sent: bool) -> PlannedRecord:
