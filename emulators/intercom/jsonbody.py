@@ -27,10 +27,15 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(
+    parse_constant=_refuse_constant
+)  # made once: json.loads(…, **kw) makes one a call
+
+
 def parse_body(raw: bytes) -> Any:
     """The parsed body; 400 for anything that is not standard JSON or holds a number out of range."""
     try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
+        body = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except (ValueError, RecursionError):
         raise _malformed() from None
     check_values(body)
