@@ -27,9 +27,8 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_DECODER = json.JSONDecoder(
-    parse_constant=_refuse_constant
-)  # made once: json.loads(…, **kw) makes one a call
+# Made once: json.loads with keyword arguments builds a decoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def parse_body(raw: bytes) -> Any:
