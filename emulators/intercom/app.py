@@ -8,7 +8,6 @@ Every error is an ``error.list`` with a ``request_id``; nothing ever answers wit
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import time
 from typing import Any
@@ -21,6 +20,7 @@ from emulators.intercom import admins, companies, contacts, control, data_attrib
 from emulators.intercom.config import EmulatorConfig, OAuthClient
 from emulators.intercom.errors import ApiError, error_response, new_request_id, unauthorized
 from emulators.intercom.faults import FaultInjector
+from emulators.intercom.jsonbody import parse_body
 from emulators.intercom.ratelimit import RateLimiter
 from emulators.intercom.requestlog import LoggedRequest, RequestLog
 from emulators.intercom.routing import Call, Router
@@ -237,10 +237,7 @@ class Emulator:
                     "unsupported_media_type",
                     f"Content-Type must be application/json, got '{content_type or 'none'}'",
                 )
-            try:
-                body = json.loads(raw)
-            except (ValueError, RecursionError):
-                raise ApiError(400, "bad_request", "There was a problem parsing the JSON body") from None
+            body = parse_body(raw)
         if rules is not None:
             rules.check_body(body)
         if not isinstance(body, dict):

@@ -25,7 +25,6 @@ UPSERT_FIELDS = {
 }
 UPDATE_FIELDS = UPSERT_FIELDS - {"company_id", "remote_created_at", "update_last_request_at"}
 PLAIN_FIELDS = ("name", "plan", "size", "website", "industry", "remote_created_at", "monthly_spend")
-MAX_MONTHLY_SPEND = 2**31 - 1
 MAX_COMPANIES_PER_CONTACT = 1000
 DEFAULT_PAGE_SIZE = 15
 
@@ -71,9 +70,6 @@ def _reject_unknown(body: dict, allowed: set[str]) -> None:
 def _apply(workspace: Workspace, company: Company, body: dict) -> None:
     custom = body.get("custom_attributes") or {}
     check_custom_attributes(workspace, "company", custom)
-    spend = body.get("monthly_spend")
-    if spend is not None and spend > MAX_MONTHLY_SPEND:
-        raise ApiError(400, "parameter_invalid", "monthly_spend must be at most 2147483647", "monthly_spend")
     for name in PLAIN_FIELDS:
         if name in body:
             setattr(company, name, body[name])

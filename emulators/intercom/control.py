@@ -5,7 +5,6 @@ JSON in, JSON out, no auth (the emulator only listens where tests and the demo c
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from emulators.intercom.config import FaultSettings, OAuthClient, RateLimitSetti
 from emulators.intercom.contacts import contact_json
 from emulators.intercom.data_attributes import create_attribute, custom_json
 from emulators.intercom.errors import ApiError
+from emulators.intercom.jsonbody import parse_body
 from emulators.intercom.store import Workspace
 
 if TYPE_CHECKING:
@@ -116,10 +116,7 @@ async def _json(request: Request) -> dict:
     raw = await request.body()
     if not raw.strip():
         return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ApiError(400, "bad_request", "There was a problem parsing the JSON body") from None
+    data = parse_body(raw)
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "The request body must be a JSON object")
     return data

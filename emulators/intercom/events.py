@@ -35,11 +35,16 @@ def _find_contact(workspace: Workspace, body: dict) -> Contact | None:
 
 
 def _flat_value(value: Any) -> bool:
-    if value is None or isinstance(value, str | int | float | bool):
+    """A value metadata takes (API_NOTES.md §3): text, a number or a boolean, a rich link
+    ``{"url", "value"}`` or a monetary amount ``{"amount": <cents>, "currency"}``. Not null: the spec types
+    every value as a string, and no documented type is null."""
+    if isinstance(value, str | int | float):  # bool is an int
         return True
-    if isinstance(value, dict):  # rich link {url, value} or monetary amount {amount, currency}
-        keys = set(value)
-        return keys == {"url", "value"} or keys == {"amount", "currency"}
+    if isinstance(value, dict) and set(value) == {"url", "value"}:
+        return isinstance(value["url"], str) and isinstance(value["value"], str)
+    if isinstance(value, dict) and set(value) == {"amount", "currency"}:
+        amount = value["amount"]
+        return isinstance(amount, int) and not isinstance(amount, bool) and isinstance(value["currency"], str)
     return False
 
 
@@ -56,8 +61,9 @@ def create_event(call: Call) -> tuple[int, Any]:
             raise ApiError(
                 400,
                 "parameter_invalid",
-                f"Metadata '{key}' must be a flat value, not nested JSON",
-                "metadata",
+                f"Metadata '{key}' must be text, a number, a rich link {{url, value}} or a monetary amount "
+                "{amount, currency}: not null, a list or other nested JSON",
+                f"metadata.{key}",
             )
     kept = dict(list(metadata.items())[:MAX_METADATA_KEYS])
     key = (contact.id, body["event_name"], int(body["created_at"]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from html import escape
@@ -13,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from emulators.intercom.errors import ApiError
+from emulators.intercom.jsonbody import parse_body
 from emulators.intercom.pages import page
 from emulators.intercom.store import OAuthCode
 
@@ -125,10 +125,7 @@ async def _token_params(request: Request) -> dict[str, str]:
     raw = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        try:
-            data = json.loads(raw or b"{}")
-        except ValueError:
-            raise ApiError(400, "bad_request", "There was a problem parsing the JSON body") from None
+        data = parse_body(raw or b"{}")
         if not isinstance(data, dict):
             raise ApiError(400, "bad_request", "The request body must be a JSON object")
         return {k: str(v) for k, v in data.items() if v is not None}

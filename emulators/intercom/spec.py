@@ -1,12 +1,15 @@
 """Request validation against Intercom's official OpenAPI 2.16 file, compiled once at start.
 
 The spec is loaded with libyaml, every operation the emulator serves gets its parameter and body schemas
-translated from OpenAPI 3.0 to JSON Schema (``nullable`` → a ``null`` type, refs → ``definitions``) and
-compiled to Python code with fastjsonschema, so a request costs a few microseconds to validate.
+translated from OpenAPI 3.0 to JSON Schema (``nullable`` → a ``null`` type, ``format: int32``/``int64`` →
+``minimum``/``maximum``, refs → ``definitions``) and compiled to Python code with fastjsonschema, so a
+request costs a few microseconds to validate. Before that, the limits API_NOTES.md documents but the file
+leaves out are added (``DOCUMENTED_FORMATS``).
 
 Relaxations of known spec quirks (the only places where the emulator accepts more than the file):
 - company ``custom_attributes`` and event ``metadata`` are typed ``{type: string}`` per value, yet Intercom
-  accepts numbers, booleans and (metadata) rich link / monetary objects (API_NOTES.md §2, §3, §7);
+  accepts numbers, booleans and (metadata) rich link / monetary objects (API_NOTES.md §2, §3, §7); the
+  handlers check these values (a company attribute may be null, which clears it; a metadata value may not);
 - a search group (``AND``/``OR``) must hold either only filters or only groups by the file's ``oneOf``, yet
   Intercom's own examples nest a group beside filters; the emulator accepts a mix.
 """
@@ -31,6 +34,19 @@ RELAXED_SCHEMAS = (
     ("update_company_request", ("properties", "custom_attributes")),
     ("create_data_event_request", ("properties", "metadata")),
 )
+
+# Limits API_NOTES.md documents that the file does not carry, written as the OpenAPI integer format that
+# holds them (schema, property, format). §2: "monthly_spend is truncated to an integer, with a maximum of
+# 2^31−1". Company `size` is taken to be held the same way (a choice: not documented).
+DOCUMENTED_FORMATS = (
+    ("create_or_update_company_request", "monthly_spend", "int32"),
+    ("create_or_update_company_request", "size", "int32"),
+    ("update_company_request", "monthly_spend", "int32"),
+    ("update_company_request", "size", "int32"),
+)
+
+# OpenAPI's integer formats as JSON Schema bounds (fastjsonschema does not check OpenAPI formats).
+INTEGER_FORMATS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 _DROPPED_KEYS = {
     "description",
@@ -75,6 +91,14 @@ def relax_spec(spec: dict) -> dict:
     return spec
 
 
+def add_documented_limits(spec: dict) -> dict:
+    """Give the fields in ``DOCUMENTED_FORMATS`` their format in place and return the spec."""
+    schemas = spec["components"]["schemas"]
+    for name, prop, integer_format in DOCUMENTED_FORMATS:
+        schemas[name]["properties"][prop]["format"] = integer_format
+    return spec
+
+
 class _Translator:
     """OpenAPI 3.0 schema → JSON Schema (draft 4 keywords) with refs into ``#/definitions``."""
 
@@ -107,6 +131,10 @@ class _Translator:
                 out[key] = [self.translate(sub) for sub in value]
             else:
                 out[key] = value
+        if node.get("format") in INTEGER_FORMATS:
+            low, high = INTEGER_FORMATS[node["format"]]
+            out.setdefault("minimum", low)
+            out.setdefault("maximum", high)
         if node.get("nullable"):
             if "type" in out:
                 out["type"] = [out["type"], "null"]
@@ -258,7 +286,7 @@ class SpecValidator:
 
     @classmethod
     def from_file(cls, path: Path, operations: list[tuple[str, str]]) -> SpecValidator:
-        return cls(relax_spec(load_spec(path)), operations)
+        return cls(add_documented_limits(relax_spec(load_spec(path))), operations)
 
     def rules_for(self, method: str, path: str) -> OperationRules | None:
         return self.operations.get((method.upper(), path))

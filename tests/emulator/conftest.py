@@ -34,7 +34,13 @@ def api(intercom_emulator: IntercomEmulator, workspace: SeededWorkspace) -> Iter
         yield client
 
 
-def assert_error(response: httpx.Response, status: int, code: str, message_part: str = "") -> dict:
+_ANY = object()
+
+
+def assert_error(
+    response: httpx.Response, status: int, code: str, message_part: str = "", field: object = _ANY
+) -> dict:
+    """The response is Intercom's ``error.list`` with this status and code (and ``field``, when given)."""
     assert response.status_code == status, response.text
     body = response.json()
     assert body["type"] == "error.list"
@@ -42,4 +48,6 @@ def assert_error(response: httpx.Response, status: int, code: str, message_part:
     assert body["errors"][0]["code"] == code, body
     if message_part:
         assert message_part in (body["errors"][0]["message"] or ""), body
+    if field is not _ANY:
+        assert body["errors"][0].get("field") == field, body
     return body

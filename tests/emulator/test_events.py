@@ -1,5 +1,7 @@
 """Data events: 202 empty body, contact lookup, metadata rules, duplicates."""
 
+import pytest
+
 from tests.emulator.conftest import assert_error
 
 
@@ -39,29 +41,63 @@ def test_created_at_is_required(api):
     assert_error(api.post("/events", json={"event_name": "x", "user_id": "u-1"}), 400, "parameter_not_found")
 
 
-def test_metadata_keeps_the_first_ten_keys(intercom_emulator, api, workspace):
+def test_metadata_keeps_the_first_ten_keys_in_the_order_sent(intercom_emulator, api, workspace):
+    """API_NOTES.md §3: past 10 keys Intercom ignores the rest, the first 10 being those sent first."""
     api.post("/contacts", json={"external_id": "u-1"})
-    metadata = {f"key_{i:02d}": i for i in range(12)}
+    names = [f"key_{i:02d}" for i in reversed(range(12))]  # not sorted: order sent is what counts
+    metadata = {name: index for index, name in enumerate(names)}
     metadata["price"] = {"amount": 3400, "currency": "eur"}
     assert _event(api, user_id="u-1", metadata=metadata).status_code == 202
     kept = intercom_emulator.events(workspace.id_code)[0]["metadata"]
-    assert list(kept) == [f"key_{i:02d}" for i in range(10)]
+    assert list(kept.items()) == list(metadata.items())[:10]
+    listed = api.get("/events", params={"type": "user", "user_id": "u-1"}).json()["events"][0]["metadata"]
+    assert listed == kept
+    assert (
+        _event(api, user_id="u-1", created_at=1, metadata=dict(list(metadata.items())[:10])).status_code
+        == 202
+    )
+    assert len(intercom_emulator.events(workspace.id_code)[1]["metadata"]) == 10  # exactly 10 stay whole
 
 
-def test_metadata_rich_values_are_accepted_but_nesting_is_not(api):
+def test_metadata_takes_flat_values_rich_links_and_money(intercom_emulator, api, workspace):
     api.post("/contacts", json={"external_id": "u-1"})
-    rich = {
+    metadata = {
         "link": {"url": "https://x.test", "value": "x"},
         "paid": {"amount": 100, "currency": "usd"},
         "n": 2.5,
+        "count": -3,
+        "gift": True,
+        "note": "=SUM(A1:A9) <b>ünïcödé</b> " + "x" * 5000,
+        "signed_up_date": 1700000000,
     }
-    assert _event(api, user_id="u-1", metadata=rich).status_code == 202
-    assert_error(
-        _event(api, user_id="u-1", created_at=1, metadata={"deep": {"a": {"b": 1}}}), 400, "parameter_invalid"
-    )
-    assert_error(
-        _event(api, user_id="u-1", created_at=2, metadata={"list": [1, 2]}), 400, "parameter_invalid"
-    )
+    assert _event(api, user_id="u-1", metadata=metadata).status_code == 202
+    assert intercom_emulator.events(workspace.id_code)[0]["metadata"] == metadata
+
+
+REFUSED_METADATA = {
+    "null": None,
+    "list": [1, 2],
+    "nested": {"a": {"b": 1}},
+    "empty object": {},
+    "link without value": {"url": "https://x.test"},
+    "link with more": {"url": "https://x.test", "value": "x", "target": "_blank"},
+    "link url object": {"url": {"href": "https://x.test"}, "value": "x"},
+    "link value null": {"url": "https://x.test", "value": None},
+    "money as text": {"amount": "3400", "currency": "eur"},
+    "money as float": {"amount": 34.5, "currency": "eur"},
+    "money as bool": {"amount": True, "currency": "eur"},
+    "money no currency": {"amount": 3400, "currency": None},
+}
+
+
+@pytest.mark.parametrize("value", REFUSED_METADATA.values(), ids=REFUSED_METADATA.keys())
+def test_metadata_refuses_null_and_nesting_other_than_links_and_money(
+    intercom_emulator, api, workspace, value
+):
+    api.post("/contacts", json={"external_id": "u-1"})
+    response = _event(api, user_id="u-1", metadata={"order": "A1", "bad": value})
+    assert_error(response, 400, "parameter_invalid", "Metadata 'bad'", field="metadata.bad")
+    assert intercom_emulator.events(workspace.id_code) == []
 
 
 def test_duplicates_are_ignored_but_counted(intercom_emulator, api, workspace):
