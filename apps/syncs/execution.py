@@ -98,8 +98,8 @@ def _plan(
     full resyncs, every row. A run passes its own `adapter`, the one its watch interrupts on Cancel.
     """
     config = services.sync_engine_config(sync)
-    # "Don't overwrite with null" plans over the last accepted payloads, in runs as in previews.
-    ledger = DbLedger(sync, with_payloads=preview or config.dont_overwrite_with_null)
+    # NULLs that keep Intercom's value plan over the last accepted payloads, in runs as in previews.
+    ledger = DbLedger(sync, with_payloads=preview or config.needs_previous_payloads)
     first_run = _is_first_run(sync)
     adapter = adapter or source_adapter(sync.model.source)
     if getattr(adapter, "fingerprints", False) and uses_fingerprints(config):

@@ -8,8 +8,9 @@ Then the preview (views in apps/syncs/wizard.py). Each step checks what is chose
 problem next to its field; the engine's own checks (services) decide, the forms only place the words.
 
 The mapper has one row per Intercom field, each with a column input (a searchable <datalist> of the
-model's columns) and a constant input, named after the field (`col:std:name`, `const:cus:plan`), so that
-a row keeps its values when the list changes (a custom attribute created inline).
+model's columns), a constant input and what a NULL does (`null:…`, where Intercom can clear the field),
+named after the field (`col:std:name`, `const:cus:plan`), so that a row keeps its values when the list
+changes (a custom attribute created inline).
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ from apps.connections.intercom.catalog import (
 )
 from apps.connections.models import Connection, ConnectionKind
 from apps.models.models import SqlModel
-from apps.syncs.engine.config import CONTACT_OBJECTS, FirstRunMode
+from apps.syncs.engine.config import CONTACT_OBJECTS, NULL_POLICY_LABELS, FirstRunMode, NullPolicy
 from apps.syncs.models import Sync
 from apps.syncs.services import engine_config, sync_problems
 from apps.tenancy.models import Workspace
 
 IDENTIFIER_LABELS = {i.key: i.label for obj in OBJECTS.values() for i in obj.identifiers}
-MAPPER_PREFIXES = ("col:", "const:", "type:")
+MAPPER_PREFIXES = ("col:", "const:", "type:", "null:")
+NULL_CHOICES = list(NULL_POLICY_LABELS.items())
 
 OBJECT_NOTES = {
     "user": "People who signed up: matched by email, your user id (External ID) or Intercom ID.",
@@ -261,11 +263,6 @@ class SyncNameForm(forms.Form):
 
 
 class SyncOptionsForm(forms.Form):
-    dont_overwrite_with_null = forms.BooleanField(
-        required=False,
-        label="Don't overwrite with null",
-        help_text="An empty value in the model leaves Intercom's value as it is.",
-    )
     company_id_column = forms.ChoiceField(
         required=False,
         label="Company ID column",
@@ -347,8 +344,6 @@ class SyncOptionsForm(forms.Form):
             if object_key in CONTACT_OBJECTS and data["permanent_delete"]:
                 options["permanent_delete"] = True
             return options
-        if data["dont_overwrite_with_null"]:
-            options["dont_overwrite_with_null"] = True
         if object_key in CONTACT_OBJECTS and data["company_id_column"]:
             options["company_id_column"] = data["company_id_column"]
         return options
@@ -357,7 +352,6 @@ class SyncOptionsForm(forms.Form):
 def options_initial(options: dict[str, Any]) -> dict[str, Any]:
     event = options.get("event") or {}
     return {
-        "dont_overwrite_with_null": bool(options.get("dont_overwrite_with_null")),
         "company_id_column": options.get("company_id_column") or "",
         "permanent_delete": bool(options.get("permanent_delete")),
         **{
@@ -392,6 +386,13 @@ class MapperRow:
     constant: str = ""
     error: str = ""
     missing: bool = False  # a custom attribute Intercom does not list (any more)
+    nullable: bool = False  # Intercom lets a null clear it
+    on_null: str = NullPolicy.KEEP
+
+    @property
+    def offers_null_choice(self) -> bool:
+        """Where Intercom can clear the field; or where "clear" was asked anyway, so it can be changed."""
+        return self.nullable or self.on_null != NullPolicy.KEEP
 
     @property
     def slug(self) -> str:
@@ -406,6 +407,7 @@ class MapperRow:
             "target": self.target,
             "field_type": self.field_type,
             "custom": self.custom,
+            "on_null": self.on_null,
         }
         if self.column:
             mapping["column"] = self.column
@@ -421,11 +423,20 @@ def mapper_rows(*, object_key: str, key_identifier: str, attributes: list[Custom
     values of `data` (a POST or a draft)."""
     obj = OBJECTS[object_key]
     rows = [
-        MapperRow(f.name, f.label, str(f.type), False, f.help) for f in obj.fields if f.name != key_identifier
+        MapperRow(f.name, f.label, str(f.type), False, f.help, nullable=f.nullable)
+        for f in obj.fields
+        if f.name != key_identifier
     ]
     if obj.attribute_model:
         rows += [
-            MapperRow(a.name, a.name, str(a.field_type), True, a.description)
+            MapperRow(
+                a.name,
+                a.name,
+                str(a.field_type),
+                True,
+                a.description,
+                nullable=obj.custom_attributes_nullable,
+            )  # fmt: skip
             for a in attributes
             if a.model == obj.attribute_model
         ]
@@ -436,12 +447,23 @@ def mapper_rows(*, object_key: str, key_identifier: str, attributes: list[Custom
         if slug.startswith("cus:") and slug not in known and (data.get(key) or "").strip():
             target = slug[4:]
             rows.append(MapperRow(target, target, data.get(f"type:{slug}") or "string", True,
-                                  "Not found in Intercom.", missing=True))  # fmt: skip
+                                  "Not found in Intercom.", missing=True,
+                                  nullable=obj.custom_attributes_nullable))  # fmt: skip
             known.add(slug)
     for row in rows:
         row.column = (data.get(f"col:{row.slug}") or "").strip()
         row.constant = (data.get(f"const:{row.slug}") or "").strip()
+        row.on_null = data.get(f"null:{row.slug}") or NullPolicy.KEEP
     return rows
+
+
+def null_policy_words(mapping: dict[str, Any], obj: IntercomObject) -> str:
+    """What a NULL does to a stored mapping, in the mapper's words ("" for a constant: never NULL)."""
+    if not mapping.get("column"):
+        return ""
+    if not obj.accepts_null(mapping["target"], custom=bool(mapping.get("custom"))):
+        return "NULL keeps Intercom's value (cannot be cleared)"
+    return f"If NULL: {NullPolicy(mapping.get('on_null', NullPolicy.KEEP)).label}"
 
 
 def mapper_data(mappings: list[dict]) -> dict[str, list[str]]:
@@ -454,6 +476,7 @@ def mapper_data(mappings: list[dict]) -> dict[str, list[str]]:
         else:
             data[f"const:{slug}"] = ["" if m.get("constant") is None else str(m["constant"])]
         data[f"type:{slug}"] = [m["field_type"]]
+        data[f"null:{slug}"] = [m.get("on_null", NullPolicy.KEEP)]
     return data
 
 
@@ -483,6 +506,7 @@ class FieldsStep:
                                       initial={"name": sync.name if sync else default_name})  # fmt: skip
         self.options = SyncOptionsForm(data, columns=model.columns, sync_name=(data or {}).get("name", ""))
         self.problems: list[str] = []
+        self.null_choices = NULL_CHOICES
 
     @property
     def maps_fields(self) -> bool:
@@ -498,6 +522,8 @@ class FieldsStep:
         return names_ok and options_ok and not any(row.error for row in self.rows)
 
     def _row_problem(self, row: MapperRow) -> str:
+        if row.on_null not in NULL_POLICY_LABELS:
+            return f"If NULL: choose “{NullPolicy.KEEP.label}” or “{NullPolicy.CLEAR.label}”."
         if row.column and row.constant:
             return "Choose a column or a constant value, not both."
         if row.missing and row.mapped:

@@ -11,7 +11,7 @@ class Sync(WorkspaceOwnedModel, TimeStampedModel):
     """A model → an Intercom object, with a behavior, a sync key and field mappings.
 
     `mappings` and `options` hold the engine's configuration as JSON (see `services.sync_engine_config`):
-    mappings: [{"target", "field_type", "column" | "constant", "custom"}]; options: dont_overwrite_with_null,
+    mappings: [{"target", "field_type", "column" | "constant", "custom", "on_null"}]; options:
     company_id_column, permanent_delete, event {contact_column, contact_key, created_at_column, event_name |
     event_name_column, metadata_columns, first_run}.
     """

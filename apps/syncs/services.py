@@ -19,6 +19,7 @@ from apps.syncs.engine.config import (
     EventOptions,
     FieldMapping,
     FirstRunMode,
+    NullPolicy,
     SyncConfig,
     SyncKey,
 )
@@ -58,10 +59,10 @@ def engine_config(*, object_key: str, behavior: str, key_column: str, key_identi
                 column=m.get("column"),
                 constant=m.get("constant"),
                 custom=bool(m.get("custom")),
+                on_null=NullPolicy(m.get("on_null", NullPolicy.KEEP)),
             )
             for m in mappings
         ),
-        dont_overwrite_with_null=bool(options.get("dont_overwrite_with_null")),
         company_id_column=options.get("company_id_column") or None,
         permanent_delete=bool(options.get("permanent_delete")),
         event=EventOptions(

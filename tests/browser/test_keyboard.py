@@ -94,4 +94,6 @@ def test_the_wizard_with_the_keyboard_only(page, shot, live_server, live_interco
         "id",
         "external_id",
     )
-    assert sync.mappings == [{"target": "name", "field_type": "string", "custom": False, "column": "name"}]
+    assert sync.mappings == [
+        {"target": "name", "field_type": "string", "custom": False, "on_null": "keep", "column": "name"}
+    ]

@@ -8,7 +8,7 @@ service; the standard fields here are Intercom's own, with the types Intercom ex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from enum import StrEnum
 
 
@@ -52,6 +52,10 @@ class StandardField:
     label: str
     type: FieldType
     help: str = ""
+    _: KW_ONLY
+    # Whether Intercom takes null for it (the spec's `nullable` in the create/update request bodies): only
+    # then can a NULL in the model clear Intercom's value. Given for every field, from the spec.
+    nullable: bool
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,20 @@ class IntercomObject:
         None  # contacts: the role a created record gets ("user" / "lead"); None = from the data
     )
     note: str = ""
+    custom_attributes_nullable: bool = False  # a custom attribute's value can be cleared with null
 
     def identifier(self, key: str) -> Identifier:
         return next(i for i in self.identifiers if i.key == key)
 
     def field(self, name: str) -> StandardField | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    def accepts_null(self, name: str, *, custom: bool) -> bool:
+        """Whether Intercom lets a null clear this field (False for a field the object does not have)."""
+        if custom:
+            return self.custom_attributes_nullable
+        standard = self.field(name)
+        return standard is not None and standard.nullable
 
 
 EMAIL = Identifier("email", "Email")
@@ -80,17 +92,23 @@ EXTERNAL_ID = Identifier("external_id", "External ID")
 COMPANY_ID = Identifier("company_id", "Company ID")
 EVENT_ID = Identifier("event_id", "Event ID")
 
+# Nullability: the spec's `create_contact_request` / `update_contact_request` (API_NOTES §1).
 CONTACT_FIELDS = (
-    StandardField("email", "Email", FieldType.STRING),
-    StandardField("external_id", "External ID", FieldType.STRING, "Your id of the user (users only)."),
-    StandardField("name", "Name", FieldType.STRING),
-    StandardField("phone", "Phone", FieldType.STRING),
-    StandardField("avatar", "Avatar URL", FieldType.STRING),
-    StandardField("signed_up_at", "Signed up at", FieldType.DATE),
-    StandardField("last_seen_at", "Last seen at", FieldType.DATE),
-    StandardField("owner_id", "Owner (admin id)", FieldType.STRING),
-    StandardField("unsubscribed_from_emails", "Unsubscribed from emails", FieldType.BOOLEAN),
+    StandardField("email", "Email", FieldType.STRING, nullable=False),
+    StandardField(
+        "external_id", "External ID", FieldType.STRING, "Your id of the user (users only).", nullable=False
+    ),
+    StandardField("name", "Name", FieldType.STRING, nullable=True),
+    StandardField("phone", "Phone", FieldType.STRING, nullable=True),
+    StandardField("avatar", "Avatar URL", FieldType.STRING, nullable=True),
+    StandardField("signed_up_at", "Signed up at", FieldType.DATE, nullable=True),
+    StandardField("last_seen_at", "Last seen at", FieldType.DATE, nullable=True),
+    StandardField("owner_id", "Owner (admin id)", FieldType.STRING, nullable=True),
+    StandardField("unsubscribed_from_emails", "Unsubscribed from emails", FieldType.BOOLEAN, nullable=True),
 )
+# Contact custom attributes are merged per key and a null clears one (API_NOTES §1; the spec's
+# `custom_attributes` is a nullable free object).
+CONTACT_CUSTOM_NULLABLE = True
 CONTACT_BEHAVIORS = (Behavior.UPSERT, Behavior.UPDATE_ONLY, Behavior.DELETE)
 CONTACT_IDENTIFIERS = (EMAIL, INTERCOM_ID, EXTERNAL_ID)
 
@@ -100,18 +118,27 @@ OBJECTS: dict[str, IntercomObject] = {
         label="Company",
         identifiers=(COMPANY_ID,),
         behaviors=(Behavior.UPSERT, Behavior.DELETE),
+        # `create_or_update_company_request`: no field is nullable.
         fields=(
-            StandardField("name", "Name", FieldType.STRING),
-            StandardField("plan", "Plan", FieldType.STRING),
-            StandardField("size", "Size (employees)", FieldType.INTEGER),
-            StandardField("website", "Website", FieldType.STRING),
-            StandardField("industry", "Industry", FieldType.STRING),
-            StandardField("remote_created_at", "Created at (your system)", FieldType.DATE),
+            StandardField("name", "Name", FieldType.STRING, nullable=False),
+            StandardField("plan", "Plan", FieldType.STRING, nullable=False),
+            StandardField("size", "Size (employees)", FieldType.INTEGER, nullable=False),
+            StandardField("website", "Website", FieldType.STRING, nullable=False),
+            StandardField("industry", "Industry", FieldType.STRING, nullable=False),
+            StandardField("remote_created_at", "Created at (your system)", FieldType.DATE, nullable=False),
             StandardField(
-                "monthly_spend", "Monthly spend", FieldType.INTEGER, "Intercom keeps whole numbers."
+                "monthly_spend",
+                "Monthly spend",
+                FieldType.INTEGER,
+                "Intercom keeps whole numbers.",
+                nullable=False,
             ),
         ),
         attribute_model="company",
+        # Not nullable: the spec types each company custom attribute value as a (non-nullable) string, and
+        # neither the spec nor API_NOTES documents clearing one with null, as §1 does for contacts. A null
+        # Intercom might refuse would go out again on every run, so a NULL keeps the company's value.
+        custom_attributes_nullable=False,
         note=(
             "Intercom shows a company only once at least one user is attached to it. Companies cannot be "
             "archived: Delete removes them (Intercom archives them and detaches their contacts)."
@@ -122,8 +149,12 @@ OBJECTS: dict[str, IntercomObject] = {
         label="Contact (Lead or User)",
         identifiers=CONTACT_IDENTIFIERS,
         behaviors=CONTACT_BEHAVIORS,
-        fields=(StandardField("role", "Role (user or lead)", FieldType.STRING), *CONTACT_FIELDS),
+        fields=(
+            StandardField("role", "Role (user or lead)", FieldType.STRING, nullable=False),
+            *CONTACT_FIELDS,
+        ),
         attribute_model="contact",
+        custom_attributes_nullable=CONTACT_CUSTOM_NULLABLE,
         note="Map a Role column to choose user or lead per record; without one, new contacts are users.",
     ),
     "lead": IntercomObject(
@@ -133,6 +164,7 @@ OBJECTS: dict[str, IntercomObject] = {
         behaviors=CONTACT_BEHAVIORS,
         fields=tuple(f for f in CONTACT_FIELDS if f.name != "external_id"),
         attribute_model="contact",
+        custom_attributes_nullable=CONTACT_CUSTOM_NULLABLE,
         role="lead",
         note="Intercom keeps no External ID on leads and never turns a user back into a lead.",
     ),
@@ -143,6 +175,7 @@ OBJECTS: dict[str, IntercomObject] = {
         behaviors=CONTACT_BEHAVIORS,
         fields=CONTACT_FIELDS,
         attribute_model="contact",
+        custom_attributes_nullable=CONTACT_CUSTOM_NULLABLE,
         role="user",
     ),
     "event": IntercomObject(

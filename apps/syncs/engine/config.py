@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from apps.connections.intercom.catalog import (
@@ -39,6 +40,20 @@ class FirstRunMode(StrEnum):
     SKIP_EXISTING = "skip_existing"  # the first run records today's rows as sent without sending them
 
 
+class NullPolicy(StrEnum):
+    """What a NULL in the model does to a mapped field in Intercom."""
+
+    KEEP = "keep"  # Intercom's value stays as it is: the field is left out of the body
+    CLEAR = "clear"  # sent as null, which clears it; only where Intercom accepts null (the catalog says)
+
+    @property
+    def label(self) -> str:
+        return NULL_POLICY_LABELS[self]
+
+
+NULL_POLICY_LABELS = {NullPolicy.KEEP: "Keep Intercom's value", NullPolicy.CLEAR: "Clear in Intercom"}
+
+
 @dataclass(frozen=True)
 class SyncKey:
     column: str  # the model column
@@ -57,6 +72,7 @@ class FieldMapping:
     column: str | None = None
     constant: Any = None
     custom: bool = False
+    on_null: NullPolicy = NullPolicy.KEEP
 
     @property
     def label(self) -> str:
@@ -80,7 +96,6 @@ class SyncConfig:
     behavior: Behavior
     sync_key: SyncKey
     mappings: tuple[FieldMapping, ...] = ()
-    dont_overwrite_with_null: bool = False
     company_id_column: str | None = None  # contact syncs: attach the contact to this company
     event: EventOptions | None = None  # event syncs only
     permanent_delete: bool = False  # Delete on contacts: delete instead of archive (companies always delete)
@@ -92,6 +107,25 @@ class SyncConfig:
     @property
     def is_contact(self) -> bool:
         return self.object_key in CONTACT_OBJECTS
+
+    def sends_null(self, mapping: FieldMapping) -> bool:
+        """A NULL of this mapping goes out as null: asked for (CLEAR) and accepted by Intercom. Otherwise
+        the field is left out of the body and Intercom keeps its value."""
+        return mapping.on_null is NullPolicy.CLEAR and self.object.accepts_null(
+            mapping.target, custom=mapping.custom
+        )
+
+    @cached_property
+    def kept_on_null(self) -> frozenset[tuple[bool, str]]:
+        """(custom, target) of the mappings whose NULL keeps Intercom's value."""
+        return frozenset((m.custom, m.target) for m in self.mappings if not self.sends_null(m))
+
+    @property
+    def needs_previous_payloads(self) -> bool:
+        """Whether planning reads the last accepted payloads: a NULL that keeps Intercom's value (or a NULL
+        company, which never detaches one) is no change only when compared with what Intercom holds."""
+        kept = any(m.column is not None and not self.sends_null(m) for m in self.mappings)
+        return kept or self.company_id_column is not None
 
     @property
     def key_is_destination_id(self) -> bool:
@@ -162,6 +196,14 @@ class SyncConfig:
                     )
                 elif mapping.target == self.sync_key.identifier:
                     problems.append(f"Field “{mapping.target}” is already set by the sync key.")
+            known = (
+                obj.attribute_model is not None if mapping.custom else obj.field(mapping.target) is not None
+            )
+            if known and mapping.on_null is NullPolicy.CLEAR and not self.sends_null(mapping):
+                what = f"the custom attribute “{mapping.target}”" if mapping.custom else f"“{mapping.target}”"
+                problems.append(
+                    f"Intercom cannot clear {what}: it does not accept null. Choose “{NullPolicy.KEEP.label}”."
+                )
             if mapping.column is not None:
                 need_column(mapping.column, mapping.label)
             elif mapping.constant is None:

@@ -7,7 +7,8 @@ Shapes (API_NOTES §1-3):
 - companies: `company_id` (the sync key), fields, `custom_attributes`.
 - events: `event_name`, `created_at` (UNIX seconds), the contact key (`id` / `user_id` / `email`), and a flat
   `metadata` of at most 10 keys (a key per metadata column; NULLs are left out).
-With "don't overwrite with null", NULL values are left out of the body, so Intercom keeps what it has.
+NULLs follow each mapping's null policy (`FieldMapping.on_null`): left out of the body, so Intercom keeps what
+it has (KEEP, and always where Intercom does not accept null), or sent as null to clear it (CLEAR).
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class PayloadBuilder:
         index = {name: i for i, name in enumerate(columns)}
         self._index = index
         obj = config.object
-        self._drop_nulls = config.dont_overwrite_with_null
+        self._sends_null = {(m.custom, m.target) for m in config.mappings if config.sends_null(m)}
         # (target, coercer, column index or None, coerced constant, column name, custom)
         self._fields = [self._resolve(m) for m in config.mappings]
         identifier = config.sync_key.identifier
@@ -186,8 +187,8 @@ class PayloadBuilder:
                     value = convert(row[position], column)
                 except CoercionError as error:
                     raise InvalidValue(str(error)) from None
-            if value is None and (self._drop_nulls or (target == "role" and not is_custom)):
-                continue  # a NULL role is "not set": Intercom cannot clear it
+            if value is None and (is_custom, target) not in self._sends_null:
+                continue  # Intercom keeps its value (a NULL role, say, is "not set": it cannot be cleared)
             if is_custom:
                 custom[target] = value
             else:

@@ -35,9 +35,11 @@ Rules (each one a decision users can read in the docs):
   first run with "skip rows that exist today", every valid row is SKIP: the loader records its id as sent
   without calling Intercom, so only rows that appear later are sent.
 - Full resync ignores the ledger's hashes (unchanged records are updated again), never its sent event ids.
-- "Don't overwrite with null": a NULL is left out of the body, so Intercom keeps the last value; when the
-  ledger keeps the last payload, the planned payload is that payload updated with the row's non-NULL
-  values, so a NULL alone is no change (no call), and the ledger keeps describing what Intercom holds.
+- A NULL under a field's "Keep Intercom's value" policy (`NullPolicy.KEEP`, and every field Intercom cannot
+  clear) is left out of the body, so Intercom keeps the last value; when the ledger keeps the last payload,
+  the planned payload takes that field's last value, so a NULL alone is no change (no call), and the
+  ledger keeps describing what Intercom holds. A NULL company column never detaches a contact: the last
+  company is kept the same way. Under "Clear in Intercom" a NULL is sent as null: a change like any other.
 """
 
 from __future__ import annotations
@@ -171,7 +173,7 @@ RowsOf = Callable[[Collection[str] | None], Iterable[Sequence[Sequence[Any]]]]
 
 def uses_fingerprints(config: SyncConfig) -> bool:
     """Where a payload is a function of the row (and of the last accepted payload, idempotently, for
-    "don't overwrite with null"). Send plans from the event ids, Delete from the keys alone."""
+    NULLs that keep Intercom's value). Send plans from the event ids, Delete from the keys alone."""
     return config.behavior in (Behavior.UPSERT, Behavior.UPDATE_ONLY)
 
 
@@ -433,8 +435,8 @@ class _Planner:
         if behavior is Behavior.DELETE:
             digest = payload_hash({"operation": str(self.delete_operation), **payload})
         else:
-            if config.dont_overwrite_with_null and entry is not None and entry.payload is not None:
-                payload = keep_previous_values(entry.payload, payload)
+            if entry is not None and entry.payload is not None:
+                payload = keep_previous_values(entry.payload, payload, config.kept_on_null)
                 company_id = company_id if company_id is not None else entry.company_id
             digest = payload_hash(payload, company_id)
         accepted = entry is not None and entry.payload_hash is not None
@@ -469,11 +471,20 @@ class _Planner:
         return record(Operation.UPDATE_IF_FOUND if config.key_is_destination_id else Operation.CREATE)
 
 
-def keep_previous_values(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    """The previous payload, with the current (non-NULL) values over it; custom attributes per key."""
-    merged = {**previous, **current}
-    if CUSTOM in previous or CUSTOM in current:
-        merged[CUSTOM] = {**previous.get(CUSTOM, {}), **current.get(CUSTOM, {})}
+def keep_previous_values(
+    previous: dict[str, Any], current: dict[str, Any], kept: Collection[tuple[bool, str]]
+) -> dict[str, Any]:
+    """The current payload, plus the previous value of each `kept` field (custom, target) it leaves out:
+    a NULL that keeps Intercom's value. Fields no longer mapped are not carried over."""
+    merged = dict(current)
+    custom = dict(current.get(CUSTOM, {}))
+    previous_custom = previous.get(CUSTOM, {})
+    for is_custom, target in kept:
+        into, source = (custom, previous_custom) if is_custom else (merged, previous)
+        if target not in into and target in source:
+            into[target] = source[target]
+    if custom:
+        merged[CUSTOM] = custom
     return merged
 
 

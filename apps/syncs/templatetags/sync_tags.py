@@ -57,6 +57,13 @@ def identifier_label(value: str) -> str:
 
 
 @register.filter
+def null_policy(mapping: dict, obj) -> str:
+    from apps.syncs.forms import null_policy_words
+
+    return null_policy_words(mapping, obj)
+
+
+@register.filter
 def pretty_json(value) -> str:
     import json
 

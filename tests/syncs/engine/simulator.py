@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.syncs.engine.ledger import InMemoryLedger
-from apps.syncs.engine.plan import Operation, PlannedRecord, keep_previous_values
+from apps.syncs.engine.plan import Operation, PlannedRecord
 
 _ids = itertools.count(1)
 
@@ -40,10 +40,18 @@ class FakeIntercom:
         return record.key if record.key in self.records else None
 
     def write(self, key: str, record: PlannedRecord) -> None:
-        state = keep_previous_values(self.records.get(key, {}), copy.deepcopy(record.payload))
+        state = intercom_merge(self.records.get(key, {}), copy.deepcopy(record.payload))
         if record.company_id is not None:
             state["_company"] = record.company_id
         self.records[key] = state
+
+
+def intercom_merge(state: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Intercom's update: the body's top-level fields replace, custom attributes merge per key."""
+    merged = state | body
+    if "custom_attributes" in state or "custom_attributes" in body:
+        merged["custom_attributes"] = state.get("custom_attributes", {}) | body.get("custom_attributes", {})
+    return merged
 
 
 def apply(records, intercom: FakeIntercom, ledger: InMemoryLedger) -> dict[Operation, int]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.connections.intercom.catalog import Behavior, FieldType
-from apps.syncs.engine.config import EventContactKey, EventOptions, SyncConfig, SyncKey, mapping
+from apps.connections.intercom.catalog import OBJECTS, Behavior, FieldType
+from apps.syncs.engine.config import EventContactKey, EventOptions, NullPolicy, SyncConfig, SyncKey, mapping
 
 COLUMNS = ["email", "name", "seats", "org", "at"]
 
@@ -148,3 +148,57 @@ def test_any_column_can_be_the_sync_key():
     """Uniqueness is a property of the rows, checked when they are read (tests/syncs/engine/test_plan.py)."""
     config = SyncConfig("user", Behavior.UPSERT, SyncKey("name", "email"))
     assert config.validate(COLUMNS) == []
+
+
+CLEAR = NullPolicy.CLEAR
+
+
+def test_clear_is_refused_on_a_field_intercom_cannot_clear_naming_the_field():
+    config = SyncConfig(
+        "user",
+        Behavior.UPSERT,
+        SyncKey("name", "external_id"),
+        (mapping("email", FieldType.STRING, "email", on_null=CLEAR), mapping("name", "string", "name")),
+    )
+    assert config.validate(COLUMNS) == [
+        "Intercom cannot clear “email”: it does not accept null. Choose “Keep Intercom's value”."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("object_key", "identifier", "target", "custom", "refused"),
+    [
+        ("user", "email", "name", False, False),
+        ("lead", "email", "signed_up_at", False, False),
+        ("contact", "email", "role", False, True),
+        ("user", "email", "seats", True, False),
+        ("company", "company_id", "website", False, True),
+        ("company", "company_id", "size", False, True),
+        ("company", "company_id", "remote_created_at", False, True),
+        ("company", "company_id", "seats", True, True),
+    ],
+)
+def test_clear_is_accepted_exactly_where_intercom_accepts_null(
+    object_key, identifier, target, custom, refused
+):
+    field_type = FieldType.INTEGER if custom else OBJECTS[object_key].field(target).type
+    config = SyncConfig(
+        object_key,
+        Behavior.UPSERT,
+        SyncKey("email", identifier),
+        (mapping(target, field_type, "seats", custom=custom, on_null=CLEAR),),
+    )
+    what = f"the custom attribute “{target}”" if custom else f"“{target}”"
+    expected = [f"Intercom cannot clear {what}: it does not accept null. Choose “Keep Intercom's value”."]
+    assert config.validate(COLUMNS) == (expected if refused else [])
+    assert config.sends_null(config.mappings[0]) is not refused
+
+
+def test_keep_is_accepted_on_every_field_and_an_unknown_field_gets_one_problem():
+    config = SyncConfig(
+        "company",
+        Behavior.UPSERT,
+        SyncKey("email", "company_id"),
+        (mapping("website", "string", "name"), mapping("colour", "string", "name", on_null=CLEAR)),
+    )
+    assert config.validate(COLUMNS) == ["“colour” is not a field of Company."]

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.connections.intercom.catalog import Behavior, FieldType
-from apps.syncs.engine.config import EventContactKey, EventOptions, SyncConfig, SyncKey, mapping
+from apps.connections.intercom.catalog import OBJECTS, Behavior, FieldType
+from apps.syncs.engine.config import EventContactKey, EventOptions, NullPolicy, SyncConfig, SyncKey, mapping
 from apps.syncs.engine.payload import InvalidValue, PayloadBuilder, payload_hash
 
 
@@ -25,7 +25,10 @@ def test_contact_role_from_a_column_must_be_user_or_lead():
         "contact",
         Behavior.UPSERT,
         SyncKey("id", "external_id"),
-        mappings=(mapping("role", FieldType.STRING, "role"), mapping("signed_up_at", FieldType.DATE, "at")),
+        mappings=(
+            mapping("role", FieldType.STRING, "role"),
+            mapping("signed_up_at", FieldType.DATE, "at", on_null=NullPolicy.CLEAR),
+        ),
     )
     columns = ["id", "role", "at"]
     assert build(config, columns, ("u1", "lead", dt.date(2026, 1, 1)), "u1").payload == {
@@ -121,3 +124,86 @@ def test_hash_tells_types_apart():
     assert payload_hash({"v": 1}) != payload_hash({"v": "1"})
     assert payload_hash({"v": True}) != payload_hash({"v": 1})
     assert payload_hash({"v": None}) != payload_hash({})
+
+
+# --- NULLs: each mapping's null policy -----------------------------------------------------------------
+
+
+def user_config(on_null: NullPolicy) -> SyncConfig:
+    return SyncConfig(
+        "user",
+        Behavior.UPSERT,
+        SyncKey("id", "external_id"),
+        mappings=(
+            mapping("name", FieldType.STRING, "name", on_null=on_null),
+            mapping("email", FieldType.STRING, "email", on_null=on_null),
+            mapping("plan", FieldType.STRING, "plan", custom=True, on_null=on_null),
+        ),
+    )
+
+
+def test_keep_leaves_a_null_out_of_the_body():
+    built = build(
+        user_config(NullPolicy.KEEP), ["id", "name", "email", "plan"], ("u1", None, None, None), "u1"
+    )
+    assert built.payload == {"external_id": "u1", "role": "user"}
+
+
+def test_keep_is_the_default():
+    assert mapping("name", FieldType.STRING, "name").on_null is NullPolicy.KEEP
+
+
+def test_clear_sends_null_where_intercom_accepts_it_and_never_to_email():
+    built = build(
+        user_config(NullPolicy.CLEAR), ["id", "name", "email", "plan"], ("u1", None, None, None), "u1"
+    )
+    assert built.payload == {
+        "external_id": "u1",
+        "role": "user",
+        "name": None,
+        "custom_attributes": {"plan": None},
+    }
+
+
+def test_values_are_sent_whatever_the_policy():
+    row = ("u1", "  Zoë <b>x</b> =1+1 ", "ada@example.com", "x" * 5000)
+    for policy in NullPolicy:
+        built = build(user_config(policy), ["id", "name", "email", "plan"], row, "u1")
+        assert built.payload["name"] == row[1] and built.payload["email"] == row[2]
+        assert built.payload["custom_attributes"] == {"plan": row[3]}
+
+
+EVERY_FIELD = [
+    pytest.param(obj.key, field, id=f"{obj.key}.{field.name}")
+    for obj in OBJECTS.values()
+    for field in obj.fields
+]
+
+
+@pytest.mark.parametrize(("object_key", "field"), EVERY_FIELD)
+def test_under_clear_a_null_is_sent_exactly_to_the_fields_intercom_lets_clear(object_key, field):
+    identifier = {"company": "company_id"}.get(object_key, "id")
+    config = SyncConfig(
+        object_key,
+        Behavior.UPSERT,
+        SyncKey("key", identifier),
+        mappings=(mapping(field.name, field.type, "value", on_null=NullPolicy.CLEAR),),
+    )
+    payload = build(config, ["key", "value"], ("k1", None), "k1").payload
+    assert (field.name in payload) is field.nullable
+    if field.nullable:
+        assert payload[field.name] is None
+
+
+@pytest.mark.parametrize(("object_key", "clears"), [("user", True), ("lead", True), ("contact", True),
+                                                    ("company", False)])  # fmt: skip
+def test_custom_attributes_are_cleared_on_contacts_only(object_key, clears):
+    identifier = "company_id" if object_key == "company" else "id"
+    config = SyncConfig(
+        object_key,
+        Behavior.UPSERT,
+        SyncKey("key", identifier),
+        mappings=(mapping("tier", FieldType.STRING, "value", custom=True, on_null=NullPolicy.CLEAR),),
+    )
+    payload = build(config, ["key", "value"], ("k1", None), "k1").payload
+    assert payload.get("custom_attributes") == ({"tier": None} if clears else None)

@@ -7,7 +7,15 @@ from dataclasses import replace
 import pytest
 
 from apps.connections.intercom.catalog import Behavior, FieldType
-from apps.syncs.engine.config import EventContactKey, EventOptions, FirstRunMode, SyncConfig, SyncKey, mapping
+from apps.syncs.engine.config import (
+    EventContactKey,
+    EventOptions,
+    FirstRunMode,
+    NullPolicy,
+    SyncConfig,
+    SyncKey,
+    mapping,
+)
 from apps.syncs.engine.ledger import InMemoryLedger, LedgerEntry
 from apps.syncs.engine.payload import payload_hash
 from apps.syncs.engine.plan import Operation, plan, summarize
@@ -149,16 +157,17 @@ def test_duplicates_are_found_across_batches():
     assert ledger.lookups == 2  # one ledger query per batch
 
 
-def test_dont_overwrite_with_null_keeps_the_last_values():
-    config = replace(USERS, dont_overwrite_with_null=True)
-    (first,) = run(config, [("ada@example.com", "Ada", 3, "acme")])
+def test_a_null_under_keep_is_no_change_and_the_last_values_are_kept():
+    (first,) = run(USERS, [("ada@example.com", "Ada", 3, "acme")])
     ledger = InMemoryLedger({"ada@example.com": accepted(first)})
 
-    (nulls,) = run(config, [("ada@example.com", None, None, None)], ledger)
-    assert nulls.operation is Operation.UNCHANGED
-    assert nulls.company_id == "acme"
+    (nulls,) = run(USERS, [("ada@example.com", None, None, None)], ledger)
+    assert nulls.operation is Operation.UNCHANGED and not nulls.operation.calls_intercom
+    assert nulls.payload == first.payload  # still what Intercom holds (the ledger keeps it)
+    assert nulls.payload_hash == first.payload_hash
+    assert nulls.company_id == "acme"  # a NULL company never detaches the contact
 
-    (one_change,) = run(config, [("ada@example.com", None, 5, None)], ledger)
+    (one_change,) = run(USERS, [("ada@example.com", None, 5, None)], ledger)
     assert one_change.operation is Operation.UPDATE
     assert one_change.payload == {
         "email": "ada@example.com",
@@ -168,17 +177,89 @@ def test_dont_overwrite_with_null_keeps_the_last_values():
     }
     assert one_change.changes == {"custom_attributes.seats": (3, 5)}
 
-    (fresh,) = run(config, [("bob@example.com", None, None, None)])
+    (fresh,) = run(USERS, [("bob@example.com", None, None, None)])
     assert fresh.payload == {"email": "bob@example.com", "role": "user"}
 
 
-def test_without_dont_overwrite_nulls_are_sent():
-    (record,) = run(USERS, [("ada@example.com", None, None, None)])
+def test_a_null_under_keep_without_the_last_payload_sends_the_body_without_the_field():
+    (first,) = run(USERS, [("ada@example.com", "Ada", 3, None)])
+    ledger = InMemoryLedger({"ada@example.com": LedgerEntry(first.payload_hash, "ic-1")})  # payload not read
+    (record,) = run(USERS, [("ada@example.com", None, 3, None)], ledger)
+    assert record.operation is Operation.UPDATE
+    assert record.payload == {"email": "ada@example.com", "role": "user", "custom_attributes": {"seats": 3}}
+
+
+def test_a_null_under_clear_is_sent_as_null_and_is_a_change():
+    config = replace(USERS, mappings=tuple(replace(m, on_null=NullPolicy.CLEAR) for m in USERS.mappings))
+    (first,) = run(config, [("ada@example.com", "Ada", 3, "acme")])
+    ledger = InMemoryLedger({"ada@example.com": accepted(first)})
+
+    (record,) = run(config, [("ada@example.com", None, None, "acme")], ledger)
+    assert record.operation is Operation.UPDATE
     assert record.payload == {
         "email": "ada@example.com",
         "role": "user",
         "name": None,
         "custom_attributes": {"seats": None},
+    }
+    assert record.changes == {"custom_attributes.seats": (3, None), "name": ("Ada", None)}
+    ledger = InMemoryLedger({"ada@example.com": accepted(record)})
+    (again,) = run(config, [("ada@example.com", None, None, "acme")], ledger)
+    assert again.operation is Operation.UNCHANGED
+
+
+def test_policies_apply_per_field():
+    name_clears = replace(
+        USERS, mappings=(replace(USERS.mappings[0], on_null=NullPolicy.CLEAR), USERS.mappings[1])
+    )
+    (first,) = run(name_clears, [("ada@example.com", "Ada", 3, None)])
+    ledger = InMemoryLedger({"ada@example.com": accepted(first)})
+    (record,) = run(name_clears, [("ada@example.com", None, None, None)], ledger)
+    assert record.operation is Operation.UPDATE
+    assert record.payload == {
+        "email": "ada@example.com",
+        "role": "user",
+        "name": None,
+        "custom_attributes": {"seats": 3},
+    }
+    assert record.changes == {"name": ("Ada", None)}
+
+
+def test_a_field_intercom_cannot_clear_is_kept_even_if_clear_was_asked():
+    """validate() refuses it; should such a configuration reach the planner, no null goes out anyway."""
+    config = SyncConfig(
+        "company",
+        Behavior.UPSERT,
+        SyncKey("email", "company_id"),
+        mappings=(
+            mapping("website", FieldType.STRING, "name", on_null=NullPolicy.CLEAR),
+            mapping("tier", FieldType.STRING, "org", custom=True, on_null=NullPolicy.CLEAR),
+        ),
+    )
+    (first,) = run(config, [("c1", "https://acme.test", None, "gold")])
+    ledger = InMemoryLedger({"c1": accepted(first)})
+    (record,) = run(config, [("c1", None, None, None)], ledger)
+    assert record.operation is Operation.UNCHANGED
+    assert record.payload == {
+        "company_id": "c1",
+        "website": "https://acme.test",
+        "custom_attributes": {"tier": "gold"},
+    }
+
+
+def test_values_of_fields_no_longer_mapped_are_not_sent_again():
+    """Removing a mapping stops its updates: the last payload's value is not carried into new bodies."""
+    with_plan = replace(
+        USERS, mappings=(*USERS.mappings, mapping("plan", FieldType.STRING, "org", custom=True))
+    )
+    (first,) = run(with_plan, [("ada@example.com", "Ada", 3, "pro")])
+    ledger = InMemoryLedger({"ada@example.com": accepted(first)})
+    (record,) = run(USERS, [("ada@example.com", None, 4, None)], ledger)
+    assert record.payload == {
+        "email": "ada@example.com",
+        "role": "user",
+        "name": "Ada",
+        "custom_attributes": {"seats": 4},
     }
 
 

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apps.connections.intercom.catalog import Behavior
+from apps.syncs.engine.config import NullPolicy
 from apps.syncs.engine.ledger import InMemoryLedger, LedgerEntry
 from apps.syncs.engine.plan import Operation, fingerprint_columns, plan, plan_by_fingerprint
 from tests.syncs.engine.simulator import FakeIntercom, apply
@@ -87,7 +88,7 @@ def outcome(records, *, with_row_hash: bool = True) -> Counter:
     return out
 
 
-@pytest.mark.parametrize("dont_overwrite_with_null", [False, True], ids=["nulls-sent", "nulls-kept"])
+@pytest.mark.parametrize("on_null", list(NullPolicy), ids=["nulls-kept", "nulls-cleared"])
 @pytest.mark.parametrize("behavior", [Behavior.UPSERT, Behavior.UPDATE_ONLY])
 @pytest.mark.parametrize("object_key", ["company", "user"])
 @given(
@@ -96,9 +97,9 @@ def outcome(records, *, with_row_hash: bool = True) -> Counter:
     reread_limit=st.sampled_from([0, 1, 1000]),  # 0: every row is read again; 1000: by fingerprint
 )
 def test_planning_by_fingerprint_equals_reading_every_row(
-    object_key, behavior, dont_overwrite_with_null, world, config_changed, reread_limit
+    object_key, behavior, on_null, world, config_changed, reread_limit
 ):
-    config = config_for(object_key, behavior, dont_overwrite_with_null=dont_overwrite_with_null)
+    config = config_for(object_key, behavior, on_null=on_null)
     ledger = previous_run(config, world["previous"], "before", world["perturb"])
     current = with_fingerprints(world["current"], config, "after" if config_changed else "before")
     warehouse = Warehouse(current)

@@ -17,7 +17,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apps.connections.intercom.catalog import Behavior, FieldType
-from apps.syncs.engine.config import EventContactKey, EventOptions, FirstRunMode, SyncConfig, SyncKey, mapping
+from apps.syncs.engine.config import (
+    EventContactKey,
+    EventOptions,
+    FirstRunMode,
+    NullPolicy,
+    SyncConfig,
+    SyncKey,
+    mapping,
+)
 from apps.syncs.engine.ledger import InMemoryLedger, LedgerEntry
 from apps.syncs.engine.plan import Operation, plan
 from tests.syncs.engine.simulator import FakeIntercom, apply
@@ -39,30 +47,29 @@ rows = st.lists(st.tuples(keys, names, sizes, scores, orgs), max_size=12)
 perturbations = st.sampled_from(["keep", "keep", "drop", "stale", "no_payload", "rejected"])
 
 
-def config_for(object_key: str, behavior: Behavior, *, dont_overwrite_with_null: bool = False) -> SyncConfig:
+def config_for(object_key: str, behavior: Behavior, *, on_null: NullPolicy = NullPolicy.KEEP) -> SyncConfig:
+    """Every mapping with the same null policy (under CLEAR, no company field can be cleared: the catalog)."""
     if object_key == "company":
         return SyncConfig(
             "company",
             behavior,
             SyncKey("key", "company_id"),
             mappings=(
-                mapping("name", FieldType.STRING, "name"),
-                mapping("size", FieldType.INTEGER, "size"),
-                mapping("plan", FieldType.STRING, constant="pro"),
-                mapping("score", FieldType.FLOAT, "score", custom=True),
+                mapping("name", FieldType.STRING, "name", on_null=on_null),
+                mapping("size", FieldType.INTEGER, "size", on_null=on_null),
+                mapping("plan", FieldType.STRING, constant="pro", on_null=on_null),
+                mapping("score", FieldType.FLOAT, "score", custom=True, on_null=on_null),
             ),
-            dont_overwrite_with_null=dont_overwrite_with_null,
         )
     return SyncConfig(
         object_key,
         behavior,
         SyncKey("key", "email"),
         mappings=(
-            mapping("name", FieldType.STRING, "name"),
-            mapping("size", FieldType.INTEGER, "size", custom=True),
-            mapping("score", FieldType.FLOAT, "score", custom=True),
+            mapping("name", FieldType.STRING, "name", on_null=on_null),
+            mapping("size", FieldType.INTEGER, "size", custom=True, on_null=on_null),
+            mapping("score", FieldType.FLOAT, "score", custom=True, on_null=on_null),
         ),
-        dont_overwrite_with_null=dont_overwrite_with_null,
         company_id_column="org" if behavior is not Behavior.DELETE else None,
     )
 
@@ -122,6 +129,17 @@ def without_nulls(payload: dict) -> dict:
     if custom:
         out["custom_attributes"] = custom
     return out
+
+
+def nulls_clear(config: SyncConfig) -> bool:
+    """The reference's rule: a NULL is sent (and clears) only under CLEAR on a contact's name and custom
+    attributes; company fields and company custom attributes cannot be cleared."""
+    return config.mappings[0].on_null is NullPolicy.CLEAR and config.object_key != "company"
+
+
+def sent(config: SyncConfig, full: dict) -> dict:
+    """The body the model's row asks for: NULLs that keep Intercom's value left out."""
+    return full if nulls_clear(config) else without_nulls(full)
 
 
 def merged(old: dict, new: dict) -> dict:
@@ -209,12 +227,11 @@ def worlds(draw):
     }
 
 
-@pytest.mark.parametrize("dont_overwrite_with_null", [False, True], ids=["nulls-sent", "nulls-kept"])
+@pytest.mark.parametrize("on_null", list(NullPolicy), ids=["nulls-kept", "nulls-cleared"])
 @pytest.mark.parametrize("object_key", ["company", "user"])
 @given(world=worlds())
-def test_update_or_create_plans_the_right_set_and_converges(object_key, dont_overwrite_with_null, world):
-    config = config_for(object_key, Behavior.UPSERT, dont_overwrite_with_null=dont_overwrite_with_null)
-    drop_nulls = config.dont_overwrite_with_null
+def test_update_or_create_plans_the_right_set_and_converges(object_key, on_null, world):
+    config = config_for(object_key, Behavior.UPSERT, on_null=on_null)
     intercom, ledger, truth = previous_world(config, world["previous"], world["perturb"], world["foreign"])
     before = {key: dict(state) for key, state in intercom.records.items()}
     entries_before = dict(ledger.entries)
@@ -233,11 +250,14 @@ def test_update_or_create_plans_the_right_set_and_converges(object_key, dont_ove
         org = model[index][4] if config.company_id_column else None
         entry = entries_before.get(key)
         accepted = entry is not None and entry.payload_hash is not None
-        if drop_nulls and entry is not None and entry.payload is not None:
-            expected_payload = merged(entry.payload, without_nulls(full))
+        if entry is not None and entry.payload is not None:
+            # The last payload holds only fields of this configuration: every kept one is still mapped.
+            expected_payload = (
+                sent(config, full) if nulls_clear(config) else merged(entry.payload, sent(config, full))
+            )
             expected_company = org if org is not None else entry.company_id
         else:
-            expected_payload, expected_company = (without_nulls(full) if drop_nulls else full), org
+            expected_payload, expected_company = sent(config, full), org
         same = (
             accepted
             and world["perturb"].get(key) != "stale"
@@ -262,7 +282,7 @@ def test_update_or_create_plans_the_right_set_and_converges(object_key, dont_ove
     for index, (key, full) in valid.items():
         named.add(key)
         org = model[index][4] if config.company_id_column else None
-        expected_state = merged(before.get(key, {}), without_nulls(full) if drop_nulls else full)
+        expected_state = merged(before.get(key, {}), sent(config, full))
         company = org if org is not None else before.get(key, {}).get("_company")
         if company is not None:
             expected_state["_company"] = company
@@ -330,7 +350,7 @@ def test_update_only_updates_what_exists_and_creates_nothing(model, known, unkno
     named = {}
     for index, (key, full) in valid.items():
         named[key] = index
-        expected_state = merged(before[key], full) if key in before else None
+        expected_state = merged(before[key], sent(config, full)) if key in before else None
         if expected_state is not None and model[index][4] is not None:
             expected_state["_company"] = model[index][4]
         assert intercom.records.get(key) == expected_state
