@@ -234,9 +234,10 @@ def test_update_or_create_plans_the_right_set_and_converges(object_key, dont_ove
         accepted = entry is not None and entry.payload_hash is not None
         if drop_nulls and entry is not None and entry.payload is not None:
             expected_payload = merged(entry.payload, without_nulls(full))
-            expected_company = org if org is not None else entry.company_id
         else:
-            expected_payload, expected_company = (without_nulls(full) if drop_nulls else full), org
+            expected_payload = without_nulls(full) if drop_nulls else full
+        # A NULL company keeps the one attached (Syncline never detaches).
+        expected_company = org if org is not None else (entry.company_id if entry is not None else None)
         same = (
             accepted
             and world["perturb"].get(key) != "stale"
