@@ -180,8 +180,10 @@ class IntercomLoader:
         leaves a warning: the contact itself went through (or was up to date already), and the ledger says
         "no company", so the next run attaches it."""
         done = saved or "updated"
-        if not attach or not record.company_id or not contact_id:
+        if not attach or not record.company_id:
             return LoadResult(done, contact_id, company_id=record.company_id)
+        if not contact_id:  # Intercom answered without the contact's id: nothing to attach it by
+            return LoadResult(done)
         company_id = record.company_id
         intercom_id = self.company_intercom_id(company_id)
         if intercom_id is None:
