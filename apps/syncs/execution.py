@@ -29,6 +29,7 @@ from apps.connections.sources.errors import QueryInterrupted, SourceError
 from apps.syncs import events_in_flight, services
 from apps.syncs.engine.config import SyncConfig
 from apps.syncs.engine.load import IntercomLoader, LoadResult
+from apps.syncs.engine.payload import payload_hash
 from apps.syncs.engine.plan import (
     Operation,
     PlannedRecord,
@@ -41,13 +42,13 @@ from apps.syncs.engine.plan import (
     unchanged_rows,
     uses_fingerprints,
 )
-from apps.syncs.ledger import DbLedger, keys_settled_since
+from apps.syncs.ledger import DbLedger, keys_settled_since, synced_companies
 from apps.syncs.models import RecordOutcome, RecordResult, RunStatus, Sync, SyncRun
 
 logger = logging.getLogger(__name__)
 
 COUNT_KEYS = ("source_rows", "invalid", "unchanged", "created", "updated", "archived", "deleted", "sent",
-              "skipped", "rejected", "api_calls", "rate_limited")  # fmt: skip
+              "skipped", "rejected", "warnings", "api_calls", "rate_limited")  # fmt: skip
 PROGRESS_EVERY_SECONDS = 2.0
 CANCEL_CHECK_SECONDS = 1.0  # how soon a running run hears of its Cancel
 
@@ -291,20 +292,27 @@ class _RunRecorder:
 
     def loaded(self, record: PlannedRecord, result: LoadResult) -> None:
         self.counts[result.outcome] += 1
+        if result.warning:
+            self.counts["warnings"] += 1
+            self._result(record.key, RecordOutcome.WARNING, result.code, result.warning)
         if result.outcome == "rejected":
             message = result.message or result.code
             self.first_error = self.first_error or f"{record.key}: {message}"
             self._result(record.key, RecordOutcome.REJECTED, result.code, message)
             self.ledger.record_rejection(record.key, f"{result.code}: {message}")
-        elif result.outcome != "skipped":
+        elif result.outcome not in ("skipped", "unchanged"):
             # Deletions too: the ledger keeps the record as deleted, so the next run leaves it unchanged.
+            # A contact saved without the company it is to be attached to: its hash is the payload's with
+            # no company, and no row fingerprint, so the next run reads the row and plans the attachment.
+            attached = result.company_id == record.company_id
+            digest = record.payload_hash if attached else payload_hash(record.payload, result.company_id)
             self.ledger.record_accepted(
                 record.key,
-                payload_hash=record.payload_hash,
+                payload_hash=digest,
                 destination_id=result.destination_id,
                 payload=record.payload,
                 company_id=result.company_id,
-                row_hash=record.row_hash,
+                row_hash=record.row_hash if attached else None,
             )
 
     def take_client_stats(self, client: IntercomClient) -> None:
@@ -513,7 +521,9 @@ def sync_run_execute(
             adapter = watch.adapter = source_adapter(sync.model.source)
             client = client_for(sync.destination)
             events_in_flight.settle(sync, client, ledger)
-            loader = IntercomLoader(client, services.sync_engine_config(sync))
+            config = services.sync_engine_config(sync)
+            known = synced_companies(sync).get if config.company_id_column else None
+            loader = IntercomLoader(client, config, known_companies=known)
             records = _plan(sync, full_resync=run.full_resync, adapter=adapter)
             stop = _load(records, loader, recorder, run, watch)
             status = (

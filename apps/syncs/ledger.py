@@ -10,6 +10,7 @@ from django.db import connection as db
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.connections.intercom.catalog import Behavior
 from apps.connections.sources.base import PairDigest
 from apps.syncs.engine.ledger import LedgerEntry as EngineEntry
 from apps.syncs.models import LedgerEntry, Sync
@@ -182,3 +183,25 @@ def keys_settled_since(sync: Sync, since) -> frozenset[str]:
     return frozenset(
         rows.filter(Q(synced_at__gte=since) | Q(last_rejected_at__gte=since)).values_list("key", flat=True)
     )
+
+
+def synced_companies(sync: Sync) -> dict[str, str]:
+    """company_id → Intercom id of the companies that the workspace's Company syncs to the sync's Intercom
+    connection have in Intercom: what a contact sync attaches its contacts to without looking the companies
+    up. The latest word per company wins (one Company sync deleted it, another created it again…).
+    One query, at the start of a contact sync's run."""
+    rows = (
+        LedgerEntry.objects.for_workspace(sync.workspace_id)
+        .filter(sync__destination_id=sync.destination_id, sync__object_key="company")
+        .exclude(payload_hash="")
+        .exclude(destination_id="")
+        .order_by("synced_at", "id")
+        .values_list("key", "destination_id", "sync__behavior")
+    )
+    known: dict[str, str] = {}
+    for company_id, intercom_id, behavior in rows.iterator(chunk_size=5000):
+        if behavior == Behavior.DELETE:
+            known.pop(company_id, None)
+        else:
+            known[company_id] = intercom_id
+    return known

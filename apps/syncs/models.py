@@ -186,11 +186,12 @@ class RecordOutcome(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
     INVALID = "invalid", "Invalid"
     REJECTED = "rejected", "Rejected"
+    WARNING = "warning", "Warning"  # went through, but not all of it (a company that could not be attached)
 
 
 class RecordResult(WorkspaceOwnedModel):
-    """A record of a run that did not go through (invalid or rejected), with the reason; kept for
-    SYNC_RECORD_RESULTS_DAYS days."""
+    """A record of a run that did not go through (invalid or rejected) or went through with a warning, with
+    the reason; kept for SYNC_RECORD_RESULTS_DAYS days."""
 
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="record_results")
     key = models.CharField(max_length=512)

@@ -92,7 +92,8 @@ def run_get(*, workspace: Workspace, run_id: int) -> SyncRun:
 
 def run_record_results(*, workspace: Workspace, run: SyncRun, query: str = "", outcome: str = "",
                        code: str = "") -> QuerySet:  # fmt: skip
-    """The run's invalid and rejected records, optionally narrowed by key (contains), outcome and code."""
+    """The run's invalid and rejected records and those with a warning, optionally narrowed by key
+    (contains), outcome and code."""
     # Typed into a search box or a URL: a NUL character, which no stored text can hold (PostgreSQL refuses
     # it in a query), matches nothing, so it is dropped rather than sent.
     query, code = query.replace("\x00", ""), code.replace("\x00", "")

@@ -143,7 +143,7 @@ def run_list(request, workspace):
 
 RUN_COUNTS = [("source_rows", "rows read"), ("created", "created"), ("updated", "updated"),
               ("unchanged", "unchanged"), ("archived", "archived"), ("deleted", "deleted"), ("sent", "sent"),
-              ("skipped", "skipped"), ("rejected", "rejected"), ("invalid", "invalid")]  # fmt: skip
+              ("skipped", "skipped"), ("rejected", "rejected"), ("invalid", "invalid"), ("warnings", "warnings")]  # fmt: skip
 
 
 @workspace_view()
@@ -154,7 +154,8 @@ def run_detail(request, workspace, run_id):
         workspace=workspace, run=run, page=request.GET.get("page"), **filters
     )
     context = {"sync": run.sync, "results": results, **filters, "filtered": any(filters.values()),
-               "outcomes": [(RecordOutcome.REJECTED, "Rejected"), (RecordOutcome.INVALID, "Invalid")],
+               "outcomes": [(RecordOutcome.REJECTED, "Rejected"), (RecordOutcome.INVALID, "Invalid"),
+                            (RecordOutcome.WARNING, "Warning")],
                "error_summary": selectors.run_error_summary(workspace=workspace, run=run),
                "waited": run.started_at - run.created_at if run.started_at else None,
                "count_labels": RUN_COUNTS, "keep_days": settings.SYNC_RECORD_RESULTS_DAYS,

@@ -7,20 +7,25 @@ It never reads the warehouse and never writes the database: `IntercomLoader.appl
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from apps.connections.intercom.client import Accepted, IntercomClient, Rejected, TransientFailure
 from apps.syncs.engine.config import SyncConfig
 from apps.syncs.engine.plan import Operation, PlannedRecord
 
+KnownCompanies = Callable[[str], str | None]  # company_id → Intercom id, when known without a call
+
 
 @dataclass(frozen=True)
 class LoadResult:
-    outcome: str  # created, updated, archived, deleted, sent, skipped, rejected
+    outcome: str  # created, updated, unchanged, archived, deleted, sent, skipped, rejected
     destination_id: str | None = None
     code: str = ""
     message: str = ""
-    company_id: str | None = None  # contacts: the company it is now attached to
+    company_id: str | None = None  # contacts: the company it is attached to now (None: none, or not known)
+    warning: str = ""  # the record went through, but not all of it (the company could not be attached)
 
     @property
     def accepted(self) -> bool:
@@ -32,12 +37,19 @@ def _rejected(outcome: Rejected) -> LoadResult:
 
 
 class IntercomLoader:
-    """Applies one planned record through the client. Thread-safe: the executor calls it from a pool."""
+    """Applies one planned record through the client. Thread-safe: the executor calls it from a pool.
 
-    def __init__(self, client: IntercomClient, config: SyncConfig):
+    `known_companies` gives the Intercom id of a company without a call when it can (the ledgers of the
+    Company syncs to the same Intercom); any other company is looked up once per run, however many
+    threads need it at the same time."""
+
+    def __init__(
+        self, client: IntercomClient, config: SyncConfig, known_companies: KnownCompanies | None = None
+    ):
         self.client = client
         self.config = config
-        self._companies: dict[str, str | None] = {}  # company_id → Intercom id, found once per run
+        self.known_companies = known_companies
+        self._companies: dict[str, Future] = {}  # company_id → its Intercom id (None: not in Intercom)
         self._lock = threading.Lock()
 
     def apply(self, record: PlannedRecord) -> LoadResult:
@@ -64,7 +76,7 @@ class IntercomLoader:
     # --- companies ---------------------------------------------------------------------------------
     def _company(self, record: PlannedRecord) -> LoadResult:
         if record.operation is Operation.DELETE:
-            intercom_id = record.destination_id or self._company_id(record.key)
+            intercom_id = record.destination_id or self.company_intercom_id(record.key)
             if intercom_id is None:
                 return LoadResult(
                     "skipped", code="not_found", message="Not found in Intercom, nothing to delete."
@@ -74,21 +86,40 @@ class IntercomLoader:
         outcome = self.client.upsert_company(record.payload)
         if isinstance(outcome, Rejected):
             return _rejected(outcome)
+        known: Future = Future()
+        known.set_result(outcome.intercom_id)
         with self._lock:
-            self._companies[record.key] = outcome.intercom_id
+            self._companies[record.key] = known
         return LoadResult(
             "created" if record.operation is Operation.CREATE else "updated", outcome.intercom_id
         )
 
-    def _company_id(self, company_id: str) -> str | None:
+    def company_intercom_id(self, company_id: str) -> str | None:
+        """The Intercom id of the company `company_id` (None: Intercom has none), found once per run: the
+        first thread to ask finds it, the others wait for its answer. A failure is not kept: the threads
+        waiting get it, a later record asks again."""
         with self._lock:
-            if company_id in self._companies:
-                return self._companies[company_id]
-        found = self.client.find_company(company_id)
-        intercom_id = found.intercom_id if isinstance(found, Accepted) else None
-        with self._lock:
-            self._companies[company_id] = intercom_id
+            future = self._companies.get(company_id)
+            finding = future is None
+            if finding:
+                future = self._companies[company_id] = Future()
+        if not finding:
+            return future.result()
+        try:
+            intercom_id = self._find_company(company_id)
+        except BaseException as error:
+            with self._lock:
+                del self._companies[company_id]
+            future.set_exception(error)
+            raise
+        future.set_result(intercom_id)
         return intercom_id
+
+    def _find_company(self, company_id: str) -> str | None:
+        if self.known_companies is not None and (known := self.known_companies(company_id)):
+            return known
+        found = self.client.find_company(company_id)
+        return found.intercom_id if isinstance(found, Accepted) else None
 
     # --- contacts ----------------------------------------------------------------------------------
     def _find_contact(self, record: PlannedRecord) -> str | None:
@@ -119,6 +150,8 @@ class IntercomLoader:
                 outcome, done = self.client.delete_contact(contact_id), "deleted"
             return LoadResult(done, contact_id) if isinstance(outcome, Accepted) else _rejected(outcome)
 
+        if record.attach_only and record.destination_id:
+            return self._attach(record, record.destination_id, saved=None)
         if operation is Operation.UPDATE_IF_FOUND:
             contact_id = self._find_contact(record)
             if contact_id is None:
@@ -136,24 +169,38 @@ class IntercomLoader:
             done = "created" if operation is Operation.CREATE else "updated"
         if isinstance(outcome, Rejected):
             return _rejected(outcome)
-        return self._attach(record, LoadResult(done, outcome.intercom_id))
+        # A contact created here (a 404 on update included) has no company yet, whatever the ledger said.
+        attach = record.attach or done == "created"
+        return self._attach(record, outcome.intercom_id, saved=done, attach=attach)
 
-    def _attach(self, record: PlannedRecord, result: LoadResult) -> LoadResult:
-        if not record.company_id or not result.destination_id:
-            return result
-        company = self._company_id(record.company_id)
-        if company is None:
-            return LoadResult(
-                "rejected",
-                result.destination_id,
-                code="company_not_found",
-                message=f"The contact was saved, but company “{record.company_id}” does not exist in Intercom "
-                "(sync companies first); the attachment is retried on the next run.",
+    def _attach(self, record: PlannedRecord, contact_id: str | None, *, saved: str | None,
+                attach: bool = True) -> LoadResult:  # fmt: skip
+        """The contact's attachment to its company, when it needs one. `saved`: the contact's outcome when
+        its body was just sent (None when only the attachment is sent). A company that cannot be attached
+        leaves a warning: the contact itself went through (or was up to date already), and the ledger says
+        "no company", so the next run attaches it."""
+        done = saved or "updated"
+        if not attach or not record.company_id:
+            return LoadResult(done, contact_id, company_id=record.company_id)
+        if not contact_id:  # Intercom answered without the contact's id: nothing to attach it by
+            return LoadResult(done)
+        company_id = record.company_id
+        intercom_id = self.company_intercom_id(company_id)
+        if intercom_id is None:
+            code = "company_not_found"
+            problem = f"company “{company_id}” is not in Intercom yet: it is attached on a later run once it exists."
+        else:
+            outcome = self.client.attach_contact_to_company(contact_id, intercom_id)
+            if isinstance(outcome, Accepted):
+                return LoadResult(done, contact_id, company_id=company_id)
+            code = outcome.code or f"http_{outcome.status}"
+            problem = (
+                f"Intercom refused attaching it to company “{company_id}” ({outcome.message}): "
+                "it is attached on a later run."
             )
-        outcome = self.client.attach_contact_to_company(result.destination_id, company)
-        if isinstance(outcome, Rejected):
-            return LoadResult("rejected", result.destination_id, code=outcome.code, message=outcome.message)
-        return LoadResult(result.outcome, result.destination_id, company_id=record.company_id)
+        if saved is None:
+            return LoadResult("unchanged", contact_id, code=code, warning=f"Already saved; {problem}")
+        return LoadResult(saved, contact_id, code=code, warning=f"Saved; {problem}")
 
 
 class _RecordRejected(Exception):

@@ -40,6 +40,10 @@ Rules (each one a decision users can read in the docs):
   the planned payload takes that field's last value, so a NULL alone is no change (no call), and the
   ledger keeps describing what Intercom holds. A NULL company column never detaches a contact: the last
   company is kept the same way. Under "Clear in Intercom" a NULL is sent as null: a change like any other.
+- Company attachment (contacts with a company column): the ledger's hash covers the payload and the company
+  the contact is attached to. The contact is attached (`attach`) only when its company is not the one the
+  ledger says is attached; when only the company changed, the body is not sent again (`attach_only`). A
+  NULL company keeps the last attachment: Syncline attaches, it never detaches.
 """
 
 from __future__ import annotations
@@ -102,6 +106,8 @@ class PlannedRecord:
     row_hash: str | None = None  # the row's fingerprint, stored beside payload_hash once accepted
     row_hash_stale: bool = False  # UNCHANGED, but the ledger has another fingerprint: store this one
     rows: int = 1  # the rows it stands for: more for `unchanged_rows` (every row of an unchanged model)
+    attach: bool = False  # contacts: attach to `company_id` (not the company the ledger says is attached)
+    attach_only: bool = False  # contacts: Intercom has this payload already, only the attachment is sent
 
 
 def unchanged_rows(count: int) -> PlannedRecord:
@@ -437,12 +443,24 @@ class _Planner:
         else:
             if entry is not None and entry.payload is not None:
                 payload = keep_previous_values(entry.payload, payload, config.kept_on_null)
-                company_id = company_id if company_id is not None else entry.company_id
+            if company_id is None and entry is not None:
+                company_id = entry.company_id  # Syncline never detaches: a NULL company keeps the last one
             digest = payload_hash(payload, company_id)
         accepted = entry is not None and entry.payload_hash is not None
         known_id = key if config.key_is_destination_id else (entry.destination_id if entry else None)
+        # Attach when the ledger has another company (or none: one that did not exist yet, say).
+        attach = company_id is not None and (
+            self.full_resync or not accepted or company_id != entry.company_id
+        )
 
         def record(operation: Operation, changes=None, stale: bool = False) -> PlannedRecord:
+            attach_only = (
+                operation is Operation.UPDATE
+                and attach
+                and known_id is not None
+                and not self.full_resync
+                and payload_hash(payload, entry.company_id) == entry.payload_hash
+            )
             return PlannedRecord(
                 key,
                 operation,
@@ -455,6 +473,8 @@ class _Planner:
                 item.row_number,
                 item.row_hash,
                 stale,
+                attach=attach and operation is not Operation.UNCHANGED,
+                attach_only=attach_only,
             )
 
         if accepted and digest == entry.payload_hash and not self.full_resync:

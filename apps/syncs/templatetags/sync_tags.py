@@ -70,7 +70,7 @@ def pretty_json(value) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=True)
 
 
-SUMMARY_KEYS = ("created", "updated", "archived", "deleted", "sent", "rejected", "invalid")
+SUMMARY_KEYS = ("created", "updated", "archived", "deleted", "sent", "rejected", "invalid", "warnings")
 
 
 @register.filter

@@ -40,8 +40,12 @@ class FakeIntercom:
         return record.key if record.key in self.records else None
 
     def write(self, key: str, record: PlannedRecord) -> None:
-        state = intercom_merge(self.records.get(key, {}), copy.deepcopy(record.payload))
-        if record.company_id is not None:
+        """The body (unless the plan says Intercom has it: `attach_only`), and the company when the plan
+        attaches it (`attach`): so a plan that skips a change shows as a state that does not converge."""
+        state = self.records.get(key, {})
+        if not record.attach_only:
+            state = intercom_merge(state, copy.deepcopy(record.payload))
+        if record.attach:
             state["_company"] = record.company_id
         self.records[key] = state
 

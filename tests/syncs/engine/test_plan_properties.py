@@ -255,9 +255,10 @@ def test_update_or_create_plans_the_right_set_and_converges(object_key, on_null,
             expected_payload = (
                 sent(config, full) if nulls_clear(config) else merged(entry.payload, sent(config, full))
             )
-            expected_company = org if org is not None else entry.company_id
         else:
-            expected_payload, expected_company = sent(config, full), org
+            expected_payload = sent(config, full)
+        # A NULL company keeps the one attached (Syncline never detaches).
+        expected_company = org if org is not None else (entry.company_id if entry is not None else None)
         same = (
             accepted
             and world["perturb"].get(key) != "stale"
