@@ -312,21 +312,22 @@ def test_update_only_uses_the_known_id_or_asks_for_one_lookup():
 )
 def test_delete_archives_contacts_and_deletes_companies(object_key, identifier, permanent, operation):
     config = SyncConfig(object_key, Behavior.DELETE, SyncKey("email", identifier), permanent_delete=permanent)
-    (record,) = run(config, [("k1", "ignored", "not a number", None)])
+    key = "k1@example.com" if identifier == "email" else "k1"
+    (record,) = run(config, [(key, "ignored", "not a number", None)])
     assert record.operation is operation
-    assert record.payload == {identifier: "k1"}
-    ledger = InMemoryLedger({"k1": accepted(record, "ic-3")})
-    (again,) = run(config, [("k1", None, None, None)], ledger)
+    assert record.payload == {identifier: key}
+    ledger = InMemoryLedger({key: accepted(record, "ic-3")})
+    (again,) = run(config, [(key, None, None, None)], ledger)
     assert again.operation is Operation.UNCHANGED
-    (resync,) = run(config, [("k1", None, None, None)], ledger, full_resync=True)
+    (resync,) = run(config, [(key, None, None, None)], ledger, full_resync=True)
     assert (resync.operation, resync.destination_id) == (operation, "ic-3")
 
 
 def test_archived_then_permanently_deleted_is_planned_again():
     archive = SyncConfig("user", Behavior.DELETE, SyncKey("email", "email"))
-    (archived,) = run(archive, [("k1", None, None, None)])
-    ledger = InMemoryLedger({"k1": accepted(archived)})
-    (record,) = run(replace(archive, permanent_delete=True), [("k1", None, None, None)], ledger)
+    (archived,) = run(archive, [("k1@example.com", None, None, None)])
+    ledger = InMemoryLedger({"k1@example.com": accepted(archived)})
+    (record,) = run(replace(archive, permanent_delete=True), [("k1@example.com", None, None, None)], ledger)
     assert record.operation is Operation.DELETE
 
 
@@ -427,14 +428,16 @@ def test_send_all_on_the_first_run():
 
 def test_summarize_counts_and_samples_as_the_plan_streams():
     def records():
-        yield from run(USERS, [("a@x", "A", 1, None), ("b@x", "B", "x", None), ("a@x", "A", 1, None)])
-        yield from run(USERS, [("c@x", "C", 1, None)])
+        yield from run(
+            USERS, [("a@x.com", "A", 1, None), ("b@x.com", "B", "x", None), ("a@x.com", "A", 1, None)]
+        )
+        yield from run(USERS, [("c@x.com", "C", 1, None)])
 
     summary = summarize(records(), sample_size=1)
     assert summary.counts == {Operation.CREATE: 1, Operation.INVALID: 3}
     assert summary.total == 4 and summary.calls == 1
-    assert [r.key for r in summary.samples[Operation.INVALID]] == ["a@x"]
-    assert [r.key for r in summary.samples[Operation.CREATE]] == ["c@x"]
+    assert [r.key for r in summary.samples[Operation.INVALID]] == ["a@x.com"]
+    assert [r.key for r in summary.samples[Operation.CREATE]] == ["c@x.com"]
 
 
 def test_delete_keyed_by_intercom_id_needs_no_lookup():
