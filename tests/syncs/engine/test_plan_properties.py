@@ -64,7 +64,9 @@ def config_for(object_key: str, behavior: Behavior, *, on_null: NullPolicy = Nul
     return SyncConfig(
         object_key,
         behavior,
-        SyncKey("key", "external_id"),  # as written: email keys are normalised (tests/syncs/engine/test_plan.py)
+        SyncKey(
+            "key", "external_id"
+        ),  # as written: email keys are normalised (tests/syncs/engine/test_plan.py)
         mappings=(
             mapping("name", FieldType.STRING, "name", on_null=on_null),
             mapping("size", FieldType.INTEGER, "size", custom=True, on_null=on_null),
@@ -120,7 +122,12 @@ def ref_payload(config: SyncConfig, key: str, row) -> dict | None:
             "plan": "pro",
             "custom_attributes": {"score": score},
         }
-    return {"external_id": key, "role": "user", "name": name, "custom_attributes": {"size": size, "score": score}}
+    return {
+        "external_id": key,
+        "role": "user",
+        "name": name,
+        "custom_attributes": {"size": size, "score": score},
+    }
 
 
 def without_nulls(payload: dict) -> dict:
@@ -376,7 +383,9 @@ def test_update_only_updates_what_exists_and_creates_nothing(model, known, unkno
 )
 def test_delete_removes_exactly_the_model_records(model, existing, object_key, permanent, runs):
     if object_key != "company":
-        config = SyncConfig(object_key, Behavior.DELETE, SyncKey("key", "external_id"), permanent_delete=permanent)
+        config = SyncConfig(
+            object_key, Behavior.DELETE, SyncKey("key", "external_id"), permanent_delete=permanent
+        )
     else:
         config = SyncConfig("company", Behavior.DELETE, SyncKey("key", "company_id"))
     intercom, ledger = FakeIntercom(), InMemoryLedger()
