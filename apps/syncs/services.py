@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from apps.connections.intercom.catalog import Behavior, FieldType
+from apps.connections.intercom.coercion import EpochUnit
 from apps.connections.models import Connection
 from apps.models.models import SqlModel
 from apps.syncs.engine.config import (
@@ -60,6 +61,7 @@ def engine_config(*, object_key: str, behavior: str, key_column: str, key_identi
                 constant=m.get("constant"),
                 custom=bool(m.get("custom")),
                 on_null=NullPolicy(m.get("on_null", NullPolicy.KEEP)),
+                unit=EpochUnit(m.get("unit", EpochUnit.SECONDS)),
             )
             for m in mappings
         ),
@@ -73,6 +75,7 @@ def engine_config(*, object_key: str, behavior: str, key_column: str, key_identi
             event_name_column=event.get("event_name_column"),
             metadata_columns=tuple(event.get("metadata_columns") or ()),
             first_run=FirstRunMode(event.get("first_run", FirstRunMode.SEND_ALL)),
+            created_at_unit=EpochUnit(event.get("created_at_unit", EpochUnit.SECONDS)),
         )
         if event
         else None,

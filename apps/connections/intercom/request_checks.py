@@ -21,6 +21,8 @@ from typing import Any
 
 import fastjsonschema
 
+from apps.connections.intercom.coercion import shown
+
 SCHEMAS_PATH = Path(__file__).with_name("request_schemas.json")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # The maps whose values may be any number (JSON Schema can bound integers, not refuse NaN/infinity).
@@ -274,26 +276,5 @@ def _int(number: int) -> str:
 
 
 def _shown(value: Any) -> str:
-    """The value as the user wrote it: no Python reprs, long text cut."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "infinity" if value > 0 else "−infinity"
-        return repr(value)
-    if isinstance(value, int | Decimal):
-        return str(value)
-    if isinstance(value, str):
-        return f"“{_clip(value)}”"
-    if isinstance(value, Mapping | list | tuple):
-        return _clip(json.dumps(value, ensure_ascii=False, default=str))
-    return _clip(str(value))
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    text = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """The value as the user wrote it (coercion's `shown`), and a JSON null as null: it is the body's."""
+    return "null" if value is None else shown(value)

@@ -21,7 +21,7 @@ from apps.connections.intercom.catalog import (
     FieldType,
     IntercomObject,
 )
-from apps.connections.intercom.coercion import CoercionError, coerce
+from apps.connections.intercom.coercion import CoercionError, EpochUnit, coerce
 
 CONTACT_OBJECTS = frozenset({"contact", "user", "lead"})
 ROLES = ("user", "lead")
@@ -73,6 +73,8 @@ class FieldMapping:
     constant: Any = None
     custom: bool = False
     on_null: NullPolicy = NullPolicy.KEEP
+    # Dates given as numbers are epoch seconds or milliseconds, as the user says: never guessed by size.
+    unit: EpochUnit = EpochUnit.SECONDS
 
     @property
     def label(self) -> str:
@@ -88,6 +90,7 @@ class EventOptions:
     event_name_column: str | None = None  # … or a column holding it
     metadata_columns: tuple[str, ...] = ()  # metadata key = column name
     first_run: FirstRunMode = FirstRunMode.SEND_ALL
+    created_at_unit: EpochUnit = EpochUnit.SECONDS  # when the event time column holds epoch numbers
 
 
 @dataclass(frozen=True)

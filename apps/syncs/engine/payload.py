@@ -25,7 +25,6 @@ from uuid import UUID
 from apps.connections.intercom.catalog import Behavior
 from apps.connections.intercom.coercion import (
     CoercionError,
-    coerce,
     coercer,
     email_key,
     to_email,
@@ -68,6 +67,11 @@ def record_key(value: Any, column: str) -> str | None:
         return None
     key = to_string(value, column)
     return key if key.strip() else None
+
+
+def email_coercer(value: Any, column: str) -> str | None:
+    """The contact's email field: trimmed and checked like an email key (NULL stays None)."""
+    return None if value is None else to_email(value, column)
 
 
 def request_kind(config: SyncConfig) -> RequestKind | None:
@@ -158,9 +162,10 @@ class PayloadBuilder:
         return f"{source}: {violation.message}"
 
     def _resolve(self, m: FieldMapping) -> tuple[str, Any, int | None, Any, str, bool]:
+        convert = email_coercer if (m.target == "email" and not m.custom) else coercer(m.field_type, m.unit)
         if m.column is not None:
-            return m.target, coercer(m.field_type), self._index[m.column], None, m.column, m.custom
-        constant = coerce(m.constant, m.field_type, column=f"constant for {m.target}")
+            return m.target, convert, self._index[m.column], None, m.column, m.custom
+        constant = convert(m.constant, f"constant for {m.target}")
         return m.target, None, None, constant, m.target, m.custom
 
     def build(self, row: Sequence[Any], key: str) -> Built:
@@ -218,8 +223,10 @@ class PayloadBuilder:
         if raw_time is None:
             raise InvalidValue(f"{event.created_at_column}: the event time is empty")
         try:
-            created_at = to_unix_seconds(raw_time, event.created_at_column)
+            created_at = to_unix_seconds(raw_time, event.created_at_column, event.created_at_unit)
             contact = record_key(row[self._contact_index], event.contact_column)
+            if contact is not None and event.contact_key == "email":
+                contact = to_email(contact, event.contact_column)
         except CoercionError as error:
             raise InvalidValue(str(error)) from None
         if contact is None:
