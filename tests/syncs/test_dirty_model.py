@@ -102,7 +102,7 @@ def test_a_dirty_model_synced_twice_sends_only_valid_requests_and_nothing_for_in
     assert keyless[1].startswith("row 6: email: “not-an-email” is not"), keyless
     assert "appears in 2 rows" in reasons["twice@example.com"]
     for key in ("nan@example.com", "inf@example.com", "huge@example.com", "frac@example.com"):
-        assert reasons[key].startswith(("seats: ", "mrr: ")), reasons[key]
+        assert reasons[key].startswith((f"{key}: seats: ", f"{key}: mrr: ")), reasons[key]
         assert "Decimal(" not in reasons[key] and "nan)" not in reasons[key]
 
     held = {c["email"]: c for c in intercom_emulator.contacts(intercom_workspace.id_code)}
