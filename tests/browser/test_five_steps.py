@@ -104,10 +104,10 @@ def test_from_sign_up_to_records_in_intercom(page, shot, live_server, live_inter
     expect(page.get_by_role("heading", name="How should changes to the source be synced?")).to_be_visible()
     expect(page.get_by_label("Update Only")).to_be_checked()  # the safe start is preselected
     page.get_by_label("Update or Create").check()
-    page.get_by_label("Model column").select_option("full_name")  # not unique: refused in place
+    page.get_by_label("Model column").select_option("")  # no column: refused in place
     page.get_by_role("button", name="Next").click()
-    expect(page.get_by_text("is not known to be unique")).to_be_visible()
-    shot("wizard-3-key-not-unique")
+    expect(page.get_by_text("Choose the model column that matches the Intercom identifier.")).to_be_visible()
+    shot("wizard-3-key-missing")
     page.get_by_label("Model column").select_option("id")
     expect(page.get_by_label("Intercom identifier")).to_have_value("external_id")
     shot("wizard-3-behavior")
