@@ -150,3 +150,16 @@ def test_the_event_time_unit_is_saved_restored_and_used(owner_client, workspace,
     answer(owner_client, workspace, "preview", {"action": "schedule"}, sync)
     sync.refresh_from_db()
     assert "created_at_unit" not in sync.options["event"]
+
+
+def test_a_date_constant_is_read_in_the_unit_of_its_row(owner_client, workspace, people, destination):
+    through_behavior(owner_client, workspace, people, destination)
+    data = {"name": "People", "const:std:signed_up_at": str(MS)}
+    response = answer(owner_client, workspace, "fields", data)
+    assert response.status_code == 422
+    row = next(r for r in response.context["form"].rows if r.target == "signed_up_at")
+    assert "choose milliseconds on the mapping" in row.error
+    response = answer(owner_client, workspace, "fields", data | {"unit:std:signed_up_at": "milliseconds"})
+    assert response.status_code == 302
+    preview = owner_client.get(step_url(workspace, "preview")).content.decode()
+    assert ["signed_up_at", SHOWN] in table_rows(preview, "preview-fields")
