@@ -75,6 +75,7 @@ class SampleTable:
     outcome: str
     label: str
     records: list[SampleRecord]
+    key_label: str  # what the key is: "External ID", "Email", "Event ID"
     shows_old: bool = False  # updates: an old-value column
 
 
@@ -121,10 +122,15 @@ def sample_tables(sync, preview) -> list[SampleTable]:
     config = services.sync_engine_config(sync)
     formatter = ValueFormatter(config, sync.model.columns, zone_or_utc(sync.workspace.time_zone))
     describe = _Describer(config, formatter)
+    key_label = config.object.identifier(config.sync_key.identifier).label
     return [
         SampleTable(
-            outcome, label, [describe(r) for r in preview.samples[outcome]], shows_old=outcome == "updated"
-        )
+            outcome,
+            label,
+            [describe(r) for r in preview.samples[outcome]],
+            key_label,
+            shows_old=outcome == "updated",
+        )  # fmt: skip
         for outcome, label in SAMPLED_OPERATIONS
         if preview.samples.get(outcome)
     ]
@@ -159,7 +165,8 @@ class _Describer:
         if record.operation is Operation.UPDATE and record.changes is not None:
             if not record.changes:
                 sample.note = "No field changed since the last run: sent again."
-            sample.fields = [self._row(name, new, old) for name, (old, new) in record.changes.items()]
+            rows = [self._row(name, new, old) for name, (old, new) in record.changes.items()]
+            sample.fields = sorted(rows, key=lambda row: row.custom)  # as in the mapper: custom ones last
             return sample
         if record.operation is Operation.UPDATE:
             sample.note = "Previous values unknown (the last run kept no copy): the values sent are shown."

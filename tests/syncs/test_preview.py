@@ -95,7 +95,7 @@ def test_an_event_preview_shows_the_event_name_contact_time_and_metadata(
                      key_identifier="event_id", options=options)  # fmt: skip
     html = owner_client.get(url("sync_preview", workspace, sync.pk)).content.decode()
     rows = table_rows(html, "preview-events")
-    assert rows[0] == ["Key", "Event name", "Contact", "Time", "Metadata"]
+    assert rows[0] == ["Event ID", "Event name", "Contact", "Time", "Metadata"]
     assert [
         "1",
         "signed-up",
