@@ -128,3 +128,24 @@ def test_update_only_says_what_skipped_means(owner_client, workspace, people, de
         "skipped, not created"
         not in owner_client.get(url("sync_preview", workspace, upsert.pk)).content.decode()
     )
+
+
+def test_a_long_value_is_cut_in_the_table_and_whole_in_the_request_body(
+    owner_client, workspace, people, destination, warehouse
+):
+    warehouse.table("people", COLUMNS, [(1, "ada@example.com", "é" * 5000, "pro", None)])
+    sync = user_sync(workspace, people, destination)
+    html = owner_client.get(url("sync_preview", workspace, sync.pk)).content.decode()
+    (name,) = [row for row in table_rows(html, "preview-fields") if row[0] == "name"]
+    assert name[1] == "é" * 299 + "…"
+    assert "é" * 5000 in html  # the request body has it whole
+    assert "signed_up_at" not in [row[0] for row in table_rows(html, "preview-fields")]  # NULL: left out
+
+
+def test_a_delete_preview_lists_the_records_to_archive(owner_client, workspace, people, destination):
+    sync = make_sync(workspace, people, destination, object_key="user", behavior="delete", key_column="id",
+                     key_identifier="external_id")  # fmt: skip
+    html = owner_client.get(url("sync_preview", workspace, sync.pk)).content.decode()
+    assert "Records to archive" in html
+    rows = table_rows(html)
+    assert ["External ID", "Intercom id"] in rows and ["1", "found by the key at run time"] in rows
