@@ -215,7 +215,10 @@ def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_siz
     counts = Counter({"source_rows": summary.total})
     for operation, n in summary.counts.items():
         counts[PLANNED_OUTCOME[operation]] += n
-    samples = {PLANNED_OUTCOME[op]: records[:sample_size] for op, records in summary.samples.items()}
+    samples: dict[str, list[PlannedRecord]] = {}
+    for op, records in summary.samples.items():  # UPDATE and UPDATE_IF_FOUND are both "updated"
+        kept = samples.setdefault(PLANNED_OUTCOME[op], [])
+        kept += records[: sample_size - len(kept)]
     return SyncPreview(
         counts=dict(counts),
         invalid=summary.samples.get(Operation.INVALID, []),

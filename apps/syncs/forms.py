@@ -10,7 +10,8 @@ problem next to its field; the engine's own checks (services) decide, the forms 
 The mapper has one row per Intercom field, each with a column input (a searchable <datalist> of the
 model's columns), a constant input and what a NULL does (`null:…`, where Intercom can clear the field),
 named after the field (`col:std:name`, `const:cus:plan`), so that a row keeps its values when the list
-changes (a custom attribute created inline).
+changes (a custom attribute created inline). A date row also says what the numbers of its column are
+(`unit:…`, epoch seconds or milliseconds: date_units), unless the column's kind is a date.
 """
 
 from __future__ import annotations
@@ -29,15 +30,17 @@ from apps.connections.intercom.catalog import (
     FieldType,
     IntercomObject,
 )
+from apps.connections.intercom.coercion import EpochUnit
 from apps.connections.models import Connection, ConnectionKind
 from apps.models.models import SqlModel
+from apps.syncs import date_units
 from apps.syncs.engine.config import CONTACT_OBJECTS, NULL_POLICY_LABELS, FirstRunMode, NullPolicy
 from apps.syncs.models import Sync
 from apps.syncs.services import engine_config, sync_problems
 from apps.tenancy.models import Workspace
 
 IDENTIFIER_LABELS = {i.key: i.label for obj in OBJECTS.values() for i in obj.identifiers}
-MAPPER_PREFIXES = ("col:", "const:", "type:", "null:")
+MAPPER_PREFIXES = ("col:", "const:", "type:", "null:", "unit:")
 NULL_CHOICES = list(NULL_POLICY_LABELS.items())
 
 OBJECT_NOTES = {
@@ -272,6 +275,10 @@ class SyncOptionsForm(forms.Form):
     event_name = forms.CharField(required=False, max_length=255, label="Event name (the same for every row)")
     event_name_column = forms.ChoiceField(required=False, label="… or the column holding the event name")
     created_at_column = forms.ChoiceField(required=False, label="Event time column")
+    created_at_unit = forms.ChoiceField(
+        required=False, label=date_units.UNIT_QUESTION, choices=date_units.UNIT_CHOICES,
+        initial=EpochUnit.SECONDS.value,
+    )  # fmt: skip
     metadata_columns = forms.MultipleChoiceField(
         required=False,
         label="Metadata columns",
@@ -304,6 +311,7 @@ class SyncOptionsForm(forms.Form):
     def __init__(self, *args, columns: list[dict], sync_name: str, **kwargs):
         super().__init__(*args, prefix="opt", **kwargs)
         self.sync_name = sync_name
+        self.kinds = {c["name"]: c.get("kind") or "" for c in columns}
         choices = [(c["name"], column_label(c)) for c in columns]
         for name in ("company_id_column", "event_name_column", "created_at_column", "contact_column"):
             self.fields[name].choices = [("", "—"), *choices]
@@ -323,6 +331,11 @@ class SyncOptionsForm(forms.Form):
             self.add_error("confirm_name", f"Type “{self.sync_name}” exactly to delete permanently.")
         return data
 
+    @property
+    def created_at_reads_as_date(self) -> bool:
+        """The chosen event time column holds dates (no unit applies to it)."""
+        return date_units.reads_as_date(self.kinds.get(self["created_at_column"].value() or ""))
+
     def options_for(self, *, object_key: str, behavior: str) -> dict[str, Any]:
         """The sync's stored `options`, keeping only what applies to the object and behavior."""
         data = self.cleaned_data
@@ -335,6 +348,9 @@ class SyncOptionsForm(forms.Form):
                 "metadata_columns": list(data["metadata_columns"]),
                 "first_run": data["first_run"] or FirstRunMode.SEND_ALL.value,
             }
+            unit = date_units.stored_unit(data["created_at_unit"], self.kinds.get(data["created_at_column"]))
+            if unit is not None:
+                options["event"]["created_at_unit"] = unit.value
             if data["event_name_column"]:
                 options["event"]["event_name_column"] = data["event_name_column"]
             if data["event_name"].strip() or not data["event_name_column"]:
@@ -360,6 +376,7 @@ def options_initial(options: dict[str, Any]) -> dict[str, Any]:
         },  # fmt: skip
         "metadata_columns": event.get("metadata_columns") or [],
         "first_run": event.get("first_run") or FirstRunMode.SEND_ALL.value,
+        "created_at_unit": event.get("created_at_unit") or EpochUnit.SECONDS.value,
     }
 
 
@@ -388,6 +405,17 @@ class MapperRow:
     missing: bool = False  # a custom attribute Intercom does not list (any more)
     nullable: bool = False  # Intercom lets a null clear it
     on_null: str = NullPolicy.KEEP
+    unit: str = EpochUnit.SECONDS  # date rows: what the column's numbers are
+    column_kind: str = ""  # the kind of the chosen column, when the model has it
+
+    @property
+    def takes_unit(self) -> bool:
+        return date_units.takes_unit(self.field_type)
+
+    @property
+    def reads_as_date(self) -> bool:
+        """A date row fed by a date or timestamp column: no unit applies."""
+        return bool(self.column) and date_units.reads_as_date(self.column_kind)
 
     @property
     def offers_null_choice(self) -> bool:
@@ -413,6 +441,8 @@ class MapperRow:
             mapping["column"] = self.column
         else:
             mapping["constant"] = self.constant
+        if self.takes_unit and (unit := date_units.stored_unit(self.unit, self.column_kind)):
+            mapping["unit"] = unit.value
         return mapping
 
 
@@ -454,6 +484,7 @@ def mapper_rows(*, object_key: str, key_identifier: str, attributes: list[Custom
         row.column = (data.get(f"col:{row.slug}") or "").strip()
         row.constant = (data.get(f"const:{row.slug}") or "").strip()
         row.on_null = data.get(f"null:{row.slug}") or NullPolicy.KEEP
+        row.unit = data.get(f"unit:{row.slug}") or EpochUnit.SECONDS
     return rows
 
 
@@ -477,6 +508,8 @@ def mapper_data(mappings: list[dict]) -> dict[str, list[str]]:
             data[f"const:{slug}"] = ["" if m.get("constant") is None else str(m["constant"])]
         data[f"type:{slug}"] = [m["field_type"]]
         data[f"null:{slug}"] = [m.get("on_null", NullPolicy.KEEP)]
+        if m.get("unit"):
+            data[f"unit:{slug}"] = [m["unit"]]
     return data
 
 
@@ -501,12 +534,16 @@ class FieldsStep:
         self.rows = mapper_rows(object_key=obj.key, key_identifier=key_identifier, attributes=attributes,
                                 data=data)  # fmt: skip
         self.columns = {c["name"]: c for c in model.columns}
+        for row in self.rows:
+            row.column_kind = self.columns.get(row.column, {}).get("kind") or ""
         default_name = f"{model.name} → Intercom {obj.label}"
         self.name_form = SyncNameForm(data, workspace=workspace, sync=sync,
                                       initial={"name": sync.name if sync else default_name})  # fmt: skip
         self.options = SyncOptionsForm(data, columns=model.columns, sync_name=(data or {}).get("name", ""))
         self.problems: list[str] = []
         self.null_choices = NULL_CHOICES
+        self.unit_choices, self.unit_question = date_units.UNIT_CHOICES, date_units.UNIT_QUESTION
+        self.no_unit, self.date_kinds = date_units.NO_UNIT, " ".join(sorted(date_units.DATE_KINDS))
 
     @property
     def maps_fields(self) -> bool:
@@ -524,6 +561,8 @@ class FieldsStep:
     def _row_problem(self, row: MapperRow) -> str:
         if row.on_null not in NULL_POLICY_LABELS:
             return f"If NULL: choose “{NullPolicy.KEEP.label}” or “{NullPolicy.CLEAR.label}”."
+        if row.takes_unit and row.unit not in date_units.UNIT_VALUES:
+            return date_units.UNIT_PROBLEM
         if row.column and row.constant:
             return "Choose a column or a constant value, not both."
         if row.missing and row.mapped:

@@ -5,7 +5,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from apps.common.csv_export import csv_lines
-from apps.syncs import selectors, services
+from apps.syncs import preview_display, selectors, services
 from apps.syncs.execution import sync_preview as plan_preview
 from apps.syncs.models import RecordOutcome, RunTrigger
 from apps.tenancy.access import workspace_view
@@ -73,9 +73,6 @@ BEHAVIOR_OPERATIONS = {
     "delete": {"archived", "deleted", "unchanged", "invalid"},
     "send": {"sent", "skipped", "unchanged", "invalid"},
 }
-SAMPLED_OPERATIONS = [("created", "Records to create"), ("updated", "Records to update"),
-                      ("archived", "Records to archive"), ("deleted", "Records to delete"),
-                      ("sent", "Events to send")]  # fmt: skip
 
 
 @workspace_view()
@@ -90,17 +87,15 @@ def sync_preview(request, workspace, sync_id):
 
 
 def preview_tables(sync, preview) -> dict:
-    """The preview's counts (those the behavior can plan, and any other that is not zero) and samples."""
-    samples = [
-        {"outcome": outcome, "label": label, "records": preview.samples[outcome]}
-        for outcome, label in SAMPLED_OPERATIONS
-        if preview.samples.get(outcome)
-    ]
+    """The preview's counts (those the behavior can plan, and any other that is not zero), its samples as
+    tables (preview_display) and what "skipped" will mean."""
+    samples = preview_display.sample_tables(sync, preview)
+    skipped = preview_display.skipped_note(services.sync_engine_config(sync))
     shown = BEHAVIOR_OPERATIONS[sync.behavior]
     operations = [
         (key, label) for key, label in PREVIEW_OPERATIONS if key in shown or preview.counts.get(key)
     ]
-    return {"operations": operations, "samples": samples}
+    return {"operations": operations, "samples": samples, "skipped_note": skipped}
 
 
 @workspace_view(methods=("POST",))

@@ -8,3 +8,21 @@ document.addEventListener("htmx:afterSettle", function (event) {
   if (!target.matches("input, select, textarea, button")) target.setAttribute("tabindex", "-1");
   target.focus();
 });
+
+// A date row of the mapper (and the event time) asks what the numbers of its column are, unless the
+// chosen column's kind is a date or a timestamp: the kinds are those of the datalist #model-columns.
+function showDateUnit(field) {
+  if (!field.id) return;
+  var box = document.querySelector('[data-date-unit-for="' + CSS.escape(field.id) + '"]');
+  if (!box) return;
+  var name = field.value.trim();
+  var kind = "";
+  document.querySelectorAll("#model-columns option").forEach(function (option) {
+    if (option.value === name) kind = option.textContent.trim();
+  });
+  var isDate = name !== "" && (box.getAttribute("data-date-kinds") || "").split(" ").indexOf(kind) >= 0;
+  box.querySelector(".unit-choice").hidden = isDate;
+  box.querySelector(".unit-none").hidden = !isDate;
+}
+document.addEventListener("input", function (event) { showDateUnit(event.target); });
+document.addEventListener("change", function (event) { showDateUnit(event.target); });

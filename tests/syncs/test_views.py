@@ -16,6 +16,7 @@ from apps.tenancy.models import Role
 from tests.conftest import member_of
 from tests.factories import SourceConnectionFactory, SyncFactory, SyncRunFactory
 from tests.fixtures.syncs import m, make_sync
+from tests.html_tables import table_rows
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -385,7 +386,7 @@ def test_preview_shows_counts_and_samples_and_writes_nothing(
     assert preview.counts["unchanged"] == 1 and preview.counts["invalid"] == 1
     html = response.content.decode()
     assert "linus@example.com" in html and "&quot;Linus&quot;" in html  # the create's payload
-    assert '<span class="change-old">Ada</span> → <span class="change-new">Ada L.</span>' in html
+    assert ["name", "Ada", "Ada L."] in table_rows(html, "preview-fields")  # old → new, in a table
     assert "the sync key is empty" in html
     assert "Run sync" not in html  # a viewer cannot start it
     assert intercom_emulator.request_count() == calls  # not one call, let alone a write

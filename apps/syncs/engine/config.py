@@ -213,9 +213,8 @@ class SyncConfig:
                 problems.append(f"Choose a column or a constant value for the {mapping.label}.")
             else:
                 try:
-                    value = coerce(
-                        mapping.constant, mapping.field_type, column=f"constant for {mapping.target}"
-                    )
+                    value = coerce(mapping.constant, mapping.field_type,
+                                   column=f"constant for {mapping.target}", unit=mapping.unit)  # fmt: skip
                 except CoercionError as error:
                     problems.append(str(error))
                 else:

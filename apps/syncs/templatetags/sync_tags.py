@@ -64,6 +64,35 @@ def null_policy(mapping: dict, obj) -> str:
 
 
 @register.filter
+def date_unit(mapping: dict, model) -> str:
+    """How a date mapping reads its column ("numbers as epoch milliseconds"); "" for other mappings."""
+    from apps.syncs import date_units
+
+    if not date_units.takes_unit(mapping.get("field_type", "")):
+        return ""
+    return date_units.unit_words(mapping.get("unit"), _kind(model, mapping.get("column")))
+
+
+@register.filter
+def event_time_unit(event: dict, model) -> str:
+    """How an event sync reads its event time column."""
+    from apps.syncs import date_units
+
+    return date_units.unit_words(event.get("created_at_unit"), _kind(model, event.get("created_at_column")))
+
+
+@register.filter
+def event_contact_label(key: str) -> str:
+    from apps.connections.intercom.catalog import EVENT_CONTACT_KEYS
+
+    return EVENT_CONTACT_KEYS.get(key, key)
+
+
+def _kind(model, column: str | None) -> str:
+    return next((c.get("kind") or "" for c in model.columns if c["name"] == column), "")
+
+
+@register.filter
 def pretty_json(value) -> str:
     import json
 
