@@ -403,7 +403,9 @@ def test_event_name_from_a_column():
         event=replace(EVENTS.event, event_name=None, event_name_column="plan", metadata_columns=("amount",)),
     )
     records = run_events(
-        config, [("e1", "a@example.com", 1, "signed-up", None), ("e2", "a@example.com", 1, None, None)], InMemoryLedger()
+        config,
+        [("e1", "a@example.com", 1, "signed-up", None), ("e2", "a@example.com", 1, None, None)],
+        InMemoryLedger(),
     )
     assert records[0].payload["event_name"] == "signed-up" and "metadata" not in records[0].payload
     assert records[1].reason == "plan: the event name is empty"
@@ -414,7 +416,10 @@ def test_skip_rows_that_exist_today_only_on_the_first_run(first_run):
     config = replace(EVENTS, event=replace(EVENTS.event, first_run=FirstRunMode.SKIP_EXISTING))
     ledger = InMemoryLedger(sent={"e0"})
     records = run_events(
-        config, [("e0", "a@example.com", 1, None, None), ("e1", "a@example.com", 1, None, None)], ledger, first_run=first_run
+        config,
+        [("e0", "a@example.com", 1, None, None), ("e1", "a@example.com", 1, None, None)],
+        ledger,
+        first_run=first_run,
     )
     expected = Operation.SKIP if first_run else Operation.SEND
     assert [r.operation for r in records] == [Operation.UNCHANGED, expected]
