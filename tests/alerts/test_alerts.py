@@ -13,6 +13,7 @@ from apps.alerts.models import AlertKind, AlertState
 from apps.syncs import services as sync_services
 from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RunStatus
+from apps.syncs.outcomes import RunCounts
 from apps.tenancy.models import Role
 from tests.conftest import member_of
 from tests.factories import SourceConnectionFactory, SqlModelFactory, SyncFactory, SyncRunFactory
@@ -42,7 +43,7 @@ def finish(django_capture_on_commit_callbacks):
             sync_services.run_finish(
                 run,
                 status=status,
-                counts=counts or {"source_rows": 10, "updated": 10},
+                counts=RunCounts.from_json(counts or {"source_rows": 10, "updated": 10}),
                 first_error=first_error,
             )
         return run
@@ -151,7 +152,7 @@ def test_a_run_still_running_past_the_limit_alerts_from_the_periodic_check(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        sync_services.run_finish(run, status=OK, counts={"updated": 1})  # over the limit, still raised
+        sync_services.run_finish(run, status=OK, counts=RunCounts(updated=1))  # over the limit, still raised
     assert len(mail.outbox) == 1
 
 

@@ -11,6 +11,7 @@ from apps.alerts.tasks import webhook_retry_delay
 from apps.alerts.webhooks import Outcome, webhook_attempt
 from apps.syncs import services as sync_services
 from apps.syncs.models import RunStatus
+from apps.syncs.outcomes import RunCounts
 from tests.alerts.conftest import BadSignature, verify
 from tests.alerts.factories import SECRET, WebhookEndpointFactory
 from tests.factories import SyncFactory, SyncRunFactory
@@ -31,7 +32,9 @@ def start_and_finish(sync, status, callbacks, counts=None):
     run = SyncRunFactory(workspace=sync.workspace, sync=sync, status=RunStatus.QUEUED)
     with callbacks(execute=True):
         sync_services.run_mark_running(run)
-        sync_services.run_finish(run, status=status, counts=counts or {"source_rows": 3, "updated": 3})
+        sync_services.run_finish(
+            run, status=status, counts=RunCounts.from_json(counts or {"source_rows": 3, "updated": 3})
+        )
     return run
 
 
@@ -50,7 +53,7 @@ def test_a_receiver_verifies_the_signature_with_the_secret_it_was_shown(
         assert event["data"]["run_id"] == run.pk and event["data"]["sync_name"] == "Contacts → Intercom"
     finished = hook_server.received[1].json
     assert finished["data"]["status"] == "succeeded"
-    assert finished["data"]["counts"] == {"source_rows": 3, "updated": 3}
+    assert finished["data"]["counts"] == RunCounts(source_rows=3, updated=3).to_json()  # every count
     assert finished["data"]["url"] == f"http://127.0.0.1:8000/w/{workspace.slug}/runs/{run.pk}/"
     assert set(finished) == {"id", "type", "created_at", "data"}
 
