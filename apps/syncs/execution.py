@@ -283,7 +283,9 @@ class RunRecorder:
         if record.operation is Operation.INVALID:
             self._count(Outcome.INVALID)
             where = record.key if record.key is not None else f"row {record.row_number}"
-            self._result(record.key or "", RecordOutcome.INVALID, "invalid", f"{where}: {record.reason}")
+            self._result(
+                record.key or "", RecordOutcome.INVALID, Outcome.INVALID, f"{where}: {record.reason}"
+            )
         elif record.operation is Operation.UNCHANGED:
             self._count(Outcome.UNCHANGED)
             if record.row_hash_stale:

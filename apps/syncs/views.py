@@ -8,7 +8,7 @@ from apps.common.csv_export import csv_lines
 from apps.syncs import selectors, services
 from apps.syncs.execution import sync_preview as plan_preview
 from apps.syncs.models import RecordOutcome, RunTrigger
-from apps.syncs.outcomes import Outcome, RunCounts
+from apps.syncs.outcomes import LABELS, Outcome, RunCounts
 from apps.tenancy.access import workspace_view
 
 DETAIL = "syncs/sync_detail.html"
@@ -65,9 +65,9 @@ def run_progress(request, workspace, run_id):
 
 
 PREVIEW_OPERATIONS = [(Outcome.CREATED, "to create"), (Outcome.UPDATED, "to update"),
-                      (Outcome.UNCHANGED, "unchanged"), (Outcome.ARCHIVED, "to archive"),
+                      (Outcome.UNCHANGED, LABELS[Outcome.UNCHANGED]), (Outcome.ARCHIVED, "to archive"),
                       (Outcome.DELETED, "to delete"), (Outcome.SENT, "to send"), (Outcome.SKIPPED, "to skip"),
-                      (Outcome.INVALID, "invalid")]  # fmt: skip
+                      (Outcome.INVALID, LABELS[Outcome.INVALID])]  # fmt: skip
 # The operations a behavior can plan (others are shown only when they are not zero).
 BEHAVIOR_OPERATIONS = {
     "upsert": {Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.INVALID},
