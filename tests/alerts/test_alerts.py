@@ -79,6 +79,19 @@ def test_a_failure_emails_once_and_the_recovery_once(sync, finish, owner):
     assert len(mail.outbox) == 3
 
 
+def test_a_run_that_succeeded_with_warnings_is_a_recovery_and_raises_nothing(sync, finish):
+    finish(sync, RunStatus.SUCCEEDED_WITH_WARNINGS, {"source_rows": 10, "created": 9, "invalid": 1})
+    assert mail.outbox == []
+    finish(sync, FAILED, first_error=ERROR)
+    recovered = finish(
+        sync, RunStatus.SUCCEEDED_WITH_WARNINGS, {"source_rows": 10, "created": 9, "invalid": 1}
+    )
+    assert subjects()[1:] == [
+        f"[Syncline] Sync “Contacts → Intercom” recovered: run {recovered.pk} succeeded with warnings"
+    ]
+    assert "9 created · 1 invalid" in mail.outbox[1].body
+
+
 def test_a_cancelled_run_neither_raises_nor_clears(sync, finish):
     finish(sync, FAILED, first_error=ERROR)
     finish(sync, RunStatus.CANCELLED)

@@ -77,6 +77,7 @@ def test_events_go_only_to_enabled_endpoints_of_the_workspace_that_chose_them(
     WebhookEndpointFactory()  # another workspace's
 
     start_and_finish(sync, RunStatus.SUCCEEDED, django_capture_on_commit_callbacks)
+    start_and_finish(sync, RunStatus.SUCCEEDED_WITH_WARNINGS, django_capture_on_commit_callbacks)
     assert deliveries(workspace) == []
 
     start_and_finish(sync, RunStatus.PARTIALLY_FAILED, django_capture_on_commit_callbacks,
@@ -192,3 +193,17 @@ def test_an_endpoint_turned_off_or_deleted_gets_no_more_retries(workspace, hook_
     webhooks.webhook_delete(workspace=workspace, endpoint=other.endpoint)
     assert webhook_attempt(delivery_id=other.pk) == (Outcome.GAVE_UP, 0)
     assert hook_server.received == []
+
+
+def test_a_run_that_succeeded_with_warnings_is_run_succeeded(
+    workspace, sync, django_capture_on_commit_callbacks
+):
+    endpoint = WebhookEndpointFactory(workspace=workspace, events=["run.succeeded", "run.failed"])
+    start_and_finish(sync, RunStatus.SUCCEEDED_WITH_WARNINGS, django_capture_on_commit_callbacks,
+                     counts={"source_rows": 3, "created": 2, "invalid": 1})  # fmt: skip
+    (sent,) = deliveries(workspace)
+    assert (sent.endpoint_id, sent.event_type, sent.body["data"]["status"]) == (
+        endpoint.pk,
+        "run.succeeded",
+        "succeeded_with_warnings",
+    )

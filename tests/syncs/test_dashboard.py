@@ -113,6 +113,24 @@ def test_viewers_see_everything_and_no_button(client, workspace, sync):
 # --- live progress -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("status", "yardstick"),
+    [
+        (RunStatus.SUCCEEDED_WITH_WARNINGS, True),
+        (RunStatus.PARTIALLY_FAILED, True),
+        (RunStatus.FAILED, False),
+    ],
+)
+def test_a_run_that_read_the_whole_model_is_the_yardstick_of_the_next(owner_client, workspace, sync, status,
+                                                                     yardstick):  # fmt: skip
+    finished_run(workspace, sync, counts={"source_rows": 200, "created": 199, "invalid": 1}, status=status)
+    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    services.run_mark_running(run)
+    services.run_save_progress(run, RunCounts(source_rows=50, updated=50))
+    page = get(owner_client, "sync_detail", workspace, sync.pk)
+    assert ("50 of ~200 rows read" in page) is yardstick
+
+
 def test_progress_is_measured_against_the_last_run_and_polls_until_the_run_ends(
     owner_client, workspace, sync
 ):

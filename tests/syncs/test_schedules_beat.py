@@ -217,9 +217,10 @@ def runs_of(sync: Sync):
     return list(SyncRun.objects.for_workspace(sync.workspace).filter(sync=sync))
 
 
-def test_a_succeeded_run_queues_the_syncs_that_follow(sequence):
+@pytest.mark.parametrize("status", [RunStatus.SUCCEEDED, RunStatus.SUCCEEDED_WITH_WARNINGS])
+def test_a_succeeded_run_queues_the_syncs_that_follow(sequence, status):
     leader, follower = sequence
-    end_run_of(leader, RunStatus.SUCCEEDED)
+    end_run_of(leader, status)
     (run,) = runs_of(follower)
     assert (run.trigger, run.status) == (RunTrigger.SCHEDULE, RunStatus.QUEUED)
 
