@@ -111,10 +111,11 @@ def seed_ledger(sync) -> int:
     # … and a run history that says so, as the first run leaves it.
     from apps.syncs import services
     from apps.syncs.models import RunStatus
+    from apps.syncs.outcomes import RunCounts
 
     first = services.sync_run_start(workspace=sync.workspace, sync=sync, enqueue=False)
     services.run_mark_running(first)
-    services.run_finish(first, status=RunStatus.SUCCEEDED, counts={"source_rows": rows, "created": rows})
+    services.run_finish(first, status=RunStatus.SUCCEEDED, counts=RunCounts(source_rows=rows, created=rows))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE syncs_ledgerentry")  # as autovacuum would after a first run's inserts
     return rows

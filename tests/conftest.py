@@ -52,3 +52,13 @@ def demo_duckdb(tmp_path_factory) -> str:
     from apps.connections.demo_warehouse import write_demo_warehouse
 
     return str(write_demo_warehouse(tmp_path_factory.mktemp("warehouse") / "demo.duckdb", users=200))
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in-process when their transaction commits (the outbox then shows what was sent)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

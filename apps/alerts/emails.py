@@ -7,15 +7,13 @@ from django.utils import timezone
 from apps.alerts.links import absolute_url, run_url
 from apps.alerts.models import AlertKind
 from apps.alerts.selectors import alert_recipients, sync_alert_settings
-from apps.alerts.services import RECOVERED, rejected_share
+from apps.alerts.services import RECOVERED
 from apps.common.time_zones import zone_or_utc
 from apps.syncs.models import RunStatus, SyncRun
+from apps.syncs.outcomes import LABELS, RunCounts, Tally
 from apps.syncs.templatetags.sync_tags import duration as format_duration
 
 SUBJECT_ERROR_CHARS = 90
-COUNT_LABELS = (("source_rows", "rows read"), ("created", "created"), ("updated", "updated"),
-                ("unchanged", "unchanged"), ("archived", "archived"), ("deleted", "deleted"),
-                ("sent", "sent"), ("rejected", "rejected"), ("invalid", "invalid"))  # fmt: skip
 
 
 def _short(text: str) -> str:
@@ -23,9 +21,8 @@ def _short(text: str) -> str:
     return line if len(line) <= SUBJECT_ERROR_CHARS else line[: SUBJECT_ERROR_CHARS - 1].rstrip() + "…"
 
 
-def _rejected_phrase(counts: dict) -> str:
-    rejected, attempted = rejected_share(counts)
-    return f"{rejected:,} of {attempted:,} records rejected"
+def _rejected_phrase(counts: RunCounts) -> str:
+    return f"{counts.rejected:,} of {counts.attempted:,} records rejected"
 
 
 def _percent(part: int, whole: int, threshold: int) -> str:
@@ -37,15 +34,16 @@ def _percent(part: int, whole: int, threshold: int) -> str:
 def _headline(run: SyncRun, kind: str, threshold: int, limit_minutes: int | None) -> str:
     """The subject without its prefix: what happened, in one line."""
     name = f"Sync “{run.sync.name}”"
-    counts = run.counts or {}
+    counts = RunCounts.from_json(run.counts)
     if kind == AlertKind.FAILED:
-        rejected, attempted = rejected_share(counts)
-        if rejected and rejected == attempted:  # Intercom refused every record it was sent
+        if counts.rejected and not counts.accepted:  # Intercom refused every record it was sent
             return f"{name} failed: {_rejected_phrase(counts)}"
+        if counts.invalid and counts.invalid == counts.total and not run.first_error:
+            return f"{name} failed: every one of its {counts.invalid:,} records is invalid"
         return f"{name} failed: {_short(run.first_error)}" if run.first_error else f"{name} failed"
     if kind == AlertKind.REJECTED_SHARE:
-        rejected, attempted = rejected_share(counts)
-        return f"{name}: {_rejected_phrase(counts)} ({_percent(rejected, attempted, threshold)}, above the {threshold}% threshold)"
+        share = _percent(counts.rejected, counts.attempted, threshold)
+        return f"{name}: {_rejected_phrase(counts)} ({share}, above the {threshold}% threshold)"
     if kind == AlertKind.TOO_LONG:
         limit = f"the limit is {limit_minutes} min"
         if run.finished_at is None:
@@ -55,6 +53,8 @@ def _headline(run: SyncRun, kind: str, threshold: int, limit_minutes: int | None
     if kind == RECOVERED:
         if run.status == RunStatus.PARTIALLY_FAILED:
             return f"{name} recovered: run {run.pk} finished with {_rejected_phrase(counts)}"
+        if run.status == RunStatus.SUCCEEDED_WITH_WARNINGS:
+            return f"{name} recovered: run {run.pk} succeeded with warnings"
         return f"{name} recovered: run {run.pk} succeeded"
     raise ValueError(f"unknown alert kind {kind!r}")
 
@@ -77,6 +77,7 @@ def alert_message(run: SyncRun, kind: str, recipient: str) -> EmailMultiAlternat
     own = sync_alert_settings(workspace=run.workspace, sync=run.sync)
     headline = _headline(run, kind, own.rejected_threshold, own.max_duration_minutes)
     slug = run.workspace.slug
+    counts = RunCounts.from_json(run.counts)
     context = {
         "headline": headline,
         "kind": kind,
@@ -84,10 +85,10 @@ def alert_message(run: SyncRun, kind: str, recipient: str) -> EmailMultiAlternat
         "sync": run.sync,
         "workspace": run.workspace,
         "counts": [
-            (label, f"{(run.counts or {}).get(key, 0):,}")
-            for key, label in COUNT_LABELS
-            if key == "source_rows" or (run.counts or {}).get(key)
-        ],  # fmt: skip
+            (label, f"{counts[key]:,}")
+            for key, label in LABELS.items()
+            if key == Tally.SOURCE_ROWS or counts[key]
+        ],
         "duration": format_duration(run.duration) if run.duration else None,
         "run_url": run_url(run),
         "settings_url": absolute_url("sync_alerts", slug, run.sync_id),

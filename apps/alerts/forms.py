@@ -115,7 +115,8 @@ class WebhookForm(forms.Form):
     events = forms.MultipleChoiceField(
         choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple, label="Events",
         error_messages={"required": "Choose at least one event to send."},
-        help_text="A partially failed run sends run.failed with data.status “partially_failed”. "
+        help_text="A partially failed run sends run.failed with data.status “partially_failed”; a run that "
+                  "succeeded with warnings sends run.succeeded with data.status “succeeded_with_warnings”. "
                   "A cancelled run sends no end event.",
     )  # fmt: skip
 

@@ -56,7 +56,7 @@ class AlertState(WorkspaceOwnedModel):
 
 class WebhookEvent(models.TextChoices):
     RUN_STARTED = "run.started", "run.started: a run began"
-    RUN_SUCCEEDED = "run.succeeded", "run.succeeded: a run ended with every record accepted"
+    RUN_SUCCEEDED = "run.succeeded", "run.succeeded: a run ended with its records in Intercom"
     RUN_FAILED = "run.failed", "run.failed: a run failed, or ended with some records rejected"
 
 

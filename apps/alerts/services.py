@@ -10,12 +10,10 @@ from django.utils import timezone
 from apps.alerts.models import AlertKind, AlertState, SyncAlertSettings, WorkspaceAlertSettings
 from apps.alerts.selectors import sync_alert_settings
 from apps.syncs.models import RunStatus, Sync, SyncRun
+from apps.syncs.outcomes import RunCounts
 from apps.tenancy.models import Workspace
 
 RECOVERED = "recovered"  # the email kind sent when a raised failure clears
-
-# Records that reached Intercom (accepted or refused): the base of the rejected share.
-ATTEMPTED_COUNTS = ("created", "updated", "archived", "deleted", "sent", "rejected")
 
 
 def workspace_alert_settings_save(*, workspace: Workspace, member_ids: list[int], extra_emails: list[str]):
@@ -34,15 +32,9 @@ def sync_alert_settings_save(*, workspace: Workspace, sync: Sync, **values) -> S
     return row
 
 
-def rejected_share(counts: dict) -> tuple[int, int]:
-    """(rejected, attempted) of a run's counts."""
-    attempted = sum(int(counts.get(key, 0) or 0) for key in ATTEMPTED_COUNTS)
-    return int(counts.get("rejected", 0) or 0), attempted
-
-
-def above_threshold(counts: dict, threshold_percent: int) -> bool:
-    rejected, attempted = rejected_share(counts)
-    return attempted > 0 and rejected * 100 > threshold_percent * attempted
+def above_threshold(counts: RunCounts, threshold_percent: int) -> bool:
+    """Intercom refused more than `threshold_percent` of the records it was sent."""
+    return counts.attempted > 0 and counts.rejected * 100 > threshold_percent * counts.attempted
 
 
 def _limit(own: SyncAlertSettings) -> timedelta | None:
@@ -75,7 +67,8 @@ def _queue_email(run: SyncRun, kind: str) -> None:
 @transaction.atomic
 def alerts_run_finished(*, run: SyncRun) -> None:
     """Bring the sync's alerts up to date with a run that ended. A cancelled run says nothing about the
-    sync's health. A failed run raises only the failure: its email already carries the counts."""
+    sync's health. A failed run raises only the failure: its email already carries the counts. Any other
+    end (succeeded, with warnings or not, or partially failed) clears a raised failure."""
     if run.status == RunStatus.CANCELLED:
         return
     own = sync_alert_settings(workspace=run.workspace, sync=run.sync)
@@ -84,7 +77,7 @@ def alerts_run_finished(*, run: SyncRun) -> None:
     else:
         if _clear(run, AlertKind.FAILED):
             _queue_email(run, RECOVERED)
-        if above_threshold(run.counts or {}, own.rejected_threshold):
+        if above_threshold(RunCounts.from_json(run.counts), own.rejected_threshold):
             _raise(run, AlertKind.REJECTED_SHARE)
         else:
             _clear(run, AlertKind.REJECTED_SHARE)

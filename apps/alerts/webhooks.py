@@ -28,6 +28,7 @@ from apps.alerts.models import (
 from apps.common.hosting import shared_hosting
 from apps.common.outbound import CheckedUrl, OutboundUrlError, outbound_request, outbound_url_check
 from apps.syncs.models import RunStatus, SyncRun
+from apps.syncs.outcomes import RunCounts
 from apps.tenancy.models import User, Workspace
 
 RESPONSE_EXCERPT_CHARS = 300
@@ -91,9 +92,11 @@ def webhook_delete(*, workspace: Workspace, endpoint: WebhookEndpoint) -> None:
 
 def finished_event_type(status: RunStatus) -> str | None:
     """A partially failed run is run.failed (a pipeline waiting on a clean sync must not go on); its
-    `data.status` says "partially_failed". A cancelled run sends no end event."""
+    `data.status` says "partially_failed". A run that succeeded with warnings is run.succeeded (its records
+    are in Intercom), with `data.status` "succeeded_with_warnings". A cancelled run sends no end event."""
     return {
         RunStatus.SUCCEEDED: WebhookEvent.RUN_SUCCEEDED,
+        RunStatus.SUCCEEDED_WITH_WARNINGS: WebhookEvent.RUN_SUCCEEDED,
         RunStatus.PARTIALLY_FAILED: WebhookEvent.RUN_FAILED,
         RunStatus.FAILED: WebhookEvent.RUN_FAILED,
     }.get(status)
@@ -123,7 +126,7 @@ def run_event_data(run: SyncRun) -> dict:
         "full_resync": run.full_resync,
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),
-        "counts": run.counts or {},
+        "counts": RunCounts.from_json(run.counts).to_json(),
         "first_error": run.first_error or None,
         "url": run_url(run),
     }

@@ -17,6 +17,7 @@ from apps.api.reference import ReferencePage
 from apps.api.throttle import PerApiKeyThrottle, TooManyFailedKeys, limit_in_words
 from apps.syncs import selectors as sync_selectors
 from apps.syncs.models import RunTrigger, Sync, SyncRun
+from apps.syncs.outcomes import RunCounts
 from apps.syncs.services import SyncAlreadyRunning, sync_run_start
 
 DESCRIPTION = """Trigger Syncline syncs from your pipelines (Airflow, dbt Cloud, GitHub Actions, cron) and \
@@ -128,7 +129,7 @@ def _run(request: HttpRequest, run: SyncRun) -> dict:
         "started_at": run.started_at,
         "finished_at": run.finished_at,
         "duration_seconds": duration.total_seconds() if duration is not None else None,
-        "counts": run.counts,
+        "counts": RunCounts.from_json(run.counts).to_json(),
         "error": run.first_error or None,
         "url": _absolute(request, "api-v1:sync_run", run.pk),
         "dashboard_url": _absolute(request, "run_detail", request.auth.workspace.slug, run.pk),

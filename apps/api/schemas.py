@@ -7,8 +7,8 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, StrictBool, create_model
 
 from apps.connections.intercom.catalog import OBJECTS, Behavior
-from apps.syncs.execution import COUNT_KEYS
 from apps.syncs.models import RunStatus, RunTrigger
+from apps.syncs.outcomes import COUNT_KEYS
 
 SyncObject = Enum("SyncObject", {key: key for key in OBJECTS}, type=str)
 SyncBehavior = Enum("SyncBehavior", {b.value: b.value for b in Behavior}, type=str)
@@ -17,8 +17,11 @@ Trigger = Enum("RunTrigger", {t.value: t.value for t in RunTrigger}, type=str)
 
 RunCounts = create_model(
     "RunCounts",
-    __doc__="Records by outcome so far (final once the run has ended); api_calls and rate_limited count "
-    "the calls to Intercom and those it answered 429 (retried).",
+    __doc__="Records by outcome so far (final once the run has ended), the same counts as the run's page "
+    "and webhooks: each record read is one of created, updated, unchanged, skipped, archived, deleted, "
+    "sent, invalid (refused by Syncline) or rejected (refused by Intercom). warnings counts records that "
+    "went through, not all of it; matched_existing, of the updated, those Intercom already had when asked "
+    "to create them; api_calls and rate_limited the calls to Intercom and those it answered 429 (retried).",
     **dict.fromkeys(COUNT_KEYS, (int, 0)),
 )
 

@@ -43,12 +43,12 @@ from apps.syncs.engine.plan import (
     uses_fingerprints,
 )
 from apps.syncs.ledger import DbLedger, keys_settled_since, synced_companies
-from apps.syncs.models import RecordOutcome, RecordResult, RunStatus, Sync, SyncRun
+from apps.syncs.models import RecordOutcome, RecordResult, Sync, SyncRun
+from apps.syncs.outcomes import CountKey, Outcome, RunCounts, Tally
+from apps.syncs.statuses import COMPLETED, run_status
 
 logger = logging.getLogger(__name__)
 
-COUNT_KEYS = ("source_rows", "invalid", "unchanged", "created", "updated", "archived", "deleted", "sent",
-              "skipped", "rejected", "warnings", "api_calls", "rate_limited")  # fmt: skip
 PROGRESS_EVERY_SECONDS = 2.0
 CANCEL_CHECK_SECONDS = 1.0  # how soon a running run hears of its Cancel
 
@@ -85,7 +85,7 @@ def _extract(sync: Sync, adapter: SourceAdapter | None = None) -> tuple[list[str
 def _is_first_run(sync: Sync) -> bool:
     if sync.pk is None:  # an unsaved sync (the wizard's draft) has never run
         return True
-    return not sync.runs.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED)).exists()
+    return not sync.runs.filter(status__in=COMPLETED).exists()
 
 
 def _plan(
@@ -189,7 +189,7 @@ def _unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:
 
 @dataclass
 class SyncPreview:
-    counts: dict[str, int]
+    counts: dict[CountKey, int]  # what a run would count now (the counts that are not zero)
     invalid: list[PlannedRecord] = field(default_factory=list)
     samples: dict[str, list[PlannedRecord]] = field(default_factory=dict)
     calls: int = 0
@@ -198,9 +198,10 @@ class SyncPreview:
 
 # What each planned operation becomes in a run's counts, when Intercom accepts it.
 PLANNED_OUTCOME = {
-    Operation.CREATE: "created", Operation.UPDATE: "updated", Operation.UPDATE_IF_FOUND: "updated",
-    Operation.ARCHIVE: "archived", Operation.DELETE: "deleted", Operation.SEND: "sent",
-    Operation.SKIP: "skipped", Operation.UNCHANGED: "unchanged", Operation.INVALID: "invalid",
+    Operation.CREATE: Outcome.CREATED, Operation.UPDATE: Outcome.UPDATED,
+    Operation.UPDATE_IF_FOUND: Outcome.UPDATED, Operation.ARCHIVE: Outcome.ARCHIVED,
+    Operation.DELETE: Outcome.DELETED, Operation.SEND: Outcome.SENT, Operation.SKIP: Outcome.SKIPPED,
+    Operation.UNCHANGED: Outcome.UNCHANGED, Operation.INVALID: Outcome.INVALID,
 }  # fmt: skip
 
 
@@ -212,7 +213,7 @@ def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_siz
         )
     except SourceError as error:
         return SyncPreview(counts={}, error=str(error))
-    counts = Counter({"source_rows": summary.total})
+    counts = Counter({Tally.SOURCE_ROWS: summary.total})
     for operation, n in summary.counts.items():
         counts[PLANNED_OUTCOME[operation]] += n
     samples: dict[str, list[PlannedRecord]] = {}
@@ -230,7 +231,7 @@ def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_siz
 # --- run ------------------------------------------------------------------------------------------------
 
 
-class _RunRecorder:
+class RunRecorder:
     """Counts, ledger writes and per-record results of one run, all from the run's own thread.
 
     A later slice of a long run starts from the counts stored at the end of the previous one, and reads
@@ -238,22 +239,31 @@ class _RunRecorder:
     counted again only when they still need a call; a record that this run already sent (or that Intercom
     rejected in this run) is never sent twice, wherever it appears."""
 
-    def __init__(self, run: SyncRun, ledger: DbLedger, progress: Callable[[dict], None] | None = None):
+    def __init__(self, run: SyncRun, ledger: DbLedger, progress: Callable[[RunCounts], None] | None = None):
         self.run, self.ledger, self.progress = run, ledger, progress
-        self.counts: Counter = Counter(dict.fromkeys(COUNT_KEYS, 0))
+        self._tally: Counter[CountKey] = Counter()
         self.first_error = ""
         self._results: list[RecordResult] = []
         self._row_hashes: list[tuple[str, str]] = []
         self.position = 0  # source rows planned in this slice
         self.replayed_rows, self.settled = 0, frozenset()
-        self.calls_before = self.rate_limited_before = 0
+        self.before = RunCounts()  # what the earlier slices counted
         if run.slices > 1:
-            self.counts.update(run.counts)
+            self.before = RunCounts.from_json(run.counts)
             self.replayed_rows = run.resume_after_rows
             self.settled = keys_settled_since(run.sync, run.started_at)
-            self.calls_before, self.rate_limited_before = run.counts.get("api_calls", 0), run.counts.get(
-                "rate_limited", 0
-            )  # fmt: skip
+
+    @property
+    def counts(self) -> RunCounts:
+        """The run's counts so far, earlier slices included."""
+        return self.before + RunCounts.from_json(self._tally)
+
+    def _count(self, key: CountKey, n: int = 1) -> None:
+        self._tally[key] += n
+
+    def _progressed(self) -> None:
+        if self.progress is not None:
+            self.progress(self.counts)
 
     def planned(self, record: PlannedRecord) -> bool:
         """Count a planned record; True when it is to be sent."""
@@ -261,10 +271,9 @@ class _RunRecorder:
             start, self.position = self.position, self.position + record.rows
             fresh = self.position - max(start, self.replayed_rows)  # not counted by an earlier slice
             if fresh > 0:
-                self.counts["source_rows"] += fresh
-                self.counts["unchanged"] += fresh
-                if self.progress is not None:
-                    self.progress(self.counts)
+                self._count(Tally.SOURCE_ROWS, fresh)
+                self._count(Outcome.UNCHANGED, fresh)
+                self._progressed()
             return False
         self.position += 1
         sends = record.operation.calls_intercom and record.key not in self.settled
@@ -272,38 +281,43 @@ class _RunRecorder:
             return False  # counted by an earlier slice
         if record.operation.calls_intercom and not sends:
             return False  # sent earlier in this run (the model's rows came back in another order)
-        self.counts["source_rows"] += 1
-        if self.progress is not None:
-            self.progress(self.counts)
+        self._count(Tally.SOURCE_ROWS)
+        self._progressed()
         if record.operation is Operation.INVALID:
-            self.counts["invalid"] += 1
+            self._count(Outcome.INVALID)
             where = record.key if record.key is not None else f"row {record.row_number}"
-            self._result(record.key or "", RecordOutcome.INVALID, "invalid", f"{where}: {record.reason}")
+            self._result(
+                record.key or "", RecordOutcome.INVALID, Outcome.INVALID, f"{where}: {record.reason}"
+            )
         elif record.operation is Operation.UNCHANGED:
-            self.counts["unchanged"] += 1
+            self._count(Outcome.UNCHANGED)
             if record.row_hash_stale:
                 self._row_hashes.append((record.key, record.row_hash))
                 if len(self._row_hashes) >= 1000:
                     self.ledger.record_row_hashes(self._row_hashes)
                     self._row_hashes = []
         elif record.operation is Operation.SKIP:
-            self.counts["skipped"] += 1
+            self._count(Outcome.SKIPPED)
             self.ledger.record_accepted(record.key, payload_hash=record.payload_hash, destination_id=None)
         elif record.operation is Operation.SEND and sends:
             events_in_flight.note(self.run.sync, record.key, record.payload)
         return sends
 
     def loaded(self, record: PlannedRecord, result: LoadResult) -> None:
-        self.counts[result.outcome] += 1
+        self._count(result.outcome)
+        if result.matched_existing:
+            self._count(Tally.MATCHED_EXISTING)
         if result.warning:
-            self.counts["warnings"] += 1
+            self._count(Tally.WARNINGS)
             self._result(record.key, RecordOutcome.WARNING, result.code, result.warning)
-        if result.outcome == "rejected":
+        if result.outcome is Outcome.REJECTED:
             message = result.message or result.code
             self.first_error = self.first_error or f"{record.key}: {message}"
             self._result(record.key, RecordOutcome.REJECTED, result.code, message)
             self.ledger.record_rejection(record.key, f"{result.code}: {message}")
-        elif result.outcome not in ("skipped", "unchanged"):
+        elif result.outcome is Outcome.SKIPPED:
+            self._result(record.key, RecordOutcome.SKIPPED, result.code, result.message)
+        elif result.outcome is not Outcome.UNCHANGED:
             # Deletions too: the ledger keeps the record as deleted, so the next run leaves it unchanged.
             # A contact saved without the company it is to be attached to: its hash is the payload's with
             # no company, and no row fingerprint, so the next run reads the row and plans the attachment.
@@ -321,8 +335,8 @@ class _RunRecorder:
     def take_client_stats(self, client: IntercomClient) -> None:
         """The client's running totals (requests sent, 429s received) plus the earlier slices'."""
         stats = client.stats()
-        self.counts["api_calls"] = self.calls_before + stats["calls"]
-        self.counts["rate_limited"] = self.rate_limited_before + stats["rate_limited"]
+        self._tally[Tally.API_CALLS] = stats["calls"]
+        self._tally[Tally.RATE_LIMITED] = stats["rate_limited"]
 
     def _result(self, key: str, outcome: str, code: str, message: str) -> None:
         self._results.append(
@@ -357,7 +371,7 @@ class Stop(StrEnum):
 def _load(
     records: Iterable[PlannedRecord],
     loader: IntercomLoader,
-    recorder: _RunRecorder,
+    recorder: RunRecorder,
     run: SyncRun,
     watch: _RunWatch | None = None,
 ) -> Stop:
@@ -401,7 +415,7 @@ def _load(
                     break
                 if now >= next_progress:
                     recorder.take_client_stats(loader.client)
-                    if services.run_save_progress(run, dict(recorder.counts)):
+                    if services.run_save_progress(run, recorder.counts):
                         stop = Stop.CANCELLED
                         break
                     next_progress = now + PROGRESS_EVERY_SECONDS
@@ -500,7 +514,7 @@ def runs_stop_for_shutdown() -> int:
 
 
 def sync_run_execute(
-    *, run_id: int, progress: Callable[[dict], None] | None = None, max_running: int | None = None
+    *, run_id: int, progress: Callable[[RunCounts], None] | None = None, max_running: int | None = None
 ) -> SyncRun:
     """Run a queued run to its end. `progress`, if given, is called with the counts after each record;
     `max_running` caps the workspace's runs running at once (services.WorkspaceBusy beyond it).
@@ -517,8 +531,8 @@ def sync_run_execute(
         return run
     sync = run.sync
     ledger = DbLedger(sync)
-    recorder = _RunRecorder(run, ledger, progress)
-    status, error, client, stop = RunStatus.FAILED, "", None, Stop.DONE
+    recorder = RunRecorder(run, ledger, progress)
+    error, client, stop = "", None, Stop.DONE
     with _RunWatch(run) as watch:
         try:
             adapter = watch.adapter = source_adapter(sync.model.source)
@@ -529,11 +543,6 @@ def sync_run_execute(
             loader = IntercomLoader(client, config, known_companies=known)
             records = _plan(sync, full_resync=run.full_resync, adapter=adapter)
             stop = _load(records, loader, recorder, run, watch)
-            status = (
-                RunStatus.CANCELLED
-                if stop is Stop.CANCELLED
-                else services.run_outcome_status(recorder.counts)
-            )
         except QueryInterrupted as interrupted:  # the watch stopped the query before any record was planned
             if watch.stop is None:
                 error = str(interrupted)
@@ -553,7 +562,7 @@ def sync_run_execute(
             recorder.flush()
     if not error:
         events_in_flight.clear(sync)  # every answer is in the ledger now
-    counts = dict(recorder.counts)
+    counts = recorder.counts
     if stop in (Stop.SLICE_ENDED, Stop.SHUTDOWN) and not error:
         if services.run_requeue_slice(run, counts=counts, resume_after_rows=recorder.position):
             return run
@@ -561,4 +570,5 @@ def sync_run_execute(
             stop = Stop.CANCELLED
     if stop is Stop.CANCELLED and not error:
         return services.run_finish_cancelled(run, counts=counts)
+    status = run_status(counts, stopped_by_error=bool(error))
     return services.run_finish(run, status=status, counts=counts, first_error=error or recorder.first_error)

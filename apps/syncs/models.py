@@ -3,6 +3,7 @@ from django.db import models
 
 from apps.common.models import TimeStampedModel
 from apps.connections.intercom.catalog import BEHAVIOR_LABELS, OBJECTS
+from apps.syncs.outcomes import Outcome
 from apps.syncs.schedules import Schedule, ScheduleKind
 from apps.tenancy.scoping import WorkspaceOwnedModel
 
@@ -91,6 +92,7 @@ class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
+    SUCCEEDED_WITH_WARNINGS = "succeeded_with_warnings", "Succeeded with warnings"
     PARTIALLY_FAILED = "partially_failed", "Partially failed"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
@@ -109,10 +111,10 @@ class RunTrigger(models.TextChoices):
 
 class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
     """One execution of a sync: what was planned, sent and rejected, and why. Its status changes only
-    through the run services (queued → running → succeeded / partially failed / failed / cancelled)."""
+    through the run services (queued → running → an end status: see `apps.syncs.statuses`)."""
 
     sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="runs")
-    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    status = models.CharField(max_length=30, choices=RunStatus.choices, default=RunStatus.QUEUED)
     trigger = models.CharField(max_length=20, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
     full_resync = models.BooleanField(default=False)
     triggered_by = models.ForeignKey(
@@ -178,14 +180,16 @@ class LedgerEntry(WorkspaceOwnedModel):
 
 
 class RecordOutcome(models.TextChoices):
-    CREATED = "created", "Created"
-    UPDATED = "updated", "Updated"
-    ARCHIVED = "archived", "Archived"
-    DELETED = "deleted", "Deleted"
-    SENT = "sent", "Sent"
-    SKIPPED = "skipped", "Skipped"
-    INVALID = "invalid", "Invalid"
-    REJECTED = "rejected", "Rejected"
+    """The outcome of a record kept in the run's record results (the run's counts' words, plus a warning)."""
+
+    CREATED = Outcome.CREATED.value, "Created"
+    UPDATED = Outcome.UPDATED.value, "Updated"
+    ARCHIVED = Outcome.ARCHIVED.value, "Archived"
+    DELETED = Outcome.DELETED.value, "Deleted"
+    SENT = Outcome.SENT.value, "Sent"
+    SKIPPED = Outcome.SKIPPED.value, "Skipped"
+    INVALID = Outcome.INVALID.value, "Invalid"
+    REJECTED = Outcome.REJECTED.value, "Rejected"
     WARNING = "warning", "Warning"  # went through, but not all of it (a company that could not be attached)
 
 

@@ -10,10 +10,11 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from apps.syncs.models import RunStatus, RunTrigger, Sync, SyncRun
+from apps.syncs.models import RunTrigger, Sync, SyncRun
 from apps.syncs.schedules import Schedule, ScheduleKind
 from apps.syncs.services import SyncAlreadyRunning, sync_run_start
 from apps.syncs.signals import run_finished
+from apps.syncs.statuses import SUCCEEDED
 from apps.tenancy.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def _run_due(sync_id: int, now: datetime) -> SyncRun | None:
 
 @receiver(run_finished, dispatch_uid="syncs.scheduling.sequence_followers_start")
 def _after_run_finished(sender, run: SyncRun, **kwargs) -> None:
-    if run.status == RunStatus.SUCCEEDED:
+    if run.status in SUCCEEDED:
         sequence_followers_start(run=run)
 
 

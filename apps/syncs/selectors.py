@@ -26,10 +26,11 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apps.syncs.charts import BarChart, stacked_bars
-from apps.syncs.models import ACTIVE_STATUSES, RecordOutcome, RecordResult, RunStatus, Sync, SyncRun
+from apps.syncs.models import ACTIVE_STATUSES, RecordOutcome, RecordResult, Sync, SyncRun
+from apps.syncs.outcomes import ACCEPTED, LABELS, CountKey, Outcome, RunCounts, Tally
+from apps.syncs.statuses import COMPLETED, FAILED
 from apps.tenancy.models import Workspace
 
-FAILED_STATUSES = (RunStatus.FAILED, RunStatus.PARTIALLY_FAILED)
 RUNS_PER_PAGE = 50
 RECORDS_PER_PAGE = 50
 RUN_FIELDS = ("id", "status", "trigger", "full_resync", "created_at", "started_at", "finished_at", "counts",
@@ -113,14 +114,21 @@ def run_record_results_page(*, workspace: Workspace, run: SyncRun, query: str = 
     return _page(results, page, RECORDS_PER_PAGE)
 
 
-SYNCED_OUTCOMES = ("created", "updated", "archived", "deleted", "sent")
-# The series of the sync page's chart of recent runs, bottom first (a series all zero is left out).
-RUN_SERIES = [("created", "created"), ("updated", "updated"), ("removed", "archived or deleted"),
-              ("sent", "sent"), ("rejected", "rejected")]  # fmt: skip
+# The series of the sync page's chart of recent runs, bottom first: (name, label, the counts it adds up).
+# A series all zero is left out, but for those always shown.
+REMOVED = "removed"
+RUN_SERIES: list[tuple[str, str, tuple[CountKey, ...]]] = [
+    (Outcome.CREATED, LABELS[Outcome.CREATED], (Outcome.CREATED,)),
+    (Outcome.UPDATED, LABELS[Outcome.UPDATED], (Outcome.UPDATED,)),
+    (REMOVED, "archived or deleted", (Outcome.ARCHIVED, Outcome.DELETED)),
+    (Outcome.SENT, LABELS[Outcome.SENT], (Outcome.SENT,)),
+    (Outcome.REJECTED, LABELS[Outcome.REJECTED], (Outcome.REJECTED,)),
+]
+ALWAYS_SHOWN = (Outcome.CREATED, Outcome.UPDATED, Outcome.REJECTED)
 CHART_RUNS = 30
 
 
-def _count(key: str):
+def _count(key: CountKey):
     """A run's count `key` as an integer expression (0 when the run has none)."""
     return Coalesce(Cast(KeyTextTransform(key, "counts"), IntegerField()), 0)
 
@@ -156,7 +164,7 @@ def _records_per_day(workspace: Workspace, first: date, *, until: date | None = 
     runs = SyncRun.objects.for_workspace(workspace).filter(created_at__gte=start_of(first))
     if until is not None:
         runs = runs.filter(created_at__lt=start_of(until))
-    accepted = reduce(operator.add, (_count(key) for key in SYNCED_OUTCOMES))
+    accepted = reduce(operator.add, (_count(key) for key in sorted(ACCEPTED)))
     per_day = (
         runs.annotate(day=TruncDate("created_at")).values("day").annotate(records=Sum(accepted)).order_by()
     )
@@ -179,23 +187,20 @@ def sync_recent_runs_chart(*, workspace: Workspace, sync: Sync, runs: int = CHAR
     )
     columns = []
     for run in reversed(list(recent)):
-        counts = run["counts"] or {}
-        values = {key: int(counts.get(key, 0)) for key in ("created", "updated", "sent", "rejected")}
-        values["removed"] = int(counts.get("archived", 0)) + int(counts.get("deleted", 0))
+        counts = RunCounts.from_json(run["counts"])
+        values = {name: sum(counts[key] for key in keys) for name, _, keys in RUN_SERIES}
         label = f"Run {run['id']} ({timezone.localtime(run['created_at']):%b %-d %H:%M})"
         columns.append((label, values, run["id"]))
-    shown = [(key, name) for key, name in RUN_SERIES
-             if key in ("created", "updated", "rejected") or any(v.get(key) for _, v, _ in columns)]  # fmt: skip
+    shown = [(name, label) for name, label, _ in RUN_SERIES
+             if name in ALWAYS_SHOWN or any(v[name] for _, v, _ in columns)]  # fmt: skip
     return stacked_bars(columns, shown)
 
 
 def sync_expected_rows(*, workspace: Workspace, sync: Sync) -> int | None:
     """How many rows the sync's last finished run read: the yardstick of an active run's progress."""
-    finished = SyncRun.objects.for_workspace(workspace).filter(
-        sync=sync, status__in=(RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED)
-    )
+    finished = SyncRun.objects.for_workspace(workspace).filter(sync=sync, status__in=COMPLETED)
     counts = finished.order_by("-created_at").values_list("counts", flat=True).first()
-    return (counts or {}).get("source_rows") or None
+    return RunCounts.from_json(counts)[Tally.SOURCE_ROWS] or None
 
 
 def run_error_summary(*, workspace: Workspace, run: SyncRun) -> list[dict]:
@@ -228,7 +233,7 @@ def home_overview(*, workspace: Workspace) -> dict:
     }
     return {
         "syncs": syncs,
-        "failing_syncs": [s for s in syncs if s.last_run_status in FAILED_STATUSES],
+        "failing_syncs": [s for s in syncs if s.last_run_status in FAILED],
         "broken_connections": [c for c in connections if c.status in problem_statuses],
         "per_day": records_per_day_chart(workspace=workspace),
         "steps": steps,

@@ -25,6 +25,7 @@ from apps.syncs.engine.config import (
     SyncKey,
 )
 from apps.syncs.models import ACTIVE_STATUSES, RecordResult, RunStatus, RunTrigger, Sync, SyncRun
+from apps.syncs.outcomes import RunCounts
 from apps.syncs.signals import announce, run_finished, run_started
 from apps.syncs.tasks import execute_sync_run_task
 from apps.tenancy.models import User, Workspace
@@ -235,7 +236,7 @@ def run_mark_running(run: SyncRun, *, max_running: int | None = None) -> bool:
 
 
 @transaction.atomic
-def run_requeue_slice(run: SyncRun, *, counts: dict[str, int], resume_after_rows: int) -> bool:
+def run_requeue_slice(run: SyncRun, *, counts: RunCounts, resume_after_rows: int) -> bool:
     """End a slice of a long run: running → queued with what it did so far; the next slice is enqueued
     (on commit) and continues after `resume_after_rows` source rows. False when the run was not running,
     or a cancel was requested (no next slice then: the caller ends the run Cancelled)."""
@@ -244,7 +245,7 @@ def run_requeue_slice(run: SyncRun, *, counts: dict[str, int], resume_after_rows
         .filter(pk=run.pk, status=RunStatus.RUNNING, cancel_requested=False)
         .update(
             status=RunStatus.QUEUED,
-            counts=counts,
+            counts=counts.to_json(),
             resume_after_rows=resume_after_rows,
             updated_at=timezone.now(),
         )  # fmt: skip
@@ -345,10 +346,10 @@ def runs_reap_stale() -> int:
     return acted
 
 
-def run_save_progress(run: SyncRun, counts: dict[str, int]) -> bool:
+def run_save_progress(run: SyncRun, counts: RunCounts) -> bool:
     """Store the counts so far; returns True when a cancel was requested."""
     SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk).update(
-        counts=counts, updated_at=timezone.now()
+        counts=counts.to_json(), updated_at=timezone.now()
     )
     return run_cancel_requested(run)
 
@@ -372,32 +373,20 @@ def _end_cancelled_queued(runs) -> int:
     return ended
 
 
-def run_finish_cancelled(run: SyncRun, *, counts: dict[str, int]) -> SyncRun:
+def run_finish_cancelled(run: SyncRun, *, counts: RunCounts) -> SyncRun:
     """End a running run that stopped on its Cancel, with the counts of what it did and the message the
     cancel left (who asked)."""
     run.refresh_from_db(fields=["first_error"])
     return run_finish(run, status=RunStatus.CANCELLED, counts=counts, first_error=cancel_message(None))
 
 
-def run_finish(run: SyncRun, *, status: RunStatus, counts: dict[str, int], first_error: str = "") -> SyncRun:
-    run.status, run.counts, run.finished_at = status, counts, timezone.now()
+def run_finish(run: SyncRun, *, status: RunStatus, counts: RunCounts, first_error: str = "") -> SyncRun:
+    """End a run with its status (`statuses.run_status` decides it from the counts) and its counts."""
+    run.status, run.counts, run.finished_at = status, counts.to_json(), timezone.now()
     run.first_error = run.first_error or first_error
     run.save(update_fields=["status", "counts", "finished_at", "first_error", "updated_at"])
     announce(run_finished, run)
     return run
-
-
-def run_outcome_status(counts: dict[str, int]) -> RunStatus:
-    """Every record failed → failed; some → partially failed; none → succeeded."""
-    rejected = counts.get("rejected", 0)
-    attempted = rejected + sum(
-        counts.get(k, 0) for k in ("created", "updated", "archived", "deleted", "sent")
-    )
-    if rejected and rejected == attempted:
-        return RunStatus.FAILED
-    if rejected:
-        return RunStatus.PARTIALLY_FAILED
-    return RunStatus.SUCCEEDED
 
 
 def cancel_message(user: User | None) -> str:

@@ -10,7 +10,7 @@ logger = logging.getLogger(__name__)
 
 # Both are sent with `run=<SyncRun>` (sender=SyncRun).
 run_started = Signal()  # queued → running
-run_finished = Signal()  # → succeeded / partially failed / failed / cancelled (reaped runs too)
+run_finished = Signal()  # → any end status (statuses.run_status; reaped and cancelled runs too)
 
 
 def announce(signal: Signal, run) -> None:

@@ -8,6 +8,7 @@ from apps.common.csv_export import csv_lines
 from apps.syncs import preview_display, selectors, services
 from apps.syncs.execution import sync_preview as plan_preview
 from apps.syncs.models import RecordOutcome, RunTrigger
+from apps.syncs.outcomes import LABELS, Outcome, RunCounts
 from apps.tenancy.access import workspace_view
 
 DETAIL = "syncs/sync_detail.html"
@@ -45,7 +46,7 @@ def _progress(workspace, run, *, expected=_NOT_READ) -> dict:
         return {"run": run}
     if expected is _NOT_READ:
         expected = selectors.sync_expected_rows(workspace=workspace, sync=run.sync)
-    read = int((run.counts or {}).get("source_rows", 0))
+    read = RunCounts.from_json(run.counts).source_rows
     percent = min(99, read * 100 // expected) if expected else None
     return {"run": run, "expected_rows": expected, "progress_percent": percent}
 
@@ -63,15 +64,16 @@ def run_progress(request, workspace, run_id):
     return response
 
 
-PREVIEW_OPERATIONS = [("created", "to create"), ("updated", "to update"), ("unchanged", "unchanged"),
-                      ("archived", "to archive"), ("deleted", "to delete"), ("sent", "to send"),
-                      ("skipped", "to skip"), ("invalid", "invalid")]  # fmt: skip
+PREVIEW_OPERATIONS = [(Outcome.CREATED, "to create"), (Outcome.UPDATED, "to update"),
+                      (Outcome.UNCHANGED, LABELS[Outcome.UNCHANGED]), (Outcome.ARCHIVED, "to archive"),
+                      (Outcome.DELETED, "to delete"), (Outcome.SENT, "to send"), (Outcome.SKIPPED, "to skip"),
+                      (Outcome.INVALID, LABELS[Outcome.INVALID])]  # fmt: skip
 # The operations a behavior can plan (others are shown only when they are not zero).
 BEHAVIOR_OPERATIONS = {
-    "upsert": {"created", "updated", "unchanged", "invalid"},
-    "update_only": {"updated", "unchanged", "invalid"},
-    "delete": {"archived", "deleted", "unchanged", "invalid"},
-    "send": {"sent", "skipped", "unchanged", "invalid"},
+    "upsert": {Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.INVALID},
+    "update_only": {Outcome.UPDATED, Outcome.UNCHANGED, Outcome.INVALID},
+    "delete": {Outcome.ARCHIVED, Outcome.DELETED, Outcome.UNCHANGED, Outcome.INVALID},
+    "send": {Outcome.SENT, Outcome.SKIPPED, Outcome.UNCHANGED, Outcome.INVALID},
 }
 
 
@@ -136,11 +138,6 @@ def run_list(request, workspace):
     return TemplateResponse(request, "syncs/run_list.html", {"runs": runs})
 
 
-RUN_COUNTS = [("source_rows", "rows read"), ("created", "created"), ("updated", "updated"),
-              ("unchanged", "unchanged"), ("archived", "archived"), ("deleted", "deleted"), ("sent", "sent"),
-              ("skipped", "skipped"), ("rejected", "rejected"), ("invalid", "invalid"), ("warnings", "warnings")]  # fmt: skip
-
-
 @workspace_view()
 def run_detail(request, workspace, run_id):
     run = selectors.run_get(workspace=workspace, run_id=run_id)
@@ -149,11 +146,11 @@ def run_detail(request, workspace, run_id):
         workspace=workspace, run=run, page=request.GET.get("page"), **filters
     )
     context = {"sync": run.sync, "results": results, **filters, "filtered": any(filters.values()),
-               "outcomes": [(RecordOutcome.REJECTED, "Rejected"), (RecordOutcome.INVALID, "Invalid"),
-                            (RecordOutcome.WARNING, "Warning")],
+               "outcomes": [(o, o.label) for o in (RecordOutcome.REJECTED, RecordOutcome.INVALID,
+                                                   RecordOutcome.SKIPPED, RecordOutcome.WARNING)],
                "error_summary": selectors.run_error_summary(workspace=workspace, run=run),
                "waited": run.started_at - run.created_at if run.started_at else None,
-               "count_labels": RUN_COUNTS, "keep_days": settings.SYNC_RECORD_RESULTS_DAYS,
+               "counts": RunCounts.from_json(run.counts), "keep_days": settings.SYNC_RECORD_RESULTS_DAYS,
                **_progress(workspace, run)}  # fmt: skip
     return TemplateResponse(request, "syncs/run_detail.html", context)
 

@@ -70,16 +70,6 @@ def hook_server():
 
 
 @pytest.fixture
-def eager_tasks():
-    """Tasks run in-process when their transaction commits (the outbox then shows what was sent)."""
-    from config.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
-@pytest.fixture
 def local_webhooks(settings):
     """Let endpoints on this machine over http receive webhooks (the test server)."""
     settings.WEBHOOKS_REQUIRE_HTTPS = False

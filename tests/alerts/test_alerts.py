@@ -13,6 +13,7 @@ from apps.alerts.models import AlertKind, AlertState
 from apps.syncs import services as sync_services
 from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RunStatus
+from apps.syncs.outcomes import RunCounts
 from apps.tenancy.models import Role
 from tests.conftest import member_of
 from tests.factories import SourceConnectionFactory, SqlModelFactory, SyncFactory, SyncRunFactory
@@ -42,7 +43,7 @@ def finish(django_capture_on_commit_callbacks):
             sync_services.run_finish(
                 run,
                 status=status,
-                counts=counts or {"source_rows": 10, "updated": 10},
+                counts=RunCounts.from_json(counts or {"source_rows": 10, "updated": 10}),
                 first_error=first_error,
             )
         return run
@@ -76,6 +77,19 @@ def test_a_failure_emails_once_and_the_recovery_once(sync, finish, owner):
 
     finish(sync, FAILED, first_error=ERROR)  # re-armed by the recovery
     assert len(mail.outbox) == 3
+
+
+def test_a_run_that_succeeded_with_warnings_is_a_recovery_and_raises_nothing(sync, finish):
+    finish(sync, RunStatus.SUCCEEDED_WITH_WARNINGS, {"source_rows": 10, "created": 9, "invalid": 1})
+    assert mail.outbox == []
+    finish(sync, FAILED, first_error=ERROR)
+    recovered = finish(
+        sync, RunStatus.SUCCEEDED_WITH_WARNINGS, {"source_rows": 10, "created": 9, "invalid": 1}
+    )
+    assert subjects()[1:] == [
+        f"[Syncline] Sync “Contacts → Intercom” recovered: run {recovered.pk} succeeded with warnings"
+    ]
+    assert "9 created · 1 invalid" in mail.outbox[1].body
 
 
 def test_a_cancelled_run_neither_raises_nor_clears(sync, finish):
@@ -151,7 +165,7 @@ def test_a_run_still_running_past_the_limit_alerts_from_the_periodic_check(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        sync_services.run_finish(run, status=OK, counts={"updated": 1})  # over the limit, still raised
+        sync_services.run_finish(run, status=OK, counts=RunCounts(updated=1))  # over the limit, still raised
     assert len(mail.outbox) == 1
 
 

@@ -11,6 +11,7 @@ from apps.alerts.tasks import webhook_retry_delay
 from apps.alerts.webhooks import Outcome, webhook_attempt
 from apps.syncs import services as sync_services
 from apps.syncs.models import RunStatus
+from apps.syncs.outcomes import RunCounts
 from tests.alerts.conftest import BadSignature, verify
 from tests.alerts.factories import SECRET, WebhookEndpointFactory
 from tests.factories import SyncFactory, SyncRunFactory
@@ -31,7 +32,9 @@ def start_and_finish(sync, status, callbacks, counts=None):
     run = SyncRunFactory(workspace=sync.workspace, sync=sync, status=RunStatus.QUEUED)
     with callbacks(execute=True):
         sync_services.run_mark_running(run)
-        sync_services.run_finish(run, status=status, counts=counts or {"source_rows": 3, "updated": 3})
+        sync_services.run_finish(
+            run, status=status, counts=RunCounts.from_json(counts or {"source_rows": 3, "updated": 3})
+        )
     return run
 
 
@@ -50,7 +53,7 @@ def test_a_receiver_verifies_the_signature_with_the_secret_it_was_shown(
         assert event["data"]["run_id"] == run.pk and event["data"]["sync_name"] == "Contacts → Intercom"
     finished = hook_server.received[1].json
     assert finished["data"]["status"] == "succeeded"
-    assert finished["data"]["counts"] == {"source_rows": 3, "updated": 3}
+    assert finished["data"]["counts"] == RunCounts(source_rows=3, updated=3).to_json()  # every count
     assert finished["data"]["url"] == f"http://127.0.0.1:8000/w/{workspace.slug}/runs/{run.pk}/"
     assert set(finished) == {"id", "type", "created_at", "data"}
 
@@ -74,6 +77,7 @@ def test_events_go_only_to_enabled_endpoints_of_the_workspace_that_chose_them(
     WebhookEndpointFactory()  # another workspace's
 
     start_and_finish(sync, RunStatus.SUCCEEDED, django_capture_on_commit_callbacks)
+    start_and_finish(sync, RunStatus.SUCCEEDED_WITH_WARNINGS, django_capture_on_commit_callbacks)
     assert deliveries(workspace) == []
 
     start_and_finish(sync, RunStatus.PARTIALLY_FAILED, django_capture_on_commit_callbacks,
@@ -189,3 +193,17 @@ def test_an_endpoint_turned_off_or_deleted_gets_no_more_retries(workspace, hook_
     webhooks.webhook_delete(workspace=workspace, endpoint=other.endpoint)
     assert webhook_attempt(delivery_id=other.pk) == (Outcome.GAVE_UP, 0)
     assert hook_server.received == []
+
+
+def test_a_run_that_succeeded_with_warnings_is_run_succeeded(
+    workspace, sync, django_capture_on_commit_callbacks
+):
+    endpoint = WebhookEndpointFactory(workspace=workspace, events=["run.succeeded", "run.failed"])
+    start_and_finish(sync, RunStatus.SUCCEEDED_WITH_WARNINGS, django_capture_on_commit_callbacks,
+                     counts={"source_rows": 3, "created": 2, "invalid": 1})  # fmt: skip
+    (sent,) = deliveries(workspace)
+    assert (sent.endpoint_id, sent.event_type, sent.body["data"]["status"]) == (
+        endpoint.pk,
+        "run.succeeded",
+        "succeeded_with_warnings",
+    )

@@ -18,6 +18,7 @@ from django.urls import reverse
 from apps.syncs import services
 from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RunStatus, SyncRun
+from apps.syncs.outcomes import RunCounts
 from apps.syncs.tasks import execute_sync_run_task
 from tests.factories import SourceConnectionFactory, SqlModelFactory
 from tests.fixtures.syncs import m, make_sync
@@ -285,7 +286,7 @@ def test_the_cancel_button_says_who_cancelled_and_that_the_run_will_not_restart(
     page = owner_client.post(reverse("run_cancel", args=[workspace.slug, running.pk]), follow=True)
     assert "will not be restarted" in page.content.decode()
     assert run_of(running).cancel_requested and run_of(running).first_error == f"Cancelled by {owner.email}."
-    services.run_finish_cancelled(run_of(running), counts={"source_rows": 1})  # what its worker does
+    services.run_finish_cancelled(run_of(running), counts=RunCounts(source_rows=1))  # what its worker does
     page = owner_client.get(reverse("run_detail", args=[workspace.slug, running.pk])).content.decode()
     assert f"Cancelled by {owner.email}." in page
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.syncs import services
 from apps.syncs.models import RecordResult, RunStatus, SyncRun
+from apps.syncs.outcomes import RunCounts
 from apps.tenancy.models import Role
 from tests.conftest import member_of
 from tests.factories import (
@@ -112,13 +113,31 @@ def test_viewers_see_everything_and_no_button(client, workspace, sync):
 # --- live progress -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("status", "yardstick"),
+    [
+        (RunStatus.SUCCEEDED_WITH_WARNINGS, True),
+        (RunStatus.PARTIALLY_FAILED, True),
+        (RunStatus.FAILED, False),
+    ],
+)
+def test_a_run_that_read_the_whole_model_is_the_yardstick_of_the_next(owner_client, workspace, sync, status,
+                                                                     yardstick):  # fmt: skip
+    finished_run(workspace, sync, counts={"source_rows": 200, "created": 199, "invalid": 1}, status=status)
+    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    services.run_mark_running(run)
+    services.run_save_progress(run, RunCounts(source_rows=50, updated=50))
+    page = get(owner_client, "sync_detail", workspace, sync.pk)
+    assert ("50 of ~200 rows read" in page) is yardstick
+
+
 def test_progress_is_measured_against_the_last_run_and_polls_until_the_run_ends(
     owner_client, workspace, sync
 ):
     finished_run(workspace, sync, counts={"source_rows": 200, "updated": 200})
     run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     services.run_mark_running(run)
-    services.run_save_progress(run, {"source_rows": 80, "updated": 75, "rejected": 2})
+    services.run_save_progress(run, RunCounts(source_rows=80, updated=75, rejected=2))
 
     page = get(owner_client, "sync_detail", workspace, sync.pk)
     assert f'hx-get="/w/{workspace.slug}/runs/{run.pk}/progress/" hx-trigger="every 2s"' in page
@@ -129,7 +148,7 @@ def test_progress_is_measured_against_the_last_run_and_polls_until_the_run_ends(
     assert 'hx-trigger="every 2s"' in get(owner_client, "run_detail", workspace, run.pk)  # the run page too
 
     run.refresh_from_db()
-    services.run_finish(run, status=RunStatus.SUCCEEDED, counts={"source_rows": 200, "updated": 198})
+    services.run_finish(run, status=RunStatus.SUCCEEDED, counts=RunCounts(source_rows=200, updated=198))
     ended = owner_client.get(url("run_progress", workspace, run.pk), headers=HTMX)
     assert ended["HX-Refresh"] == "true"  # the page reloads once, with the finished run everywhere
     assert "hx-trigger" not in ended.content.decode() and "198 updated" in ended.content.decode()

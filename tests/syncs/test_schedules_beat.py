@@ -12,6 +12,7 @@ from django.db import connection
 
 from apps.syncs import scheduling, services
 from apps.syncs.models import RunStatus, RunTrigger, Sync, SyncRun
+from apps.syncs.outcomes import RunCounts
 from apps.syncs.schedules import Schedule, ScheduleKind
 from apps.syncs.tasks import run_due_schedules_task
 from config.celery import app as celery_app
@@ -209,16 +210,17 @@ def sequence(workspace):
 
 def end_run_of(sync: Sync, status: RunStatus) -> SyncRun:
     run = SyncRunFactory(workspace=sync.workspace, sync=sync, status=RunStatus.RUNNING)
-    return services.run_finish(run, status=status, counts={"created": 1})
+    return services.run_finish(run, status=status, counts=RunCounts(created=1))
 
 
 def runs_of(sync: Sync):
     return list(SyncRun.objects.for_workspace(sync.workspace).filter(sync=sync))
 
 
-def test_a_succeeded_run_queues_the_syncs_that_follow(sequence):
+@pytest.mark.parametrize("status", [RunStatus.SUCCEEDED, RunStatus.SUCCEEDED_WITH_WARNINGS])
+def test_a_succeeded_run_queues_the_syncs_that_follow(sequence, status):
     leader, follower = sequence
-    end_run_of(leader, RunStatus.SUCCEEDED)
+    end_run_of(leader, status)
     (run,) = runs_of(follower)
     assert (run.trigger, run.status) == (RunTrigger.SCHEDULE, RunStatus.QUEUED)
 
@@ -252,7 +254,7 @@ def test_a_chain_runs_one_after_the_other(workspace, sequence):
     end_run_of(leader, RunStatus.SUCCEEDED)
     assert runs_of(last) == []  # not yet: only after the follower's own run succeeds
     (follower_run,) = runs_of(follower)
-    services.run_finish(follower_run, status=RunStatus.SUCCEEDED, counts={})
+    services.run_finish(follower_run, status=RunStatus.SUCCEEDED, counts=RunCounts())
     assert len(runs_of(last)) == 1
 
 

@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -49,10 +49,12 @@ _CONFLICT_ID = re.compile(r"id=([0-9A-Za-z_-]+)")
 # -- outcomes --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Accepted:
-    """Intercom accepted the call. ``intercom_id`` is the id of the object it returned, if any."""
+    """Intercom accepted the call. ``intercom_id`` is the id of the object it returned, if any;
+    ``matched_existing``: a create Intercom answered "already exists", that updated the existing one."""
 
     intercom_id: str | None
     body: Any = field(default=None, repr=False)
+    matched_existing: bool = False
 
 
 @dataclass(frozen=True)
@@ -426,7 +428,8 @@ class IntercomClient:
 
     # -- contacts --------------------------------------------------------------------------------------
     def create_contact(self, body: dict[str, Any]) -> Outcome:
-        """``POST /contacts``; on 409 "already exists with id=…", unarchive if archived, then update it.
+        """``POST /contacts``; on 409 "already exists with id=…", unarchive if archived, then update it
+        (the answer is then ``matched_existing``).
 
         Ends in one contact either way: a conflict never creates a second one.
         """
@@ -442,7 +445,8 @@ class IntercomClient:
             unarchived = self.unarchive_contact(contact_id)
             if isinstance(unarchived, Rejected):
                 return unarchived
-        return self.update_contact(contact_id, body)
+        updated = self.update_contact(contact_id, body)
+        return replace(updated, matched_existing=True) if isinstance(updated, Accepted) else updated
 
     def update_contact(self, contact_id: str, body: dict[str, Any]) -> Outcome:
         return self._call("PUT", f"/contacts/{_segment(contact_id)}", body=body)

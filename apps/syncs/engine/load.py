@@ -9,31 +9,29 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from apps.connections.intercom.client import Accepted, IntercomClient, Rejected, TransientFailure
 from apps.syncs.engine.config import SyncConfig
 from apps.syncs.engine.plan import Operation, PlannedRecord
+from apps.syncs.outcomes import Outcome
 
 KnownCompanies = Callable[[str], str | None]  # company_id → Intercom id, when known without a call
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    outcome: str  # created, updated, unchanged, archived, deleted, sent, skipped, rejected
+    outcome: Outcome  # never invalid: the planner keeps invalid records from the loader
     destination_id: str | None = None
     code: str = ""
-    message: str = ""
+    message: str = ""  # why it was rejected or skipped
     company_id: str | None = None  # contacts: the company it is attached to now (None: none, or not known)
     warning: str = ""  # the record went through, but not all of it (the company could not be attached)
-
-    @property
-    def accepted(self) -> bool:
-        return self.outcome not in ("rejected", "skipped")
+    matched_existing: bool = False  # updated: a create that found the contact already in Intercom
 
 
 def _rejected(outcome: Rejected) -> LoadResult:
-    return LoadResult("rejected", code=outcome.code, message=outcome.message)
+    return LoadResult(Outcome.REJECTED, code=outcome.code, message=outcome.message)
 
 
 class IntercomLoader:
@@ -59,7 +57,7 @@ class IntercomLoader:
             return self._apply(record)
         except TransientFailure as failure:
             code = f"http_{failure.status}" if failure.status else "unreachable"
-            return LoadResult("rejected", code=code, message=str(failure))
+            return LoadResult(Outcome.REJECTED, code=code, message=str(failure))
 
     def _apply(self, record: PlannedRecord) -> LoadResult:
         operation = record.operation
@@ -71,7 +69,7 @@ class IntercomLoader:
 
     # --- events ------------------------------------------------------------------------------------
     def _sent(self, outcome) -> LoadResult:
-        return LoadResult("sent") if isinstance(outcome, Accepted) else _rejected(outcome)
+        return LoadResult(Outcome.SENT) if isinstance(outcome, Accepted) else _rejected(outcome)
 
     # --- companies ---------------------------------------------------------------------------------
     def _company(self, record: PlannedRecord) -> LoadResult:
@@ -79,10 +77,12 @@ class IntercomLoader:
             intercom_id = record.destination_id or self.company_intercom_id(record.key)
             if intercom_id is None:
                 return LoadResult(
-                    "skipped", code="not_found", message="Not found in Intercom, nothing to delete."
+                    Outcome.SKIPPED, code="not_found", message="Not found in Intercom, nothing to delete."
                 )
             outcome = self.client.delete_company(intercom_id)
-            return LoadResult("deleted", intercom_id) if isinstance(outcome, Accepted) else _rejected(outcome)
+            if isinstance(outcome, Rejected):
+                return _rejected(outcome)
+            return LoadResult(Outcome.DELETED, intercom_id)
         outcome = self.client.upsert_company(record.payload)
         if isinstance(outcome, Rejected):
             return _rejected(outcome)
@@ -91,7 +91,7 @@ class IntercomLoader:
         with self._lock:
             self._companies[record.key] = known
         return LoadResult(
-            "created" if record.operation is Operation.CREATE else "updated", outcome.intercom_id
+            Outcome.CREATED if record.operation is Operation.CREATE else Outcome.UPDATED, outcome.intercom_id
         )
 
     def company_intercom_id(self, company_id: str) -> str | None:
@@ -142,12 +142,12 @@ class IntercomLoader:
             contact_id = self._find_contact(record)
             if contact_id is None:
                 return LoadResult(
-                    "skipped", code="not_found", message="Not found in Intercom, nothing to remove."
+                    Outcome.SKIPPED, code="not_found", message="Not found in Intercom, nothing to remove."
                 )
             if operation is Operation.ARCHIVE:
-                outcome, done = self.client.archive_contact(contact_id), "archived"
+                outcome, done = self.client.archive_contact(contact_id), Outcome.ARCHIVED
             else:
-                outcome, done = self.client.delete_contact(contact_id), "deleted"
+                outcome, done = self.client.delete_contact(contact_id), Outcome.DELETED
             return LoadResult(done, contact_id) if isinstance(outcome, Accepted) else _rejected(outcome)
 
         if record.attach_only and record.destination_id:
@@ -155,31 +155,38 @@ class IntercomLoader:
         if operation is Operation.UPDATE_IF_FOUND:
             contact_id = self._find_contact(record)
             if contact_id is None:
-                return LoadResult(
-                    "skipped", code="not_found", message="Not found in Intercom (Update Only): skipped."
-                )
-            outcome, done = self.client.update_contact(contact_id, record.payload), "updated"
+                return LoadResult(Outcome.SKIPPED, code="not_found", message=self._not_found(record))
+            outcome, done = self.client.update_contact(contact_id, record.payload), Outcome.UPDATED
         elif operation is Operation.UPDATE and record.destination_id:
-            outcome, done = self.client.update_contact(record.destination_id, record.payload), "updated"
+            outcome, done = self.client.update_contact(record.destination_id, record.payload), Outcome.UPDATED
             if isinstance(outcome, Rejected) and outcome.status == 404:
                 # Deleted in Intercom since the last run: create it again.
-                outcome, done = self.client.create_contact(record.payload), "created"
+                outcome, done = self.client.create_contact(record.payload), Outcome.CREATED
         else:  # CREATE, or an UPDATE whose id is not known yet: create, and a 409 becomes an update
             outcome = self.client.create_contact(record.payload)
-            done = "created" if operation is Operation.CREATE else "updated"
+            done = Outcome.CREATED if operation is Operation.CREATE else Outcome.UPDATED
         if isinstance(outcome, Rejected):
             return _rejected(outcome)
         # A contact created here (a 404 on update included) has no company yet, whatever the ledger said.
-        attach = record.attach or done == "created"
-        return self._attach(record, outcome.intercom_id, saved=done, attach=attach)
+        attach = record.attach or done is Outcome.CREATED
+        if outcome.matched_existing:  # Intercom had it already: the create updated it
+            done = Outcome.UPDATED
+        result = self._attach(record, outcome.intercom_id, saved=done, attach=attach)
+        return replace(result, matched_existing=outcome.matched_existing)
 
-    def _attach(self, record: PlannedRecord, contact_id: str | None, *, saved: str | None,
+    def _not_found(self, record: PlannedRecord) -> str:
+        """Why an Update Only record was skipped, in the words of the mapper."""
+        key = self.config.sync_key.identifier
+        identifier = next((i.label for i in self.config.object.identifiers if i.key == key), key)
+        return f"Update Only: no Intercom contact with {identifier} {record.key}."
+
+    def _attach(self, record: PlannedRecord, contact_id: str | None, *, saved: Outcome | None,
                 attach: bool = True) -> LoadResult:  # fmt: skip
         """The contact's attachment to its company, when it needs one. `saved`: the contact's outcome when
         its body was just sent (None when only the attachment is sent). A company that cannot be attached
         leaves a warning: the contact itself went through (or was up to date already), and the ledger says
         "no company", so the next run attaches it."""
-        done = saved or "updated"
+        done = saved or Outcome.UPDATED
         if not attach or not record.company_id:
             return LoadResult(done, contact_id, company_id=record.company_id)
         if not contact_id:  # Intercom answered without the contact's id: nothing to attach it by
@@ -199,7 +206,7 @@ class IntercomLoader:
                 "it is attached on a later run."
             )
         if saved is None:
-            return LoadResult("unchanged", contact_id, code=code, warning=f"Already saved; {problem}")
+            return LoadResult(Outcome.UNCHANGED, contact_id, code=code, warning=f"Already saved; {problem}")
         return LoadResult(saved, contact_id, code=code, warning=f"Saved; {problem}")
 
 

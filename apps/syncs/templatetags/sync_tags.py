@@ -2,6 +2,9 @@ from datetime import timedelta
 
 from django import template
 
+from apps.syncs.models import RecordOutcome
+from apps.syncs.outcomes import BAD, LABELS, WARN, Outcome, RunCounts, Tally, counts_summary
+
 register = template.Library()
 
 
@@ -23,8 +26,57 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
-def count(counts: dict | None, key: str) -> int:
+def count(counts: RunCounts | dict | None, key: str) -> int:
+    """One count of a RunCounts, or of a dict of counts (a chart's bar); 0 when it was never counted."""
+    if isinstance(counts, RunCounts):
+        return counts[key]
     return (counts or {}).get(key, 0)
+
+
+@register.filter
+def run_counts(counts: dict | None) -> RunCounts:
+    """`SyncRun.counts` as a RunCounts: `{% with c=run.counts|run_counts %}{{ c.api_calls }}…`."""
+    return RunCounts.from_json(counts)
+
+
+@register.simple_tag
+def count_columns(name: str) -> list[tuple[str, str]]:
+    """(key, label) of the counts a block of the pages shows, in order: see `COLUMNS`."""
+    return [(key, LABELS[key]) for key in COLUMNS[name]]
+
+
+# The counts each block shows (the run page's grid shows every labelled count).
+COLUMNS = {
+    "grid": tuple(LABELS),
+    "progress": (Tally.SOURCE_ROWS, Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.REJECTED,
+                 Outcome.INVALID),
+    "run_table": (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.REJECTED, Outcome.INVALID),
+}  # fmt: skip
+
+
+@register.filter
+def count_tone(key: str) -> str:
+    """How a count that is not zero reads: bad (records that did not go through), warn, or plain."""
+    return "bad" if key in BAD else "warn" if key in WARN else ""
+
+
+# How each outcome of the run page's records reads: (badge, what it means).
+RECORD_OUTCOMES = {
+    RecordOutcome.REJECTED: ("failed", "from Intercom"),
+    RecordOutcome.INVALID: ("partially_failed", "not sent: fix the model"),
+    RecordOutcome.WARNING: ("warning", "saved, not all of it"),
+    RecordOutcome.SKIPPED: ("cancelled", "nothing to do"),
+}
+
+
+@register.filter
+def outcome_badge(outcome: str) -> str:
+    return RECORD_OUTCOMES.get(outcome, ("cancelled", ""))[0]
+
+
+@register.filter
+def outcome_note(outcome: str) -> str:
+    return RECORD_OUTCOMES.get(outcome, ("", ""))[1]
 
 
 @register.simple_tag(takes_context=True)
@@ -99,16 +151,7 @@ def pretty_json(value) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=True)
 
 
-SUMMARY_KEYS = ("created", "updated", "archived", "deleted", "sent", "rejected", "invalid", "warnings")
-
-
 @register.filter
 def run_summary(counts: dict | None) -> str:
     """A run's result in a few words: the counts that are not zero ("120 updated · 2 rejected")."""
-    counts = counts or {}
-    parts = [f"{counts[key]:,} {key}" for key in SUMMARY_KEYS if counts.get(key)]
-    if parts:
-        return " · ".join(parts)
-    if counts.get("unchanged"):
-        return f"{counts['unchanged']:,} unchanged, nothing to send"
-    return "no records"
+    return counts_summary(RunCounts.from_json(counts))

@@ -40,7 +40,10 @@ def test_create_then_409_on_existing_contact_updates_the_one_contact(
         }
     )
 
-    assert again == Accepted(first.intercom_id, again.body)
+    assert again == Accepted(
+        first.intercom_id, again.body, matched_existing=True
+    )  # the loader counts an update
+    assert first.matched_existing is False
     assert again.body["name"] == "Ada Lovelace"
     contacts = _live_contacts(intercom_emulator, client_workspace, external_id="u-1")
     assert len(contacts) == 1

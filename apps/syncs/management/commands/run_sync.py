@@ -6,6 +6,8 @@ from tqdm import tqdm
 from apps.syncs import services
 from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RunTrigger, Sync
+from apps.syncs.outcomes import RunCounts
+from apps.syncs.statuses import SUCCEEDED
 from apps.tenancy.models import Workspace
 
 
@@ -35,13 +37,13 @@ class Command(BaseCommand):
         with tqdm(desc=found.name, unit=" rows", file=self.stderr._out, dynamic_ncols=True) as bar:
 
             def progress(counts):
-                bar.update(counts["source_rows"] - bar.n)
+                bar.update(counts.source_rows - bar.n)
 
             run = sync_run_execute(run_id=run.pk, progress=progress)
         self.stdout.write(f"Run {run.pk}: {run.get_status_display()}")
-        for key, value in run.counts.items():
-            self.stdout.write(f"  {key.replace('_', ' '):<13} {value:>10,}")
+        for key, value in RunCounts.from_json(run.counts).to_json().items():
+            self.stdout.write(f"  {key.replace('_', ' '):<16} {value:>10,}")
         if run.first_error:
-            self.stdout.write(f"  first error   {run.first_error}")
-        if run.status not in ("succeeded",):
+            self.stdout.write(f"  first error      {run.first_error}")
+        if run.status not in SUCCEEDED:
             raise CommandError(f"The run ended {run.get_status_display().lower()}.", returncode=1)

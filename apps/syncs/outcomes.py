@@ -1,0 +1,148 @@
+"""What happened to the records of a run: one vocabulary (`Outcome`, `Tally`) and one value (`RunCounts`),
+read by the engine, the run recorder, the pages, the alert emails, the webhooks and the API alike.
+
+`SyncRun.counts` holds `RunCounts.to_json()`. Its keys are the strings runs have always stored, so a run
+recorded before a counter existed reads that counter as 0. Plain Python: the engine imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """What happened to one record in a run; every record read has exactly one."""
+
+    CREATED = "created"  # Intercom created it
+    UPDATED = "updated"  # Intercom updated it (a create answered "already exists" included)
+    UNCHANGED = "unchanged"  # Intercom has it as it is (says the ledger): no call
+    SKIPPED = "skipped"  # nothing to do by design: Update Only and no such contact, nothing to remove…
+    ARCHIVED = "archived"
+    DELETED = "deleted"
+    SENT = "sent"  # an event
+    INVALID = (
+        "invalid"  # refused by Syncline before any call: no key, a duplicate key, a value it cannot send
+    )
+    REJECTED = "rejected"  # refused by Intercom
+
+    @property
+    def accepted(self) -> bool:
+        """Intercom took the record's write."""
+        return self in ACCEPTED
+
+
+ACCEPTED = frozenset({Outcome.CREATED, Outcome.UPDATED, Outcome.ARCHIVED, Outcome.DELETED, Outcome.SENT})
+
+
+class Tally(StrEnum):
+    """A run's counters that are not one outcome per record."""
+
+    SOURCE_ROWS = "source_rows"  # rows read from the model
+    WARNINGS = "warnings"  # records that went through, not all of it (saved; company not attached yet)
+    MATCHED_EXISTING = "matched_existing"  # of the updated: creates Intercom answered "already exists"
+    API_CALLS = "api_calls"  # requests sent to Intercom
+    RATE_LIMITED = "rate_limited"  # of those, answered 429 and retried
+
+
+CountKey = Outcome | Tally
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    """A run's counts (so far, while it runs). The fields are named after `Outcome` and `Tally` values."""
+
+    source_rows: int = 0
+    invalid: int = 0
+    unchanged: int = 0
+    created: int = 0
+    updated: int = 0
+    archived: int = 0
+    deleted: int = 0
+    sent: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    matched_existing: int = 0
+    api_calls: int = 0
+    rate_limited: int = 0
+
+    @classmethod
+    def from_json(cls, data: Mapping | None) -> RunCounts:
+        """The counts stored in `SyncRun.counts` (any missing, NULL or unreadable count is 0; unknown keys
+        are dropped)."""
+        data = data or {}
+        return cls(**{key: _whole(data.get(key)) for key in COUNT_KEYS})
+
+    def to_json(self) -> dict[str, int]:
+        return {key: getattr(self, key) for key in COUNT_KEYS}
+
+    def __getitem__(self, key: CountKey | str) -> int:
+        if key not in COUNT_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __add__(self, other: RunCounts) -> RunCounts:
+        """Two slices' counts together."""
+        return RunCounts(**{key: self[key] + other[key] for key in COUNT_KEYS})
+
+    @property
+    def accepted(self) -> int:
+        """Records whose write Intercom took."""
+        return sum(self[outcome] for outcome in ACCEPTED)
+
+    @property
+    def attempted(self) -> int:
+        """Records whose write reached Intercom: accepted or refused."""
+        return self.accepted + self.rejected
+
+    @property
+    def total(self) -> int:
+        """Records given an outcome (each record read has one)."""
+        return sum(self[outcome] for outcome in Outcome)
+
+
+COUNT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(RunCounts))
+if set(COUNT_KEYS) != {*Outcome, *Tally}:  # a new outcome or counter needs its field, and the reverse
+    raise AssertionError("RunCounts' fields must be exactly the Outcome and Tally values")
+
+
+def _whole(value) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+# How each count is called on the pages and in emails, in the order they are shown.
+LABELS: dict[CountKey, str] = {
+    Tally.SOURCE_ROWS: "rows read",
+    Outcome.CREATED: "created",
+    Outcome.UPDATED: "updated",
+    Outcome.UNCHANGED: "unchanged",
+    Outcome.ARCHIVED: "archived",
+    Outcome.DELETED: "deleted",
+    Outcome.SENT: "sent",
+    Outcome.SKIPPED: "skipped",
+    Outcome.REJECTED: "rejected",
+    Outcome.INVALID: "invalid",
+    Tally.WARNINGS: "warnings",
+}
+# The counts that did not go as asked (shown in red), and those that went with a warning.
+BAD: frozenset[CountKey] = frozenset({Outcome.REJECTED, Outcome.INVALID})
+WARN: frozenset[CountKey] = frozenset({Tally.WARNINGS})
+# The counts a run's one-line summary names when they are not zero.
+SUMMARY: tuple[CountKey, ...] = (Outcome.CREATED, Outcome.UPDATED, Outcome.ARCHIVED, Outcome.DELETED,
+                                 Outcome.SENT, Outcome.SKIPPED, Outcome.REJECTED, Outcome.INVALID,
+                                 Tally.WARNINGS)  # fmt: skip
+
+
+def counts_summary(counts: RunCounts) -> str:
+    """A run's result in a few words: its counts that are not zero ("120 updated · 2 rejected")."""
+    parts = [f"{counts[key]:,} {LABELS[key]}" for key in SUMMARY if counts[key]]
+    if parts:
+        return " · ".join(parts)
+    if counts.unchanged:
+        return f"{counts.unchanged:,} unchanged, nothing to send"
+    return "no records"

@@ -1,0 +1,51 @@
+"""How a run ends: its status follows from its counts by the rules below, and nowhere else.
+
+The README's "Run statuses" table says the same for users; a test runs each rule end to end.
+"""
+
+from __future__ import annotations
+
+from apps.syncs.models import RunStatus
+from apps.syncs.outcomes import RunCounts
+
+# Runs that read the whole model and got records through: a sync that has one is past its first run, and
+# its rows read are the yardstick of the next run's progress.
+COMPLETED = (RunStatus.SUCCEEDED, RunStatus.SUCCEEDED_WITH_WARNINGS, RunStatus.PARTIALLY_FAILED)
+# Runs after which the records are in Intercom as asked: sequences go on, webhooks say run.succeeded.
+SUCCEEDED = (RunStatus.SUCCEEDED, RunStatus.SUCCEEDED_WITH_WARNINGS)
+# Runs that need someone's attention (the home page's failing syncs).
+FAILED = (RunStatus.FAILED, RunStatus.PARTIALLY_FAILED)
+
+
+def run_status(counts: RunCounts, *, stopped_by_error: bool = False, cancelled: bool = False) -> RunStatus:
+    """The status a run ends with. The first rule that holds decides:
+
+    ==================================================  =======================  ================================
+    When                                                Status                   e.g.
+    ==================================================  =======================  ================================
+    an error stopped the run                            Failed                   warehouse down, token revoked
+    a user cancelled it                                 Cancelled
+    Intercom refused every record it was sent           Failed                   0 accepted, 2,000 rejected
+    every record read was invalid                       Failed                   no row has a key
+    Intercom refused some records and took others       Partially failed         1,990 updated, 10 rejected
+    some rows invalid, the others went through          Succeeded with warnings  1,995 created, 5 invalid
+    a record went through with a warning                Succeeded with warnings  saved; company not attached yet
+    otherwise                                           Succeeded                all unchanged; an empty model
+    ==================================================  =======================  ================================
+
+    Skipped records (Update Only and no such contact; nothing to remove) are the behavior's choice, not a
+    failure: they change no status. Invalid rows beside records that went through are listed on the run
+    and leave it succeeded, with warnings (as Census shows them)."""
+    if stopped_by_error:
+        return RunStatus.FAILED
+    if cancelled:
+        return RunStatus.CANCELLED
+    if counts.rejected and not counts.accepted:
+        return RunStatus.FAILED
+    if counts.invalid and counts.invalid == counts.total:
+        return RunStatus.FAILED
+    if counts.rejected:
+        return RunStatus.PARTIALLY_FAILED
+    if counts.invalid or counts.warnings:
+        return RunStatus.SUCCEEDED_WITH_WARNINGS
+    return RunStatus.SUCCEEDED
