@@ -138,6 +138,17 @@ SUMMARY: tuple[CountKey, ...] = (Outcome.CREATED, Outcome.UPDATED, Outcome.ARCHI
                                  Tally.WARNINGS)  # fmt: skip
 
 
+# What a run of each behavior did, as its run table's columns (a behavior's own outcomes first): so an
+# event, Delete or Update Only run never reads as a row of zeros.
+BEHAVIOR_COUNTS: dict[str, tuple[CountKey, ...]] = {
+    "upsert": (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.REJECTED, Outcome.INVALID),
+    "update_only": (Outcome.UPDATED, Outcome.SKIPPED, Outcome.UNCHANGED, Outcome.REJECTED, Outcome.INVALID),
+    "delete": (Outcome.ARCHIVED, Outcome.DELETED, Outcome.SKIPPED, Outcome.UNCHANGED, Outcome.REJECTED,
+               Outcome.INVALID),
+    "send": (Outcome.SENT, Outcome.SKIPPED, Outcome.UNCHANGED, Outcome.REJECTED, Outcome.INVALID),
+}  # fmt: skip
+
+
 def counts_summary(counts: RunCounts) -> str:
     """A run's result in a few words: its counts that are not zero ("120 updated · 2 rejected")."""
     parts = [f"{counts[key]:,} {LABELS[key]}" for key in SUMMARY if counts[key]]

@@ -80,7 +80,9 @@ def sync_active_run(*, workspace: Workspace, sync: Sync) -> SyncRun | None:
 
 def run_list(*, workspace: Workspace, page=1) -> Page:
     runs = SyncRun.objects.for_workspace(workspace).order_by("-created_at", "-id")
-    rows = _with_duration(runs).values(*RUN_FIELDS, "duration", "sync_id", sync_name=F("sync__name"))
+    rows = _with_duration(runs).values(
+        *RUN_FIELDS, "duration", "sync_id", sync_name=F("sync__name"), behavior=F("sync__behavior")
+    )
     return _page(rows, page, RUNS_PER_PAGE)
 
 

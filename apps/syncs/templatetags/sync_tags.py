@@ -3,7 +3,7 @@ from datetime import timedelta
 from django import template
 
 from apps.syncs.models import RecordOutcome
-from apps.syncs.outcomes import BAD, LABELS, WARN, Outcome, RunCounts, Tally, counts_summary
+from apps.syncs.outcomes import BAD, BEHAVIOR_COUNTS, LABELS, WARN, Outcome, RunCounts, Tally, counts_summary
 
 register = template.Library()
 
@@ -50,8 +50,27 @@ COLUMNS = {
     "grid": tuple(LABELS),
     "progress": (Tally.SOURCE_ROWS, Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.REJECTED,
                  Outcome.INVALID),
-    "run_table": (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.REJECTED, Outcome.INVALID),
 }  # fmt: skip
+
+
+@register.simple_tag
+def behavior_columns(behavior: str) -> list[tuple[str, str]]:
+    """(key, label) of the counts that say what a run of this behavior did (`BEHAVIOR_COUNTS`)."""
+    return [(key, LABELS[key]) for key in BEHAVIOR_COUNTS[behavior]]
+
+
+@register.filter
+def behavior_counts(counts: dict | None, behavior: str) -> list[tuple[str, str, int]]:
+    """A run's counts that are not zero among those of its behavior (and its warnings), as (key, label,
+    count): the run list, where runs of every behavior share one "Records" column."""
+    tally = RunCounts.from_json(counts)
+    keys = (*BEHAVIOR_COUNTS[behavior], Tally.WARNINGS)
+    return [(key, _label(key, tally[key]), tally[key]) for key in keys if tally[key]]
+
+
+def _label(key: str, count: int) -> str:
+    """The count's label beside its number: "1 warning", as "3 warnings" (the other labels are verbs)."""
+    return "warning" if key == Tally.WARNINGS and count == 1 else LABELS[key]
 
 
 @register.filter
