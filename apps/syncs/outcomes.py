@@ -102,6 +102,11 @@ class RunCounts:
         """Records given an outcome (each record read has one)."""
         return sum(self[outcome] for outcome in Outcome)
 
+    @property
+    def all_went_through(self) -> bool:
+        """No record was refused (by Syncline or Intercom), skipped or saved with a warning."""
+        return not (self.rejected or self.invalid or self.skipped or self.warnings)
+
 
 COUNT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(RunCounts))
 if set(COUNT_KEYS) != {*Outcome, *Tally}:  # a new outcome or counter needs its field, and the reverse
