@@ -217,7 +217,7 @@ def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_siz
     for operation, n in summary.counts.items():
         counts[PLANNED_OUTCOME[operation]] += n
     samples: dict[str, list[PlannedRecord]] = {}
-    for op, records in summary.samples.items():  # UPDATE and UPDATE_IF_FOUND are both "updated"
+    for op, records in summary.samples.items():  # UPDATE and UPDATE_IF_FOUND are both “updated”
         kept = samples.setdefault(PLANNED_OUTCOME[op], [])
         kept += records[: sample_size - len(kept)]
     return SyncPreview(

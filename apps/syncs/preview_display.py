@@ -22,11 +22,12 @@ from apps.syncs import date_units, services
 from apps.syncs.engine.config import SyncConfig
 from apps.syncs.engine.payload import CUSTOM
 from apps.syncs.engine.plan import COMPANY_CHANGE, Operation, PlannedRecord, flatten
+from apps.syncs.outcomes import Outcome
 
 # The sampled outcomes of a preview (execution.PLANNED_OUTCOME's words), in the order the page shows them.
-SAMPLED_OPERATIONS = [("created", "Records to create"), ("updated", "Records to update"),
-                      ("archived", "Records to archive"), ("deleted", "Records to delete"),
-                      ("sent", "Events to send"), ("skipped", "Events recorded as sent, not sent")]  # fmt: skip
+SAMPLED_OPERATIONS = [(Outcome.CREATED, "Records to create"), (Outcome.UPDATED, "Records to update"),
+                      (Outcome.ARCHIVED, "Records to archive"), (Outcome.DELETED, "Records to delete"),
+                      (Outcome.SENT, "Events to send"), (Outcome.SKIPPED, "Events recorded as sent, not sent")]  # fmt: skip
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -77,6 +78,16 @@ class SampleTable:
     records: list[SampleRecord]
     key_label: str  # what the key is: "External ID", "Email", "Event ID"
     shows_old: bool = False  # updates: an old-value column
+
+    @property
+    def of_events(self) -> bool:
+        """Events to send, or recorded as sent: shown as event name, contact, time and metadata."""
+        return self.outcome in (Outcome.SENT, Outcome.SKIPPED)
+
+    @property
+    def of_removals(self) -> bool:
+        """Records to archive or delete: shown by key and Intercom id."""
+        return self.outcome in (Outcome.ARCHIVED, Outcome.DELETED)
 
 
 class ValueFormatter:
@@ -129,7 +140,7 @@ def sample_tables(sync, preview) -> list[SampleTable]:
             label,
             [describe(r) for r in preview.samples[outcome]],
             key_label,
-            shows_old=outcome == "updated",
+            shows_old=outcome is Outcome.UPDATED,
         )  # fmt: skip
         for outcome, label in SAMPLED_OPERATIONS
         if preview.samples.get(outcome)
@@ -137,7 +148,7 @@ def sample_tables(sync, preview) -> list[SampleTable]:
 
 
 def skipped_note(config: SyncConfig) -> str:
-    """What "skipped" will mean in a run of an Update Only sync ("" for other behaviors)."""
+    """What “skipped” will mean in a run of an Update Only sync ("" for other behaviors)."""
     if config.behavior is not Behavior.UPDATE_ONLY:
         return ""
     records = "contacts" if config.is_contact else "companies"

@@ -90,7 +90,7 @@ def sync_preview(request, workspace, sync_id):
 
 def preview_tables(sync, preview) -> dict:
     """The preview's counts (those the behavior can plan, and any other that is not zero), its samples as
-    tables (preview_display) and what "skipped" will mean."""
+    tables (preview_display) and what “skipped” will mean."""
     samples = preview_display.sample_tables(sync, preview)
     skipped = preview_display.skipped_note(services.sync_engine_config(sync))
     shown = BEHAVIOR_OPERATIONS[sync.behavior]

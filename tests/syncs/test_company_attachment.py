@@ -86,7 +86,7 @@ def test_a_contact_whose_company_is_missing_is_saved_with_a_warning_and_attached
     second = run(workspace, sync)
     assert new_calls(before, calls(intercom_emulator)) == {LOOKUP: 1}
     assert (second.status, second.counts["unchanged"], second.counts["warnings"]) == (
-        RunStatus.SUCCEEDED,
+        RunStatus.SUCCEEDED_WITH_WARNINGS,
         1,
         1,
     )
