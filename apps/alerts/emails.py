@@ -22,6 +22,11 @@ def _short(text: str) -> str:
 
 
 def _rejected_phrase(counts: RunCounts) -> str:
+    if counts.still_rejected:
+        return (
+            f"{counts.newly_rejected:,} of {counts.attempted:,} records newly rejected "
+            f"({counts.still_rejected:,} more still refused)"
+        )
     return f"{counts.rejected:,} of {counts.attempted:,} records rejected"
 
 
@@ -36,13 +41,13 @@ def _headline(run: SyncRun, kind: str, threshold: int, limit_minutes: int | None
     name = f"Sync “{run.sync.name}”"
     counts = RunCounts.from_json(run.counts)
     if kind == AlertKind.FAILED:
-        if counts.rejected and not counts.accepted:  # Intercom refused every record it was sent
+        if counts.newly_rejected and not counts.accepted:  # Intercom refused every record it was sent
             return f"{name} failed: {_rejected_phrase(counts)}"
         if counts.invalid and counts.invalid == counts.total and not run.first_error:
             return f"{name} failed: every one of its {counts.invalid:,} records is invalid"
         return f"{name} failed: {_short(run.first_error)}" if run.first_error else f"{name} failed"
     if kind == AlertKind.REJECTED_SHARE:
-        share = _percent(counts.rejected, counts.attempted, threshold)
+        share = _percent(counts.newly_rejected, counts.attempted, threshold)
         return f"{name}: {_rejected_phrase(counts)} ({share}, above the {threshold}% threshold)"
     if kind == AlertKind.TOO_LONG:
         limit = f"the limit is {limit_minutes} min"

@@ -33,8 +33,9 @@ def sync_alert_settings_save(*, workspace: Workspace, sync: Sync, **values) -> S
 
 
 def above_threshold(counts: RunCounts, threshold_percent: int) -> bool:
-    """Intercom refused more than `threshold_percent` of the records it was sent."""
-    return counts.attempted > 0 and counts.rejected * 100 > threshold_percent * counts.attempted
+    """Intercom newly refused more than `threshold_percent` of the records it was sent (records still
+    refused, for the same reason as before, are no new refusal)."""
+    return counts.attempted > 0 and counts.newly_rejected * 100 > threshold_percent * counts.attempted
 
 
 def _limit(own: SyncAlertSettings) -> timedelta | None:
@@ -66,18 +67,25 @@ def _queue_email(run: SyncRun, kind: str) -> None:
 
 @transaction.atomic
 def alerts_run_finished(*, run: SyncRun) -> None:
-    """Bring the sync's alerts up to date with a run that ended. A cancelled run says nothing about the
-    sync's health. A failed run raises only the failure: its email already carries the counts. Any other
-    end (succeeded, with warnings or not, or partially failed) clears a raised failure."""
+    """Bring the sync's alerts up to date with a run that ended: an email on a real change of state only.
+    A cancelled run says nothing about the sync's health. A failed run raises only the failure: its email
+    already carries the counts. Any other end (succeeded, with warnings or not, or partially failed) clears
+    a raised failure, but for a run with records still refused (refused before, for the same reason): the
+    failure they raised stands, and so does a raised share of rejected records, until a run gets them
+    through (or a user stops retrying them). So retrying the same refused records every run alerts once."""
     if run.status == RunStatus.CANCELLED:
         return
     own = sync_alert_settings(workspace=run.workspace, sync=run.sync)
+    counts = RunCounts.from_json(run.counts)
     if run.status == RunStatus.FAILED:
         _raise(run, AlertKind.FAILED)
+    elif counts.still_rejected:
+        if above_threshold(counts, own.rejected_threshold):
+            _raise(run, AlertKind.REJECTED_SHARE)
     else:
         if _clear(run, AlertKind.FAILED):
             _queue_email(run, RECOVERED)
-        if above_threshold(RunCounts.from_json(run.counts), own.rejected_threshold):
+        if above_threshold(counts, own.rejected_threshold):
             _raise(run, AlertKind.REJECTED_SHARE)
         else:
             _clear(run, AlertKind.REJECTED_SHARE)

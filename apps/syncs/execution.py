@@ -50,6 +50,7 @@ from apps.syncs.statuses import COMPLETED, run_status
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 2.0
+RETRY_STOPPED = "retry_stopped"  # the code of a record skipped because a user stopped retrying it
 CANCEL_CHECK_SECONDS = 1.0  # how soon a running run hears of its Cancel
 
 
@@ -248,6 +249,7 @@ class RunRecorder:
         self.position = 0  # source rows planned in this slice
         self.replayed_rows, self.settled = 0, frozenset()
         self.before = RunCounts()  # what the earlier slices counted
+        self.stopped = ledger.retry_stopped()  # "Stop retrying": key → (the payload refused, the refusal)
         if run.slices > 1:
             self.before = RunCounts.from_json(run.counts)
             self.replayed_rows = run.resume_after_rows
@@ -276,14 +278,18 @@ class RunRecorder:
                 self._progressed()
             return False
         self.position += 1
-        sends = record.operation.calls_intercom and record.key not in self.settled
+        stopped = self._retry_stopped(record)
+        sends = record.operation.calls_intercom and record.key not in self.settled and not stopped
         if self.position <= self.replayed_rows and not sends:
             return False  # counted by an earlier slice
-        if record.operation.calls_intercom and not sends:
+        if record.operation.calls_intercom and not sends and not stopped:
             return False  # sent earlier in this run (the model's rows came back in another order)
         self._count(Tally.SOURCE_ROWS)
         self._progressed()
-        if record.operation is Operation.INVALID:
+        if stopped:
+            self._count(Outcome.SKIPPED)
+            self._result(record.key, RecordOutcome.SKIPPED, RETRY_STOPPED, stopped)
+        elif record.operation is Operation.INVALID:
             self._count(Outcome.INVALID)
             where = record.key if record.key is not None else f"row {record.row_number}"
             self._result(
@@ -312,9 +318,19 @@ class RunRecorder:
             self._result(record.key, RecordOutcome.WARNING, result.code, result.warning)
         if result.outcome is Outcome.REJECTED:
             message = result.message or result.code
-            self.first_error = self.first_error or f"{record.key}: {message}"
-            self._result(record.key, RecordOutcome.REJECTED, result.code, message)
-            self.ledger.record_rejection(record.key, f"{result.code}: {message}")
+            first_refused_in = self.ledger.record_rejection(
+                record.key,
+                f"{result.code}: {message}",
+                payload_hash=record.payload_hash or "",
+                code="" if result.transient else result.code,
+                run_id=self.run.pk,
+            )
+            if first_refused_in is not None and first_refused_in != self.run.pk:
+                self._count(Tally.STILL_REJECTED)
+            else:
+                first_refused_in = None
+                self.first_error = self.first_error or f"{record.key}: {message}"
+            self._result(record.key, RecordOutcome.REJECTED, result.code, message, first_refused_in)
         elif result.outcome is Outcome.SKIPPED:
             self._result(record.key, RecordOutcome.SKIPPED, result.code, result.message)
         elif result.outcome is not Outcome.UNCHANGED:
@@ -338,7 +354,19 @@ class RunRecorder:
         self._tally[Tally.API_CALLS] = stats["calls"]
         self._tally[Tally.RATE_LIMITED] = stats["rate_limited"]
 
-    def _result(self, key: str, outcome: str, code: str, message: str) -> None:
+    def _retry_stopped(self, record: PlannedRecord) -> str:
+        """Why the record is left out, when a user stopped retrying it and its row has not changed since
+        (the payload Intercom refused); "" otherwise."""
+        if not self.stopped or not record.operation.calls_intercom:
+            return ""
+        refused_hash, refusal = self.stopped.get(record.key, ("", ""))
+        if not refused_hash or refused_hash != record.payload_hash:
+            return ""
+        return f"Stopped retrying after Intercom refused it: {refusal}"
+
+    def _result(
+        self, key: str, outcome: str, code: str, message: str, first_refused_in: int | None = None
+    ) -> None:
         self._results.append(
             RecordResult(
                 workspace_id=self.run.workspace_id,
@@ -347,6 +375,7 @@ class RunRecorder:
                 outcome=outcome,
                 code=code[:100],
                 message=message,
+                first_refused_in=first_refused_in,
             )  # fmt: skip
         )
         if len(self._results) >= 500:

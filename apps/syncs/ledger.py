@@ -15,6 +15,10 @@ from apps.connections.sources.base import PairDigest
 from apps.syncs.engine.ledger import LedgerEntry as EngineEntry
 from apps.syncs.models import LedgerEntry, Sync
 
+# What an acceptance writes over a refusal: the record is no longer refused.
+NOT_REFUSED = {"last_rejection": "", "last_rejected_at": None, "rejected_hash": "", "rejection_code": "",
+               "first_rejected_run": None, "retry_stopped": False}  # fmt: skip
+
 
 class DbLedger:
     """`with_payloads` loads the last accepted payloads too, so a preview can show old → new values; a run
@@ -125,14 +129,45 @@ class DbLedger:
             payload=payload,
             company_id=company_id or "",
             synced_at=timezone.now(),
-            last_rejection="",
-            last_rejected_at=None,
+            **NOT_REFUSED,
         )
 
-    def record_rejection(self, key: str, reason: str) -> None:
-        updated = self._rows.filter(key=key).update(last_rejection=reason, last_rejected_at=timezone.now())
-        if not updated:
-            _upsert(self.sync, key, last_rejection=reason, last_rejected_at=timezone.now())
+    def record_rejection(
+        self, key: str, reason: str, *, payload_hash: str = "", code: str = "", run_id: int | None = None
+    ) -> int | None:
+        """Intercom refused the record's `payload_hash` with `code` in run `run_id` (no code: a failure that
+        was no refusal, 5xx or a timeout). Returns the run it was first refused in when it was refused
+        before, the same payload with the same code: a record still refused; None for a new refusal."""
+        before = self._rows.filter(key=key).values_list(
+            "rejected_hash", "rejection_code", "first_rejected_run_id"
+        )
+        before = before.first()
+        still = (
+            before is not None
+            and bool(payload_hash and code)
+            and before[:2] == (payload_hash, code)
+            and before[2] is not None
+        )
+        values = {
+            "last_rejection": reason,
+            "last_rejected_at": timezone.now(),
+            "rejected_hash": payload_hash if code else "",
+            "rejection_code": code,
+        }
+        if not still:  # a new refusal: it starts here, and a "Stop retrying" of another one ends
+            values |= {"first_rejected_run_id": run_id if code else None, "retry_stopped": False}
+        if before is not None:
+            self._rows.filter(key=key).update(**values)
+        else:
+            _upsert(self.sync, key, **values)
+        return before[2] if still else None
+
+    def retry_stopped(self) -> dict[str, tuple[str, str]]:
+        """The records a user stopped retrying: key → (the payload hash refused, the refusal). One query,
+        at the start of a run; runs leave those payloads out until the row changes."""
+        rows = self._rows.filter(retry_stopped=True).exclude(rejected_hash="")
+        return {key: (digest, reason) for key, digest, reason in
+                rows.values_list("key", "rejected_hash", "last_rejection")}  # fmt: skip
 
     def record_row_hashes(self, pairs: list[tuple[str, str]]) -> None:
         """Keys planned unchanged whose row now has another fingerprint (a changed configuration, say):
@@ -170,6 +205,11 @@ def _upsert(sync: Sync, key: str, **values: Any) -> None:
         unique_fields=["sync", "key"],
         update_fields=list(values),
     )
+
+
+def refused_records(sync: Sync):
+    """The sync's records Intercom refuses now (its last word on them was a refusal, not an outage)."""
+    return LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync).exclude(rejected_hash="")
 
 
 def ledger_size(sync: Sync) -> int:

@@ -174,6 +174,16 @@ class LedgerEntry(WorkspaceOwnedModel):
     synced_at = models.DateTimeField(null=True, blank=True)
     last_rejection = models.TextField(blank=True)
     last_rejected_at = models.DateTimeField(null=True, blank=True)
+    # The last refusal by Intercom, while it stands (an acceptance clears it): the payload hash refused and
+    # Intercom's code (empty after a failure that was no refusal: 5xx, timeouts), and the run it was first
+    # refused in. The same payload refused again with the same code is "still refused" (ledger.py).
+    rejected_hash = models.CharField(max_length=64, blank=True)
+    rejection_code = models.CharField(max_length=100, blank=True)
+    first_rejected_run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # "Stop retrying": runs leave the refused payload out (skipped) until the row changes.
+    retry_stopped = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sync", "key"], name="ledger_key_unique")]
@@ -202,6 +212,9 @@ class RecordResult(WorkspaceOwnedModel):
     outcome = models.CharField(max_length=10, choices=RecordOutcome.choices)
     code = models.CharField(max_length=100, blank=True)
     message = models.TextField(blank=True)
+    # Rejected records refused before for the same reason ("still refused"): the run they were first
+    # refused in (an id, not a key: a run deleted since leaves it as it was).
+    first_refused_in = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

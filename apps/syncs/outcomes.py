@@ -42,6 +42,9 @@ class Tally(StrEnum):
     SOURCE_ROWS = "source_rows"  # rows read from the model
     WARNINGS = "warnings"  # records that went through, not all of it (saved; company not attached yet)
     MATCHED_EXISTING = "matched_existing"  # of the updated: creates Intercom answered "already exists"
+    # Of the rejected: refused before, the same payload for the same reason ("still refused"). Retried by
+    # each run, but not a new failure: the status rules read `RunCounts.newly_rejected`.
+    STILL_REJECTED = "still_rejected"
     API_CALLS = "api_calls"  # requests sent to Intercom
     RATE_LIMITED = "rate_limited"  # of those, answered 429 and retried
 
@@ -63,6 +66,7 @@ class RunCounts:
     sent: int = 0
     skipped: int = 0
     rejected: int = 0
+    still_rejected: int = 0
     warnings: int = 0
     matched_existing: int = 0
     api_calls: int = 0
@@ -98,6 +102,11 @@ class RunCounts:
         return self.accepted + self.rejected
 
     @property
+    def newly_rejected(self) -> int:
+        """Rejected records that were not refused before for the same reason: the run's new failures."""
+        return max(0, self.rejected - self.still_rejected)
+
+    @property
     def total(self) -> int:
         """Records given an outcome (each record read has one)."""
         return sum(self[outcome] for outcome in Outcome)
@@ -131,16 +140,17 @@ LABELS: dict[CountKey, str] = {
     Outcome.SENT: "sent",
     Outcome.SKIPPED: "skipped",
     Outcome.REJECTED: "rejected",
+    Tally.STILL_REJECTED: "of them still refused",
     Outcome.INVALID: "invalid",
     Tally.WARNINGS: "warnings",
 }
 # The counts that did not go as asked (shown in red), and those that went with a warning.
 BAD: frozenset[CountKey] = frozenset({Outcome.REJECTED, Outcome.INVALID})
-WARN: frozenset[CountKey] = frozenset({Tally.WARNINGS})
+WARN: frozenset[CountKey] = frozenset({Tally.WARNINGS, Tally.STILL_REJECTED})
 # The counts a run's one-line summary names when they are not zero.
 SUMMARY: tuple[CountKey, ...] = (Outcome.CREATED, Outcome.UPDATED, Outcome.ARCHIVED, Outcome.DELETED,
-                                 Outcome.SENT, Outcome.SKIPPED, Outcome.REJECTED, Outcome.INVALID,
-                                 Tally.WARNINGS)  # fmt: skip
+                                 Outcome.SENT, Outcome.SKIPPED, Outcome.REJECTED, Tally.STILL_REJECTED,
+                                 Outcome.INVALID, Tally.WARNINGS)  # fmt: skip
 
 
 # What a run of each behavior did, as its run table's columns (a behavior's own outcomes first): so an

@@ -16,6 +16,7 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -26,6 +27,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apps.syncs.charts import BarChart, stacked_bars
+from apps.syncs.ledger import refused_records
 from apps.syncs.models import ACTIVE_STATUSES, RecordOutcome, RecordResult, Sync, SyncRun
 from apps.syncs.outcomes import ACCEPTED, LABELS, CountKey, Outcome, RunCounts, Tally
 from apps.syncs.statuses import COMPLETED, FAILED
@@ -107,7 +109,7 @@ def run_record_results(*, workspace: Workspace, run: SyncRun, query: str = "", o
         results = results.filter(outcome=outcome)
     if code:
         results = results.filter(code=code)
-    return results.order_by("id").values("id", "key", "outcome", "code", "message")
+    return results.order_by("id").values("id", "key", "outcome", "code", "message", "first_refused_in")
 
 
 def run_record_results_page(*, workspace: Workspace, run: SyncRun, query: str = "", outcome: str = "",
@@ -196,6 +198,19 @@ def sync_recent_runs_chart(*, workspace: Workspace, sync: Sync, runs: int = CHAR
     shown = [(name, label) for name, label, _ in RUN_SERIES
              if name in ALWAYS_SHOWN or any(v[name] for _, v, _ in columns)]  # fmt: skip
     return stacked_bars(columns, shown)
+
+
+def sync_refused_records(*, workspace: Workspace, sync: Sync) -> dict[str, int]:
+    """How many of the sync's records Intercom refuses now: retried by each run (`retrying`), or left out
+    since a user stopped retrying them (`stopped`). One query."""
+    return (
+        refused_records(sync)
+        .filter(workspace=workspace)
+        .aggregate(
+            retrying=Count("id", filter=Q(retry_stopped=False)),
+            stopped=Count("id", filter=Q(retry_stopped=True)),
+        )
+    )
 
 
 def sync_expected_rows(*, workspace: Workspace, sync: Sync) -> int | None:

@@ -24,6 +24,7 @@ from apps.syncs.engine.config import (
     SyncConfig,
     SyncKey,
 )
+from apps.syncs.ledger import refused_records
 from apps.syncs.models import ACTIVE_STATUSES, RecordResult, RunStatus, RunTrigger, Sync, SyncRun
 from apps.syncs.outcomes import RunCounts
 from apps.syncs.signals import announce, run_finished, run_started
@@ -135,6 +136,19 @@ def sync_set_paused(*, workspace: Workspace, sync: Sync, paused: bool) -> Sync:
     Sync.objects.for_workspace(workspace).filter(pk=sync.pk).update(paused=paused, updated_at=timezone.now())
     sync.paused = paused
     return sync
+
+
+def sync_refused_stop_retrying(*, workspace: Workspace, sync: Sync) -> int:
+    """ "Stop retrying": later runs leave out each record Intercom refuses now (skipped, with the refusal)
+    while its row still makes the payload refused; a changed row is sent again. Returns how many."""
+    return refused_records(sync).filter(workspace=workspace, retry_stopped=False).update(retry_stopped=True)
+
+
+def sync_refused_retry_now(*, workspace: Workspace, sync: Sync, user: User | None = None) -> SyncRun:
+    """ "Retry now": the records refused are retried, those a user stopped retrying included, by a run
+    started now (SyncAlreadyRunning if one is active: the next run retries them)."""
+    refused_records(sync).filter(workspace=workspace, retry_stopped=True).update(retry_stopped=False)
+    return sync_run_start(workspace=workspace, sync=sync, trigger=RunTrigger.MANUAL, user=user)
 
 
 def _unknown_attributes(destination: Connection, config: SyncConfig) -> list[str]:

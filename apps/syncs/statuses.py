@@ -25,13 +25,18 @@ def run_status(counts: RunCounts, *, stopped_by_error: bool = False, cancelled: 
     ==================================================  =======================  ================================
     an error stopped the run                            Failed                   warehouse down, token revoked
     a user cancelled it                                 Cancelled
-    Intercom refused every record it was sent           Failed                   0 accepted, 2,000 rejected
+    Intercom refused new records and took none          Failed                   0 accepted, 2,000 rejected
     every record read was invalid                       Failed                   no row has a key
-    Intercom refused some records and took others       Partially failed         1,990 updated, 10 rejected
+    Intercom refused new records and took others        Partially failed         1,990 updated, 10 rejected
     some rows invalid, the others went through          Succeeded with warnings  1,995 created, 5 invalid
     a record went through with a warning                Succeeded with warnings  saved; company not attached yet
+    the only refusals are records still refused         Succeeded with warnings  2 rejected, both still refused
     otherwise                                           Succeeded                all unchanged; an empty model
     ==================================================  =======================  ================================
+
+    A record "still refused" is one Intercom refused before, the same payload for the same reason
+    (`Tally.STILL_REJECTED`): each run retries it, and listing it again is no new failure, so the rules
+    read the newly rejected records (`RunCounts.newly_rejected`), and still refused ones only warn.
 
     Skipped records (Update Only and no such contact; nothing to remove) are the behavior's choice, not a
     failure: they change no status. Invalid rows beside records that went through are listed on the run
@@ -40,12 +45,12 @@ def run_status(counts: RunCounts, *, stopped_by_error: bool = False, cancelled: 
         return RunStatus.FAILED
     if cancelled:
         return RunStatus.CANCELLED
-    if counts.rejected and not counts.accepted:
+    if counts.newly_rejected and not counts.accepted:
         return RunStatus.FAILED
     if counts.invalid and counts.invalid == counts.total:
         return RunStatus.FAILED
-    if counts.rejected:
+    if counts.newly_rejected:
         return RunStatus.PARTIALLY_FAILED
-    if counts.invalid or counts.warnings:
+    if counts.invalid or counts.warnings or counts.still_rejected:
         return RunStatus.SUCCEEDED_WITH_WARNINGS
     return RunStatus.SUCCEEDED

@@ -31,6 +31,7 @@ def sync_detail(request, workspace, sync_id):
         "runs": selectors.sync_run_history(workspace=workspace, sync=sync, page=request.GET.get("page")),
         "chart": selectors.sync_recent_runs_chart(workspace=workspace, sync=sync),
         "expected_rows": expected,
+        "refused": selectors.sync_refused_records(workspace=workspace, sync=sync),
         **_progress(workspace, active, expected=expected),
     }
     return TemplateResponse(request, DETAIL, context)
@@ -129,6 +130,34 @@ def sync_pause(request, workspace, sync_id):
         messages.success(request, f"“{sync.name}” is paused: schedules skip it; Run now still works.")
     else:
         messages.success(request, f"“{sync.name}” is resumed.")
+    return redirect("sync_detail", workspace_slug=workspace.slug, sync_id=sync.pk)
+
+
+@workspace_view(methods=("POST",))
+def sync_refused_retry(request, workspace, sync_id):
+    """ "Retry now": a run now, that retries every record still refused (those stopped included)."""
+    sync = selectors.sync_get(workspace=workspace, sync_id=sync_id)
+    try:
+        run = services.sync_refused_retry_now(workspace=workspace, sync=sync, user=request.user)
+    except services.SyncAlreadyRunning as running:
+        messages.warning(
+            request,
+            f"“{sync.name}” is already running (run {running.run.pk}); the next run retries the refused records.",
+        )
+    else:
+        messages.success(request, f"Run {run.pk} of “{sync.name}” queued: it retries the refused records.")
+    return redirect("sync_detail", workspace_slug=workspace.slug, sync_id=sync.pk)
+
+
+@workspace_view(methods=("POST",))
+def sync_refused_stop(request, workspace, sync_id):
+    sync = selectors.sync_get(workspace=workspace, sync_id=sync_id)
+    stopped = services.sync_refused_stop_retrying(workspace=workspace, sync=sync)
+    messages.success(
+        request,
+        f"Stopped retrying {stopped:,} refused record{'s' if stopped != 1 else ''}: runs skip each one until "
+        "its row changes. “Retry now” retries them.",
+    )
     return redirect("sync_detail", workspace_slug=workspace.slug, sync_id=sync.pk)
 
 

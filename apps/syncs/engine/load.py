@@ -28,6 +28,7 @@ class LoadResult:
     company_id: str | None = None  # contacts: the company it is attached to now (None: none, or not known)
     warning: str = ""  # the record went through, but not all of it (the company could not be attached)
     matched_existing: bool = False  # updated: a create that found the contact already in Intercom
+    transient: bool = False  # rejected: Intercom or the network kept failing (no refusal of this record)
 
 
 def _rejected(outcome: Rejected) -> LoadResult:
@@ -57,7 +58,7 @@ class IntercomLoader:
             return self._apply(record)
         except TransientFailure as failure:
             code = f"http_{failure.status}" if failure.status else "unreachable"
-            return LoadResult(Outcome.REJECTED, code=code, message=str(failure))
+            return LoadResult(Outcome.REJECTED, code=code, message=str(failure), transient=True)
 
     def _apply(self, record: PlannedRecord) -> LoadResult:
         operation = record.operation

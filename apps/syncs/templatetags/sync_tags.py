@@ -64,7 +64,7 @@ def behavior_counts(counts: dict | None, behavior: str) -> list[tuple[str, str, 
     """A run's counts that are not zero among those of its behavior (and its warnings), as (key, label,
     count): the run list, where runs of every behavior share one "Records" column."""
     tally = RunCounts.from_json(counts)
-    keys = (*BEHAVIOR_COUNTS[behavior], Tally.WARNINGS)
+    keys = (*BEHAVIOR_COUNTS[behavior], Tally.STILL_REJECTED, Tally.WARNINGS)
     return [(key, _label(key, tally[key]), tally[key]) for key in keys if tally[key]]
 
 
