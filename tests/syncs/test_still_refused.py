@@ -188,7 +188,7 @@ def test_stop_retrying_skips_the_refused_records_until_their_row_changes_and_ret
     response = owner_client.post(stop, follow=True)
     assert "Stopped retrying 2 refused records" in response.content.decode()
     page = owner_client.get(reverse("sync_detail", args=[workspace.slug, sync.pk])).content.decode()
-    assert "No refused record is retried" in page and "2 refused records no longer retried" in page
+    assert "2 refused records not retried" in page and "You stopped retrying them: runs skip each one" in page
 
     calls = intercom_emulator.request_count()
     skipped = run_now(sync)
@@ -208,7 +208,9 @@ def test_stop_retrying_skips_the_refused_records_until_their_row_changes_and_ret
     assert counts_of(changed) == RunCounts(source_rows=3, unchanged=1, skipped=1, rejected=1, api_calls=1)
     assert results_of(changed)["p2@example.com"] == (RecordOutcome.REJECTED, codes["p2@example.com"], None)
     page = owner_client.get(reverse("sync_detail", args=[workspace.slug, sync.pk])).content.decode()
-    assert "1 record still refused" in page and "1 refused record no longer retried" in page
+    assert (
+        "1 record still refused" in page and "1 more refused record no longer retried: runs skip it" in page
+    )
 
     # Retry now: a run that retries both, row 1 too; refused for the same reasons, both still refused.
     retry = reverse("sync_refused_retry", args=[workspace.slug, sync.pk])
