@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from django.conf import settings
@@ -195,6 +195,7 @@ class SyncPreview:
     samples: dict[str, list[PlannedRecord]] = field(default_factory=dict)
     calls: int = 0
     error: str = ""
+    retry_stopped: int = 0  # of the skipped: refused records a user stopped retrying (their row unchanged)
 
 
 # What each planned operation becomes in a run's counts, when Intercom accepts it.
@@ -208,10 +209,19 @@ PLANNED_OUTCOME = {
 
 def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_size: int = 5) -> SyncPreview:
     """What a run would do now, without sending anything or changing the ledger."""
+    stopped = DbLedger(sync).retry_stopped()
+    left_out = 0
+
+    def planned() -> Iterator[PlannedRecord]:
+        nonlocal left_out
+        for record in _plan(sync, full_resync=full_resync, preview=True):
+            if refusal := retry_stopped_refusal(stopped, record):  # skipped by the run, as by RunRecorder
+                left_out += 1
+                record = replace(record, operation=Operation.SKIP, reason=refusal)
+            yield record
+
     try:
-        summary = summarize(
-            _plan(sync, full_resync=full_resync, preview=True), sample_size=max(sample_size, 20)
-        )
+        summary = summarize(planned(), sample_size=max(sample_size, 20))
     except SourceError as error:
         return SyncPreview(counts={}, error=str(error))
     counts = Counter({Tally.SOURCE_ROWS: summary.total})
@@ -219,6 +229,7 @@ def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_siz
         counts[PLANNED_OUTCOME[operation]] += n
     samples: dict[str, list[PlannedRecord]] = {}
     for op, records in summary.samples.items():  # UPDATE and UPDATE_IF_FOUND are both “updated”
+        records = [r for r in records if not (op is Operation.SKIP and r.reason)]  # events' skips only
         kept = samples.setdefault(PLANNED_OUTCOME[op], [])
         kept += records[: sample_size - len(kept)]
     return SyncPreview(
@@ -226,7 +237,19 @@ def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_siz
         invalid=summary.samples.get(Operation.INVALID, []),
         samples=samples,
         calls=summary.calls,
+        retry_stopped=left_out,
     )
+
+
+def retry_stopped_refusal(stopped: dict[str, tuple[str, str]], record: PlannedRecord) -> str:
+    """Why a run leaves the record out, when a user stopped retrying it (`DbLedger.retry_stopped`) and its
+    row still makes the payload Intercom refused; "" otherwise."""
+    if not stopped or not record.operation.calls_intercom:
+        return ""
+    refused_hash, refusal = stopped.get(record.key, ("", ""))
+    if not refused_hash or refused_hash != record.payload_hash:
+        return ""
+    return f"Stopped retrying after Intercom refused it: {refusal}"
 
 
 # --- run ------------------------------------------------------------------------------------------------
@@ -278,7 +301,7 @@ class RunRecorder:
                 self._progressed()
             return False
         self.position += 1
-        stopped = self._retry_stopped(record)
+        stopped = retry_stopped_refusal(self.stopped, record)
         sends = record.operation.calls_intercom and record.key not in self.settled and not stopped
         if self.position <= self.replayed_rows and not sends:
             return False  # counted by an earlier slice
@@ -353,16 +376,6 @@ class RunRecorder:
         stats = client.stats()
         self._tally[Tally.API_CALLS] = stats["calls"]
         self._tally[Tally.RATE_LIMITED] = stats["rate_limited"]
-
-    def _retry_stopped(self, record: PlannedRecord) -> str:
-        """Why the record is left out, when a user stopped retrying it and its row has not changed since
-        (the payload Intercom refused); "" otherwise."""
-        if not self.stopped or not record.operation.calls_intercom:
-            return ""
-        refused_hash, refusal = self.stopped.get(record.key, ("", ""))
-        if not refused_hash or refused_hash != record.payload_hash:
-            return ""
-        return f"Stopped retrying after Intercom refused it: {refusal}"
 
     def _result(
         self, key: str, outcome: str, code: str, message: str, first_refused_in: int | None = None

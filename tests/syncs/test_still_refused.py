@@ -190,6 +190,11 @@ def test_stop_retrying_skips_the_refused_records_until_their_row_changes_and_ret
     page = owner_client.get(reverse("sync_detail", args=[workspace.slug, sync.pk])).content.decode()
     assert "2 refused records not retried" in page and "You stopped retrying them: runs skip each one" in page
 
+    # The preview says what the run will do: nothing to send.
+    page = owner_client.get(reverse("sync_preview", args=[workspace.slug, sync.pk])).content.decode()
+    assert "2 refused records skipped: you stopped retrying them" in page
+    assert "<strong>0</strong> records will call Intercom" in page
+
     calls = intercom_emulator.request_count()
     skipped = run_now(sync)
     assert counts_of(skipped) == RunCounts(source_rows=3, unchanged=1, skipped=2)
