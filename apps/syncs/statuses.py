@@ -30,12 +30,14 @@ def run_status(counts: RunCounts, *, stopped_by_error: bool = False, cancelled: 
     Intercom refused some records and took others       Partially failed         1,990 updated, 10 rejected
     some rows invalid, the others went through          Succeeded with warnings  1,995 created, 5 invalid
     a record went through with a warning                Succeeded with warnings  saved; company not attached yet
+    records checked in Intercom were missing there      Succeeded with warnings  drift: 3 of 5 sampled missing
     otherwise                                           Succeeded                all unchanged; an empty model
     ==================================================  =======================  ================================
 
     Skipped records (Update Only and no such contact; nothing to remove) are the behavior's choice, not a
     failure: they change no status. Invalid rows beside records that went through are listed on the run
-    and leave it succeeded, with warnings (as Census shows them)."""
+    and leave it succeeded, with warnings (as Census shows them). So does drift (records of the ledger
+    checked in Intercom and missing there: the records counted unchanged may be missing too)."""
     if stopped_by_error:
         return RunStatus.FAILED
     if cancelled:
@@ -46,6 +48,6 @@ def run_status(counts: RunCounts, *, stopped_by_error: bool = False, cancelled: 
         return RunStatus.FAILED
     if counts.rejected:
         return RunStatus.PARTIALLY_FAILED
-    if counts.invalid or counts.warnings:
+    if counts.invalid or counts.warnings or counts.drift_missing:
         return RunStatus.SUCCEEDED_WITH_WARNINGS
     return RunStatus.SUCCEEDED
