@@ -243,3 +243,32 @@ def test_only_editors_restore_and_only_runs_that_found_drift(
     assert client.post(reverse("run_restore", args=[workspace.slug, drifted.pk])).status_code == 403
     assert client.get(reverse("run_restore", args=[workspace.slug, drifted.pk])).status_code == 405
     assert not SyncRun.objects.for_workspace(workspace).filter(restores=drifted).exists()
+
+
+def test_a_sync_keyed_by_the_intercom_id_skips_a_contact_deleted_in_intercom(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace
+):
+    with intercom_emulator.client(intercom_workspace.token) as api:
+        ids = [
+            api.post("/contacts", json={"role": "user", "email": f"k{i}@example.com"}).json()["id"]
+            for i in (1, 2)
+        ]
+    warehouse.table("people", "intercom_id VARCHAR, name VARCHAR", [(ids[0], "First"), (ids[1], "Second")])
+    model = warehouse.model("SELECT * FROM people", "intercom_id", ["intercom_id", "name"])
+    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="intercom_id",
+                     key_identifier="id", mappings=[m("name", "string", "name")])  # fmt: skip
+    assert counts_of(run_now(workspace, sync)).updated == 2
+    with intercom_emulator.client(intercom_workspace.token) as api:
+        api.delete(f"/contacts/{ids[1]}")
+    warehouse.table(
+        "people", "intercom_id VARCHAR, name VARCHAR", [(ids[0], "First"), (ids[1], "Second, again")]
+    )
+
+    changed = run_now(workspace, sync)
+    assert counts_of(changed) == RunCounts(source_rows=2, unchanged=1, skipped=1, api_calls=1)
+    [result] = RecordResult.objects.for_workspace(workspace).filter(run=changed)
+    assert (result.key, result.code) == (ids[1], "not_found")
+    assert result.message.startswith(f"No Intercom contact with Intercom ID {ids[1]}: a sync keyed by it")
+    assert [c["id"] for c in intercom_emulator.contacts(intercom_workspace.id_code)] == [
+        ids[0]
+    ]  # none created

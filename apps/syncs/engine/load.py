@@ -203,9 +203,13 @@ class IntercomLoader:
         return replace(result, matched_existing=outcome.matched_existing, restored=restored)
 
     def _not_found(self, record: PlannedRecord) -> str:
-        """Why an Update Only record was skipped, in the words of the mapper."""
+        """Why an Update Only record (or one keyed by the Intercom id) was skipped, in the mapper's words."""
         key = self.config.sync_key.identifier
         identifier = next((i.label for i in self.config.object.identifiers if i.key == key), key)
+        if self.config.behavior is not Behavior.UPDATE_ONLY:  # keyed by the Intercom id: nothing to create by
+            return (
+                f"No Intercom contact with {identifier} {record.key}: a sync keyed by it cannot create one."
+            )
         return f"Update Only: no Intercom contact with {identifier} {record.key}."
 
     def _attach(self, record: PlannedRecord, contact_id: str | None, *, saved: Outcome | None,
