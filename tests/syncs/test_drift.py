@@ -77,9 +77,7 @@ def test_a_wiped_workspace_is_reported_as_drift_and_restore_brings_every_record_
     assert intercom_emulator.request_count() - calls == 5  # the check's calls are all it made, and counted
     assert drifted.status == RunStatus.SUCCEEDED_WITH_WARNINGS
     shown = page(owner_client, workspace, drifted)
-    assert (
-        "<strong>5 of 5 records</strong> that the ledger says Intercom has are missing from Intercom" in shown
-    )
+    assert "<strong>5 of the 5 records checked are missing from Intercom.</strong>" in shown
     assert "Restore missing records" in shown and "Every record went through" not in shown
     assert "it creates each record first: one call per missing record" in shown
 
@@ -219,7 +217,10 @@ def test_update_only_never_creates_a_contact_its_update_finds_missing(
     assert not LedgerEntry.objects.for_workspace(workspace).filter(sync=sync, key="u-2").exists()
 
     shown = page(owner_client, workspace, changed)
-    assert "1 of 3 records" in shown and "Restore missing records" not in shown
+    assert (
+        "1 of the 3 records checked is missing from Intercom." in shown
+        and "Restore missing records" not in shown
+    )
     assert "Update Only never creates records, so Syncline cannot restore them" in shown
     answer = owner_client.post(reverse("run_restore", args=[workspace.slug, changed.pk]))
     assert answer.status_code == 302
