@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection as db
 
 from apps.connections.intercom.catalog import Behavior
 from apps.connections.intercom.client import Accepted, IntercomClient, TransientFailure
@@ -32,6 +33,8 @@ from apps.syncs.models import LedgerEntry, Sync, SyncRun
 from apps.syncs.outcomes import RunCounts
 
 CHECKED_BEHAVIORS = (Behavior.UPSERT, Behavior.UPDATE_ONLY)
+SAMPLED_PAGES_FROM_ROWS = 100_000  # a ledger table this big (PostgreSQL's estimate) is sampled by pages
+SAMPLED_ROWS = 20_000  # the rows' worth of pages read then
 
 
 @dataclass(frozen=True)
@@ -47,12 +50,33 @@ def checks_drift(run: SyncRun, config: SyncConfig) -> bool:
 
 def drift_sample(sync: Sync, size: int) -> list[str]:
     """The Intercom ids of `size` ledger records picked at random among those Intercom accepted.
-    One query (a sort of the sync's accepted records, as the rerun's digest reads them all anyway)."""
+
+    A random sort of the sync's records costs 0.4 s at a million of them; on a big ledger table, PostgreSQL
+    first draws from a random share of its pages (`TABLESAMPLE SYSTEM`: about 20,000 rows' worth, 10 ms),
+    and sorts the sync's whole ledger only when those pages hold too few of its records."""
     if size <= 0:
         return []
+    if db.vendor == "postgresql" and len(picked := _from_sampled_pages(sync, size)) >= size:
+        return picked
     rows = LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync_id=sync.pk)
     rows = rows.exclude(payload_hash="").exclude(destination_id="").filter(last_rejection="")
     return list(rows.order_by("?").values_list("destination_id", flat=True)[:size])
+
+
+def _from_sampled_pages(sync: Sync, size: int) -> list[str]:
+    with db.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'syncs_ledgerentry'::regclass")
+        estimate = cursor.fetchone()[0]
+        if estimate < SAMPLED_PAGES_FROM_ROWS:
+            return []
+        share = min(100.0, max(0.01, 100.0 * SAMPLED_ROWS / max(estimate, 1)))
+        cursor.execute(
+            "SELECT destination_id FROM syncs_ledgerentry TABLESAMPLE SYSTEM (%s) "
+            "WHERE workspace_id = %s AND sync_id = %s AND payload_hash <> '' AND destination_id <> '' "
+            "AND last_rejection = '' ORDER BY random() LIMIT %s",
+            [share, sync.workspace_id, sync.pk, size],
+        )
+        return [intercom_id for (intercom_id,) in cursor.fetchall()]
 
 
 def drift_check(

@@ -5,7 +5,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from apps.syncs import services
+from apps.syncs import drift, services
+from apps.syncs.drift import drift_sample
 from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import LedgerEntry, RecordOutcome, RecordResult, RunStatus, SyncRun
 from apps.syncs.outcomes import RunCounts
@@ -273,3 +274,17 @@ def test_a_sync_keyed_by_the_intercom_id_skips_a_contact_deleted_in_intercom(
     assert [c["id"] for c in intercom_emulator.contacts(intercom_workspace.id_code)] == [
         ids[0]
     ]  # none created
+
+
+def test_a_big_ledger_is_sampled_by_pages_and_a_small_one_sorted(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, monkeypatch
+):
+    sync = user_sync(workspace, warehouse, destination, people(20))
+    run_now(workspace, sync)
+    ids = set(ids_by_email(intercom_emulator, intercom_workspace).values())
+    assert len(set(drift_sample(sync, 5))) == 5 and set(drift_sample(sync, 5)) <= ids
+    assert set(drift_sample(sync, 50)) == ids  # never more than the ledger has
+    monkeypatch.setattr(drift, "SAMPLED_PAGES_FROM_ROWS", -1)  # as if the table were big: pages first
+    picked = drift._from_sampled_pages(sync, 5)
+    assert len(set(picked)) == 5 and set(picked) <= ids
+    assert drift_sample(sync, 0) == []
