@@ -30,9 +30,7 @@ class LoadResult:
     warning: str = ""  # the record went through, but not all of it (the company could not be attached)
     matched_existing: bool = False  # updated: a create that found the contact already in Intercom
     restored: bool = False  # created: the ledger had it in Intercom, where it was missing (drift)
-    forget: bool = (
-        False  # skipped: the Intercom id the ledger remembers is gone, look the record up next time
-    )
+    forget: bool = False  # skipped: Intercom lost the id the ledger remembers; look the record up next time
 
 
 def _rejected(outcome: Rejected) -> LoadResult:
