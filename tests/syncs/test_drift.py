@@ -103,6 +103,8 @@ def test_a_wiped_workspace_is_reported_as_drift_and_restore_brings_every_record_
         and f">run {drifted.pk}</a>" in shown
     )
 
+    assert f">run {restore.pk}</a> (succeeded)" in page(owner_client, workspace, drifted)  # "Restored by"
+
     # The ledger holds the new ids: the next run finds nothing missing.
     after = run_now(workspace, sync)
     assert counts_of(after) == RunCounts(source_rows=20, unchanged=20, drift_checked=5, api_calls=5)
