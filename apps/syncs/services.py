@@ -430,7 +430,7 @@ def sync_run_restore(*, workspace: Workspace, run: SyncRun, user: User | None = 
     if not drift.restorable(run.sync):
         raise NothingToRestore(
             f"“{run.sync.name}” cannot create records in Intercom ({run.sync.get_behavior_display()}), so it "
-            "cannot restore them: once they are back in Intercom, a full resync updates them."
+            "cannot restore them. A full resync updates every record Intercom still has and skips the missing ones."
         )
     return sync_run_start(workspace=workspace, sync=run.sync, trigger=RunTrigger.MANUAL, user=user,
                           full_resync=True, restores=run)  # fmt: skip
