@@ -21,7 +21,9 @@ RunCounts = create_model(
     "and webhooks: each record read is one of created, updated, unchanged, skipped, archived, deleted, "
     "sent, invalid (refused by Syncline) or rejected (refused by Intercom). warnings counts records that "
     "went through, not all of it; matched_existing, of the updated, those Intercom already had when asked "
-    "to create them; api_calls and rate_limited the calls to Intercom and those it answered 429 (retried).",
+    "to create them; restored, of the created, those the ledger had in Intercom and Intercom had lost; "
+    "drift_checked and drift_missing the records looked up in Intercom to check they are still there and "
+    "those missing; api_calls and rate_limited the calls to Intercom and those it answered 429 (retried).",
     **dict.fromkeys(COUNT_KEYS, (int, 0)),
 )
 

@@ -27,6 +27,7 @@ from apps.connections.services import source_adapter
 from apps.connections.sources.base import FingerprintedRead, FingerprintSpec, SourceAdapter
 from apps.connections.sources.errors import QueryInterrupted, SourceError
 from apps.syncs import events_in_flight, services
+from apps.syncs.drift import checks_drift, drift_check, restore_creates_first
 from apps.syncs.engine.config import SyncConfig
 from apps.syncs.engine.load import IntercomLoader, LoadResult
 from apps.syncs.engine.payload import payload_hash
@@ -336,6 +337,8 @@ class RunRecorder:
         self._count(result.outcome)
         if result.matched_existing:
             self._count(Tally.MATCHED_EXISTING)
+        if result.restored:
+            self._count(Tally.RESTORED)
         if result.warning:
             self._count(Tally.WARNINGS)
             self._result(record.key, RecordOutcome.WARNING, result.code, result.warning)
@@ -356,6 +359,8 @@ class RunRecorder:
             self._result(record.key, RecordOutcome.REJECTED, result.code, message, first_refused_in)
         elif result.outcome is Outcome.SKIPPED:
             self._result(record.key, RecordOutcome.SKIPPED, result.code, result.message)
+            if result.forget:  # the next run looks it up again, as a record never synced
+                self.ledger.forget(record.key)
         elif result.outcome is not Outcome.UNCHANGED:
             # Deletions too: the ledger keeps the record as deleted, so the next run leaves it unchanged.
             # A contact saved without the company it is to be attached to: its hash is the payload's with
@@ -582,7 +587,13 @@ def sync_run_execute(
             events_in_flight.settle(sync, client, ledger)
             config = services.sync_engine_config(sync)
             known = synced_companies(sync).get if config.company_id_column else None
-            loader = IntercomLoader(client, config, known_companies=known)
+            restoring = run.restores is not None
+            creates_first = restoring and restore_creates_first(RunCounts.from_json(run.restores.counts))
+            loader = IntercomLoader(client, config, known_companies=known, creates_first=creates_first)
+            if checks_drift(run, config):
+                check = drift_check(sync, config, client)
+                recorder._count(Tally.DRIFT_CHECKED, check.checked)
+                recorder._count(Tally.DRIFT_MISSING, check.missing)
             records = _plan(sync, full_resync=run.full_resync, adapter=adapter)
             stop = _load(records, loader, recorder, run, watch)
         except QueryInterrupted as interrupted:  # the watch stopped the query before any record was planned

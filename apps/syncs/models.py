@@ -135,6 +135,10 @@ class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
     continues = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="continued_by"
     )
+    # A restore of missing records (a full resync) points at the run that found them missing (apps.syncs.drift).
+    restores = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="restored_by"
+    )
     # A long run is executed in slices, each one task shorter than the broker's visibility timeout: between
     # two slices the run waits in the queue again, with its counts and how many source rows it got through.
     slices = models.PositiveIntegerField(default=0)

@@ -47,6 +47,9 @@ class Tally(StrEnum):
     STILL_REJECTED = "still_rejected"
     API_CALLS = "api_calls"  # requests sent to Intercom
     RATE_LIMITED = "rate_limited"  # of those, answered 429 and retried
+    RESTORED = "restored"  # of the created: records the ledger had in Intercom, missing there, created again
+    DRIFT_CHECKED = "drift_checked"  # ledger records looked up in Intercom to check they are still there
+    DRIFT_MISSING = "drift_missing"  # of those, missing from Intercom (deleted, archived, a workspace reset)
 
 
 CountKey = Outcome | Tally
@@ -71,6 +74,9 @@ class RunCounts:
     matched_existing: int = 0
     api_calls: int = 0
     rate_limited: int = 0
+    restored: int = 0
+    drift_checked: int = 0
+    drift_missing: int = 0
 
     @classmethod
     def from_json(cls, data: Mapping | None) -> RunCounts:
@@ -113,8 +119,9 @@ class RunCounts:
 
     @property
     def all_went_through(self) -> bool:
-        """No record was refused (by Syncline or Intercom), skipped or saved with a warning."""
-        return not (self.rejected or self.invalid or self.skipped or self.warnings)
+        """No record was refused (by Syncline or Intercom), skipped or saved with a warning, and none of
+        the records checked in Intercom was missing there (drift: the unchanged may be missing too)."""
+        return not (self.rejected or self.invalid or self.skipped or self.warnings or self.drift_missing)
 
 
 COUNT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(RunCounts))

@@ -15,6 +15,7 @@ from apps.connections.intercom.catalog import Behavior, FieldType
 from apps.connections.intercom.coercion import EpochUnit
 from apps.connections.models import Connection
 from apps.models.models import SqlModel
+from apps.syncs import drift
 from apps.syncs.engine.config import (
     EventContactKey,
     EventOptions,
@@ -187,6 +188,7 @@ def sync_run_start(
     api_key: ApiKey | None = None,
     full_resync: bool = False,
     enqueue: bool = True,
+    restores: SyncRun | None = None,
 ) -> SyncRun:
     """Queue a run. At most one active run per sync: the sync row is locked while checking. A run whose
     worker died is ended (and continued) first, in a transaction of its own, so a refused trigger keeps that."""
@@ -202,7 +204,7 @@ def sync_run_start(
             raise SyncAlreadyRunning(active)
         run = SyncRun.objects.create(
             workspace=workspace, sync=sync, trigger=trigger, full_resync=full_resync, triggered_by=user,
-            api_key=api_key,
+            api_key=api_key, restores=restores,
         )  # fmt: skip
         if enqueue:
             execute_sync_run_task.apply_async_on_commit(args=[run.pk])
@@ -318,7 +320,7 @@ def _reap(runs) -> list[SyncRun]:
         if not sync.paused:
             follower = SyncRun.objects.create(
                 workspace_id=run.workspace_id, sync=sync, trigger=RunTrigger.RECOVERY,
-                full_resync=run.full_resync, continues=run,
+                full_resync=run.full_resync, continues=run, restores_id=run.restores_id,
             )  # fmt: skip
             execute_sync_run_task.apply_async_on_commit(args=[follower.pk])
             continued.append(follower)
@@ -427,6 +429,25 @@ def sync_run_cancel(*, workspace: Workspace, run: SyncRun, user: User | None = N
         _reap(runs.filter(pk=run.pk))
     run.refresh_from_db()
     return run
+
+
+class NothingToRestore(Exception):
+    pass
+
+
+def sync_run_restore(*, workspace: Workspace, run: SyncRun, user: User | None = None) -> SyncRun:
+    """ "Restore missing records" after a run found drift (records of the ledger missing from Intercom):
+    queue a full resync of its sync that restores them (see `apps.syncs.drift`). Raises NothingToRestore
+    when the run found none missing, or its sync cannot create records; SyncAlreadyRunning as a trigger."""
+    if not RunCounts.from_json(run.counts).drift_missing:
+        raise NothingToRestore(f"Run {run.pk} found no record missing from Intercom.")
+    if not drift.restorable(run.sync):
+        raise NothingToRestore(
+            f"“{run.sync.name}” cannot create records in Intercom ({run.sync.get_behavior_display()}), so it "
+            "cannot restore them. A full resync updates every record Intercom still has and skips the missing ones."
+        )
+    return sync_run_start(workspace=workspace, sync=run.sync, trigger=RunTrigger.MANUAL, user=user,
+                          full_resync=True, restores=run)  # fmt: skip
 
 
 def record_results_purge(*, now=None) -> int:

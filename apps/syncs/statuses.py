@@ -31,6 +31,7 @@ def run_status(counts: RunCounts, *, stopped_by_error: bool = False, cancelled: 
     some rows invalid, the others went through          Succeeded with warnings  1,995 created, 5 invalid
     a record went through with a warning                Succeeded with warnings  saved; company not attached yet
     the only refusals are records still refused         Succeeded with warnings  2 rejected, both still refused
+    records checked in Intercom were missing there      Succeeded with warnings  drift: 3 of 5 sampled missing
     otherwise                                           Succeeded                all unchanged; an empty model
     ==================================================  =======================  ================================
 
@@ -40,7 +41,8 @@ def run_status(counts: RunCounts, *, stopped_by_error: bool = False, cancelled: 
 
     Skipped records (Update Only and no such contact; nothing to remove) are the behavior's choice, not a
     failure: they change no status. Invalid rows beside records that went through are listed on the run
-    and leave it succeeded, with warnings (as Census shows them)."""
+    and leave it succeeded, with warnings (as Census shows them). So does drift (records of the ledger
+    checked in Intercom and missing there: the records counted unchanged may be missing too)."""
     if stopped_by_error:
         return RunStatus.FAILED
     if cancelled:
@@ -51,6 +53,6 @@ def run_status(counts: RunCounts, *, stopped_by_error: bool = False, cancelled: 
         return RunStatus.FAILED
     if counts.newly_rejected:
         return RunStatus.PARTIALLY_FAILED
-    if counts.invalid or counts.warnings or counts.still_rejected:
+    if counts.invalid or counts.warnings or counts.still_rejected or counts.drift_missing:
         return RunStatus.SUCCEEDED_WITH_WARNINGS
     return RunStatus.SUCCEEDED

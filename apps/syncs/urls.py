@@ -20,4 +20,5 @@ urlpatterns = [
     path("runs/<int:run_id>/progress/", views.run_progress, name="run_progress"),
     path("runs/<int:run_id>/records.csv", views.run_records_csv, name="run_records_csv"),
     path("runs/<int:run_id>/cancel/", views.run_cancel, name="run_cancel"),
+    path("runs/<int:run_id>/restore/", views.run_restore, name="run_restore"),
 ]

@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 
 from apps.common.csv_export import csv_lines
 from apps.syncs import preview_display, selectors, services
+from apps.syncs.drift import restorable, restore_creates_first
 from apps.syncs.execution import sync_preview as plan_preview
 from apps.syncs.models import RecordOutcome, RunTrigger
 from apps.syncs.outcomes import LABELS, Outcome, RunCounts
@@ -170,6 +171,7 @@ def run_list(request, workspace):
 @workspace_view()
 def run_detail(request, workspace, run_id):
     run = selectors.run_get(workspace=workspace, run_id=run_id)
+    counts = RunCounts.from_json(run.counts)
     filters = _record_filters(request)
     results = selectors.run_record_results_page(
         workspace=workspace, run=run, page=request.GET.get("page"), **filters
@@ -179,7 +181,8 @@ def run_detail(request, workspace, run_id):
                                                    RecordOutcome.SKIPPED, RecordOutcome.WARNING)],
                "error_summary": selectors.run_error_summary(workspace=workspace, run=run),
                "waited": run.started_at - run.created_at if run.started_at else None,
-               "counts": RunCounts.from_json(run.counts), "keep_days": settings.SYNC_RECORD_RESULTS_DAYS,
+               "counts": counts, "keep_days": settings.SYNC_RECORD_RESULTS_DAYS,
+               "restorable": restorable(run.sync), "creates_first": restore_creates_first(counts),
                **_progress(workspace, run)}  # fmt: skip
     return TemplateResponse(request, "syncs/run_detail.html", context)
 
@@ -199,6 +202,26 @@ def run_records_csv(request, workspace, run_id):
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-records.csv"'
     return response
+
+
+@workspace_view(methods=("POST",))
+def run_restore(request, workspace, run_id):
+    run = selectors.run_get(workspace=workspace, run_id=run_id)
+    try:
+        restore = services.sync_run_restore(workspace=workspace, run=run, user=request.user)
+    except services.NothingToRestore as nothing:
+        messages.warning(request, str(nothing))
+    except services.SyncAlreadyRunning as running:
+        messages.warning(
+            request, f"“{run.sync.name}” is already running (run {running.run.pk}): restore once it ends."
+        )
+    else:
+        messages.success(
+            request,
+            f"Run {restore.pk} restores the records missing from Intercom: it sends every record again.",
+        )
+        return redirect("run_detail", workspace_slug=workspace.slug, run_id=restore.pk)
+    return redirect("run_detail", workspace_slug=workspace.slug, run_id=run.pk)
 
 
 @workspace_view(methods=("POST",))

@@ -23,3 +23,5 @@ CELERY_TASK_ALWAYS_EAGER = False
 # Tests and benchmarks write their DuckDB files with pytest's tmp_path or tempfile, under the system's temp
 # folder; tests of the folder rules set their own DUCKDB_DATA_DIR.
 DUCKDB_DATA_DIR = Path(tempfile.gettempdir())
+# No drift check unless a test asks for one: the other tests count every call to Intercom.
+SYNC_DRIFT_SAMPLE = 0

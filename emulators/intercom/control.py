@@ -1,4 +1,4 @@
-"""The control API under ``/_emulator/``: reset, seed, revoke, faults, limits, search lag, state and log.
+"""The control API under ``/_emulator/``: reset, seed, wipe, revoke, faults, limits, search lag, state, log.
 
 JSON in, JSON out, no auth (the emulator only listens where tests and the demo can reach it).
 """
@@ -149,6 +149,8 @@ async def dispatch(emu: Emulator, request: Request, path: str) -> Response:
         if workspace is None:
             raise ApiError(404, "not_found", "Workspace not found")
         data = await _json(request)
+        if parts[2] == "wipe":  # an out-of-band reset: the records go, the tokens and attributes stay
+            return JSONResponse({"removed": workspace.wipe()})
         if parts[2] == "tokens":
             token = emu.state.add_token(
                 workspace.id_code, token=data.get("token"), app_key=data.get("app_key")

@@ -151,6 +151,20 @@ class Workspace:
         company = self.companies.get(self.company_ids.get(company_id, ""))
         return company if company is not None and not company.deleted else None
 
+    def wipe(self) -> int:
+        """Remove every contact, company and event, as a workspace reset in Intercom does; tokens and data
+        attributes stay. Returns how many contacts and companies were removed."""
+        removed = len(self.contacts) + len(self.companies)
+        self.contacts.clear()
+        self.companies.clear()
+        self.events.clear()
+        self.event_keys.clear()
+        self.users_by_external_id.clear()
+        self.users_by_email.clear()
+        self.company_ids.clear()
+        self.search_keys.clear()
+        return removed
+
     def custom_attribute(self, model: str, name: str) -> DataAttribute | None:
         for attribute in self.attributes.values():
             if attribute.model == model and attribute.name == name:

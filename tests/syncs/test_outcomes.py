@@ -179,6 +179,7 @@ def test_a_create_that_finds_the_contact_in_intercom_is_counted_updated(
         (RunCounts(invalid=2, rejected=1, updated=1), False, False, RunStatus.PARTIALLY_FAILED),
         (RunCounts(unchanged=3, invalid=1), False, False, RunStatus.SUCCEEDED_WITH_WARNINGS),
         (RunCounts(unchanged=1, warnings=1), False, False, RunStatus.SUCCEEDED_WITH_WARNINGS),
+        (RunCounts(drift_checked=5, drift_missing=1), False, False, RunStatus.SUCCEEDED_WITH_WARNINGS),
     ],
 )
 def test_the_status_rules(counts, error, cancelled, status):
@@ -231,6 +232,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOT_COUNTS = {
     "apps/api/endpoints.py": {"rate_limited"},
     "apps/connections/intercom/client.py": {"rate_limited", "archived"},
+    "apps/syncs/drift.py": {"archived"},  # Intercom's contact field
     "apps/connections/intercom/attributes.py": {"archived"},
     "apps/connections/demo_warehouse.py": {"created"},
     "apps/syncs/engine/plan.py": {"unchanged", "invalid"},

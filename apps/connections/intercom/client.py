@@ -519,6 +519,11 @@ class IntercomClient:
             return None
         return Accepted(_object_id(body), body)
 
+    def get_company(self, company_intercom_id: str) -> Outcome | None:
+        """``GET /companies/{id}`` by the Intercom id; None when Intercom has no such company (or deleted it)."""
+        response = self.request("GET", f"/companies/{_segment(company_intercom_id)}")
+        return None if response.status_code == 404 else self._outcome(response)
+
     def delete_company(self, company_intercom_id: str) -> Outcome:
         return self._call("DELETE", f"/companies/{_segment(company_intercom_id)}")
 

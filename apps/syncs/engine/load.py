@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 
+from apps.connections.intercom.catalog import Behavior
 from apps.connections.intercom.client import Accepted, IntercomClient, Rejected, TransientFailure
 from apps.syncs.engine.config import SyncConfig
 from apps.syncs.engine.plan import Operation, PlannedRecord
@@ -29,6 +30,8 @@ class LoadResult:
     warning: str = ""  # the record went through, but not all of it (the company could not be attached)
     matched_existing: bool = False  # updated: a create that found the contact already in Intercom
     transient: bool = False  # rejected: Intercom or the network kept failing (no refusal of this record)
+    restored: bool = False  # created: the ledger had it in Intercom, where it was missing (drift)
+    forget: bool = False  # skipped: Intercom lost the id the ledger remembers; look the record up next time
 
 
 def _rejected(outcome: Rejected) -> LoadResult:
@@ -40,14 +43,27 @@ class IntercomLoader:
 
     `known_companies` gives the Intercom id of a company without a call when it can (the ledgers of the
     Company syncs to the same Intercom); any other company is looked up once per run, however many
-    threads need it at the same time."""
+    threads need it at the same time.
+
+    `creates_first`: a restore where most records are missing from Intercom (`apps.syncs.drift`): a
+    record the ledger has an Intercom id for is created first (one call when it is missing; one it still
+    has answers "already exists" and is updated, two calls) instead of updated by that id (one call when it
+    is there; a 404 then creates it, two calls)."""
 
     def __init__(
-        self, client: IntercomClient, config: SyncConfig, known_companies: KnownCompanies | None = None
+        self,
+        client: IntercomClient,
+        config: SyncConfig,
+        known_companies: KnownCompanies | None = None,
+        *,
+        creates_first: bool = False,
     ):
         self.client = client
         self.config = config
         self.known_companies = known_companies
+        # Update Only never creates; nor does a sync keyed by the Intercom id (it has nothing to create by).
+        self.creates = config.behavior is Behavior.UPSERT and not config.key_is_destination_id
+        self.creates_first = creates_first and self.creates
         self._companies: dict[str, Future] = {}  # company_id → its Intercom id (None: not in Intercom)
         self._lock = threading.Lock()
 
@@ -91,8 +107,11 @@ class IntercomLoader:
         known.set_result(outcome.intercom_id)
         with self._lock:
             self._companies[record.key] = known
+        # Upserted under another id than the ledger's: Intercom no longer had it, and created it again.
+        restored = bool(record.destination_id and outcome.intercom_id not in (None, record.destination_id))
+        created = record.operation is Operation.CREATE or restored
         return LoadResult(
-            Outcome.CREATED if record.operation is Operation.CREATE else Outcome.UPDATED, outcome.intercom_id
+            Outcome.CREATED if created else Outcome.UPDATED, outcome.intercom_id, restored=restored
         )
 
     def company_intercom_id(self, company_id: str) -> str | None:
@@ -158,10 +177,15 @@ class IntercomLoader:
             if contact_id is None:
                 return LoadResult(Outcome.SKIPPED, code="not_found", message=self._not_found(record))
             outcome, done = self.client.update_contact(contact_id, record.payload), Outcome.UPDATED
+        elif operation is Operation.UPDATE and record.destination_id and self.creates_first:
+            outcome, done = self.client.create_contact(record.payload), Outcome.CREATED  # 409 → an update
         elif operation is Operation.UPDATE and record.destination_id:
             outcome, done = self.client.update_contact(record.destination_id, record.payload), Outcome.UPDATED
             if isinstance(outcome, Rejected) and outcome.status == 404:
-                # Deleted in Intercom since the last run: create it again.
+                # Deleted or archived in Intercom since the last run: create it again, if this sync creates.
+                if not self.creates:
+                    return LoadResult(Outcome.SKIPPED, code="not_found", message=self._not_found(record),
+                                      forget=True)  # fmt: skip
                 outcome, done = self.client.create_contact(record.payload), Outcome.CREATED
         else:  # CREATE, or an UPDATE whose id is not known yet: create, and a 409 becomes an update
             outcome = self.client.create_contact(record.payload)
@@ -173,12 +197,18 @@ class IntercomLoader:
         if outcome.matched_existing:  # Intercom had it already: the create updated it
             done = Outcome.UPDATED
         result = self._attach(record, outcome.intercom_id, saved=done, attach=attach)
-        return replace(result, matched_existing=outcome.matched_existing)
+        # Created although the ledger had an Intercom id for it: Intercom had lost it.
+        restored = done is Outcome.CREATED and record.destination_id is not None
+        return replace(result, matched_existing=outcome.matched_existing, restored=restored)
 
     def _not_found(self, record: PlannedRecord) -> str:
-        """Why an Update Only record was skipped, in the words of the mapper."""
+        """Why an Update Only record (or one keyed by the Intercom id) was skipped, in the mapper's words."""
         key = self.config.sync_key.identifier
         identifier = next((i.label for i in self.config.object.identifiers if i.key == key), key)
+        if self.config.behavior is not Behavior.UPDATE_ONLY:  # keyed by the Intercom id: nothing to create by
+            return (
+                f"No Intercom contact with {identifier} {record.key}: a sync keyed by it cannot create one."
+            )
         return f"Update Only: no Intercom contact with {identifier} {record.key}."
 
     def _attach(self, record: PlannedRecord, contact_id: str | None, *, saved: Outcome | None,
