@@ -53,6 +53,8 @@ class Backend:
     make_source: Callable[..., Any]
     read_canary: Callable[[], list[tuple]]
     table_exists: Callable[[str], bool]
+    # Snowflake: how many abort requests fakesnow has received (it cannot stop a statement itself)
+    abort_requests: Callable[[], int] = lambda: 0
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------------------
@@ -325,6 +327,7 @@ def snowflake_backend(snowflake_tables) -> Backend:
                 f"WHERE lower(table_name) = lower('{table}')"
             )[0][0]
         ),
+        abort_requests=lambda: server.requests("/queries/v1/abort-request"),
     )
 
 
