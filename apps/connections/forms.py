@@ -44,6 +44,14 @@ def field_for_error(error: errors.SourceError, form: forms.Form) -> str | None:
     return None
 
 
+class SecretTextarea(forms.Textarea):
+    """A textarea for a pasted secret (a private key): like a password field, never rendered back, not
+    even after a failed submission."""
+
+    def format_value(self, value):
+        return None
+
+
 def _form_field(spec: ConfigField, stored_secret: bool, bound_to: str = "") -> forms.Field:
     common = {
         "label": spec.label,
@@ -66,7 +74,7 @@ def _form_field(spec: ConfigField, stored_secret: bool, bound_to: str = "") -> f
             **(common | {"required": False, "help_text": help_text}),
             strip=True,
             max_length=PRIVATE_KEY_MAX_BYTES,
-            widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
+            widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
         )
     if spec.kind == "choice":
         return forms.ChoiceField(**common, choices=spec.choices)
