@@ -79,7 +79,7 @@ _STATEMENT_TIMEOUT = {630}
 _CANCELLED = {604}
 _STATEMENT_COUNT = {8}
 _INSUFFICIENT_PRIVILEGES = {3001}
-_CLIENT_TIMEOUT = {250001, 251005, 251006}  # the connector's own "could not connect" / request timeouts
+_CLIENT_TIMEOUT = {251005, 251006}  # the connector's own request timeouts
 
 # The connector's type codes (snowflake.connector.constants.FIELD_TYPES) and what they are here.
 _KINDS = {
@@ -440,14 +440,14 @@ class SnowflakeSource(ParserCheckedSource):
             return SourceConnectionError(f'Snowflake refused the user "{self.user}": {message}')
         if code in _ROLE_NOT_GRANTED or ("role" in message.lower() and "not granted" in message.lower()):
             return RoleNotGranted(self.user, self.role)
-        if code in _DATABASE_NOT_FOUND:
+        lower = message.lower()
+        if code in _DATABASE_NOT_FOUND or "requested database does not exist" in lower:
             return DatabaseNotFound(self.database)
-        if code in _SCHEMA_NOT_FOUND:
+        if code in _SCHEMA_NOT_FOUND or "requested schema does not exist" in lower:
             return SourceConnectionError(
                 f'The schema "{self.schema}" does not exist in the database "{self.database}", or the role '
                 "may not use it. Check its name."
             )
-        lower = message.lower()
         if "404" in lower or "403" in lower or "name or service not known" in lower or "resolve" in lower:
             return AccountNotFound(self.account)
         if "timed out" in lower or "timeout" in lower or code in _CLIENT_TIMEOUT:
