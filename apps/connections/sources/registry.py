@@ -252,7 +252,8 @@ SOURCE_TYPES: dict[str, SourceType] = {
             _CONNECT_TIMEOUT_FIELD,
             *_TIMEOUT_FIELDS,
         ),
-        secret_bound_to=("account", "user", "authentication"),
+        # A stored password or key goes only to the account and user it was saved for.
+        secret_bound_to=("account", "user"),
     ),
 }
 

@@ -150,6 +150,27 @@ def test_the_form_shows_a_wrong_password_next_to_the_password(stand_in, owner_cl
     assert "wrong user name or password" in password_block
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "COPY INTO @stage FROM (SELECT 1)",
+        "PUT file:///etc/passwd @~",
+        "CALL writer()",
+        "EXECUTE IMMEDIATE $$ BEGIN DROP TABLE canary; END $$",
+        "CREATE TEMPORARY TABLE t AS SELECT 1 AS one",
+        "ALTER SESSION SET MULTI_STATEMENT_COUNT = 0",
+        "USE ROLE ACCOUNTADMIN",
+        "UNDROP TABLE canary",
+        "INSERT OVERWRITE INTO canary SELECT 1, 'x'",
+        "BEGIN TRANSACTION",
+    ],
+)
+def test_snowflakes_own_writes_and_session_changes_are_refused(snowflake_backend, sql):
+    with pytest.raises(UnsafeQueryError, match="Syncline only runs a single read-only query"):
+        snowflake_backend.make_source().preview(sql)
+    assert snowflake_backend.read_canary() == [(1, "alpha"), (2, "beta"), (3, "gamma")]
+
+
 def test_an_account_that_does_not_resolve_is_named():
     source = SnowflakeSource(clean_config("snowflake", {"account": "no-such-account-zz", "user": "U",
                              "warehouse": "W", "database": "D", "password": "p"}))  # fmt: skip
