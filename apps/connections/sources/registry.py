@@ -211,7 +211,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
                 required=False,
                 default="",
                 help_text="A role with only USAGE on the warehouse, database and schemas and SELECT on the "
-                "tables (see the grants below). Empty: the user's default role.",
+                "tables (the grants are at the top of this page). Empty: the user's default role.",
             ),
             ConfigField("warehouse", "Warehouse", help_text="The warehouse that runs Syncline's queries."),
             ConfigField("database", "Database"),
