@@ -12,7 +12,7 @@ How user SQL is kept read-only and bounded, in the order it happens:
    that arrives after the limit is not used. An interrupt (a run's Cancel) sends the same abort request
    for the statement running.
 5. Rows come through the connector's result batches (Snowflake's result chunks, each downloaded when it
-   is read), so an extraction holds one chunk at a time; a preview asks for at most 101 rows
+   is read, at most ``CLIENT_RESULT_CHUNK_SIZE`` = 48 MB), so an extraction holds one chunk at a time; a preview asks for at most 101 rows
    (``ROWS_PER_RESULTSET``) and reads no further.
 
 Fingerprints are Snowflake's own 64-bit ``HASH(…)`` of the salt and the columns (taken modulo 2^60, as
@@ -312,6 +312,8 @@ class SnowflakeSource(ParserCheckedSource):
             "MULTI_STATEMENT_COUNT": 1,  # Snowflake refuses a second statement
             "STATEMENT_TIMEOUT_IN_SECONDS": max(1, round(timeout_seconds)),
             "QUERY_TAG": "syncline",
+            # The smallest result chunks Snowflake makes (MB): the most an extraction holds at a time.
+            "CLIENT_RESULT_CHUNK_SIZE": 48,
             "CLIENT_TELEMETRY_ENABLED": False,
             "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False,
         }

@@ -109,6 +109,7 @@ def test_a_wrong_password_names_the_user_and_the_session_asks_for_one_statement(
     assert parameters["MULTI_STATEMENT_COUNT"] == 1  # Snowflake refuses a second statement
     assert parameters["STATEMENT_TIMEOUT_IN_SECONDS"] == 30  # the preview limit, in Snowflake's own hands
     assert parameters["CLIENT_TELEMETRY_ENABLED"] is False
+    assert parameters["CLIENT_RESULT_CHUNK_SIZE"] == 48  # the smallest chunks: an extraction holds one
     assert login["data"]["LOGIN_NAME"] == "SYNCLINE" and login["data"]["PASSWORD"] == "wrong"
 
 
