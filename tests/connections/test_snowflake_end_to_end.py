@@ -1,6 +1,7 @@
 """Snowflake end to end, against fakesnow's server (the real connector over HTTP) and the Intercom
-emulator: connect through the dashboard form (password, then a key pair uploaded as a file), a model, a
-sync, and a rerun without changes that makes no call and is proven unchanged by the digest alone."""
+emulator: connect through the dashboard form (password, then a key pair uploaded as a file), a model
+through the editor (a write refused there with the user's message), a sync, and a rerun without changes
+that makes no call and is proven unchanged by the digest alone."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from django.urls import reverse
 
 from apps.connections.models import Connection
 from apps.connections.sources import snowflake
+from apps.models.models import SqlModel
 from apps.syncs.execution import _plan, sync_preview
-from tests.factories import SqlModelFactory
 from tests.fixtures.fake_snowflake import SNOWFLAKE_DATABASE, SNOWFLAKE_SCHEMA
 from tests.fixtures.syncs import m, make_sync
 from tests.syncs.test_runs import run
@@ -109,15 +110,20 @@ def test_connect_model_sync_and_an_unchanged_rerun_without_calls(
     assert SECRET not in edit and "Stored: ••••••••" in edit
     assert "USAGE ON WAREHOUSE" in edit  # the role the page recommends
 
-    model = SqlModelFactory(
-        workspace=workspace,
-        source=connection,
-        sql=f"SELECT * FROM {table}",  # noqa: S608
-        primary_key="EMAIL",
-        columns=[
-            {"name": c, "db_type": "", "kind": "string"} for c in ("ID", "EMAIL", "NAME", "PLAN", "SEATS")
-        ],
-    )
+    # The model, through the editor: a write is refused with the user's message, the query saved.
+    def editor(sql, action, **extra):
+        data = {"name": "People", "description": "", "source": connection.pk, "sql": sql, "primary_key": "EMAIL",
+                "action": action}  # fmt: skip
+        return owner_client.post(reverse("model_create", args=[workspace.slug]), data, **extra)
+
+    refused = editor(f"DELETE FROM {table}", "preview", headers={"HX-Request": "true"}).content.decode()  # noqa: S608
+    assert "DELETE removes rows" in refused and "Syncline only runs a single read-only query" in refused
+    preview = editor(f"SELECT * FROM {table} ORDER BY id", "preview", headers={"HX-Request": "true"})  # noqa: S608
+    assert "Zoë 🚀 &lt;b&gt;bold&lt;/b&gt;" in preview.content.decode()  # escaped, not rendered as HTML
+    assert editor(f"SELECT * FROM {table}", "save").status_code == 302  # noqa: S608
+    model = SqlModel.objects.for_workspace(workspace).get(name="People")
+    assert [c["name"] for c in model.columns] == ["ID", "EMAIL", "NAME", "PLAN", "SEATS"]
+
     sync = make_sync(
         workspace, model, destination, object_key="user", behavior="upsert", key_column="EMAIL",
         key_identifier="email",
@@ -181,14 +187,3 @@ def test_key_pair_authentication_with_an_uploaded_encrypted_key(owner_client, wo
     assert response.status_code == 422
     assert "could not be decrypted: check its passphrase" in page
     assert "BEGIN ENCRYPTED PRIVATE KEY" not in page  # a secret is never rendered back
-
-
-def test_a_write_through_a_snowflake_model_is_refused_with_the_users_message(owner_client, workspace, people):
-    table, _ = people
-    connection = connect(owner_client, workspace, snowflake_form())
-    from apps.connections.services import source_adapter
-    from apps.connections.sources.errors import UnsafeQueryError
-
-    with pytest.raises(UnsafeQueryError, match="DELETE removes rows"):
-        source_adapter(connection).preview(f"DELETE FROM {table}")  # noqa: S608
-    assert len(people[0]) and source_adapter(connection).preview(f"SELECT * FROM {table}").rows  # noqa: S608
