@@ -9,6 +9,7 @@ from apps.connections.sources import errors
 from apps.connections.sources.registry import SOURCE_TYPES, ConfigField
 from apps.connections.sources.snowflake import (
     AccountNotFound,
+    InvalidAccount,
     PrivateKeyInvalid,
     RoleNotGranted,
     SnowflakeKeyRefused,
@@ -25,6 +26,7 @@ ERROR_FIELDS = [
     (errors.AuthenticationFailed, "password"),
     (errors.DatabaseNotFound, "database"),
     (AccountNotFound, "account"),
+    (InvalidAccount, "account"),
     (PrivateKeyInvalid, "private_key"),
     (SnowflakeKeyRefused, "private_key"),
     (RoleNotGranted, "role"),

@@ -110,6 +110,10 @@ class AccountNotFound(SourceConnectionError):
         self.account = account
 
 
+class InvalidAccount(InvalidSourceConfig):
+    """What was typed as the account is not an account identifier (nor an account's URL)."""
+
+
 class PrivateKeyInvalid(InvalidSourceConfig):
     """The private key could not be read (not a PEM key, or a wrong passphrase)."""
 
@@ -142,7 +146,7 @@ def account_identifier(value: str) -> str:
     if text.lower().endswith(_SNOWFLAKE_DOMAIN):
         text = text[: -len(_SNOWFLAKE_DOMAIN)]
     if not _ACCOUNT.fullmatch(text):
-        raise InvalidSourceConfig(
+        raise InvalidAccount(
             f'"{value}" is not a Snowflake account identifier: use the first part of your Snowflake URL, '
             "like orgname-accountname or xy12345.eu-west-1."
         )

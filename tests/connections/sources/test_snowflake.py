@@ -195,6 +195,16 @@ def test_anything_but_an_account_identifier_is_refused(typed):
         account_identifier(typed)
 
 
+@pytest.mark.django_db
+def test_the_form_says_a_wrong_account_next_to_the_account(owner_client, workspace):
+    data = {"type": "snowflake", "name": "Snow", "account": "evil.example/path", "user": "U", "warehouse": "WH",
+            "database": "D", "authentication": "password", "password": "p", "connect_timeout_seconds": "5",
+            "preview_timeout_seconds": "30", "extract_timeout_seconds": "3600"}  # fmt: skip
+    response = owner_client.post(reverse("source_create", args=[workspace.slug]), data)
+    assert response.status_code == 422
+    assert "not a Snowflake account identifier" in " ".join(response.context["form"].errors["account"])
+
+
 def _pem(passphrase: bytes | None) -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     encryption = (
