@@ -114,7 +114,9 @@ def test_a_stream_holds_a_batch_at_a_time_not_the_result(every_source):
 
     streaming, holding = _peak_bytes(consume), _peak_bytes(hold)
     assert len(held) == BIG_ROWS
-    fraction = 0.8 if every_source.name == "snowflake" else 0.25
+    # Measured: PostgreSQL 1.2 MB streaming against 35 MB holding; Snowflake on fakesnow 36 MB against 47 MB
+    # (the one chunk is most of both), and 50 MB against 50 MB when the adapter made every row first.
+    fraction = 0.9 if every_source.name == "snowflake" else 0.25
     assert streaming < holding * fraction, (streaming, holding)
 
 
