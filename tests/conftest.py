@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.emulator",
     "tests.fixtures.intercom_requests",
     "tests.fixtures.syncs",
+    "tests.fixtures.fake_snowflake",
 ]
 
 

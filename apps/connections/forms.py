@@ -7,6 +7,14 @@ from apps.connections.duckdb_files import duckdb_upload_problem
 from apps.connections.models import Connection
 from apps.connections.sources import errors
 from apps.connections.sources.registry import SOURCE_TYPES, ConfigField
+from apps.connections.sources.snowflake import (
+    AccountNotFound,
+    InvalidAccount,
+    PrivateKeyInvalid,
+    RoleNotGranted,
+    SnowflakeKeyRefused,
+    WarehouseUnavailable,
+)
 from apps.tenancy.models import Workspace
 
 # Which field a failed connection test is about, so its message appears next to it.
@@ -17,7 +25,14 @@ ERROR_FIELDS = [
     (errors.ConnectionRefused, "port"),
     (errors.AuthenticationFailed, "password"),
     (errors.DatabaseNotFound, "database"),
+    (AccountNotFound, "account"),
+    (InvalidAccount, "account"),
+    (PrivateKeyInvalid, "private_key"),
+    (SnowflakeKeyRefused, "private_key"),
+    (RoleNotGranted, "role"),
+    (WarehouseUnavailable, "warehouse"),
 ]
+PRIVATE_KEY_MAX_BYTES = 64 * 1024
 
 
 def field_for_error(error: errors.SourceError, form: forms.Form) -> str | None:
@@ -29,6 +44,14 @@ def field_for_error(error: errors.SourceError, form: forms.Form) -> str | None:
     if "path" in form.fields:
         return "path"
     return None
+
+
+class SecretTextarea(forms.Textarea):
+    """A textarea for a pasted secret (a private key): like a password field, never rendered back, not
+    even after a failed submission."""
+
+    def format_value(self, value):
+        return None
 
 
 def _form_field(spec: ConfigField, stored_secret: bool, bound_to: str = "") -> forms.Field:
@@ -46,6 +69,14 @@ def _form_field(spec: ConfigField, stored_secret: bool, bound_to: str = "") -> f
         return forms.CharField(
             **(common | {"required": False, "help_text": help_text}),
             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        )
+    if spec.kind == "secret_text":
+        help_text = "Stored: ••••••••. Leave blank to keep it." if stored_secret else spec.help_text
+        return forms.CharField(
+            **(common | {"required": False, "help_text": help_text}),
+            strip=True,
+            max_length=PRIVATE_KEY_MAX_BYTES,
+            widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
         )
     if spec.kind == "choice":
         return forms.ChoiceField(**common, choices=spec.choices)
@@ -86,6 +117,15 @@ class SourceConnectionForm(forms.Form):
                 self.initial[spec.name] = spec.default
         if type_key == "duckdb":
             self._add_duckdb_upload()
+        for spec in self.source_type.fields:
+            if spec.kind == "secret_text":
+                self.fields[spec.name].initial = ""  # a secret is never rendered back
+                self.initial.pop(spec.name, None)
+                self.fields[f"{spec.name}_file"] = forms.FileField(
+                    required=False,
+                    label=f"Or upload the {spec.label_in_sentence} file",
+                    help_text="Its text is stored encrypted, like a password, and never shown again.",
+                )
         self.order_fields(["name", *(spec.name for spec in self.source_type.fields), "save_untested"])
 
     def clean_name(self):
@@ -98,9 +138,27 @@ class SourceConnectionForm(forms.Form):
     def config_values(self) -> dict:
         return {spec.name: self.cleaned_data.get(spec.name) for spec in self.source_type.fields}
 
+    def clean(self):
+        cleaned = super().clean()
+        for spec in self.source_type.fields:
+            upload = cleaned.get(f"{spec.name}_file") if spec.kind == "secret_text" else None
+            if not upload:
+                continue
+            if upload.size > PRIVATE_KEY_MAX_BYTES:
+                self.add_error(f"{spec.name}_file", "This file is too large for a key.")
+                continue
+            try:
+                cleaned[spec.name] = upload.read().decode().strip()
+            except UnicodeDecodeError:
+                self.add_error(f"{spec.name}_file", "Upload the key as a PEM (text) file.")
+        return cleaned
+
     @property
     def config_fields(self):
         names = [spec.name for spec in self.source_type.fields]
+        for spec in self.source_type.fields:
+            if spec.kind == "secret_text":
+                names.insert(names.index(spec.name) + 1, f"{spec.name}_file")
         if "upload" in self.fields:
             names.insert(names.index("path") + 1, "upload")
         return [self[name] for name in names]

@@ -3,6 +3,7 @@
 from dataclasses import asdict
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -37,6 +38,7 @@ def _open(type_key: str, values: dict[str, Any], workspace_id: int) -> SourceAda
         values,
         block_private_hosts=shared_hosting(),
         duckdb_folders=duckdb_folders(workspace_id),
+        snowflake_endpoint=settings.SNOWFLAKE_ENDPOINT or None,
     )
 
 

@@ -234,6 +234,9 @@ for _replaced in ("SOURCES_BLOCK_PRIVATE_HOSTS", "WEBHOOKS_BLOCK_PRIVATE_HOSTS")
 # DuckDB files: every file a connection opens lives here; uploads go to workspaces/<workspace id>/ below it.
 DUCKDB_DATA_DIR = Path(env("DUCKDB_DATA_DIR", default=str(VAR_DIR / "duckdb")))
 DUCKDB_UPLOAD_MAX_MB = env.int("DUCKDB_UPLOAD_MAX_MB", default=1024)
+# Where Snowflake connections send their requests instead of <account>.snowflakecomputing.com, as a URL
+# (http://127.0.0.1:8123): for tests against a stand-in only; empty in every real installation.
+SNOWFLAKE_ENDPOINT = env("SYNCLINE_SNOWFLAKE_ENDPOINT", default="")
 
 # Intercom. The base URLs are settings so that the local emulator stands in for Intercom by configuration.
 INTERCOM_CLIENT_ID = env("INTERCOM_CLIENT_ID", default="")

@@ -244,6 +244,10 @@ class ParserCheckedSource:
         """An integer as decimal text."""
         raise NotImplementedError
 
+    def _sum_sql(self, expression: str) -> str:
+        """The exact sum of fingerprints (numeric, decimal, hugeint: never a float)."""
+        return f"sum({expression})"
+
 
 class FingerprintQueries:
     """The statements a fingerprinted read runs: the checked query of the model, wrapped as a subquery
@@ -258,7 +262,8 @@ class FingerprintQueries:
         key = source._quote(spec.key_column)
         self.keys = f"SELECT m.{key}, {self.fingerprint_text} FROM {self.source_sql}"  # noqa: S608 - checked SQL, quoted names
         pairs = f"SELECT m.{key} AS k, {self.fingerprint} AS h FROM {self.source_sql}"  # noqa: S608 - as above
-        self.digest = f"SELECT count(*), count(d.k), coalesce(sum(d.h), 0) FROM ({pairs}) AS d"  # noqa: S608
+        total = source._sum_sql("d.h")
+        self.digest = f"SELECT count(*), count(d.k), coalesce({total}, 0) FROM ({pairs}) AS d"  # noqa: S608
 
     @staticmethod
     def pair_digest(row: Sequence[Any]) -> PairDigest:

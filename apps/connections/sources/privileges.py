@@ -195,3 +195,64 @@ def _pg_identifier(name: str) -> str:
 def _some(items: list[str], shown: int = 3) -> str:
     listed = ", ".join(items[:shown])
     return listed + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
+# --- Snowflake -----------------------------------------------------------------------------------------
+
+SNOWFLAKE_ADVICE = (
+    "Connect with a role that may only read: CREATE ROLE syncline_reader; GRANT USAGE ON WAREHOUSE <warehouse> "
+    "TO ROLE syncline_reader; GRANT USAGE ON DATABASE <database> TO ROLE syncline_reader; GRANT USAGE ON "
+    "ALL SCHEMAS IN DATABASE <database> TO ROLE syncline_reader; GRANT SELECT ON ALL TABLES IN DATABASE "
+    "<database> TO ROLE syncline_reader; GRANT SELECT ON ALL VIEWS IN DATABASE <database> TO ROLE "
+    "syncline_reader; GRANT ROLE syncline_reader TO USER <user>;"
+)
+_SNOWFLAKE_ADMIN_ROLES = ("ACCOUNTADMIN", "ORGADMIN", "SECURITYADMIN", "SYSADMIN", "USERADMIN")
+_SNOWFLAKE_WRITE = ("OWNERSHIP", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "ALL", "ALL PRIVILEGES", "MODIFY")
+_SNOWFLAKE_ROLES_READ = 25  # inherited roles looked at, at most (each one a SHOW GRANTS)
+
+
+def snowflake_warnings(role: str, grants: list[dict[str, Any]], grants_of) -> list[ConnectionWarning]:
+    """Read ``SHOW GRANTS TO ROLE`` of the session's role (rows as dicts, lower-case keys) and, through
+    ``grants_of(role)``, of the roles it inherits: the admin roles by name, and any privilege that
+    writes (INSERT, UPDATE, DELETE, TRUNCATE, OWNERSHIP, CREATE …, MODIFY, ALL)."""
+    seen = {role.upper()}
+    writes: list[str] = []
+    admin = [role] if role.upper() in _SNOWFLAKE_ADMIN_ROLES else []
+    queue = [(role, grants)]
+    while queue:
+        holder, rows = queue.pop(0)
+        for row in rows:
+            privilege = str(row.get("privilege", "")).upper()
+            granted_on = str(row.get("granted_on", "")).upper()
+            name = str(row.get("name", ""))
+            if granted_on == "ROLE" and privilege == "USAGE":  # an inherited role
+                if name.upper() in _SNOWFLAKE_ADMIN_ROLES:
+                    admin.append(name)
+                if name.upper() not in seen and len(seen) < _SNOWFLAKE_ROLES_READ:
+                    seen.add(name.upper())
+                    queue.append((name, grants_of(name)))
+                continue
+            if privilege in _SNOWFLAKE_WRITE or privilege.startswith("CREATE "):
+                via = "" if holder.upper() == role.upper() else f" (through {holder})"
+                writes.append(f"{privilege} on {granted_on.lower()} {name}{via}")
+    warnings = []
+    if admin:
+        warnings.append(
+            ConnectionWarning(
+                "admin",
+                f'The role "{role}" is or inherits an administrative role ({", ".join(admin)}): SQL run as it '
+                "can change any data, users and grants of the account.",
+                SNOWFLAKE_ADVICE,
+            )
+        )
+    if writes:
+        warnings.append(
+            ConnectionWarning(
+                "can_write",
+                f'The role "{role}" can change data ({_some(writes)}). Snowflake has no read-only session: '
+                "Syncline runs one query per statement, never a write, but a role that can only read is the "
+                "wall that stands behind that.",
+                SNOWFLAKE_ADVICE,
+            )
+        )
+    return warnings

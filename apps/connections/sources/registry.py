@@ -2,8 +2,8 @@
 
 The Django side generates connection forms from ``SOURCE_TYPES[key].fields`` and stores the cleaned
 values (secrets included) in the connection's encrypted credentials; ``open_source`` turns them back
-into an adapter. Field kinds: "text", "integer", "password" (secret, never rendered back), "choice",
-"path", "seconds". Numbers have bounds (a time limit of 1e300 seconds is a typo, not a wish).
+into an adapter. Field kinds: "text", "integer", "password" (secret, never rendered back), "secret_text"
+(a secret pasted as several lines, or uploaded as a file: a private key), "choice", "path", "seconds". Numbers have bounds (a time limit of 1e300 seconds is a typo, not a wish).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .duckdb import DuckDbFolders, DuckDbSource
 from .errors import InvalidSourceConfig
 from .mysql import MySqlSource
 from .postgres import PostgresSource, RedshiftSource
+from .snowflake import SnowflakeSource
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,68 @@ SOURCE_TYPES: dict[str, SourceType] = {
         ),
         secret_bound_to=("path",),
     ),
+    "snowflake": SourceType(
+        key="snowflake",
+        label="Snowflake",
+        adapter=SnowflakeSource,
+        fields=(
+            ConfigField(
+                "account",
+                "Account identifier",
+                help_text="The first part of your Snowflake URL, like orgname-accountname or "
+                "xy12345.eu-west-1 (the whole URL works too).",
+            ),
+            ConfigField("user", "User", help_text="A user whose role can only read is recommended."),
+            ConfigField(
+                "role",
+                "Role",
+                required=False,
+                default="",
+                help_text="A role with only USAGE on the warehouse, database and schemas and SELECT on the "
+                "tables (the grants are at the top of this page). Empty: the user's default role.",
+            ),
+            ConfigField("warehouse", "Warehouse", help_text="The warehouse that runs Syncline's queries."),
+            ConfigField("database", "Database"),
+            ConfigField(
+                "schema",
+                "Schema",
+                required=False,
+                default="",
+                help_text="For unqualified table names, e.g. PUBLIC.",
+            ),
+            ConfigField(
+                "authentication",
+                "Authentication",
+                kind="choice",
+                default="password",
+                choices=(("password", "Password"), ("key_pair", "Key pair (private key)")),
+            ),
+            ConfigField("password", "Password", kind="password", required=False, secret=True, default=""),
+            ConfigField(
+                "private_key",
+                "Private key",
+                kind="secret_text",
+                required=False,
+                secret=True,
+                default="",
+                help_text="For key-pair authentication: the PEM text of the private key (-----BEGIN PRIVATE "
+                "KEY----- …), whose public key is registered for the user (ALTER USER … SET RSA_PUBLIC_KEY).",
+            ),
+            ConfigField(
+                "private_key_passphrase",
+                "Private key passphrase",
+                kind="password",
+                required=False,
+                secret=True,
+                default="",
+                help_text="Only for an encrypted private key.",
+            ),
+            _CONNECT_TIMEOUT_FIELD,
+            *_TIMEOUT_FIELDS,
+        ),
+        # A stored password or key goes only to the account and user it was saved for.
+        secret_bound_to=("account", "user"),
+    ),
 }
 
 
@@ -241,14 +304,17 @@ def open_source(
     *,
     block_private_hosts: bool = False,
     duckdb_folders: DuckDbFolders | None = None,
+    snowflake_endpoint: str | None = None,
 ) -> SourceAdapter:
     """Build the adapter for a stored connection. ``block_private_hosts`` is the shared-hosting network
     guard, ``duckdb_folders`` where the workspace may open DuckDB files; the Django layer passes both
-    (apps.connections.services)."""
+    (apps.connections.services); ``snowflake_endpoint`` points Snowflake at a stand-in (tests only)."""
     adapter_class = _source_type(type_key).adapter
     options: dict[str, Any] = {"block_private_hosts": block_private_hosts}
     if adapter_class is DuckDbSource:
         options["folders"] = duckdb_folders
+    if adapter_class is SnowflakeSource:
+        options["endpoint"] = snowflake_endpoint
     return adapter_class(clean_config(type_key, values), **options)
 
 

@@ -53,6 +53,8 @@ class Backend:
     make_source: Callable[..., Any]
     read_canary: Callable[[], list[tuple]]
     table_exists: Callable[[str], bool]
+    # Snowflake: how many abort requests fakesnow has received (it cannot stop a statement itself)
+    abort_requests: Callable[[], int] = lambda: 0
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------------------
@@ -281,3 +283,55 @@ def silent_server():
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
         yield listener
+
+
+# --- Snowflake (fakesnow's server, tests/fixtures/fake_snowflake.py) -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def snowflake_tables(fake_snowflake):
+    from tests.fixtures.fake_snowflake import SNOWFLAKE_DATABASE, SNOWFLAKE_SCHEMA
+
+    where = f"{SNOWFLAKE_DATABASE}.{SNOWFLAKE_SCHEMA}"
+    fake_snowflake.run(
+        f"CREATE OR REPLACE TABLE {where}.canary (id INT PRIMARY KEY, note VARCHAR NOT NULL)",
+        f"INSERT INTO {where}.canary VALUES {', '.join(f'({i}, {n!r})' for i, n in CANARY_ROWS)}",  # noqa: S608
+        f"CREATE OR REPLACE TABLE {where}.big AS SELECT seq4() + 1 AS id, md5(seq4()::VARCHAR) AS payload "  # noqa: S608
+        f"FROM TABLE(GENERATOR(ROWCOUNT => {BIG_ROWS}))",
+    )
+    return fake_snowflake
+
+
+def snowflake_config(server, **overrides) -> dict:
+    values = server.config(preview_timeout_seconds=TEST_TIMEOUT_SECONDS, connect_timeout_seconds=5)
+    values.update(overrides)
+    return clean_config("snowflake", values)
+
+
+@pytest.fixture
+def snowflake_backend(snowflake_tables) -> Backend:
+    from apps.connections.sources.snowflake import SnowflakeSource
+
+    server = snowflake_tables
+    return Backend(
+        name="snowflake",
+        make_source=lambda **overrides: SnowflakeSource(
+            snowflake_config(server, **overrides), endpoint=server.endpoint
+        ),
+        read_canary=lambda: [
+            tuple(row) for row in server.run("SELECT id, note FROM SYNCLINE_TEST.PUBLIC.canary ORDER BY id")
+        ],
+        table_exists=lambda table: bool(
+            server.run(
+                "SELECT count(*) FROM SYNCLINE_TEST.information_schema.tables "  # noqa: S608
+                f"WHERE lower(table_name) = lower('{table}')"
+            )[0][0]
+        ),
+        abort_requests=lambda: server.requests("/queries/v1/abort-request"),
+    )
+
+
+@pytest.fixture(params=["postgres", "mysql", "duckdb", "snowflake"])
+def every_source(request) -> Backend:
+    """Every source type: the contract suite (test_source_contract.py) runs against each."""
+    return request.getfixturevalue({"postgres": "pg_backend"}.get(request.param, f"{request.param}_backend"))

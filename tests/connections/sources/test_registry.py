@@ -9,6 +9,7 @@ from apps.connections.sources.errors import InvalidSourceConfig
 from apps.connections.sources.mysql import MySqlSource
 from apps.connections.sources.postgres import PostgresSource, RedshiftSource
 from apps.connections.sources.registry import SOURCE_TYPES, clean_config, open_source
+from apps.connections.sources.snowflake import SnowflakeSource
 
 
 def test_every_type_is_registered_with_its_adapter():
@@ -17,6 +18,7 @@ def test_every_type_is_registered_with_its_adapter():
         "redshift": RedshiftSource,
         "mysql": MySqlSource,
         "duckdb": DuckDbSource,
+        "snowflake": SnowflakeSource,
     }
     for key, source_type in SOURCE_TYPES.items():
         assert source_type.adapter.type_key == key
