@@ -14,7 +14,7 @@ import math
 from decimal import Decimal
 
 from email_validator import validate_email
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from apps.connections.intercom.catalog import FieldType
@@ -98,14 +98,18 @@ def st_choice(moment: dt.datetime) -> str:
 def assert_explains_itself(error: CoercionError, value) -> None:
     message = str(error)
     assert message.startswith(f"{COLUMN}: ")
-    # A text value is shown as the user typed it, whatever it holds; only the rest must be free of reprs.
-    checked = message.replace(shown(value), "") if isinstance(value, str) else message
+    # A text value (or a list or object of them, shown as JSON) is shown as the user typed it, whatever it
+    # holds; only the rest must be free of reprs.
+    checked = message.replace(shown(value), "") if isinstance(value, str | list | dict) else message
     assert not any(marker in checked for marker in REPRS), message
     assert "\n" not in message
 
 
 @settings(max_examples=1500, deadline=None)
 @given(value=values, field_type=st.sampled_from(list(FieldType)), unit=st.sampled_from(list(EpochUnit)))
+@example(
+    value=["b'"], field_type=FieldType.STRING, unit=EpochUnit.SECONDS
+)  # text in a list that looks like a repr
 def test_every_coerced_value_fits_intercom_and_every_refusal_explains_itself(value, field_type, unit):
     try:
         result = coerce(value, field_type, column=COLUMN, unit=unit)
