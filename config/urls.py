@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from apps.common.views import healthz
+from apps.common.views import healthz, readyz
 from apps.connections.intercom.views import intercom_callback
 from apps.tenancy import views as tenancy_views
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("workspaces/new/", tenancy_views.workspace_create, name="workspace_create"),
     path("connections/intercom/callback/", intercom_callback, name="intercom_callback"),
     path("invitations/<str:token>/", tenancy_views.invitation_accept, name="invitation_accept"),

@@ -75,7 +75,19 @@ class User(AbstractUser):
         return self.name or self.email.split("@")[0]
 
 
-RESERVED_SLUGS = {"new", "admin", "api", "static", "accounts", "settings", "w", "invitations", "healthz"}
+RESERVED_SLUGS = {
+    "new",
+    "admin",
+    "api",
+    "static",
+    "accounts",
+    "settings",
+    "w",
+    "invitations",
+    "healthz",
+    "readyz",
+    "metrics",
+}
 
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz: before Host checks and HTTPS redirects (probes come from anywhere, on plain HTTP)
+    "apps.common.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apps.common.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -277,6 +279,11 @@ API_RATE_LIMIT = env("API_RATE_LIMIT", default="120/min")
 # Unknown or revoked API keys one client address may send per window (same format); past it, 429 for every
 # key from that address until the window ends (the address as for logins: see TRUSTED_PROXY_COUNT).
 API_FAILED_KEY_LIMIT = env("API_FAILED_KEY_LIMIT", default="30/10min")
+# /readyz: each check's network timeout; workers refresh a heartbeat in the cache this often, and one older
+# than the stale limit means no worker is there to run syncs.
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=15.0)
+WORKER_HEARTBEAT_STALE_SECONDS = env.float("WORKER_HEARTBEAT_STALE_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "apps.syncs.tasks.reap_stale_runs_task", "schedule": 60.0},
     # At the start of every minute, so a sync scheduled for 09:00 is queued at 09:00, not 09:00:40. A pass
