@@ -75,19 +75,7 @@ class User(AbstractUser):
         return self.name or self.email.split("@")[0]
 
 
-RESERVED_SLUGS = {
-    "new",
-    "admin",
-    "api",
-    "static",
-    "accounts",
-    "settings",
-    "w",
-    "invitations",
-    "healthz",
-    "readyz",
-    "metrics",
-}
+RESERVED_SLUGS = {"new", "admin", "api", "static", "accounts", "settings", "w", "invitations", "healthz"}
 
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
