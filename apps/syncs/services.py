@@ -11,6 +11,7 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
+from apps.common.metrics import RUNS_REAPED
 from apps.connections.intercom.catalog import Behavior, FieldType
 from apps.connections.intercom.coercion import EpochUnit
 from apps.connections.models import Connection
@@ -298,6 +299,7 @@ def _reap(runs) -> list[SyncRun]:
         if ended:
             run.refresh_from_db()
             transaction.on_commit(lambda run=run: announce(run_finished, run))
+            transaction.on_commit(RUNS_REAPED.inc)
     for run in stale.filter(cancel_requested=False):
         sync = run.sync
         follower = None
@@ -319,6 +321,7 @@ def _reap(runs) -> list[SyncRun]:
         if ended:
             run.refresh_from_db()
             transaction.on_commit(lambda run=run: announce(run_finished, run))
+            transaction.on_commit(RUNS_REAPED.inc)
     return continued
 
 

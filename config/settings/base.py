@@ -284,6 +284,8 @@ API_FAILED_KEY_LIMIT = env("API_FAILED_KEY_LIMIT", default="30/10min")
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=15.0)
 WORKER_HEARTBEAT_STALE_SECONDS = env.float("WORKER_HEARTBEAT_STALE_SECONDS", default=60.0)
+# /metrics (Prometheus) answers only requests bearing this token ("Authorization: Bearer …"); unset, 404.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "apps.syncs.tasks.reap_stale_runs_task", "schedule": 60.0},
     # At the start of every minute, so a sync scheduled for 09:00 is queued at 09:00, not 09:00:40. A pass
