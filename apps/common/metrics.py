@@ -21,8 +21,8 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    values,
 )
-from prometheus_client import values
 from prometheus_client.multiprocess import MultiProcessCollector
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
