@@ -1,5 +1,5 @@
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import task_prerun, worker_ready
 
 
 @shared_task
@@ -14,3 +14,11 @@ def start_worker_heartbeat(**_) -> None:
     from apps.common.health import worker_heartbeat_start
 
     worker_heartbeat_start()
+
+
+@task_prerun.connect
+def start_with_empty_log_context(**_) -> None:
+    """A worker thread runs one task after another: no run's or request's fields carry over."""
+    from apps.common import logs
+
+    logs.clear()

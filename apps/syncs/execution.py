@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.db import connection as db_connection
 
+from apps.common import logs
 from apps.connections.intercom.client import AuthFailure, IntercomClient, TransientFailure, intercom_client
 from apps.connections.intercom.reconnect import mark_needs_reconnect
 from apps.connections.models import Connection
@@ -405,7 +407,8 @@ def _load(
                     stop = watch.stop  # this record is not counted: a later slice plans it again
                     break
                 if recorder.planned(record):
-                    in_flight[pool.submit(loader.apply, record)] = record
+                    # In a copy of the run's context: the record's log lines carry the run's fields.
+                    in_flight[pool.submit(copy_context().run, loader.apply, record)] = record
                     if len(in_flight) >= workers * 2:
                         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                         settle(done)
@@ -527,6 +530,7 @@ def sync_run_execute(
         .select_related("sync", "sync__model", "sync__model__source", "sync__destination")
         .get(pk=run_id)
     )
+    logs.bind(workspace=run.workspace_id, sync_id=run.sync_id, run_id=run.pk)
     if not services.run_mark_running(run, max_running=max_running):
         return run
     sync = run.sync

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # /healthz and /readyz: before Host checks and HTTPS redirects (probes come from anywhere, on plain HTTP)
     "apps.common.health.HealthCheckMiddleware",
+    "apps.common.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apps.common.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -207,11 +208,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 
+# Logs: JSON lines (one object a line: time, level, logger, message, process_name, workspace, sync_id,
+# run_id, request_id) or plain text with the same context ("text": the run command's default).
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f'LOG_FORMAT is "{LOG_FORMAT}"; set it to "json" or "text".')
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "apps.common.logs.ContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s [%(context)s]"},
+        "json": {"()": "apps.common.logs.JsonLines"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -9,6 +9,7 @@ import environ
 # placeholders below, which only cover a bare `manage.py` on a fresh clone.
 environ.Env.read_env(Path(__file__).resolve().parent.parent.parent / ".env", overwrite=False)
 os.environ.setdefault("DJANGO_DEBUG", "true")
+os.environ.setdefault("LOG_FORMAT", "text")  # easier to read in a terminal; LOG_FORMAT=json for JSON lines
 # The local emulator speaks plain HTTP; oauthlib refuses that unless told. Never set in production.
 os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-only-not-a-secret")
