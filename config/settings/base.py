@@ -11,10 +11,11 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
-
 # Only the process environment is read here; local.py also loads .env for development.
 env = environ.Env()
+
+# The embedded default's files (SQLite database, broker, cache, DuckDB files, the emulator's state).
+VAR_DIR = Path(env("SYNCLINE_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY")
