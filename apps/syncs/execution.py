@@ -451,6 +451,7 @@ class _RunWatch(threading.Thread):
         self.sync_run = run
         self.adapter: SourceAdapter | None = None  # set once the run has built it
         self.cancelled, self.shutting_down = threading.Event(), threading.Event()
+        self.lost = threading.Event()  # the run was ended by the reaper while this worker ran it
         self._over, self._wake = threading.Event(), threading.Event()
 
     @property
@@ -473,7 +474,10 @@ class _RunWatch(threading.Thread):
                     return
                 try:
                     if time.monotonic() >= next_beat:
-                        services.run_heartbeat(self.sync_run)
+                        if not services.run_heartbeat(self.sync_run):
+                            # Reaped (this worker looked dead): stop sending, the recovery run goes on.
+                            self.lost.set()
+                            self.cancelled.set()
                         next_beat = time.monotonic() + beat_every
                     if not self.cancelled.is_set() and services.run_cancel_requested(self.sync_run):
                         self.cancelled.set()
@@ -564,6 +568,9 @@ def sync_run_execute(
                 recorder.take_client_stats(client)
                 client.close()
             recorder.flush()
+    if watch.lost.is_set():
+        logger.warning("Run %s was ended by the reaper while it ran here; its recovery run goes on", run.pk)
+        return run
     if not error:
         events_in_flight.clear(sync)  # every answer is in the ledger now
     counts = recorder.counts

@@ -257,10 +257,12 @@ def run_requeue_slice(run: SyncRun, *, counts: RunCounts, resume_after_rows: int
     return bool(updated)
 
 
-def run_heartbeat(run: SyncRun) -> None:
-    SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk, status=RunStatus.RUNNING).update(
-        heartbeat_at=timezone.now()
-    )
+def run_heartbeat(run: SyncRun) -> bool:
+    """False when the run was ended meanwhile: the reaper took it for dead (another run continues it)."""
+    runs = SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk)
+    if runs.filter(status=RunStatus.RUNNING).update(heartbeat_at=timezone.now()):
+        return True
+    return not runs.exists()  # a row this connection cannot see (a test's transaction) was not ended
 
 
 STALE_RUN_MESSAGE = (

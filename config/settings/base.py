@@ -280,7 +280,11 @@ INTERCOM_CLIENT_MAX_ATTEMPTS = env.int("INTERCOM_CLIENT_MAX_ATTEMPTS", default=5
 INTERCOM_CLIENT_BACKOFF_SECONDS = env.float("INTERCOM_CLIENT_BACKOFF_SECONDS", default=0.5)
 # A running run writes a heartbeat this often; one silent for the lease is ended as failed (worker lost).
 SYNC_RUN_HEARTBEAT_SECONDS = env.float("SYNC_RUN_HEARTBEAT_SECONDS", default=10.0)
-SYNC_RUN_LEASE_SECONDS = env.int("SYNC_RUN_LEASE_SECONDS", default=120)
+# With the reaper's pass every SYNC_REAP_EVERY_SECONDS, a run whose worker died is continued within
+# lease + pass (40 s by default). A run reaped while its worker was alive after all stops at its next
+# heartbeat (its heartbeat finds it ended) and writes nothing more.
+SYNC_RUN_LEASE_SECONDS = env.int("SYNC_RUN_LEASE_SECONDS", default=30)
+SYNC_REAP_EVERY_SECONDS = env.float("SYNC_REAP_EVERY_SECONDS", default=10.0)
 # A long run is cut into tasks of at most this long (well under the broker's visibility timeout, after
 # which Redis would hand an unacknowledged task to another worker).
 SYNC_RUN_SLICE_SECONDS = env.float("SYNC_RUN_SLICE_SECONDS", default=20 * 60)
@@ -300,7 +304,11 @@ WORKER_HEARTBEAT_STALE_SECONDS = env.float("WORKER_HEARTBEAT_STALE_SECONDS", def
 # /metrics (Prometheus) answers only requests bearing this token ("Authorization: Bearer …"); unset, 404.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-runs": {"task": "apps.syncs.tasks.reap_stale_runs_task", "schedule": 60.0},
+    "reap-stale-runs": {
+        "task": "apps.syncs.tasks.reap_stale_runs_task",
+        "schedule": SYNC_REAP_EVERY_SECONDS,
+        "options": {"expires": SYNC_REAP_EVERY_SECONDS},  # a pass left waiting: the next one does its work
+    },
     # At the start of every minute, so a sync scheduled for 09:00 is queued at 09:00, not 09:00:40. A pass
     # left waiting behind busy workers expires: the next one does the same work.
     "run-due-schedules": {
