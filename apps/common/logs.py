@@ -72,7 +72,11 @@ class ContextFilter(logging.Filter):
         for name in FIELDS:
             setattr(record, name, context.get(name))
         record.process_name = PROCESS or None
-        record.context = " ".join(f"{name}={context[name]}" for name in FIELDS if name in context)
+        # Text lines: the process first (the run command interleaves web, worker, beat), then the context.
+        shown = ([PROCESS] if PROCESS else []) + [
+            f"{name}={context[name]}" for name in FIELDS if name in context
+        ]
+        record.context = " ".join(shown)
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string is logging's own error to report
