@@ -28,12 +28,20 @@ def json_lines():
     handler = Keep(level=logging.DEBUG)
     handler.addFilter(logs.ContextFilter())
     handler.setFormatter(logs.JsonLines())
+    # Earlier tests may have left levels on these loggers: DEBUG for all of them, then back as they were.
+    loggers = [logging.getLogger(name) for name in ("", "apps", "apps.connections.intercom.client", "urllib3",
+                                                    "urllib3.connectionpool", "django", "django.request")]  # fmt: skip
+    levels = [(logger, logger.level, logger.disabled) for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+        logger.disabled = False
     root = logging.getLogger()
-    level, root.level = root.level, logging.DEBUG
     root.addHandler(handler)
     yield lines
     root.removeHandler(handler)
-    root.level = level
+    for logger, level, disabled in levels:
+        logger.setLevel(level)
+        logger.disabled = disabled
 
 
 def test_a_full_run_and_requests_log_json_with_their_context_and_no_secret(
