@@ -53,6 +53,7 @@ def config(processes: dict[str, str], once: dict[str, str], var: Path) -> str:
         "logfile_maxbytes=5MB",
         f"pidfile={_value(str(var / 'supervisord.pid'))}",
         f"directory={_value(str(ROOT))}",
+        *(["user=root"] if os.geteuid() == 0 else []),  # said, so that supervisord does not warn about it
         "",
         "[unix_http_server]",
         f"file={_value(str(var / 'supervisor.sock'))}",
