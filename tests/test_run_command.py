@@ -6,10 +6,12 @@ stops everything."""
 
 import os
 import signal
+import time
 
 import httpx
 import pytest
 
+from emulators.intercom import persistence
 from tests.fixtures.emulator import IntercomEmulator
 from tests.fixtures.stack import Stack
 
@@ -65,9 +67,8 @@ def test_killed_processes_come_back_and_ctrl_c_stops_everything(stack):
         lambda: metric(stack, 'syncline_runs_finished_total{status="succeeded"}') == 1, "run done", 30
     )
     assert len(emulator.contacts("acme-us")) == USERS
-    assert (
-        metric(stack, "syncline_runs_reaped_total") == 1
-    )  # ended by the reaper, continued by a recovery run
+    # Ended by the reaper, continued by a recovery run (more than once only if a heartbeat came late).
+    assert metric(stack, "syncline_runs_reaped_total") >= 1
     # Only creates in flight when the worker died reach Intercom a second time ("already exists": an update).
     assert emulator.request_count("POST /contacts", status=409) <= 2 * int(FAST_RECOVERY["SYNC_CONCURRENCY"])
     # Records counted once at most (what the dead worker sent after its last saved progress is in no count).
@@ -78,6 +79,7 @@ def test_killed_processes_come_back_and_ctrl_c_stops_everything(stack):
             api.post("/contacts", json={"external_id": "kept", "email": "kept@example.com"}).status_code
             == 200
         )
+    time.sleep(2 * persistence.SAVE_EVERY_SECONDS)  # a killed emulator loses at most its last second
 
     for name in ("beat", "emulator", "web"):  # the worker was killed above
         before = stack.pid(name)
