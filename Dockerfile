@@ -18,7 +18,8 @@ RUN DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY=build-on
     FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS1rZXktbm90LXVzZWQtYXQtcnVudGltZQ== \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://localhost:6379/0 DJANGO_ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --no-input -v 0 \
- && chown -R syncline:syncline /app
+ && mkdir -p /var/lib/syncline/metrics \
+ && chown -R syncline:syncline /app /var/lib/syncline
 
 USER syncline
 ENV DJANGO_SETTINGS_MODULE=config.settings.production

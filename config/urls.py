@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from apps.common.views import healthz
+from apps.common.views import healthz, readyz
 from apps.connections.intercom.views import intercom_callback
+from apps.syncs.metrics import metrics
 from apps.tenancy import views as tenancy_views
 
 workspace_patterns = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("workspaces/new/", tenancy_views.workspace_create, name="workspace_create"),
     path("connections/intercom/callback/", intercom_callback, name="intercom_callback"),
     path("invitations/<str:token>/", tenancy_views.invitation_accept, name="invitation_accept"),

@@ -47,6 +47,16 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_log_context():
+    """A run executed in the test's thread binds its fields to the log context: not into the next test."""
+    from apps.common import logs
+
+    logs.clear()
+    yield
+    logs.clear()
+
+
 @pytest.fixture(scope="session")
 def demo_duckdb(tmp_path_factory) -> str:
     """A small demo warehouse (DuckDB file) shared by the tests that only read it."""

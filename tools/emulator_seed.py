@@ -1,6 +1,6 @@
-"""Write var/emulator-seed.json for `./syncline run`: the Intercom emulator keeps its state in memory, so
-each start gives it three demo Intercom workspaces and Syncline's OAuth app. Run from the checkout's root
-with SYNCLINE_SITE_URL set."""
+"""Write var/emulator-seed.json for `./syncline run`: the Intercom emulator's first start gets three demo
+Intercom workspaces and Syncline's OAuth app from it (later starts read its state file, and take the OAuth
+app's redirect URI from here). Run from the checkout's root with SYNCLINE_SITE_URL set."""
 
 import json
 import os
@@ -37,7 +37,9 @@ def main() -> None:
             }
         ],
     }
-    Path("var/emulator-seed.json").write_text(json.dumps(seed, indent=2))
+    Path(os.environ.get("SYNCLINE_VAR_DIR", "var"), "emulator-seed.json").write_text(
+        json.dumps(seed, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -1,16 +1,11 @@
-from django.db import connection
-from django.http import JsonResponse
+from apps.common.health import liveness, readiness
 
 
 def healthz(request):
-    """Liveness for load balancers and the run command: the app answers and its database does."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        database = "ok"
-    except Exception:  # noqa: BLE001 - any failure means "not healthy"; the detail is in the logs
-        database = "unavailable"
-    status = 200 if database == "ok" else 503
-    return JsonResponse(
-        {"status": "ok" if status == 200 else "degraded", "database": database}, status=status
-    )
+    """Liveness: the app answers and its database does. Usually answered by HealthCheckMiddleware."""
+    return liveness()
+
+
+def readyz(request):
+    """Readiness: database, migrations, broker, cache and a recent worker heartbeat."""
+    return readiness()

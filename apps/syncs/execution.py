@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextvars import copy_context
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.db import connection as db_connection
 
+from apps.common import logs
 from apps.connections.intercom.client import AuthFailure, IntercomClient, TransientFailure, intercom_client
 from apps.connections.intercom.reconnect import mark_needs_reconnect
 from apps.connections.models import Connection
@@ -452,7 +454,8 @@ def _load(
                     stop = watch.stop  # this record is not counted: a later slice plans it again
                     break
                 if recorder.planned(record):
-                    in_flight[pool.submit(loader.apply, record)] = record
+                    # In a copy of the run's context: the record's log lines carry the run's fields.
+                    in_flight[pool.submit(copy_context().run, loader.apply, record)] = record
                     if len(in_flight) >= workers * 2:
                         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                         settle(done)
@@ -495,6 +498,7 @@ class _RunWatch(threading.Thread):
         self.sync_run = run
         self.adapter: SourceAdapter | None = None  # set once the run has built it
         self.cancelled, self.shutting_down = threading.Event(), threading.Event()
+        self.lost = threading.Event()  # the run was ended by the reaper while this worker ran it
         self._over, self._wake = threading.Event(), threading.Event()
 
     @property
@@ -517,7 +521,10 @@ class _RunWatch(threading.Thread):
                     return
                 try:
                     if time.monotonic() >= next_beat:
-                        services.run_heartbeat(self.sync_run)
+                        if not services.run_heartbeat(self.sync_run):
+                            # Reaped (this worker looked dead): stop sending, the recovery run goes on.
+                            self.lost.set()
+                            self.cancelled.set()
                         next_beat = time.monotonic() + beat_every
                     if not self.cancelled.is_set() and services.run_cancel_requested(self.sync_run):
                         self.cancelled.set()
@@ -574,6 +581,7 @@ def sync_run_execute(
         .select_related("sync", "sync__model", "sync__model__source", "sync__destination")
         .get(pk=run_id)
     )
+    logs.bind(workspace=run.workspace_id, sync_id=run.sync_id, run_id=run.pk)
     if not services.run_mark_running(run, max_running=max_running):
         return run
     sync = run.sync
@@ -613,6 +621,9 @@ def sync_run_execute(
                 recorder.take_client_stats(client)
                 client.close()
             recorder.flush()
+    if watch.lost.is_set():
+        logger.warning("Run %s was ended by the reaper while it ran here; its recovery run goes on", run.pk)
+        return run
     if not error:
         events_in_flight.clear(sync)  # every answer is in the ledger now
     counts = recorder.counts

@@ -11,6 +11,7 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
+from apps.common.metrics import RUNS_REAPED
 from apps.connections.intercom.catalog import Behavior, FieldType
 from apps.connections.intercom.coercion import EpochUnit
 from apps.connections.models import Connection
@@ -272,10 +273,12 @@ def run_requeue_slice(run: SyncRun, *, counts: RunCounts, resume_after_rows: int
     return bool(updated)
 
 
-def run_heartbeat(run: SyncRun) -> None:
-    SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk, status=RunStatus.RUNNING).update(
-        heartbeat_at=timezone.now()
-    )
+def run_heartbeat(run: SyncRun) -> bool:
+    """False when the run was ended meanwhile: the reaper took it for dead (another run continues it)."""
+    runs = SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk)
+    if runs.filter(status=RunStatus.RUNNING).update(heartbeat_at=timezone.now()):
+        return True
+    return not runs.exists()  # a row this connection cannot see (a test's transaction) was not ended
 
 
 STALE_RUN_MESSAGE = (
@@ -314,6 +317,7 @@ def _reap(runs) -> list[SyncRun]:
         if ended:
             run.refresh_from_db()
             transaction.on_commit(lambda run=run: announce(run_finished, run))
+            transaction.on_commit(RUNS_REAPED.inc)
     for run in stale.filter(cancel_requested=False):
         sync = run.sync
         follower = None
@@ -335,6 +339,7 @@ def _reap(runs) -> list[SyncRun]:
         if ended:
             run.refresh_from_db()
             transaction.on_commit(lambda run=run: announce(run_finished, run))
+            transaction.on_commit(RUNS_REAPED.inc)
     return continued
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.utils import timezone
 
+from apps.common import logs
 from apps.common.time_zones import zone_or_utc
 from apps.tenancy.models import Role
 from apps.tenancy.selectors import membership_for_slug
@@ -42,6 +43,7 @@ def workspace_view(
                 raise PermissionDenied(ROLE_REFUSALS.get(needed, "You do not have access to this."))
             request.workspace = membership.workspace
             request.membership = membership
+            logs.bind(workspace=membership.workspace_id)
             workspace_remember(user=request.user, workspace=membership.workspace)
             # Times and days render in the workspace's zone; WorkspaceTimeZoneMiddleware resets it after
             # the response (a TemplateResponse renders after the view has returned).

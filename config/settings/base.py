@@ -11,10 +11,11 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
-
 # Only the process environment is read here; local.py also loads .env for development.
 env = environ.Env()
+
+# The embedded default's files (SQLite database, broker, cache, DuckDB files, the emulator's state).
+VAR_DIR = Path(env("SYNCLINE_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -45,6 +46,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz: before Host checks and HTTPS redirects (probes come from anywhere, on plain HTTP)
+    "apps.common.health.HealthCheckMiddleware",
+    "apps.common.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apps.common.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -205,11 +209,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 
+# Logs: JSON lines (one object a line: time, level, logger, message, process_name, workspace, sync_id,
+# run_id, request_id) or plain text with the same context ("text": the run command's default).
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f'LOG_FORMAT is "{LOG_FORMAT}"; set it to "json" or "text".')
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "apps.common.logs.ContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s [%(context)s]"},
+        "json": {"()": "apps.common.logs.JsonLines"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -270,7 +285,11 @@ INTERCOM_CLIENT_MAX_ATTEMPTS = env.int("INTERCOM_CLIENT_MAX_ATTEMPTS", default=5
 INTERCOM_CLIENT_BACKOFF_SECONDS = env.float("INTERCOM_CLIENT_BACKOFF_SECONDS", default=0.5)
 # A running run writes a heartbeat this often; one silent for the lease is ended as failed (worker lost).
 SYNC_RUN_HEARTBEAT_SECONDS = env.float("SYNC_RUN_HEARTBEAT_SECONDS", default=10.0)
-SYNC_RUN_LEASE_SECONDS = env.int("SYNC_RUN_LEASE_SECONDS", default=120)
+# With the reaper's pass every SYNC_REAP_EVERY_SECONDS, a run whose worker died is continued within
+# lease + pass (40 s by default). A run reaped while its worker was alive after all stops at its next
+# heartbeat (its heartbeat finds it ended) and writes nothing more.
+SYNC_RUN_LEASE_SECONDS = env.int("SYNC_RUN_LEASE_SECONDS", default=30)
+SYNC_REAP_EVERY_SECONDS = env.float("SYNC_REAP_EVERY_SECONDS", default=10.0)
 # A long run is cut into tasks of at most this long (well under the broker's visibility timeout, after
 # which Redis would hand an unacknowledged task to another worker).
 SYNC_RUN_SLICE_SECONDS = env.float("SYNC_RUN_SLICE_SECONDS", default=20 * 60)
@@ -282,8 +301,19 @@ API_RATE_LIMIT = env("API_RATE_LIMIT", default="120/min")
 # Unknown or revoked API keys one client address may send per window (same format); past it, 429 for every
 # key from that address until the window ends (the address as for logins: see TRUSTED_PROXY_COUNT).
 API_FAILED_KEY_LIMIT = env("API_FAILED_KEY_LIMIT", default="30/10min")
+# /readyz: each check's network timeout; workers refresh a heartbeat in the cache this often, and one older
+# than the stale limit means no worker is there to run syncs.
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=15.0)
+WORKER_HEARTBEAT_STALE_SECONDS = env.float("WORKER_HEARTBEAT_STALE_SECONDS", default=60.0)
+# /metrics (Prometheus) answers only requests bearing this token ("Authorization: Bearer …"); unset, 404.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-runs": {"task": "apps.syncs.tasks.reap_stale_runs_task", "schedule": 60.0},
+    "reap-stale-runs": {
+        "task": "apps.syncs.tasks.reap_stale_runs_task",
+        "schedule": SYNC_REAP_EVERY_SECONDS,
+        "options": {"expires": SYNC_REAP_EVERY_SECONDS},  # a pass left waiting: the next one does its work
+    },
     # At the start of every minute, so a sync scheduled for 09:00 is queued at 09:00, not 09:00:40. A pass
     # left waiting behind busy workers expires: the next one does the same work.
     "run-due-schedules": {

@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed = parser.add_argument_group("seed")
     seed.add_argument("--workspace", type=_workspace, action="append", default=[], metavar="name=…,region=…")
     seed.add_argument("--seed-file", type=Path, help="JSON with 'workspaces' and 'oauth_clients' lists")
+    parser.add_argument(
+        "--state-file", type=Path, help="keep the state in this file across restarts (seeds apply once)"
+    )
     parser.add_argument("--log-level", default="warning")
     return parser
 
@@ -111,6 +114,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         oauth_admin_email=args.oauth_admin_email,
         oauth_clients=clients,
         seed_workspaces=workspaces,
+        state_file=args.state_file,
     )
 
 

@@ -16,7 +16,16 @@ from urllib.parse import unquote
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from emulators.intercom import admins, companies, contacts, control, data_attributes, events, oauth
+from emulators.intercom import (
+    admins,
+    companies,
+    contacts,
+    control,
+    data_attributes,
+    events,
+    oauth,
+    persistence,
+)
 from emulators.intercom.config import EmulatorConfig, OAuthClient
 from emulators.intercom.errors import ApiError, error_response, new_request_id, unauthorized
 from emulators.intercom.faults import FaultInjector
@@ -62,6 +71,15 @@ class Emulator:
         self.oauth_code_ttl = config.oauth_code_ttl_seconds
         self.state = State()
         self.reset()
+        # --state-file: the state outlives the process (persistence.py); None keeps it in memory only.
+        self.saver: persistence.Saver | None = None
+        if config.state_file is not None:
+            self.saver = persistence.Saver(self, config.state_file)
+            saved = persistence.load(config.state_file)
+            if saved is not None:
+                self.state = saved
+                for client in config.oauth_clients:  # this start's redirect URIs win
+                    self.add_oauth_client(copy.deepcopy(client))
 
     # -- state -----------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -88,14 +106,20 @@ class Emulator:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
+                    if self.saver is not None:
+                        self.saver.start()
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    if self.saver is not None:
+                        self.saver.stop()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
         response = await self.handle(request)
+        if self.saver is not None and request.method not in ("GET", "HEAD"):
+            self.saver.touch()
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:

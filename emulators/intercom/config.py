@@ -85,3 +85,4 @@ class EmulatorConfig:
     # Workspaces seeded at start (and again on every reset): dicts as the control API takes them.
     seed_workspaces: list[dict] = field(default_factory=list)
     request_log_size: int = 1000
+    state_file: Path | None = None  # keep the state across restarts in this file (the run command's demo)

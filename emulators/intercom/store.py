@@ -199,6 +199,20 @@ class State:
         self._attribute_ids = itertools.count(1)
         self._admin_ids = itertools.count(991_267_000)
 
+    def __getstate__(self) -> dict:
+        """For the state file (emulators/intercom/persistence.py): the id counters as plain numbers (taking
+        one from each only skips an id)."""
+        return {
+            **self.__dict__,
+            "_attribute_ids": next(self._attribute_ids),
+            "_admin_ids": next(self._admin_ids),
+        }
+
+    def __setstate__(self, saved: dict) -> None:
+        self.__dict__.update(saved)
+        self._attribute_ids = itertools.count(saved["_attribute_ids"])
+        self._admin_ids = itertools.count(saved["_admin_ids"])
+
     def next_attribute_id(self) -> int:
         return next(self._attribute_ids)
 

@@ -37,3 +37,27 @@ def test_the_demo_connects_through_oauth_and_runs_a_sync(intercom_emulator, sett
     call_command("demo_sync", "--inline")
     assert f"run {first + 1} succeeded" in capsys.readouterr().out
     assert len(intercom_emulator.contacts("acme-us")) == len(contacts)
+
+
+def test_a_restart_while_the_demo_run_goes_on_says_so_and_goes_on(
+    intercom_emulator, settings, tmp_path, capsys
+):
+    """`./syncline run` started again while its last run is queued or running: no SyncAlreadyRunning."""
+    from apps.syncs.models import RunStatus, SyncRun
+
+    settings.VAR_DIR, settings.DUCKDB_DATA_DIR = tmp_path, tmp_path / "duckdb"
+    settings.INTERCOM_API_BASE_URLS = settings.INTERCOM_APP_BASE_URLS = intercom_emulator.base_urls
+    settings.INTERCOM_CLIENT_ID, settings.INTERCOM_CLIENT_SECRET = "demo-client", "demo-secret"
+    settings.SITE_URL = "http://syncline.test"
+    intercom_emulator.add_oauth_client(
+        "demo-client", "demo-secret", ["http://syncline.test" + reverse("intercom_callback")]
+    )
+    intercom_emulator.seed_workspace(name="Acme", region="US", id_code="acme-us")
+    call_command("demo_setup")
+    call_command("demo_sync")  # queued for a worker that is not there yet
+    (queued,) = SyncRun.objects.across_all_workspaces_unsafe().filter(status=RunStatus.QUEUED)
+    capsys.readouterr()
+    call_command("demo_setup")
+    call_command("demo_sync")
+    assert f"run {queued.pk} is already queued; it goes on" in capsys.readouterr().out
+    assert SyncRun.objects.across_all_workspaces_unsafe().count() == 1

@@ -130,9 +130,9 @@ def test_a_paused_sync_is_skipped_and_its_next_time_still_advances(workspace):
 
 def test_a_due_sync_whose_run_is_still_active_is_skipped_not_queued_twice(workspace):
     sync = scheduled(workspace, Schedule(ScheduleKind.INTERVAL, every_minutes=5), at=utc(2025, 1, 6, 9, 1))
-    with time_machine.travel(utc(2025, 1, 6, 9, 4), tick=False):
+    with time_machine.travel(utc(2025, 1, 6, 9, 4, 50), tick=False):  # alive: a heartbeat within the lease
         running = SyncRunFactory(workspace=workspace, sync=sync, status=RunStatus.RUNNING,
-                                 heartbeat_at=utc(2025, 1, 6, 9, 4))  # fmt: skip
+                                 heartbeat_at=utc(2025, 1, 6, 9, 4, 50))  # fmt: skip
 
     assert beat_at(utc(2025, 1, 6, 9, 5)) == []
     assert next_run_at(sync) == utc(2025, 1, 6, 9, 10)

@@ -34,6 +34,12 @@ from urllib.parse import quote
 import requests
 from requests.adapters import HTTPAdapter
 
+from apps.common.metrics import (
+    INTERCOM_CALL_SECONDS,
+    INTERCOM_CALLS,
+    INTERCOM_RATE_LIMITED,
+    RATE_LIMITER_WAIT_SECONDS,
+)
 from apps.connections.intercom.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -284,6 +290,7 @@ class IntercomClient:
                 self._rate_limited += 1
             else:
                 self._calls += 1
+        (INTERCOM_RATE_LIMITED if rate_limited else INTERCOM_CALLS).labels(self.workspace_key).inc()
 
     @property
     def auth_failure(self) -> AuthFailure | None:
@@ -341,7 +348,10 @@ class IntercomClient:
         attempt = 0
         rate_limit_waits = 0
         while True:
+            waiting_since = time.monotonic()
             self.limiter.acquire(self.workspace_key)
+            sent_at = time.monotonic()
+            RATE_LIMITER_WAIT_SECONDS.labels(self.workspace_key).inc(sent_at - waiting_since)
             self._count()
             try:
                 response = self._session.request(
@@ -364,6 +374,7 @@ class IntercomClient:
                 time.sleep(self._backoff(attempt))
                 continue
 
+            INTERCOM_CALL_SECONDS.observe(time.monotonic() - sent_at)
             self._observe(response)
             self._record(method, path, params, data, response)
             status = response.status_code

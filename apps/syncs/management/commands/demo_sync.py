@@ -54,10 +54,18 @@ class Command(BaseCommand):
             }:
                 attributes.attribute_create(connection, name=name, model="contact", data_type=data_type)
         sync = self._sync(workspace, connection)
-        # The emulator forgets everything when it restarts: then send every record again.
-        run = services.sync_run_start(
-            workspace=workspace, sync=sync, full_resync=reconnected, enqueue=not inline
-        )
+        # An emulator that forgot everything (no state file) needs a new token: then send every record again.
+        try:
+            run = services.sync_run_start(
+                workspace=workspace, sync=sync, full_resync=reconnected, enqueue=not inline
+            )
+        except services.SyncAlreadyRunning as busy:  # a restart while the last start's run goes on
+            run = busy.run
+            self.stdout.write(
+                f"Demo sync “{sync.name}”: run {run.pk} is already {run.get_status_display().lower()}; "
+                "it goes on (a run whose worker died is continued by a recovery run)."
+            )
+            return
         if inline:
             run = sync_run_execute(run_id=run.pk)
         self.stdout.write(f"Demo sync “{sync.name}”: run {run.pk} {run.get_status_display().lower()}.")
