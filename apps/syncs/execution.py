@@ -45,6 +45,7 @@ from apps.syncs.engine.plan import (
 from apps.syncs.ledger import DbLedger, keys_settled_since, synced_companies
 from apps.syncs.models import RecordOutcome, RecordResult, Sync, SyncRun
 from apps.syncs.outcomes import CountKey, Outcome, RunCounts, Tally
+from apps.syncs.records import lookup_text
 from apps.syncs.statuses import COMPLETED, run_status
 
 logger = logging.getLogger(__name__)
@@ -309,15 +310,22 @@ class RunRecorder:
             self._count(Tally.MATCHED_EXISTING)
         if result.warning:
             self._count(Tally.WARNINGS)
-            self._result(record.key, RecordOutcome.WARNING, result.code, result.warning)
+            self._result(
+                record.key,
+                RecordOutcome.WARNING,
+                result.code,
+                result.warning,
+                destination_id=result.destination_id,
+            )
         if result.outcome is Outcome.REJECTED:
             message = result.message or result.code
             self.first_error = self.first_error or f"{record.key}: {message}"
-            self._result(record.key, RecordOutcome.REJECTED, result.code, message)
+            self._result(record.key, RecordOutcome.REJECTED, result.code, message, payload=record.payload)
             self.ledger.record_rejection(record.key, f"{result.code}: {message}")
         elif result.outcome is Outcome.SKIPPED:
             self._result(record.key, RecordOutcome.SKIPPED, result.code, result.message)
         elif result.outcome is not Outcome.UNCHANGED:
+            self._accepted_result(record, result)
             # Deletions too: the ledger keeps the record as deleted, so the next run leaves it unchanged.
             # A contact saved without the company it is to be attached to: its hash is the payload's with
             # no company, and no row fingerprint, so the next run reads the row and plans the attachment.
@@ -338,7 +346,21 @@ class RunRecorder:
         self._tally[Tally.API_CALLS] = stats["calls"]
         self._tally[Tally.RATE_LIMITED] = stats["rate_limited"]
 
-    def _result(self, key: str, outcome: str, code: str, message: str) -> None:
+    def _accepted_result(self, record: PlannedRecord, result: LoadResult) -> None:
+        """An accepted record's result: the body sent and Intercom's answer (record lookup)."""
+        payload, message = record.payload, ""
+        if record.attach_only and record.destination_id:  # only the attachment was sent (the loader)
+            payload, message = (
+                None,
+                f"Only attached to company “{record.company_id}”: the fields were up to date.",
+            )
+        self._result(
+            record.key, RecordOutcome(result.outcome.value), "", message, payload=payload,
+            destination_id=result.destination_id, already_existed=result.matched_existing,
+        )  # fmt: skip
+
+    def _result(self, key: str, outcome: str, code: str, message: str, *, payload: dict | None = None,
+                destination_id: str | None = None, already_existed: bool = False) -> None:  # fmt: skip
         self._results.append(
             RecordResult(
                 workspace_id=self.run.workspace_id,
@@ -347,6 +369,10 @@ class RunRecorder:
                 outcome=outcome,
                 code=code[:100],
                 message=message,
+                payload=payload,
+                destination_id=(destination_id or "")[:64],
+                already_existed=already_existed,
+                lookup=lookup_text(key, payload, destination_id),
             )  # fmt: skip
         )
         if len(self._results) >= 500:

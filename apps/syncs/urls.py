@@ -12,6 +12,7 @@ urlpatterns = [
     path("syncs/<int:sync_id>/preview/", views.sync_preview, name="sync_preview"),
     path("syncs/<int:sync_id>/run/", views.sync_run_now, name="sync_run_now"),
     path("syncs/<int:sync_id>/pause/", views.sync_pause, name="sync_pause"),
+    path("syncs/<int:sync_id>/record/", views.sync_record, name="sync_record"),
     path("syncs/<int:sync_id>/schedule/", schedule_views.sync_schedule, name="sync_schedule"),
     path("runs/", views.run_list, name="run_list"),
     path("runs/<int:run_id>/", views.run_detail, name="run_detail"),
