@@ -323,7 +323,9 @@ class RunRecorder:
             self._result(record.key, RecordOutcome.REJECTED, result.code, message, payload=record.payload)
             self.ledger.record_rejection(record.key, f"{result.code}: {message}")
         elif result.outcome is Outcome.SKIPPED:
-            self._result(record.key, RecordOutcome.SKIPPED, result.code, result.message)
+            self._result(
+                record.key, RecordOutcome.SKIPPED, result.code, result.message, identified_by=record.payload
+            )
         elif result.outcome is not Outcome.UNCHANGED:
             self._accepted_result(record, result)
             # Deletions too: the ledger keeps the record as deleted, so the next run leaves it unchanged.
@@ -360,7 +362,9 @@ class RunRecorder:
         )  # fmt: skip
 
     def _result(self, key: str, outcome: str, code: str, message: str, *, payload: dict | None = None,
-                destination_id: str | None = None, already_existed: bool = False) -> None:  # fmt: skip
+                destination_id: str | None = None, already_existed: bool = False,
+                identified_by: dict | None = None) -> None:  # fmt: skip
+        """`identified_by`: a body not sent whose identifying values the search finds the record by."""
         self._results.append(
             RecordResult(
                 workspace_id=self.run.workspace_id,
@@ -372,7 +376,7 @@ class RunRecorder:
                 payload=payload,
                 destination_id=(destination_id or "")[:64],
                 already_existed=already_existed,
-                lookup=lookup_text(key, payload, destination_id),
+                lookup=lookup_text(key, payload or identified_by, destination_id),
             )  # fmt: skip
         )
         if len(self._results) >= 500:
