@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.syncs import services
 from apps.syncs.models import RecordOutcome, RecordResult
 from apps.syncs.outcomes import Outcome, RunCounts
+from apps.syncs.tasks import purge_record_results_task
 from tests.factories import SyncFactory, SyncRunFactory
 from tests.fixtures.syncs import m, make_sync
 from tests.html_tables import table_rows
@@ -186,7 +187,12 @@ def test_record_details_expire_with_the_retention_setting(owner_client, workspac
     sync, run = first_run
     settings.SYNC_RECORD_RESULTS_DAYS = 7
     assert services.record_results_purge(now=timezone.now() + timedelta(days=6)) == 0
-    assert services.record_results_purge(now=timezone.now() + timedelta(days=8)) == 5
+    RecordResult.objects.for_workspace(workspace).update(created_at=timezone.now() - timedelta(days=8))
+    entry = next(
+        e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"].endswith("purge_record_results_task")
+    )
+    assert entry["schedule"] <= 24 * 3600
+    assert purge_record_results_task() == 5  # what beat runs: the bodies sent go too
     assert not RecordResult.objects.for_workspace(workspace).exists()
     page = record_page(owner_client, workspace, sync, "u-1")
     assert "No run of this sync in the last 7 days" in page and "Last synced" in page  # the ledger stays
