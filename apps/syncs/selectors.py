@@ -257,15 +257,21 @@ def home_overview(*, workspace: Workspace) -> dict:
 NOT_THROUGH = (RecordOutcome.REJECTED, RecordOutcome.INVALID, RecordOutcome.SKIPPED, RecordOutcome.WARNING)
 RECORD_RUNS_PER_PAGE = 20
 ELSEWHERE_SHOWN = 5
+ELSEWHERE_MIN_LENGTH = 3
 
 
 def run_record_elsewhere(*, workspace: Workspace, run: SyncRun, query: str) -> dict:
     """Where a search that found nothing in a run's records finds the record: unchanged records are not
-    kept one by one, so the same sync's other runs (their records matching the search, newest first) and
-    the ledger (the key itself) say what Intercom has. Two queries, whatever the number of records."""
+    kept one by one, so the ledger (by the exact key) and the same sync's other runs (their records
+    matching the search, newest first) say what Intercom has. Two queries, whatever the number of records."""
     query = _typed(query)
     if not query:
         return {"other_runs": [], "ledger": None}
+    ledger = sync_record_ledger(workspace=workspace, sync_id=run.sync_id, key=query)
+    if (
+        len(query) < ELSEWHERE_MIN_LENGTH
+    ):  # too short for the trigram index: it would read every run's records
+        return {"other_runs": [], "ledger": ledger}
     others = (
         RecordResult.objects.for_workspace(workspace)
         .filter(run__sync_id=run.sync_id, lookup__icontains=query)
@@ -273,8 +279,7 @@ def run_record_elsewhere(*, workspace: Workspace, run: SyncRun, query: str) -> d
         .order_by("-id")
         .values("key", "outcome", "run_id", "created_at")[:ELSEWHERE_SHOWN]
     )
-    return {"other_runs": list(others), "ledger": sync_record_ledger(workspace=workspace, sync_id=run.sync_id,
-                                                                     key=query)}  # fmt: skip
+    return {"other_runs": list(others), "ledger": ledger}
 
 
 def sync_record_ledger(*, workspace: Workspace, sync_id: int, key: str) -> dict | None:

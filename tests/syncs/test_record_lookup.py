@@ -204,3 +204,26 @@ def test_the_record_page_is_scoped_to_the_workspace(client, owner_client, worksp
     assert owner_client.get(url("sync_record", workspace, other.sync.pk), {"key": "u-9"}).status_code == 404
     mine = SyncFactory(workspace=workspace)
     assert "u-9</code></a>" not in record_page(owner_client, workspace, mine, "u-9")
+
+
+def test_an_event_is_found_by_its_contacts_email_and_shown_as_an_event(
+    owner_client, workspace, warehouse, destination, intercom_emulator, intercom_workspace
+):
+    with intercom_emulator.client(intercom_workspace.token) as api:
+        api.post("/contacts", json={"role": "user", "email": "p1@example.com"})
+    warehouse.table("people", COLUMNS, ROWS[:1])
+    model = typed(warehouse.model("SELECT * FROM people", "id", NAMES), signed_up="integer")
+    options = {"event": {"event_name": "signed-up", "contact_column": "email", "contact_key": "email",
+                         "created_at_column": "signed_up", "metadata_columns": ["name"]}}  # fmt: skip
+    sync = make_sync(workspace, model, destination, object_key="event", behavior="send", key_column="id",
+                     key_identifier="event_id", options=options)  # fmt: skip
+    run = run_sync(workspace, sync)
+    assert (
+        RunCounts.from_json(run.counts).sent == 1
+        and len(intercom_emulator.events(intercom_workspace.id_code)) == 1
+    )
+    assert search(owner_client, workspace, run, "P1@example")[1] == [("1", "sent")]
+    page = record_page(owner_client, workspace, sync, "1")
+    assert ["signed-up", "p1@example.com Email", "2023-11-14 22:13:20 UTC", "name: Ada"] in table_rows(
+        page, "preview-events"
+    )
