@@ -43,9 +43,9 @@ from apps.syncs.engine.plan import (
     uses_fingerprints,
 )
 from apps.syncs.ledger import DbLedger, keys_settled_since, synced_companies
-from apps.syncs.models import RecordOutcome, RecordResult, Sync, SyncRun
+from apps.syncs.models import RecordOutcome, Sync, SyncRun
 from apps.syncs.outcomes import CountKey, Outcome, RunCounts, Tally
-from apps.syncs.records import lookup_text
+from apps.syncs.records import lookup_text, record_results_insert
 from apps.syncs.statuses import COMPLETED, run_status
 
 logger = logging.getLogger(__name__)
@@ -244,7 +244,7 @@ class RunRecorder:
         self.run, self.ledger, self.progress = run, ledger, progress
         self._tally: Counter[CountKey] = Counter()
         self.first_error = ""
-        self._results: list[RecordResult] = []
+        self._results: list[dict] = []  # record results to write (records.COLUMNS)
         self._row_hashes: list[tuple[str, str]] = []
         self.position = 0  # source rows planned in this slice
         self.replayed_rows, self.settled = 0, frozenset()
@@ -366,24 +366,24 @@ class RunRecorder:
                 identified_by: dict | None = None) -> None:  # fmt: skip
         """`identified_by`: a body not sent whose identifying values the search finds the record by."""
         self._results.append(
-            RecordResult(
-                workspace_id=self.run.workspace_id,
-                run=self.run,
-                key=key[:512],
-                outcome=outcome,
-                code=code[:100],
-                message=message,
-                payload=payload,
-                destination_id=(destination_id or "")[:64],
-                already_existed=already_existed,
-                lookup=lookup_text(key, payload or identified_by, destination_id),
-            )  # fmt: skip
+            {
+                "workspace_id": self.run.workspace_id,
+                "run_id": self.run.pk,
+                "key": key[:512],
+                "outcome": outcome,
+                "code": code[:100],
+                "message": message,
+                "payload": payload,
+                "destination_id": (destination_id or "")[:64],
+                "already_existed": already_existed,
+                "lookup": lookup_text(key, payload or identified_by, destination_id),
+            }
         )
         if len(self._results) >= 500:
             self.flush()
 
     def flush(self) -> None:
-        RecordResult.objects.bulk_create(self._results)
+        record_results_insert(self._results)
         self._results = []
         self.ledger.record_row_hashes(self._row_hashes)
         self._row_hashes = []

@@ -4,7 +4,12 @@ and the record page read it through the selectors)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from django.db import connection as db
+
+from apps.syncs.models import RecordResult
 
 # The request body's fields that identify a record in Intercom: contacts, companies and events.
 IDENTIFYING_FIELDS = ("external_id", "email", "user_id", "company_id", "id", "intercom_user_id")
@@ -19,3 +24,28 @@ def lookup_text(key: str | None, payload: dict[str, Any] | None, destination_id:
         if value is not None and not isinstance(value, dict | list | bool) and str(value).strip():
             kept.setdefault(str(value).strip().replace("\n", " "), None)
     return "\n".join(kept)
+
+
+# The columns a run writes (`id` and `created_at` are the database's).
+COLUMNS = ("workspace_id", "run_id", "key", "outcome", "code", "message", "payload", "destination_id",
+           "already_existed", "lookup")  # fmt: skip
+_TYPES = {"workspace_id": "bigint", "run_id": "bigint", "payload": "jsonb", "already_existed": "boolean"}
+
+
+def record_results_insert(rows: list[dict[str, Any]]) -> None:
+    """Write a batch of record results (dicts of `COLUMNS`). On PostgreSQL one statement with one JSON
+    parameter: a run keeps a result for every record it sent, and building a model instance per record
+    cost more than the insert itself (benchmarks/first_sync_throughput.py). A JSON null is an SQL NULL."""
+    if not rows:
+        return
+    if db.vendor != "postgresql":  # the embedded SQLite database: the ORM
+        RecordResult.objects.bulk_create(RecordResult(**row) for row in rows)
+        return
+    names = ", ".join(COLUMNS)
+    typed = ", ".join(f"{name} {_TYPES.get(name, 'text')}" for name in COLUMNS)
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO syncs_recordresult ({names}, created_at) "  # noqa: S608 - fixed column names
+            f"SELECT {names}, now() FROM jsonb_to_recordset(%s::jsonb) AS r({typed})",
+            [json.dumps(rows, ensure_ascii=False, default=str)],
+        )
