@@ -244,7 +244,7 @@ class RunRecorder:
         self.run, self.ledger, self.progress = run, ledger, progress
         self._tally: Counter[CountKey] = Counter()
         self.first_error = ""
-        self._results: list[dict] = []  # record results to write (records.COLUMNS)
+        self._results: list[dict] = []  # record results to write: RecordResult columns by name
         self._row_hashes: list[tuple[str, str]] = []
         self.position = 0  # source rows planned in this slice
         self.replayed_rows, self.settled = 0, frozenset()

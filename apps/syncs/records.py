@@ -26,26 +26,23 @@ def lookup_text(key: str | None, payload: dict[str, Any] | None, destination_id:
     return "\n".join(kept)
 
 
-# The columns a run writes (`id` and `created_at` are the database's).
-COLUMNS = ("workspace_id", "run_id", "key", "outcome", "code", "message", "payload", "destination_id",
-           "already_existed", "lookup")  # fmt: skip
-_TYPES = {"workspace_id": "bigint", "run_id": "bigint", "payload": "jsonb", "already_existed": "boolean"}
-
-
 def record_results_insert(rows: list[dict[str, Any]]) -> None:
-    """Write a batch of record results (dicts of `COLUMNS`). On PostgreSQL one statement with one JSON
-    parameter: a run keeps a result for every record it sent, and building a model instance per record
-    cost more than the insert itself (benchmarks/first_sync_throughput.py). A JSON null is an SQL NULL."""
+    """Write a batch of record results (dicts of RecordResult's columns by name; a nullable one may be left
+    out). On PostgreSQL one statement with one JSON parameter: a run keeps a result for every record it
+    sent, and building a model instance per record cost more than the insert (see the README's measures).
+    A JSON null, or a column left out, is an SQL NULL."""
     if not rows:
         return
     if db.vendor != "postgresql":  # the embedded SQLite database: the ORM
         RecordResult.objects.bulk_create(RecordResult(**row) for row in rows)
         return
-    names = ", ".join(COLUMNS)
-    typed = ", ".join(f"{name} {_TYPES.get(name, 'text')}" for name in COLUMNS)
+    columns = [(f.column, f.db_type(db)) for f in RecordResult._meta.concrete_fields
+               if f.column not in ("id", "created_at")]  # fmt: skip
+    names = ", ".join(f'"{name}"' for name, _ in columns)
+    typed = ", ".join(f'"{name}" {kind}' for name, kind in columns)
     with db.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO syncs_recordresult ({names}, created_at) "  # noqa: S608 - fixed column names
+            f"INSERT INTO syncs_recordresult ({names}, created_at) "  # noqa: S608 - the model's own columns
             f"SELECT {names}, now() FROM jsonb_to_recordset(%s::jsonb) AS r({typed})",
             [json.dumps(rows, ensure_ascii=False, default=str)],
         )
