@@ -46,8 +46,9 @@ from apps.syncs.engine.plan import (
     uses_fingerprints,
 )
 from apps.syncs.ledger import DbLedger, keys_settled_since, synced_companies
-from apps.syncs.models import RecordOutcome, RecordResult, Sync, SyncRun
+from apps.syncs.models import RecordOutcome, Sync, SyncRun
 from apps.syncs.outcomes import CountKey, Outcome, RunCounts, Tally
+from apps.syncs.records import lookup_text, record_results_insert
 from apps.syncs.statuses import COMPLETED, run_status
 
 logger = logging.getLogger(__name__)
@@ -270,7 +271,7 @@ class RunRecorder:
         self.run, self.ledger, self.progress = run, ledger, progress
         self._tally: Counter[CountKey] = Counter()
         self.first_error = ""
-        self._results: list[RecordResult] = []
+        self._results: list[dict] = []  # record results to write: RecordResult columns by name
         self._row_hashes: list[tuple[str, str]] = []
         self.position = 0  # source rows planned in this slice
         self.replayed_rows, self.settled = 0, frozenset()
@@ -343,7 +344,13 @@ class RunRecorder:
             self._count(Tally.RESTORED)
         if result.warning:
             self._count(Tally.WARNINGS)
-            self._result(record.key, RecordOutcome.WARNING, result.code, result.warning)
+            self._result(
+                record.key,
+                RecordOutcome.WARNING,
+                result.code,
+                result.warning,
+                destination_id=result.destination_id,
+            )
         if result.outcome is Outcome.REJECTED:
             message = result.message or result.code
             first_refused_in = self.ledger.record_rejection(
@@ -358,12 +365,18 @@ class RunRecorder:
             else:
                 first_refused_in = None
                 self.first_error = self.first_error or f"{record.key}: {message}"
-            self._result(record.key, RecordOutcome.REJECTED, result.code, message, first_refused_in)
+            self._result(
+                record.key, RecordOutcome.REJECTED, result.code, message, payload=record.payload,
+                first_refused_in=first_refused_in,
+            )  # fmt: skip
         elif result.outcome is Outcome.SKIPPED:
-            self._result(record.key, RecordOutcome.SKIPPED, result.code, result.message)
+            self._result(
+                record.key, RecordOutcome.SKIPPED, result.code, result.message, identified_by=record.payload
+            )
             if result.forget:  # the next run looks it up again, as a record never synced
                 self.ledger.forget(record.key)
         elif result.outcome is not Outcome.UNCHANGED:
+            self._accepted_result(record, result)
             # Deletions too: the ledger keeps the record as deleted, so the next run leaves it unchanged.
             # A contact saved without the company it is to be attached to: its hash is the payload's with
             # no company, and no row fingerprint, so the next run reads the row and plans the attachment.
@@ -384,25 +397,43 @@ class RunRecorder:
         self._tally[Tally.API_CALLS] = stats["calls"]
         self._tally[Tally.RATE_LIMITED] = stats["rate_limited"]
 
-    def _result(
-        self, key: str, outcome: str, code: str, message: str, first_refused_in: int | None = None
-    ) -> None:
+    def _accepted_result(self, record: PlannedRecord, result: LoadResult) -> None:
+        """An accepted record's result: the body sent and Intercom's answer (record lookup)."""
+        payload, message = record.payload, ""
+        if record.attach_only and record.destination_id:  # only the attachment was sent (the loader)
+            payload, message = (
+                None,
+                f"Only attached to company “{record.company_id}”: the fields were up to date.",
+            )
+        self._result(
+            record.key, RecordOutcome(result.outcome.value), "", message, payload=payload,
+            destination_id=result.destination_id, already_existed=result.matched_existing,
+        )  # fmt: skip
+
+    def _result(self, key: str, outcome: str, code: str, message: str, *, payload: dict | None = None,
+                destination_id: str | None = None, already_existed: bool = False,
+                identified_by: dict | None = None, first_refused_in: int | None = None) -> None:  # fmt: skip
+        """`identified_by`: a body not sent whose identifying values the search finds the record by."""
         self._results.append(
-            RecordResult(
-                workspace_id=self.run.workspace_id,
-                run=self.run,
-                key=key[:512],
-                outcome=outcome,
-                code=code[:100],
-                message=message,
-                first_refused_in=first_refused_in,
-            )  # fmt: skip
+            {
+                "workspace_id": self.run.workspace_id,
+                "run_id": self.run.pk,
+                "key": key[:512],
+                "outcome": outcome,
+                "code": code[:100],
+                "message": message,
+                "payload": payload,
+                "destination_id": (destination_id or "")[:64],
+                "already_existed": already_existed,
+                "lookup": lookup_text(key, payload or identified_by, destination_id),
+                "first_refused_in": first_refused_in,
+            }
         )
         if len(self._results) >= 500:
             self.flush()
 
     def flush(self) -> None:
-        RecordResult.objects.bulk_create(self._results)
+        record_results_insert(self._results)
         self._results = []
         self.ledger.record_row_hashes(self._row_hashes)
         self._row_hashes = []

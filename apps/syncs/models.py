@@ -208,8 +208,11 @@ class RecordOutcome(models.TextChoices):
 
 
 class RecordResult(WorkspaceOwnedModel):
-    """A record of a run that did not go through (invalid or rejected) or went through with a warning, with
-    the reason; kept for SYNC_RECORD_RESULTS_DAYS days."""
+    """What happened to one record in a run, for every record the run made a call or a decision for
+    (created, updated, archived, deleted, sent, skipped by the loader, invalid, rejected), plus a row for
+    a warning: the fields sent and Intercom's answer. Unchanged records are not kept one by one (a rerun of
+    a million unchanged rows writes nothing here): the ledger says what Intercom has. Kept for
+    SYNC_RECORD_RESULTS_DAYS days."""
 
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="record_results")
     key = models.CharField(max_length=512)
@@ -220,17 +223,30 @@ class RecordResult(WorkspaceOwnedModel):
     # refused in (an id, not a key: a run deleted since leaves it as it was).
     first_refused_in = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The request body sent (None: nothing was sent, e.g. an invalid record) and Intercom's answer.
+    payload = models.JSONField(null=True, blank=True)
+    destination_id = models.CharField(max_length=64, blank=True)
+    already_existed = models.BooleanField(default=False)  # a create Intercom answered "already exists"
+    # The record's identifying values (sync key, email, external_id, Intercom id…), one a line: what the
+    # run page's search reads (a trigram index serves it: migration 0016).
+    lookup = models.TextField(blank=True)
 
     class Meta:
         ordering = ["id"]
         # (run, outcome, code) + workspace serves the run page's count, its errors by code and the outcome
-        # filter from the index alone (PostgreSQL); a trigram index serves the key search (migration 0007).
+        # filter from the index alone (PostgreSQL); (key, run) serves a record's page, every run of one key.
         indexes = [
             models.Index(fields=["run", "key"]),
             models.Index(
                 fields=["run", "outcome", "code"], include=["workspace"], name="recordresult_run_outcome"
             ),
+            models.Index(fields=["key", "run"], name="recordresult_key_run"),
         ]
+
+    def save(self, *args, **kwargs):
+        if not self.lookup:  # found by its key at least (the run recorder writes the whole lookup)
+            self.lookup = self.key
+        super().save(*args, **kwargs)
 
 
 class EventInFlight(WorkspaceOwnedModel):

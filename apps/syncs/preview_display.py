@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,6 +146,16 @@ def sample_tables(sync, preview) -> list[SampleTable]:
         for outcome, label in SAMPLED_OPERATIONS
         if preview.samples.get(outcome)
     ]
+
+
+def payload_describer(sync) -> Callable[[dict[str, Any] | None], SampleRecord]:
+    """A request body a run sent, as the preview shows one (fields with dates as dates, or an event): the
+    record page's "fields sent"."""
+    config = services.sync_engine_config(sync)
+    formatter = ValueFormatter(config, sync.model.columns, zone_or_utc(sync.workspace.time_zone))
+    describe = _Describer(config, formatter)
+    operation = Operation.SEND if config.object_key == "event" else Operation.CREATE
+    return lambda payload: describe(PlannedRecord(None, operation, payload=payload or {}))
 
 
 def skipped_note(config: SyncConfig) -> str:

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from apps.syncs.charts import BarChart, stacked_bars
 from apps.syncs.ledger import refused_records
-from apps.syncs.models import ACTIVE_STATUSES, RecordOutcome, RecordResult, Sync, SyncRun
+from apps.syncs.models import ACTIVE_STATUSES, LedgerEntry, RecordOutcome, RecordResult, Sync, SyncRun
 from apps.syncs.outcomes import ACCEPTED, LABELS, CountKey, Outcome, RunCounts, Tally
 from apps.syncs.statuses import COMPLETED, FAILED
 from apps.tenancy.models import Workspace
@@ -97,19 +97,25 @@ def run_get(*, workspace: Workspace, run_id: int) -> SyncRun:
 
 def run_record_results(*, workspace: Workspace, run: SyncRun, query: str = "", outcome: str = "",
                        code: str = "") -> QuerySet:  # fmt: skip
-    """The run's invalid and rejected records and those with a warning, optionally narrowed by key
-    (contains), outcome and code."""
-    # Typed into a search box or a URL: a NUL character, which no stored text can hold (PostgreSQL refuses
-    # it in a query), matches nothing, so it is dropped rather than sent.
-    query, code = query.replace("\x00", ""), code.replace("\x00", "")
+    """The run's records (every one it made a call or a decision for, and its warnings), optionally
+    narrowed by any identifying value (contains: key, email, external_id, Intercom id…), outcome and code."""
+    query, code = _typed(query), _typed(code)
     results = RecordResult.objects.for_workspace(workspace).filter(run=run)
     if query:
-        results = results.filter(key__icontains=query)
+        results = results.filter(lookup__icontains=query)
     if outcome in RecordOutcome.values:
         results = results.filter(outcome=outcome)
     if code:
         results = results.filter(code=code)
-    return results.order_by("id").values("id", "key", "outcome", "code", "message", "first_refused_in")
+    return results.order_by("id").values(
+        "id", "key", "outcome", "code", "message", "destination_id", "already_existed", "first_refused_in"
+    )
+
+
+def _typed(text: str) -> str:
+    """Text typed into a search box or a URL: a NUL character, which no stored text can hold (PostgreSQL
+    refuses it in a query), matches nothing, so it is dropped rather than sent."""
+    return text.replace("\x00", "")
 
 
 def run_record_results_page(*, workspace: Workspace, run: SyncRun, query: str = "", outcome: str = "",
@@ -221,10 +227,11 @@ def sync_expected_rows(*, workspace: Workspace, sync: Sync) -> int | None:
 
 
 def run_error_summary(*, workspace: Workspace, run: SyncRun) -> list[dict]:
-    """The run's records that did not go through, grouped by outcome and error code, most frequent first."""
+    """The run's records that did not go through, were skipped or have a warning, grouped by outcome and
+    error code, most frequent first."""
     return list(
         RecordResult.objects.for_workspace(workspace)
-        .filter(run=run)
+        .filter(run=run, outcome__in=NOT_THROUGH)
         .values("outcome", "code")
         .annotate(records=Count("*"))
         .order_by("-records", "outcome", "code")
@@ -257,3 +264,76 @@ def home_overview(*, workspace: Workspace) -> dict:
         "steps_done": sum(steps.values()),
         "first_run_id": next((s.last_run_id for s in syncs if s.last_run_id), None),
     }
+
+
+# --- record lookup ----------------------------------------------------------------------------------------
+
+# The record outcomes the run page's "Errors by code" groups: not through, skipped, or with a warning.
+NOT_THROUGH = (RecordOutcome.REJECTED, RecordOutcome.INVALID, RecordOutcome.SKIPPED, RecordOutcome.WARNING)
+RECORD_RUNS_PER_PAGE = 20
+ELSEWHERE_SHOWN = 5
+ELSEWHERE_MIN_LENGTH = 3
+
+
+def run_record_elsewhere(*, workspace: Workspace, run: SyncRun, query: str) -> dict:
+    """Where a search that found nothing in a run's records finds the record: unchanged records are not
+    kept one by one, so the ledger (by the exact key) and the same sync's other runs (their records
+    matching the search, newest first) say what Intercom has. Two queries, whatever the number of records."""
+    query = _typed(query)
+    if not query:
+        return {"other_runs": [], "ledger": None}
+    ledger = sync_record_ledger(workspace=workspace, sync_id=run.sync_id, key=query)
+    if (
+        len(query) < ELSEWHERE_MIN_LENGTH
+    ):  # too short for the trigram index: it would read every run's records
+        return {"other_runs": [], "ledger": ledger}
+    others = (
+        RecordResult.objects.for_workspace(workspace)
+        .filter(run__sync_id=run.sync_id, lookup__icontains=query)
+        .exclude(run=run)
+        .order_by("-id")
+        .values("key", "outcome", "run_id", "created_at")[:ELSEWHERE_SHOWN]
+    )
+    return {"other_runs": list(others), "ledger": ledger}
+
+
+def sync_record_ledger(*, workspace: Workspace, sync_id: int, key: str) -> dict | None:
+    """What the sync's ledger holds for a key: what Intercom last accepted (its id and when), and the last
+    refusal of it, if any."""
+    return (
+        LedgerEntry.objects.for_workspace(workspace)
+        .filter(sync_id=sync_id, key=_typed(key))
+        .values(
+            "key",
+            "destination_id",
+            "synced_at",
+            "payload",
+            "company_id",
+            "last_rejection",
+            "last_rejected_at",
+        )  # fmt: skip
+        .first()
+    )
+
+
+def sync_record_history_page(*, workspace: Workspace, sync: Sync, key: str, page=1) -> Page:
+    """Every kept result of one record key of a sync, newest first: its run, outcome, the fields sent and
+    Intercom's answer (a warning is a result of its own, beside its record's)."""
+    results = (
+        RecordResult.objects.for_workspace(workspace)
+        .filter(run__sync=sync, key=_typed(key))
+        .order_by("-run_id", "-id")
+        .values(
+            "id",
+            "run_id",
+            "outcome",
+            "code",
+            "message",
+            "payload",
+            "destination_id",
+            "already_existed",
+            "created_at",
+            run_status=F("run__status"),
+        )  # fmt: skip
+    )
+    return _page(results, page, RECORD_RUNS_PER_PAGE)

@@ -31,6 +31,13 @@ def run_due_schedules_task() -> int:
     return len(schedules_run_due())
 
 
+@shared_task
+def purge_record_results_task() -> int:
+    from apps.syncs.services import record_results_purge
+
+    return record_results_purge()
+
+
 @worker_shutting_down.connect
 def stop_running_runs_on_shutdown(**_) -> None:
     """A warm shutdown (SIGTERM) would wait for every run's warehouse query, up to the extraction limit:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("syncs/<int:sync_id>/pause/", views.sync_pause, name="sync_pause"),
     path("syncs/<int:sync_id>/refused/retry/", views.sync_refused_retry, name="sync_refused_retry"),
     path("syncs/<int:sync_id>/refused/stop/", views.sync_refused_stop, name="sync_refused_stop"),
+    path("syncs/<int:sync_id>/record/", views.sync_record, name="sync_record"),
     path("syncs/<int:sync_id>/schedule/", schedule_views.sync_schedule, name="sync_schedule"),
     path("runs/", views.run_list, name="run_list"),
     path("runs/<int:run_id>/", views.run_detail, name="run_detail"),

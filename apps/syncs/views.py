@@ -176,9 +176,11 @@ def run_detail(request, workspace, run_id):
     results = selectors.run_record_results_page(
         workspace=workspace, run=run, page=request.GET.get("page"), **filters
     )
+    elsewhere = None
+    if filters["query"] and not results.paginator.count:  # unchanged records are not kept one by one
+        elsewhere = selectors.run_record_elsewhere(workspace=workspace, run=run, query=filters["query"])
     context = {"sync": run.sync, "results": results, **filters, "filtered": any(filters.values()),
-               "outcomes": [(o, o.label) for o in (RecordOutcome.REJECTED, RecordOutcome.INVALID,
-                                                   RecordOutcome.SKIPPED, RecordOutcome.WARNING)],
+               "outcomes": RecordOutcome.choices, "elsewhere": elsewhere,
                "error_summary": selectors.run_error_summary(workspace=workspace, run=run),
                "waited": run.started_at - run.created_at if run.started_at else None,
                "counts": counts, "keep_days": settings.SYNC_RECORD_RESULTS_DAYS,
@@ -190,6 +192,27 @@ def run_detail(request, workspace, run_id):
 def _record_filters(request) -> dict[str, str]:
     return {"query": request.GET.get("q", "").strip(), "outcome": request.GET.get("outcome", ""),
             "code": request.GET.get("code", "").strip()}  # fmt: skip
+
+
+@workspace_view()
+def sync_record(request, workspace, sync_id):
+    """One record of a sync, by its key: every run that touched it (kept SYNC_RECORD_RESULTS_DAYS days),
+    newest first, with the fields sent and Intercom's answer; and what the ledger says Intercom has now."""
+    sync = selectors.sync_get(workspace=workspace, sync_id=sync_id)
+    key = request.GET.get("key", "")
+    context = {"sync": sync, "key": key, "keep_days": settings.SYNC_RECORD_RESULTS_DAYS}
+    if key:
+        history = selectors.sync_record_history_page(
+            workspace=workspace, sync=sync, key=key, page=request.GET.get("page")
+        )
+        describe = preview_display.payload_describer(sync)
+        context |= {
+            "history": history,
+            "entries": [(r, describe(r["payload"]) if r["payload"] else None) for r in history],
+            "ledger": selectors.sync_record_ledger(workspace=workspace, sync_id=sync.pk, key=key),
+            "key_label": _key_label(sync),
+        }
+    return TemplateResponse(request, "syncs/sync_record.html", context)
 
 
 @workspace_view()
@@ -238,3 +261,9 @@ def run_cancel(request, workspace, run_id):
     else:
         messages.success(request, f"Run {run.pk} is {run.get_status_display().lower()}.")
     return redirect("run_detail", workspace_slug=workspace.slug, run_id=run.pk)
+
+
+def _key_label(sync) -> str:
+    """What a sync's key is, in Intercom's words ("External ID", "Email", "Event ID")."""
+    config = services.sync_engine_config(sync)
+    return config.object.identifier(config.sync_key.identifier).label

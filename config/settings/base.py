@@ -326,6 +326,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.alerts.tasks.purge_webhook_deliveries_task",
         "schedule": 3600.0,
     },
+    # Record details (every record a run sent, with its body) past SYNC_RECORD_RESULTS_DAYS.
+    "purge-record-results": {"task": "apps.syncs.tasks.purge_record_results_task", "schedule": 3600.0},
 }
 
 # Webhooks: endpoints must be https; which addresses they may resolve to follows HOSTING_MODE (never DEBUG,

@@ -85,6 +85,11 @@ RECORD_OUTCOMES = {
     RecordOutcome.INVALID: ("partially_failed", "not sent: fix the model"),
     RecordOutcome.WARNING: ("warning", "saved, not all of it"),
     RecordOutcome.SKIPPED: ("cancelled", "nothing to do"),
+    RecordOutcome.CREATED: ("succeeded", "in Intercom"),
+    RecordOutcome.UPDATED: ("succeeded", "in Intercom"),
+    RecordOutcome.ARCHIVED: ("succeeded", "in Intercom"),
+    RecordOutcome.DELETED: ("succeeded", "in Intercom"),
+    RecordOutcome.SENT: ("succeeded", "in Intercom"),
 }
 
 
@@ -96,6 +101,26 @@ def outcome_badge(outcome: str) -> str:
 @register.filter
 def outcome_note(outcome: str) -> str:
     return RECORD_OUTCOMES.get(outcome, ("", ""))[1]
+
+
+# Intercom's answer to a record, as the record page says it (an accepted record: its outcome's word).
+RECORD_ANSWERS = {
+    RecordOutcome.INVALID: "none: refused by Syncline before any call (fix the model)",
+    RecordOutcome.REJECTED: "refused",
+    RecordOutcome.SKIPPED: "nothing to do",
+    RecordOutcome.WARNING: "saved, not all of it",
+}
+
+
+@register.filter
+def outcome_answer(outcome: str) -> str:
+    return RECORD_ANSWERS.get(outcome, f"accepted: {outcome}")
+
+
+@register.filter
+def outcome_sends(outcome: str) -> bool:
+    """Whether a record with this outcome has a request body of its own (a warning rides with its record's)."""
+    return outcome != RecordOutcome.WARNING
 
 
 @register.simple_tag(takes_context=True)
