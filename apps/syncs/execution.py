@@ -194,7 +194,7 @@ def _unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:
 
 @dataclass
 class SyncPreview:
-    counts: dict[CountKey, int]  # what a run would count now (the counts that are not zero)
+    counts: RunCounts  # what a run would count now
     invalid: list[PlannedRecord] = field(default_factory=list)
     samples: dict[str, list[PlannedRecord]] = field(default_factory=dict)
     calls: int = 0
@@ -227,7 +227,7 @@ def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_siz
     try:
         summary = summarize(planned(), sample_size=max(sample_size, 20))
     except SourceError as error:
-        return SyncPreview(counts={}, error=str(error))
+        return SyncPreview(counts=RunCounts(), error=str(error))
     counts = Counter({Tally.SOURCE_ROWS: summary.total})
     for operation, n in summary.counts.items():
         counts[PLANNED_OUTCOME[operation]] += n
@@ -237,7 +237,7 @@ def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_siz
         kept = samples.setdefault(PLANNED_OUTCOME[op], [])
         kept += records[: sample_size - len(kept)]
     return SyncPreview(
-        counts=dict(counts),
+        counts=RunCounts.from_json(counts),
         invalid=summary.samples.get(Operation.INVALID, []),
         samples=samples,
         calls=summary.calls,

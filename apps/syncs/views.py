@@ -9,7 +9,7 @@ from apps.syncs import preview_display, selectors, services
 from apps.syncs.drift import restorable, restore_creates_first
 from apps.syncs.execution import sync_preview as plan_preview
 from apps.syncs.models import RecordOutcome, RunTrigger
-from apps.syncs.outcomes import LABELS, Outcome, RunCounts
+from apps.syncs.outcomes import BAD, LABELS, Outcome, RunCounts
 from apps.tenancy.access import workspace_view
 
 DETAIL = "syncs/sync_detail.html"
@@ -97,7 +97,7 @@ def preview_tables(sync, preview) -> dict:
     skipped = preview_display.skipped_note(services.sync_engine_config(sync))
     shown = BEHAVIOR_OPERATIONS[sync.behavior]
     operations = [
-        (key, label) for key, label in PREVIEW_OPERATIONS if key in shown or preview.counts.get(key)
+        (key, label, key in BAD) for key, label in PREVIEW_OPERATIONS if key in shown or preview.counts[key]
     ]
     return {"operations": operations, "samples": samples, "skipped_note": skipped}
 
