@@ -110,6 +110,7 @@ def _plan(
     adapter = adapter or source_adapter(sync.model.source)
     if getattr(adapter, "fingerprints", False) and uses_fingerprints(config):
         described = [(column.name, column.db_type) for column in adapter.describe(sync.model.sql)]
+        _check_columns(config, [name for name, _ in described])
         spec = _fingerprint_spec(config, described)
         if spec is not None:
             columns = [name for name, _ in described]
@@ -120,12 +121,27 @@ def _plan(
     # Two reads of the model: its keys first (a key in several rows makes each of them invalid, whatever
     # their order), then its rows.
     columns, batches = _extract(sync, adapter)
-    key_index = columns.index(config.sync_key.column) if config.sync_key.column in columns else 0
+    _check_columns(config, columns)
+    key_index = columns.index(config.sync_key.column)
     duplicates = duplicate_keys(([row[key_index] for row in batch] for batch in batches), config)
     columns, batches = _extract(sync, adapter)
     return plan(
         batches, columns, config, ledger, duplicates=duplicates, full_resync=full_resync, first_run=first_run
     )
+
+
+class ModelColumnsChanged(SourceError):
+    """The model no longer has a column the sync reads: its SQL changed after the sync was saved."""
+
+
+def _check_columns(config: SyncConfig, columns: list[str]) -> None:
+    """Refuse to plan when the model no longer has a column the sync reads (its SQL changed since the sync
+    was saved): every row would be wrong, so the run fails before reading them, saying which column."""
+    if problems := config.validate(columns):
+        raise ModelColumnsChanged(
+            f"The model's columns no longer fit this sync: {' '.join(problems)} "
+            "Edit the sync's mappings, or put the column back in the model."
+        )
 
 
 def _fingerprint_spec(config: SyncConfig, described: list[tuple[str, str]]) -> FingerprintSpec | None:
