@@ -21,6 +21,7 @@ from typing import Any
 
 from django import forms
 
+from apps.common.problems import Problem
 from apps.connections.intercom.attributes import CREATABLE_TYPES, CustomAttribute
 from apps.connections.intercom.catalog import (
     EVENT_CONTACT_KEYS,
@@ -34,7 +35,15 @@ from apps.connections.intercom.coercion import EpochUnit
 from apps.connections.models import Connection, ConnectionKind
 from apps.models.models import SqlModel
 from apps.syncs import date_units
-from apps.syncs.engine.config import CONTACT_OBJECTS, NULL_POLICY_LABELS, FirstRunMode, NullPolicy
+from apps.syncs.engine.config import (
+    CONTACT_OBJECTS,
+    NULL_POLICY_LABELS,
+    FirstRunMode,
+    NullPolicy,
+    Option,
+    SyncPart,
+    Target,
+)
 from apps.syncs.models import Sync
 from apps.syncs.services import engine_config, sync_problems
 from apps.tenancy.models import Workspace
@@ -232,16 +241,17 @@ class BehaviorStepForm(forms.Form):
                                key_column=data["key_column"], key_identifier=data["key_identifier"],
                                mappings=[], options={})  # fmt: skip
         for problem in sync_problems(model=self.model, config=config):
-            field = next((f for words, f in BEHAVIOR_PROBLEMS if words in problem), None)
-            if field == "key_column" and "not in the model's columns" in problem:
-                problem = f"The model “{self.model.name}” has no column “{data['key_column']}” (any more)."
-            if field:
-                self.add_error(field, problem)
+            if problem.subject not in BEHAVIOR_PARTS:
+                continue
+            message = problem.message
+            if problem.subject is SyncPart.KEY_COLUMN and problem.code == "column_not_in_model":
+                message = f"The model “{self.model.name}” has no column “{data['key_column']}” (any more)."
+            self.add_error(problem.subject.value, message)
         return data
 
 
-# Engine problems about step 3, by the words that identify them.
-BEHAVIOR_PROBLEMS = (("cannot use", "behavior"), ("matched on", "key_identifier"), ("sync key", "key_column"))
+# The parts of a sync step 3 answers (each the name of its form field).
+BEHAVIOR_PARTS = (SyncPart.BEHAVIOR, SyncPart.KEY_IDENTIFIER, SyncPart.KEY_COLUMN)
 
 
 # --- step 4: fields, options, name ---------------------------------------------------------------------
@@ -513,17 +523,6 @@ def mapper_data(mappings: list[dict]) -> dict[str, list[str]]:
     return data
 
 
-# Engine problems about the options, by the words that identify them → the option field they concern.
-OPTION_PROBLEMS = (
-    ("event name", "event_name"),
-    ("event time", "created_at_column"),
-    ("the contact", "contact_column"),
-    ("metadata", "metadata_columns"),
-    ("Company ID", "company_id_column"),
-    ("Permanent", "permanent_delete"),
-)
-
-
 class FieldsStep:
     """Step 4: the mapper rows, the per-object options and the sync's name, checked together."""
 
@@ -585,24 +584,17 @@ class FieldsStep:
     def sync_options(self) -> dict[str, Any]:
         return self.options.options_for(object_key=self.obj.key, behavior=self.behavior)
 
-    def place_problems(self, problems: list[str]) -> None:
-        """The engine's problems, each next to the row or option it concerns; the rest above the form."""
+    def place_problems(self, problems: list[Problem]) -> None:
+        """The engine's problems, each next to the row or option it is about; the rest above the form."""
+        rows = {(row.custom, row.target): row for row in self.rows}
         for problem in problems:
-            row = next((r for r in self.rows if _concerns(problem, r)), None)
-            if row is not None:
-                row.error = f"{row.error} {problem}".strip()
-                continue
-            field = next((f for words, f in OPTION_PROBLEMS if words in problem), None)
-            if field is not None:
-                self.options.add_error(field, problem)
+            subject = problem.subject
+            if isinstance(subject, Target) and (row := rows.get((subject.custom, subject.target))):
+                row.error = f"{row.error} {problem.message}".strip()
+            elif isinstance(subject, Option) and subject.name in self.options.fields:
+                self.options.add_error(subject.name, problem.message)
             else:
-                self.problems.append(problem)
-
-
-def _concerns(problem: str, row: MapperRow) -> bool:
-    if problem.startswith(f"constant for {row.target}:"):  # a constant that cannot be coerced
-        return bool(row.constant)
-    return f"“{row.target}”" in problem and ("custom attribute" in problem) == row.custom
+                self.problems.append(problem.message)
 
 
 def fields_data(sync: Sync) -> dict[str, list[str]]:

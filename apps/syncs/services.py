@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from apps.common.metrics import RUNS_REAPED
+from apps.common.problems import Invalid, Problem
 from apps.connections.intercom.catalog import Behavior, FieldType
 from apps.connections.intercom.coercion import EpochUnit
 from apps.connections.models import Connection
@@ -25,6 +26,7 @@ from apps.syncs.engine.config import (
     NullPolicy,
     SyncConfig,
     SyncKey,
+    Target,
 )
 from apps.syncs.ledger import refused_records
 from apps.syncs.models import ACTIVE_STATUSES, RecordResult, RunStatus, RunTrigger, Sync, SyncRun
@@ -35,12 +37,6 @@ from apps.tenancy.models import User, Workspace
 
 if TYPE_CHECKING:
     from apps.api.models import ApiKey
-
-
-class SyncInvalid(Exception):
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 class SyncAlreadyRunning(Exception):
@@ -91,11 +87,11 @@ def sync_engine_config(sync: Sync) -> SyncConfig:
                          key_identifier=sync.key_identifier, mappings=sync.mappings, options=sync.options)  # fmt: skip
 
 
-def sync_problems(*, model: SqlModel, config: SyncConfig) -> list[str]:
+def sync_problems(*, model: SqlModel, config: SyncConfig) -> list[Problem]:
     return config.validate(model.column_names)
 
 
-def sync_config_problems(*, model: SqlModel, destination: Connection, config: SyncConfig) -> list[str]:
+def sync_config_problems(*, model: SqlModel, destination: Connection, config: SyncConfig) -> list[Problem]:
     """Everything that stops a configuration from being saved (what `sync_save` refuses), without saving."""
     return sync_problems(model=model, config=config) + _unknown_attributes(destination, config)
 
@@ -116,12 +112,12 @@ def sync_save(
     options: dict[str, Any],
     sync: Sync | None = None,
 ) -> Sync:
-    """Create or update a sync after validating it against its model; raises SyncInvalid with the problems."""
+    """Create or update a sync after validating it against its model; raises Invalid with the problems."""
     config = engine_config(object_key=object_key, behavior=behavior, key_column=key_column,
                            key_identifier=key_identifier, mappings=mappings, options=options)  # fmt: skip
     problems = sync_config_problems(model=model, destination=destination, config=config)
     if problems:
-        raise SyncInvalid(problems)
+        raise Invalid(problems)
     sync = sync or Sync(workspace=workspace, created_by=user)
     for field, value in {
         "name": name.strip(), "model": model, "destination": destination, "object_key": object_key,
@@ -153,7 +149,7 @@ def sync_refused_retry_now(*, workspace: Workspace, sync: Sync, user: User | Non
     return sync_run_start(workspace=workspace, sync=sync, trigger=RunTrigger.MANUAL, user=user)
 
 
-def _unknown_attributes(destination: Connection, config: SyncConfig) -> list[str]:
+def _unknown_attributes(destination: Connection, config: SyncConfig) -> list[Problem]:
     """Custom attributes the destination is known not to have (Intercom would reject every record).
     Judged from the attribute cache alone: nothing is checked when it was never read."""
     model = config.object.attribute_model
@@ -162,7 +158,11 @@ def _unknown_attributes(destination: Connection, config: SyncConfig) -> list[str
         return []
     known = {a["name"] for a in cache.get(model, [])}
     return [
-        f"Intercom has no custom attribute “{m.target}” on {model}s: create it in the mapper first."
+        Problem(
+            Target(m.target, custom=True),
+            "unknown_attribute",
+            f"Intercom has no custom attribute “{m.target}” on {model}s: create it in the mapper first.",
+        )  # fmt: skip
         for m in config.mappings
         if m.custom and m.target not in known
     ]
