@@ -13,19 +13,11 @@ from django.utils import timezone
 
 from apps.common.metrics import RUNS_REAPED
 from apps.common.problems import Invalid, Problem
-from apps.connections.intercom.catalog import Behavior, FieldType
-from apps.connections.intercom.coercion import EpochUnit
 from apps.connections.models import Connection
 from apps.models.models import SqlModel
 from apps.syncs import drift
 from apps.syncs.engine.config import (
-    EventContactKey,
-    EventOptions,
-    FieldMapping,
-    FirstRunMode,
-    NullPolicy,
     SyncConfig,
-    SyncKey,
     Target,
 )
 from apps.syncs.ledger import refused_records
@@ -48,43 +40,12 @@ class SyncAlreadyRunning(Exception):
 def engine_config(*, object_key: str, behavior: str, key_column: str, key_identifier: str,
                   mappings: list[dict[str, Any]], options: dict[str, Any]) -> SyncConfig:  # fmt: skip
     """The engine's view of a sync's stored configuration."""
-    event = options.get("event")
-    return SyncConfig(
-        object_key=object_key,
-        behavior=Behavior(behavior),
-        sync_key=SyncKey(column=key_column, identifier=key_identifier),
-        mappings=tuple(
-            FieldMapping(
-                target=m["target"],
-                field_type=FieldType(m["field_type"]),
-                column=m.get("column"),
-                constant=m.get("constant"),
-                custom=bool(m.get("custom")),
-                on_null=NullPolicy(m.get("on_null", NullPolicy.KEEP)),
-                unit=EpochUnit(m.get("unit", EpochUnit.SECONDS)),
-            )
-            for m in mappings
-        ),
-        company_id_column=options.get("company_id_column") or None,
-        permanent_delete=bool(options.get("permanent_delete")),
-        event=EventOptions(
-            contact_column=event["contact_column"],
-            contact_key=EventContactKey(event["contact_key"]),
-            created_at_column=event["created_at_column"],
-            event_name=event.get("event_name"),
-            event_name_column=event.get("event_name_column"),
-            metadata_columns=tuple(event.get("metadata_columns") or ()),
-            first_run=FirstRunMode(event.get("first_run", FirstRunMode.SEND_ALL)),
-            created_at_unit=EpochUnit(event.get("created_at_unit", EpochUnit.SECONDS)),
-        )
-        if event
-        else None,
-    )
+    return SyncConfig.from_json(object_key=object_key, behavior=behavior, key_column=key_column,
+                                key_identifier=key_identifier, mappings=mappings, options=options)  # fmt: skip
 
 
 def sync_engine_config(sync: Sync) -> SyncConfig:
-    return engine_config(object_key=sync.object_key, behavior=sync.behavior, key_column=sync.key_column,
-                         key_identifier=sync.key_identifier, mappings=sync.mappings, options=sync.options)  # fmt: skip
+    return sync.config
 
 
 def sync_problems(*, model: SqlModel, config: SyncConfig) -> list[Problem]:
@@ -122,9 +83,9 @@ def sync_save(
     for field, value in {
         "name": name.strip(), "model": model, "destination": destination, "object_key": object_key,
         "behavior": behavior, "key_column": key_column, "key_identifier": key_identifier,
-        "mappings": mappings, "options": options,
     }.items():  # fmt: skip
         setattr(sync, field, value)
+    sync.mappings, sync.options = config.to_json()
     sync.save()
     return sync
 

@@ -109,6 +109,32 @@ class FieldMapping:
     def label(self) -> str:
         return f"custom attribute “{self.target}”" if self.custom else f"field “{self.target}”"
 
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> FieldMapping:
+        """One stored mapping; a key an older version did not write takes its default."""
+        return cls(
+            target=str(stored["target"]),
+            field_type=FieldType(stored.get("field_type") or FieldType.STRING),
+            column=stored.get("column"),
+            constant=stored.get("constant"),
+            custom=bool(stored.get("custom")),
+            on_null=NullPolicy(stored.get("on_null") or NullPolicy.KEEP),
+            unit=EpochUnit(stored.get("unit") or EpochUnit.SECONDS),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored: a column or a constant, and the unit only when it is not the default (seconds), so
+        that what was stored before units existed reads the same."""
+        stored: dict[str, Any] = {"target": self.target, "field_type": self.field_type.value,
+                                  "custom": self.custom, "on_null": self.on_null.value}  # fmt: skip
+        if self.column is not None:
+            stored["column"] = self.column
+        else:
+            stored["constant"] = self.constant
+        if self.unit is not EpochUnit.SECONDS:
+            stored["unit"] = self.unit.value
+        return stored
+
 
 @dataclass(frozen=True)
 class EventOptions:
@@ -121,6 +147,35 @@ class EventOptions:
     first_run: FirstRunMode = FirstRunMode.SEND_ALL
     created_at_unit: EpochUnit = EpochUnit.SECONDS  # when the event time column holds epoch numbers
 
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> EventOptions:
+        return cls(
+            contact_column=stored.get("contact_column") or "",
+            contact_key=EventContactKey(stored.get("contact_key") or EventContactKey.USER_ID),
+            created_at_column=stored.get("created_at_column") or "",
+            event_name=stored.get("event_name"),
+            event_name_column=stored.get("event_name_column"),
+            metadata_columns=tuple(stored.get("metadata_columns") or ()),
+            first_run=FirstRunMode(stored.get("first_run") or FirstRunMode.SEND_ALL),
+            created_at_unit=EpochUnit(stored.get("created_at_unit") or EpochUnit.SECONDS),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        stored: dict[str, Any] = {
+            "contact_column": self.contact_column,
+            "contact_key": self.contact_key.value,
+            "created_at_column": self.created_at_column,
+            "metadata_columns": list(self.metadata_columns),
+            "first_run": self.first_run.value,
+        }
+        if self.created_at_unit is not EpochUnit.SECONDS:
+            stored["created_at_unit"] = self.created_at_unit.value
+        if self.event_name_column is not None:
+            stored["event_name_column"] = self.event_name_column
+        if self.event_name is not None:
+            stored["event_name"] = self.event_name
+        return stored
+
 
 @dataclass(frozen=True)
 class SyncConfig:
@@ -131,6 +186,45 @@ class SyncConfig:
     company_id_column: str | None = None  # contact syncs: attach the contact to this company
     event: EventOptions | None = None  # event syncs only
     permanent_delete: bool = False  # Delete on contacts: delete instead of archive (companies always delete)
+
+    @classmethod
+    def from_json(cls, *, object_key: str, behavior: str, key_column: str, key_identifier: str,
+                  mappings: list[dict[str, Any]] | None, options: dict[str, Any] | None) -> SyncConfig:  # fmt: skip
+        """A sync as stored: its fields, and the JSON of `Sync.mappings` and `Sync.options` (the only reader
+        of those columns; a key an older version did not write takes its default)."""
+        options = options or {}
+        event = options.get("event")
+        return cls(
+            object_key=object_key,
+            behavior=Behavior(behavior),
+            sync_key=SyncKey(column=key_column, identifier=key_identifier),
+            mappings=tuple(FieldMapping.from_json(m) for m in mappings or ()),
+            company_id_column=options.get("company_id_column") or None,
+            permanent_delete=bool(options.get("permanent_delete")),
+            event=EventOptions.from_json(event) if event else None,
+        )
+
+    def to_json(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """What `Sync.mappings` and `Sync.options` store (the only writer of those columns)."""
+        options: dict[str, Any] = {}
+        if self.company_id_column:
+            options["company_id_column"] = self.company_id_column
+        if self.permanent_delete:
+            options["permanent_delete"] = True
+        if self.event is not None:
+            options["event"] = self.event.to_json()
+        return [m.to_json() for m in self.mappings], options
+
+    @property
+    def columns(self) -> set[str]:
+        """Every model column the sync reads."""
+        columns = {self.sync_key.column, self.company_id_column}
+        columns |= {m.column for m in self.mappings}
+        if self.event is not None:
+            event = self.event
+            columns |= {event.contact_column, event.created_at_column, event.event_name_column}
+            columns |= set(event.metadata_columns)
+        return {c for c in columns if c}
 
     @property
     def object(self) -> IntercomObject:
