@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from apps.connections.intercom.catalog import Behavior, FieldType
 from apps.connections.intercom.coercion import EpochUnit
@@ -163,3 +164,29 @@ def test_the_write_in_sync_save_is_the_serialisers():
         line.strip() for line in services.splitlines() if any(r == "sync" for r, _ in READ.findall(line))
     ]
     assert reads == ["sync.mappings, sync.options = config.to_json()"]
+
+
+@pytest.mark.django_db
+def test_the_sync_page_shows_old_json_through_the_config(owner_client, workspace):
+    """A sync stored by an older version (no custom flag, null policy, unit, first run or contact key)
+    shows its fields, company, deletion and event options as the serialiser reads them."""
+    contacts = SyncFactory(workspace=workspace, object_key="user", key_column="id", key_identifier="external_id",
+                           mappings=[{"target": "name", "field_type": "string", "column": "nom <b>"}],
+                           options={"company_id_column": "société"})  # fmt: skip
+    deleting = SyncFactory(workspace=workspace, object_key="contact", behavior="delete", key_column="id",
+                           key_identifier="external_id", mappings=[], options={"permanent_delete": True})  # fmt: skip
+    events = SyncFactory(workspace=workspace, object_key="event", behavior="send", key_column="id",
+                         key_identifier="event_id", mappings=[],
+                         options={"event": {"contact_column": "email", "created_at_column": "at",
+                                            "event_name_column": "kind"}})  # fmt: skip
+
+    def page(sync):
+        return owner_client.get(reverse("sync_detail", args=[workspace.slug, sync.pk])).content.decode()
+
+    html = page(contacts)
+    assert "<code>nom &lt;b&gt;</code> → name" in html and "If NULL: Keep Intercom&#x27;s value" in html
+    assert "Attach to the company in <code>société</code>" in html
+    assert "<strong>Permanent</strong>" in page(deleting) and "<strong>Permanent</strong>" not in html
+    html = page(events)
+    assert "from the column <code>kind</code>" in html and "Send all existing rows" in html
+    assert "numbers as epoch seconds" in html
