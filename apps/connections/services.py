@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.common.hosting import shared_hosting
+from apps.common.problems import Invalid, Problem
 from apps.connections.duckdb_files import duckdb_folders
 from apps.connections.intercom.client import AuthFailure, TransientFailure
 from apps.connections.intercom.oauth import fetch_me
@@ -46,14 +47,14 @@ def source_adapter(connection: Connection) -> SourceAdapter:
     return _open(connection.type, source_values(connection), connection.workspace_id)
 
 
-class SecretMustBeTypedAgain(Exception):
-    """A blank secret on an edit form asks to keep the stored one, but the server it was saved for
-    changed; ``field`` is the secret's field."""
+# A blank secret on an edit form asks to keep the stored one, but the server it was saved for changed.
+RETYPE_SECRET = "retype_secret"  # noqa: S105 (a problem code, not a secret)
 
-    def __init__(self, field: str, label: str, changed: list[str]):
-        what = ", ".join(changed[:-1]) + " and " + changed[-1] if len(changed) > 1 else changed[0]
-        super().__init__(f"Enter the {label.lower()} again: the {what} changed.")
-        self.field, self.changed = field, changed
+
+def _secret_must_be_typed_again(field: str, label: str, changed: list[str]) -> Invalid:
+    what = ", ".join(changed[:-1]) + " and " + changed[-1] if len(changed) > 1 else changed[0]
+    message = f"Enter the {label.lower()} again: the {what} changed."
+    return Invalid([Problem(field, RETYPE_SECRET, message)])
 
 
 def source_values_with_kept_secrets(
@@ -61,7 +62,7 @@ def source_values_with_kept_secrets(
 ) -> dict[str, Any]:
     """A blank secret field on an edit form means "keep the stored one", but only for the server it was
     saved for: with the host, port, database, user or SSL mode (the path, for a file) changed, a stored secret is
-    never sent on; ``SecretMustBeTypedAgain`` asks for it instead."""
+    never sent on: an `Invalid` about the secret's field asks for it instead."""
     values = dict(submitted)
     if connection is None:
         return values
@@ -76,7 +77,7 @@ def source_values_with_kept_secrets(
         if values.get(name):
             continue  # typed again
         if stored and changed:
-            raise SecretMustBeTypedAgain(name, fields[name].label if name in fields else name, changed)
+            raise _secret_must_be_typed_again(name, fields[name].label if name in fields else name, changed)
         values[name] = stored
     return values
 

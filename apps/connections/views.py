@@ -3,6 +3,7 @@ from django.db.models import ProtectedError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from apps.common.problems import Invalid
 from apps.connections import duckdb_files, selectors, services
 from apps.connections.forms import SourceConnectionForm, field_for_error
 from apps.connections.models import ConnectionKind
@@ -27,8 +28,9 @@ def _save_source(request, workspace, form, connection=None):
     the field it concerns, unless the user chose to save anyway."""
     try:
         values = services.source_values_with_kept_secrets(connection, form.config_values())
-    except services.SecretMustBeTypedAgain as needed:
-        form.add_error(needed.field, str(needed))  # nothing was sent anywhere
+    except Invalid as needed:  # nothing was sent anywhere
+        for problem in needed.problems:
+            form.add_error(problem.subject, problem.message)
         return None
     upload = form.cleaned_data.get("upload")
     if upload:  # DuckDB: the file goes into the workspace's own folder; the connection reads it by name

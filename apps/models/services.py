@@ -6,19 +6,16 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.common.problems import Invalid, Problem
 from apps.connections.models import Connection
 from apps.connections.services import source_adapter
 from apps.connections.sources.base import Column, Preview
 from apps.models.models import SqlModel
 from apps.tenancy.models import User, Workspace
 
-
-class ModelInvalid(Exception):
-    """The model cannot be saved as it is; `field` says which form field the message belongs to."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+# Problem codes of `sql_model_save` (each problem's subject is the form field it concerns).
+KEY_NOT_A_COLUMN = "primary_key_not_a_column"
+DROPS_USED_COLUMNS = "drops_used_columns"  # the new SQL drops columns that syncs read; the user must confirm
 
 
 @dataclass
@@ -83,14 +80,13 @@ def sql_model_save(
     model: SqlModel | None = None,
     allow_dropping_used_columns: bool = False,
 ) -> SqlModel:
-    """Introspect the SQL's columns (raises SourceError), check the key and the columns syncs use, and save."""
+    """Introspect the SQL's columns (raises SourceError), check the key and the columns syncs use (raises
+    Invalid), and save."""
     columns = source_adapter(source).describe(sql)
     names = [c.name for c in columns]
     if primary_key not in names:
-        raise ModelInvalid(
-            f"“{primary_key}” is not a column of this query. Its columns: {', '.join(names)}.",
-            field="primary_key",
-        )
+        message = f"“{primary_key}” is not a column of this query. Its columns: {', '.join(names)}."
+        raise Invalid([Problem("primary_key", KEY_NOT_A_COLUMN, message)])
     if model is not None and model.pk and not allow_dropping_used_columns:
         _refuse_dropping_used_columns(model, names)
     model = model or SqlModel(workspace=workspace, created_by=user)
@@ -104,10 +100,6 @@ def sql_model_save(
     return model
 
 
-class DropsUsedColumns(ModelInvalid):
-    """The new SQL drops columns that syncs read; the user must confirm."""
-
-
 def _refuse_dropping_used_columns(model: SqlModel, names: list[str]) -> None:
     from apps.syncs.services import syncs_using_columns  # syncs depend on models, not the other way
 
@@ -116,11 +108,11 @@ def _refuse_dropping_used_columns(model: SqlModel, names: list[str]) -> None:
     }
     if dropped:
         detail = "; ".join(f"“{c}” (used by {', '.join(sorted(set(s)))})" for c, s in sorted(dropped.items()))
-        raise DropsUsedColumns(
+        message = (
             f"This SQL no longer returns {detail}. Those syncs would fail until they are changed. "
-            "Tick “Save even though syncs use these columns” to save anyway.",
-            field="sql",
+            "Tick “Save even though syncs use these columns” to save anyway."
         )
+        raise Invalid([Problem("sql", DROPS_USED_COLUMNS, message)])
 
 
 def sql_model_delete(*, workspace: Workspace, model: SqlModel) -> None:

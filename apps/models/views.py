@@ -3,6 +3,7 @@ from django.db.models import ProtectedError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from apps.common.problems import Invalid
 from apps.connections.models import ConnectionKind
 from apps.connections.selectors import connection_list
 from apps.connections.sources.errors import QueryError, SourceError
@@ -60,11 +61,10 @@ def _editor(request, workspace, model=None):
                         for k in ("name", "description", "source", "sql", "primary_key")
                     },
                 )
-            except services.DropsUsedColumns as error:
-                form.add_error(error.field, str(error))
-                context["confirm_drop"] = True
-            except services.ModelInvalid as error:
-                form.add_error(error.field, str(error))
+            except Invalid as invalid:
+                for problem in invalid.problems:
+                    form.add_error(problem.subject, problem.message)
+                context["confirm_drop"] = any(p.code == services.DROPS_USED_COLUMNS for p in invalid.problems)
             except QueryError as error:
                 form.add_error("sql", str(error))
             except SourceError as error:

@@ -139,7 +139,7 @@ def _check_columns(config: SyncConfig, columns: list[str]) -> None:
     was saved): every row would be wrong, so the run fails before reading them, saying which column."""
     if problems := config.validate(columns):
         raise ModelColumnsChanged(
-            f"The model's columns no longer fit this sync: {' '.join(problems)} "
+            f"The model's columns no longer fit this sync: {' '.join(problem.message for problem in problems)} "
             "Edit the sync's mappings, or put the column back in the model."
         )
 

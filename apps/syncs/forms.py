@@ -21,6 +21,7 @@ from typing import Any
 
 from django import forms
 
+from apps.common.problems import Problem
 from apps.connections.intercom.attributes import CREATABLE_TYPES, CustomAttribute
 from apps.connections.intercom.catalog import (
     EVENT_CONTACT_KEYS,
@@ -34,7 +35,20 @@ from apps.connections.intercom.coercion import EpochUnit
 from apps.connections.models import Connection, ConnectionKind
 from apps.models.models import SqlModel
 from apps.syncs import date_units
-from apps.syncs.engine.config import CONTACT_OBJECTS, NULL_POLICY_LABELS, FirstRunMode, NullPolicy
+from apps.syncs.engine.config import (
+    CONTACT_OBJECTS,
+    NULL_POLICY_LABELS,
+    EventContactKey,
+    EventOptions,
+    FieldMapping,
+    FirstRunMode,
+    NullPolicy,
+    Option,
+    SyncConfig,
+    SyncKey,
+    SyncPart,
+    Target,
+)
 from apps.syncs.models import Sync
 from apps.syncs.services import engine_config, sync_problems
 from apps.tenancy.models import Workspace
@@ -232,16 +246,17 @@ class BehaviorStepForm(forms.Form):
                                key_column=data["key_column"], key_identifier=data["key_identifier"],
                                mappings=[], options={})  # fmt: skip
         for problem in sync_problems(model=self.model, config=config):
-            field = next((f for words, f in BEHAVIOR_PROBLEMS if words in problem), None)
-            if field == "key_column" and "not in the model's columns" in problem:
-                problem = f"The model “{self.model.name}” has no column “{data['key_column']}” (any more)."
-            if field:
-                self.add_error(field, problem)
+            if problem.subject not in BEHAVIOR_PARTS:
+                continue
+            message = problem.message
+            if problem.subject is SyncPart.KEY_COLUMN and problem.code == "column_not_in_model":
+                message = f"The model “{self.model.name}” has no column “{data['key_column']}” (any more)."
+            self.add_error(problem.subject.value, message)
         return data
 
 
-# Engine problems about step 3, by the words that identify them.
-BEHAVIOR_PROBLEMS = (("cannot use", "behavior"), ("matched on", "key_identifier"), ("sync key", "key_column"))
+# The parts of a sync step 3 answers (each the name of its form field).
+BEHAVIOR_PARTS = (SyncPart.BEHAVIOR, SyncPart.KEY_IDENTIFIER, SyncPart.KEY_COLUMN)
 
 
 # --- step 4: fields, options, name ---------------------------------------------------------------------
@@ -339,44 +354,42 @@ class SyncOptionsForm(forms.Form):
     def options_for(self, *, object_key: str, behavior: str) -> dict[str, Any]:
         """The sync's stored `options`, keeping only what applies to the object and behavior."""
         data = self.cleaned_data
-        options: dict[str, Any] = {}
+        company_id_column, permanent_delete, event = None, False, None
         if object_key == "event":
-            options["event"] = {
-                "contact_column": data["contact_column"],
-                "contact_key": data["contact_key"] or "user_id",
-                "created_at_column": data["created_at_column"],
-                "metadata_columns": list(data["metadata_columns"]),
-                "first_run": data["first_run"] or FirstRunMode.SEND_ALL.value,
-            }
             unit = date_units.stored_unit(data["created_at_unit"], self.kinds.get(data["created_at_column"]))
-            if unit is not None:
-                options["event"]["created_at_unit"] = unit.value
-            if data["event_name_column"]:
-                options["event"]["event_name_column"] = data["event_name_column"]
-            if data["event_name"].strip() or not data["event_name_column"]:
-                options["event"]["event_name"] = data["event_name"].strip()
-            return options
-        if behavior == Behavior.DELETE:
-            if object_key in CONTACT_OBJECTS and data["permanent_delete"]:
-                options["permanent_delete"] = True
-            return options
-        if object_key in CONTACT_OBJECTS and data["company_id_column"]:
-            options["company_id_column"] = data["company_id_column"]
-        return options
+            name, name_column = data["event_name"].strip(), data["event_name_column"] or None
+            event = EventOptions(
+                contact_column=data["contact_column"],
+                contact_key=EventContactKey(data["contact_key"] or EventContactKey.USER_ID),
+                created_at_column=data["created_at_column"],
+                metadata_columns=tuple(data["metadata_columns"]),
+                first_run=FirstRunMode(data["first_run"] or FirstRunMode.SEND_ALL),
+                created_at_unit=unit or EpochUnit.SECONDS,
+                event_name_column=name_column,
+                event_name=name if name or not name_column else None,
+            )
+        elif behavior == Behavior.DELETE:
+            permanent_delete = object_key in CONTACT_OBJECTS and data["permanent_delete"]
+        elif object_key in CONTACT_OBJECTS:
+            company_id_column = data["company_id_column"] or None
+        config = SyncConfig(object_key, Behavior(behavior), SyncKey("", ""), company_id_column=company_id_column,
+                            permanent_delete=permanent_delete, event=event)  # fmt: skip
+        return config.to_json()[1]
 
 
-def options_initial(options: dict[str, Any]) -> dict[str, Any]:
-    event = options.get("event") or {}
+def options_initial(config: SyncConfig) -> dict[str, Any]:
+    event = config.event or EventOptions.from_json({})
     return {
-        "company_id_column": options.get("company_id_column") or "",
-        "permanent_delete": bool(options.get("permanent_delete")),
+        "company_id_column": config.company_id_column or "",
+        "permanent_delete": config.permanent_delete,
         **{
-            k: event.get(k) or ""
-            for k in ("event_name", "event_name_column", "created_at_column", "contact_column", "contact_key")
+            k: getattr(event, k) or ""
+            for k in ("event_name", "event_name_column", "created_at_column", "contact_column")
         },  # fmt: skip
-        "metadata_columns": event.get("metadata_columns") or [],
-        "first_run": event.get("first_run") or FirstRunMode.SEND_ALL.value,
-        "created_at_unit": event.get("created_at_unit") or EpochUnit.SECONDS.value,
+        "contact_key": event.contact_key.value if config.event else "",
+        "metadata_columns": list(event.metadata_columns),
+        "first_run": event.first_run.value,
+        "created_at_unit": event.created_at_unit.value,
     }
 
 
@@ -431,19 +444,16 @@ class MapperRow:
         return bool(self.column or self.constant)
 
     def as_mapping(self) -> dict[str, Any]:
-        mapping: dict[str, Any] = {
-            "target": self.target,
-            "field_type": self.field_type,
-            "custom": self.custom,
-            "on_null": self.on_null,
-        }
-        if self.column:
-            mapping["column"] = self.column
-        else:
-            mapping["constant"] = self.constant
-        if self.takes_unit and (unit := date_units.stored_unit(self.unit, self.column_kind)):
-            mapping["unit"] = unit.value
-        return mapping
+        unit = date_units.stored_unit(self.unit, self.column_kind) if self.takes_unit else None
+        return FieldMapping(
+            target=self.target,
+            field_type=FieldType(self.field_type),
+            column=self.column or None,
+            constant=None if self.column else self.constant,
+            custom=self.custom,
+            on_null=NullPolicy(self.on_null),
+            unit=unit or EpochUnit.SECONDS,
+        ).to_json()
 
 
 def mapper_rows(*, object_key: str, key_identifier: str, attributes: list[CustomAttribute], data=None
@@ -488,40 +498,29 @@ def mapper_rows(*, object_key: str, key_identifier: str, attributes: list[Custom
     return rows
 
 
-def null_policy_words(mapping: dict[str, Any], obj: IntercomObject) -> str:
-    """What a NULL does to a stored mapping, in the mapper's words ("" for a constant: never NULL)."""
-    if not mapping.get("column"):
+def null_policy_words(mapping: FieldMapping, obj: IntercomObject) -> str:
+    """What a NULL does to a mapping, in the mapper's words ("" for a constant: never NULL)."""
+    if not mapping.column:
         return ""
-    if not obj.accepts_null(mapping["target"], custom=bool(mapping.get("custom"))):
+    if not obj.accepts_null(mapping.target, custom=mapping.custom):
         return "NULL keeps Intercom's value (cannot be cleared)"
-    return f"If NULL: {NullPolicy(mapping.get('on_null', NullPolicy.KEEP)).label}"
+    return f"If NULL: {mapping.on_null.label}"
 
 
-def mapper_data(mappings: list[dict]) -> dict[str, list[str]]:
-    """A sync's stored mappings as the mapper's inputs."""
+def mapper_data(mappings: tuple[FieldMapping, ...]) -> dict[str, list[str]]:
+    """A sync's mappings as the mapper's inputs."""
     data: dict[str, list[str]] = {}
     for m in mappings:
-        slug = f"{'cus' if m.get('custom') else 'std'}:{m['target']}"
-        if m.get("column"):
-            data[f"col:{slug}"] = [m["column"]]
+        slug = f"{'cus' if m.custom else 'std'}:{m.target}"
+        if m.column:
+            data[f"col:{slug}"] = [m.column]
         else:
-            data[f"const:{slug}"] = ["" if m.get("constant") is None else str(m["constant"])]
-        data[f"type:{slug}"] = [m["field_type"]]
-        data[f"null:{slug}"] = [m.get("on_null", NullPolicy.KEEP)]
-        if m.get("unit"):
-            data[f"unit:{slug}"] = [m["unit"]]
+            data[f"const:{slug}"] = ["" if m.constant is None else str(m.constant)]
+        data[f"type:{slug}"] = [m.field_type.value]
+        data[f"null:{slug}"] = [m.on_null.value]
+        if m.unit is not EpochUnit.SECONDS:
+            data[f"unit:{slug}"] = [m.unit.value]
     return data
-
-
-# Engine problems about the options, by the words that identify them → the option field they concern.
-OPTION_PROBLEMS = (
-    ("event name", "event_name"),
-    ("event time", "created_at_column"),
-    ("the contact", "contact_column"),
-    ("metadata", "metadata_columns"),
-    ("Company ID", "company_id_column"),
-    ("Permanent", "permanent_delete"),
-)
 
 
 class FieldsStep:
@@ -585,35 +584,29 @@ class FieldsStep:
     def sync_options(self) -> dict[str, Any]:
         return self.options.options_for(object_key=self.obj.key, behavior=self.behavior)
 
-    def place_problems(self, problems: list[str]) -> None:
-        """The engine's problems, each next to the row or option it concerns; the rest above the form."""
+    def place_problems(self, problems: list[Problem]) -> None:
+        """The engine's problems, each next to the row or option it is about; the rest above the form."""
+        rows = {(row.custom, row.target): row for row in self.rows}
         for problem in problems:
-            row = next((r for r in self.rows if _concerns(problem, r)), None)
-            if row is not None:
-                row.error = f"{row.error} {problem}".strip()
-                continue
-            field = next((f for words, f in OPTION_PROBLEMS if words in problem), None)
-            if field is not None:
-                self.options.add_error(field, problem)
+            subject = problem.subject
+            if isinstance(subject, Target) and (row := rows.get((subject.custom, subject.target))):
+                row.error = f"{row.error} {problem.message}".strip()
+            elif isinstance(subject, Option) and subject.name in self.options.fields:
+                self.options.add_error(subject.name, problem.message)
             else:
-                self.problems.append(problem)
-
-
-def _concerns(problem: str, row: MapperRow) -> bool:
-    if problem.startswith(f"constant for {row.target}:"):  # a constant that cannot be coerced
-        return bool(row.constant)
-    return f"“{row.target}”" in problem and ("custom attribute" in problem) == row.custom
+                self.problems.append(problem.message)
 
 
 def fields_data(sync: Sync) -> dict[str, list[str]]:
     """A saved sync's step 4 as the inputs the wizard posts."""
-    data = mapper_data(sync.mappings) | {"name": [sync.name]}
-    for key, value in options_initial(sync.options).items():
+    config = sync.config
+    data = mapper_data(config.mappings) | {"name": [sync.name]}
+    for key, value in options_initial(config).items():
         if isinstance(value, bool):
             if value:
                 data[f"opt-{key}"] = ["on"]
         else:
             data[f"opt-{key}"] = list(value) if isinstance(value, list) else [value]
-    if sync.options.get("permanent_delete"):
+    if config.permanent_delete:
         data["opt-confirm_name"] = [sync.name]
     return data

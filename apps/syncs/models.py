@@ -3,6 +3,7 @@ from django.db import models
 
 from apps.common.models import TimeStampedModel
 from apps.connections.intercom.catalog import BEHAVIOR_LABELS, OBJECTS
+from apps.syncs.engine.config import SyncConfig
 from apps.syncs.outcomes import Outcome
 from apps.syncs.schedules import Schedule, ScheduleKind
 from apps.tenancy.scoping import WorkspaceOwnedModel
@@ -11,10 +12,8 @@ from apps.tenancy.scoping import WorkspaceOwnedModel
 class Sync(WorkspaceOwnedModel, TimeStampedModel):
     """A model → an Intercom object, with a behavior, a sync key and field mappings.
 
-    `mappings` and `options` hold the engine's configuration as JSON (see `services.sync_engine_config`):
-    mappings: [{"target", "field_type", "column" | "constant", "custom", "on_null"}]; options:
-    company_id_column, permanent_delete, event {contact_column, contact_key, created_at_column, event_name |
-    event_name_column, metadata_columns, first_run}.
+    `mappings` and `options` hold the engine's configuration as JSON, read and written only by
+    `SyncConfig.from_json`/`to_json` (engine/config.py): everything else reads `sync.config`.
     """
 
     name = models.CharField(max_length=100)
@@ -74,18 +73,16 @@ class Sync(WorkspaceOwnedModel, TimeStampedModel):
             cron=self.schedule_cron,
         )
 
+    @property
+    def config(self) -> SyncConfig:
+        """The engine's view of this sync (from the stored JSON, with defaults for keys older versions lack)."""
+        return SyncConfig.from_json(object_key=self.object_key, behavior=self.behavior,
+                                    key_column=self.key_column, key_identifier=self.key_identifier,
+                                    mappings=self.mappings, options=self.options)  # fmt: skip
+
     def mapped_columns(self) -> set[str]:
         """Every model column this sync reads (for the "column used by a sync" warning)."""
-        columns = {self.key_column} | {m["column"] for m in self.mappings if m.get("column")}
-        event = self.options.get("event") or {}
-        columns |= {
-            event.get("contact_column"),
-            event.get("created_at_column"),
-            event.get("event_name_column"),
-        }
-        columns |= set(event.get("metadata_columns") or ())
-        columns.add(self.options.get("company_id_column"))
-        return {c for c in columns if c}
+        return self.config.columns
 
 
 class RunStatus(models.TextChoices):

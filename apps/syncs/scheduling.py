@@ -10,6 +10,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from apps.common.problems import Invalid, Problem
 from apps.syncs.models import RunTrigger, Sync, SyncRun
 from apps.syncs.schedules import Schedule, ScheduleKind
 from apps.syncs.services import SyncAlreadyRunning, sync_run_start
@@ -18,12 +19,6 @@ from apps.syncs.statuses import SUCCEEDED
 from apps.tenancy.models import Workspace
 
 logger = logging.getLogger(__name__)
-
-
-class ScheduleInvalid(Exception):
-    def __init__(self, problems: dict[str, str]):
-        super().__init__("; ".join(problems.values()))
-        self.problems = problems  # form field name → message
 
 
 def _sequence_problem(*, workspace: Workspace, sync: Sync, after: Sync | None) -> str | None:
@@ -66,9 +61,10 @@ def sync_schedule_set(
     after: Sync | None = None,
     now: datetime | None = None,
 ) -> Sync:
-    """Store a sync's schedule and its next run time; raises ScheduleInvalid with the problems by field."""
+    """Store a sync's schedule and its next run time; raises Invalid with the problems, each about the
+    form field it concerns."""
     if problems := schedule_problems(workspace=workspace, sync=sync, schedule=schedule, after=after):
-        raise ScheduleInvalid(problems)
+        raise Invalid(Problem(field, "invalid_schedule", message) for field, message in problems.items())
     kind = schedule.kind
     fields = {
         "schedule_kind": kind,

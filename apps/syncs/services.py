@@ -12,19 +12,13 @@ from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from apps.common.metrics import RUNS_REAPED
-from apps.connections.intercom.catalog import Behavior, FieldType
-from apps.connections.intercom.coercion import EpochUnit
+from apps.common.problems import Invalid, Problem
 from apps.connections.models import Connection
 from apps.models.models import SqlModel
 from apps.syncs import drift
 from apps.syncs.engine.config import (
-    EventContactKey,
-    EventOptions,
-    FieldMapping,
-    FirstRunMode,
-    NullPolicy,
     SyncConfig,
-    SyncKey,
+    Target,
 )
 from apps.syncs.ledger import refused_records
 from apps.syncs.models import ACTIVE_STATUSES, RecordResult, RunStatus, RunTrigger, Sync, SyncRun
@@ -37,12 +31,6 @@ if TYPE_CHECKING:
     from apps.api.models import ApiKey
 
 
-class SyncInvalid(Exception):
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
 class SyncAlreadyRunning(Exception):
     def __init__(self, run: SyncRun):
         super().__init__(f"{run.sync} is already running (run {run.pk}).")
@@ -52,50 +40,19 @@ class SyncAlreadyRunning(Exception):
 def engine_config(*, object_key: str, behavior: str, key_column: str, key_identifier: str,
                   mappings: list[dict[str, Any]], options: dict[str, Any]) -> SyncConfig:  # fmt: skip
     """The engine's view of a sync's stored configuration."""
-    event = options.get("event")
-    return SyncConfig(
-        object_key=object_key,
-        behavior=Behavior(behavior),
-        sync_key=SyncKey(column=key_column, identifier=key_identifier),
-        mappings=tuple(
-            FieldMapping(
-                target=m["target"],
-                field_type=FieldType(m["field_type"]),
-                column=m.get("column"),
-                constant=m.get("constant"),
-                custom=bool(m.get("custom")),
-                on_null=NullPolicy(m.get("on_null", NullPolicy.KEEP)),
-                unit=EpochUnit(m.get("unit", EpochUnit.SECONDS)),
-            )
-            for m in mappings
-        ),
-        company_id_column=options.get("company_id_column") or None,
-        permanent_delete=bool(options.get("permanent_delete")),
-        event=EventOptions(
-            contact_column=event["contact_column"],
-            contact_key=EventContactKey(event["contact_key"]),
-            created_at_column=event["created_at_column"],
-            event_name=event.get("event_name"),
-            event_name_column=event.get("event_name_column"),
-            metadata_columns=tuple(event.get("metadata_columns") or ()),
-            first_run=FirstRunMode(event.get("first_run", FirstRunMode.SEND_ALL)),
-            created_at_unit=EpochUnit(event.get("created_at_unit", EpochUnit.SECONDS)),
-        )
-        if event
-        else None,
-    )
+    return SyncConfig.from_json(object_key=object_key, behavior=behavior, key_column=key_column,
+                                key_identifier=key_identifier, mappings=mappings, options=options)  # fmt: skip
 
 
 def sync_engine_config(sync: Sync) -> SyncConfig:
-    return engine_config(object_key=sync.object_key, behavior=sync.behavior, key_column=sync.key_column,
-                         key_identifier=sync.key_identifier, mappings=sync.mappings, options=sync.options)  # fmt: skip
+    return sync.config
 
 
-def sync_problems(*, model: SqlModel, config: SyncConfig) -> list[str]:
+def sync_problems(*, model: SqlModel, config: SyncConfig) -> list[Problem]:
     return config.validate(model.column_names)
 
 
-def sync_config_problems(*, model: SqlModel, destination: Connection, config: SyncConfig) -> list[str]:
+def sync_config_problems(*, model: SqlModel, destination: Connection, config: SyncConfig) -> list[Problem]:
     """Everything that stops a configuration from being saved (what `sync_save` refuses), without saving."""
     return sync_problems(model=model, config=config) + _unknown_attributes(destination, config)
 
@@ -116,19 +73,19 @@ def sync_save(
     options: dict[str, Any],
     sync: Sync | None = None,
 ) -> Sync:
-    """Create or update a sync after validating it against its model; raises SyncInvalid with the problems."""
+    """Create or update a sync after validating it against its model; raises Invalid with the problems."""
     config = engine_config(object_key=object_key, behavior=behavior, key_column=key_column,
                            key_identifier=key_identifier, mappings=mappings, options=options)  # fmt: skip
     problems = sync_config_problems(model=model, destination=destination, config=config)
     if problems:
-        raise SyncInvalid(problems)
+        raise Invalid(problems)
     sync = sync or Sync(workspace=workspace, created_by=user)
     for field, value in {
         "name": name.strip(), "model": model, "destination": destination, "object_key": object_key,
         "behavior": behavior, "key_column": key_column, "key_identifier": key_identifier,
-        "mappings": mappings, "options": options,
     }.items():  # fmt: skip
         setattr(sync, field, value)
+    sync.mappings, sync.options = config.to_json()
     sync.save()
     return sync
 
@@ -153,7 +110,7 @@ def sync_refused_retry_now(*, workspace: Workspace, sync: Sync, user: User | Non
     return sync_run_start(workspace=workspace, sync=sync, trigger=RunTrigger.MANUAL, user=user)
 
 
-def _unknown_attributes(destination: Connection, config: SyncConfig) -> list[str]:
+def _unknown_attributes(destination: Connection, config: SyncConfig) -> list[Problem]:
     """Custom attributes the destination is known not to have (Intercom would reject every record).
     Judged from the attribute cache alone: nothing is checked when it was never read."""
     model = config.object.attribute_model
@@ -162,7 +119,11 @@ def _unknown_attributes(destination: Connection, config: SyncConfig) -> list[str
         return []
     known = {a["name"] for a in cache.get(model, [])}
     return [
-        f"Intercom has no custom attribute “{m.target}” on {model}s: create it in the mapper first."
+        Problem(
+            Target(m.target, custom=True),
+            "unknown_attribute",
+            f"Intercom has no custom attribute “{m.target}” on {model}s: create it in the mapper first.",
+        )  # fmt: skip
         for m in config.mappings
         if m.custom and m.target not in known
     ]

@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
+from apps.common.problems import Invalid
 from apps.connections.intercom import attributes as intercom_attributes
 from apps.connections.intercom.catalog import BEHAVIOR_LABELS, OBJECTS
 from apps.syncs import selectors, services
@@ -298,8 +299,8 @@ def _preview(request, workspace, sync, wizard):
                 behavior=chosen["behavior"], key_column=chosen["key_column"],
                 key_identifier=chosen["key_identifier"], mappings=chosen["mappings"], options=chosen["options"],
             )  # fmt: skip
-        except services.SyncInvalid as invalid:
-            problems = invalid.problems
+        except Invalid as invalid:
+            problems = invalid.messages
         else:
             wizard.draft.reset()
             return _go(request, _saved(request, workspace, saved, run=action == "run"))

@@ -9,8 +9,10 @@ import json
 
 import pytest
 
+from apps.common.problems import Invalid, Problem
 from apps.connections.intercom.catalog import OBJECTS
 from apps.syncs import services
+from apps.syncs.engine.config import Target
 from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RunStatus, Sync
 from tests.factories import SyncFactory
@@ -132,12 +134,13 @@ def test_companies_never_send_null_and_keep_their_values(
 def test_clear_on_a_field_intercom_cannot_clear_is_refused_on_save(workspace, warehouse, destination):
     warehouse.table("users", USER_COLUMNS, [])
     model = warehouse.model("SELECT * FROM users", "id", USER_NAMES, unique=("email",))
-    with pytest.raises(services.SyncInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="id",
                   key_identifier="external_id", mappings=[m("email", "string", "email", on_null="clear")])  # fmt: skip
     assert refused.value.problems == [
-        "Intercom cannot clear “email”: it does not accept null. Choose “Keep Intercom's value”."
-    ]
+        Problem(Target("email"), "cannot_clear",
+                "Intercom cannot clear “email”: it does not accept null. Choose “Keep Intercom's value”.")
+    ]  # fmt: skip
 
 
 # --- the mapper and the pages ------------------------------------------------------------------------------

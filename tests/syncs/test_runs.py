@@ -2,7 +2,9 @@
 
 import pytest
 
+from apps.common.problems import Invalid, Problem
 from apps.syncs import services
+from apps.syncs.engine.config import Target
 from apps.syncs.execution import sync_preview, sync_run_execute
 from apps.syncs.models import RecordResult, RunStatus
 from tests.fixtures.syncs import m, make_sync
@@ -304,12 +306,13 @@ def test_a_custom_attribute_intercom_does_not_have_is_refused_on_save(workspace,
     attribute_list(destination)  # the destination's attributes are read (and cached) as the editor does
     warehouse.table("users", USER_COLUMNS, USERS)
     model = warehouse.model("SELECT * FROM users", "id", USER_NAMES, unique=("email",))
-    with pytest.raises(services.SyncInvalid) as error:
+    with pytest.raises(Invalid) as error:
         make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
                   key_identifier="email", mappings=[m("favourite_colour", "string", "plan", custom=True)])  # fmt: skip
     assert error.value.problems == [
-        "Intercom has no custom attribute “favourite_colour” on contacts: create it in the mapper first."
-    ]
+        Problem(Target("favourite_colour", custom=True), "unknown_attribute",
+                "Intercom has no custom attribute “favourite_colour” on contacts: create it in the mapper first.")
+    ]  # fmt: skip
 
 
 # transaction=True: the heartbeat is written on the run watch's own database connection, which sees only

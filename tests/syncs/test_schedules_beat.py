@@ -10,6 +10,7 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.db import connection
 
+from apps.common.problems import Invalid, Problem
 from apps.syncs import scheduling, services
 from apps.syncs.models import RunStatus, RunTrigger, Sync, SyncRun
 from apps.syncs.outcomes import RunCounts
@@ -282,10 +283,10 @@ def test_a_real_run_that_succeeds_queues_its_follower(workspace, warehouse, dest
 
 def test_a_sync_cannot_follow_itself(workspace):
     sync = SyncFactory(workspace=workspace)
-    with pytest.raises(scheduling.ScheduleInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         scheduling.sync_schedule_set(workspace=workspace, sync=sync, schedule=Schedule(ScheduleKind.AFTER_SYNC),
                                      after=sync)  # fmt: skip
-    assert "cannot run after itself" in refused.value.problems["after"]
+    assert "cannot run after itself" in " ".join(refused.value.about("after"))
 
 
 def test_a_loop_of_sequences_is_refused(workspace, sequence):
@@ -293,10 +294,10 @@ def test_a_loop_of_sequences_is_refused(workspace, sequence):
     last = SyncFactory(workspace=workspace, name="Last")
     scheduling.sync_schedule_set(workspace=workspace, sync=last, schedule=Schedule(ScheduleKind.AFTER_SYNC),
                                  after=follower)  # fmt: skip
-    with pytest.raises(scheduling.ScheduleInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         scheduling.sync_schedule_set(workspace=workspace, sync=leader,
                                      schedule=Schedule(ScheduleKind.AFTER_SYNC), after=last)  # fmt: skip
-    message = refused.value.problems["after"]
+    message = " ".join(refused.value.about("after"))
     assert "loop" in message and f"“{leader.name}” → “{follower.name}” → “Last” → “{leader.name}”" in message
     leader.refresh_from_db()
     assert leader.schedule_kind == ScheduleKind.MANUAL  # nothing saved
@@ -304,10 +305,12 @@ def test_a_loop_of_sequences_is_refused(workspace, sequence):
 
 def test_a_sync_of_another_workspace_cannot_be_followed(workspace):
     sync, foreign = SyncFactory(workspace=workspace), SyncFactory()
-    with pytest.raises(scheduling.ScheduleInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         scheduling.sync_schedule_set(workspace=workspace, sync=sync, schedule=Schedule(ScheduleKind.AFTER_SYNC),
                                      after=foreign)  # fmt: skip
-    assert refused.value.problems == {"after": "There is no such sync in this workspace."}
+    assert refused.value.problems == [
+        Problem("after", "invalid_schedule", "There is no such sync in this workspace.")
+    ]
 
 
 def test_changing_the_kind_clears_the_settings_it_no_longer_reads(workspace, sequence):

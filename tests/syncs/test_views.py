@@ -246,6 +246,25 @@ def test_mapper_problems_are_next_to_their_row_and_values_stay(
     assert answer(owner_client, workspace, "fields", data).status_code == 302
 
 
+def test_an_engine_problem_lands_on_the_row_it_is_about_whatever_its_words(
+    owner_client, workspace, users_model, destination
+):
+    """A constant that cannot be coerced may quote another field's name (“name” is not a date): the problem
+    is still the Signed up at row's, not the Name row's; the role problem, which quotes no field, is the Role
+    row's, not a problem above the form."""
+    through_behavior(owner_client, workspace, users_model, destination, object_key="contact")
+    data = {"name": "Contacts", "col:std:name": "name", "const:std:signed_up_at": "name",
+            "const:std:role": "admin"}  # fmt: skip
+    response = answer(owner_client, workspace, "fields", data)
+    assert response.status_code == 422
+    form = response.context["form"]
+    rows = {row.slug: row for row in form.rows}
+    assert "constant for signed_up_at: “name” is not a date" in rows["std:signed_up_at"].error
+    assert rows["std:name"].error == ""
+    assert rows["std:role"].error == "The role must be “user” or “lead”."
+    assert form.problems == []
+
+
 def test_back_keeps_every_step(owner_client, workspace, users_model, destination):
     through_behavior(owner_client, workspace, users_model, destination)
     response = answer(

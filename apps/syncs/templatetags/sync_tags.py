@@ -153,28 +153,30 @@ def identifier_label(value: str) -> str:
 
 
 @register.filter
-def null_policy(mapping: dict, obj) -> str:
+def null_policy(mapping, obj) -> str:
+    """What a NULL does to a mapping (a `FieldMapping`, from `sync.config`)."""
     from apps.syncs.forms import null_policy_words
 
     return null_policy_words(mapping, obj)
 
 
 @register.filter
-def date_unit(mapping: dict, model) -> str:
-    """How a date mapping reads its column ("numbers as epoch milliseconds"); "" for other mappings."""
+def date_unit(mapping, model) -> str:
+    """How a date mapping (a `FieldMapping`) reads its column ("numbers as epoch milliseconds"); "" for
+    other mappings."""
     from apps.syncs import date_units
 
-    if not date_units.takes_unit(mapping.get("field_type", "")):
+    if not date_units.takes_unit(mapping.field_type):
         return ""
-    return date_units.unit_words(mapping.get("unit"), _kind(model, mapping.get("column")))
+    return date_units.unit_words(mapping.unit, _kind(model, mapping.column))
 
 
 @register.filter
-def event_time_unit(event: dict, model) -> str:
-    """How an event sync reads its event time column."""
+def event_time_unit(event, model) -> str:
+    """How an event sync (its `EventOptions`) reads its event time column."""
     from apps.syncs import date_units
 
-    return date_units.unit_words(event.get("created_at_unit"), _kind(model, event.get("created_at_column")))
+    return date_units.unit_words(event.created_at_unit, _kind(model, event.created_at_column))
 
 
 @register.filter

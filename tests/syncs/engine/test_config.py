@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from apps.common.problems import Problem
 from apps.connections.intercom.catalog import OBJECTS, Behavior, FieldType
-from apps.syncs.engine.config import EventContactKey, EventOptions, NullPolicy, SyncConfig, SyncKey, mapping
+from apps.syncs.engine.config import (
+    EventContactKey,
+    EventOptions,
+    NullPolicy,
+    Option,
+    SyncConfig,
+    SyncKey,
+    SyncPart,
+    Target,
+    mapping,
+)
 
 COLUMNS = ["email", "name", "seats", "org", "at"]
 
@@ -38,15 +49,21 @@ def test_a_good_contact_sync_has_no_problems():
 
 
 @pytest.mark.parametrize(
-    ("config", "problem"),
+    ("config", "subject", "problem"),
     [
         (
             SyncConfig("company", Behavior.UPDATE_ONLY, SyncKey("email", "company_id")),
+            SyncPart.BEHAVIOR,
             "cannot use “Update Only”",
         ),
-        (SyncConfig("company", Behavior.UPSERT, SyncKey("email", "email")), "cannot be matched on “email”"),
+        (
+            SyncConfig("company", Behavior.UPSERT, SyncKey("email", "email")),
+            SyncPart.KEY_IDENTIFIER,
+            "cannot be matched on “email”",
+        ),
         (
             SyncConfig("user", Behavior.UPSERT, SyncKey("mail", "email")),
+            SyncPart.KEY_COLUMN,
             "Column “mail” (the sync key) is not",
         ),
         (
@@ -56,6 +73,7 @@ def test_a_good_contact_sync_has_no_problems():
                 SyncKey("email", "email"),
                 (mapping("name", FieldType.STRING, "nom"),),
             ),
+            Target("name"),
             "Column “nom” (field “name”) is not in the model's columns.",
         ),
         (
@@ -65,6 +83,7 @@ def test_a_good_contact_sync_has_no_problems():
                 SyncKey("email", "email"),
                 (mapping("external_id", "string", "name"),),
             ),
+            Target("external_id"),
             "“external_id” is not a field of Lead.",
         ),
         (
@@ -74,6 +93,7 @@ def test_a_good_contact_sync_has_no_problems():
                 SyncKey("email", "email"),
                 (mapping("name", FieldType.INTEGER, "seats"),),
             ),
+            Target("name"),
             "Field “name” takes string, not integer.",
         ),
         (
@@ -83,6 +103,7 @@ def test_a_good_contact_sync_has_no_problems():
                 SyncKey("email", "email"),
                 (mapping("email", FieldType.STRING, "name"),),
             ),
+            Target("email"),
             "already set by the sync key",
         ),
         (
@@ -95,6 +116,7 @@ def test_a_good_contact_sync_has_no_problems():
                     mapping("x", FieldType.STRING, "org", custom=True),
                 ),
             ),
+            Target("x", custom=True),
             "Custom attribute “x” is mapped 2 times.",
         ),
         (
@@ -104,6 +126,7 @@ def test_a_good_contact_sync_has_no_problems():
                 SyncKey("email", "email"),
                 (mapping("seats", "integer", constant="many"),),
             ),
+            Target("seats"),
             "constant for seats: “many” is not a whole number",
         ),
         (
@@ -113,35 +136,52 @@ def test_a_good_contact_sync_has_no_problems():
                 SyncKey("email", "email"),
                 (mapping("role", "string", constant="admin"),),
             ),
+            Target("role"),
             "The role must be “user” or “lead”.",
         ),
         (
             SyncConfig("company", Behavior.UPSERT, SyncKey("email", "company_id"), company_id_column="org"),
+            Option("company_id_column"),
             "Only contact",
         ),
         (
             SyncConfig("user", Behavior.UPSERT, SyncKey("email", "email"), permanent_delete=True),
+            Option("permanent_delete"),
             "only applies to Delete",
         ),
         (
             SyncConfig(
                 "user", Behavior.DELETE, SyncKey("email", "email"), (mapping("name", "string", "name"),)
             ),
+            SyncPart.MAPPINGS,
             "Delete syncs send no fields",
         ),
         (
             SyncConfig("event", Behavior.SEND, SyncKey("name", "event_id")),
+            Option("event"),
             "Event syncs need the event options",
         ),
-        (event_config(metadata_columns=tuple(COLUMNS) * 3), "at most 10 metadata keys per event (15 chosen)"),
-        (event_config(event_name=None), "as a constant or as a column"),
-        (event_config(created_at_column="when"), "Column “when” (the event time)"),
-        (SyncConfig("unknown", Behavior.UPSERT, SyncKey("email", "email")), "Unknown Intercom object"),
+        (
+            event_config(metadata_columns=tuple(COLUMNS) * 3),
+            Option("metadata_columns"),
+            "at most 10 metadata keys per event (15 chosen)",
+        ),
+        (event_config(event_name=None), Option("event_name"), "as a constant or as a column"),
+        (
+            event_config(created_at_column="when"),
+            Option("created_at_column"),
+            "Column “when” (the event time)",
+        ),
+        (
+            SyncConfig("unknown", Behavior.UPSERT, SyncKey("email", "email")),
+            SyncPart.OBJECT,
+            "Unknown Intercom object",
+        ),
     ],
 )
-def test_problems_are_reported(config, problem):
+def test_problems_are_reported_with_what_they_are_about(config, subject, problem):
     problems = config.validate(COLUMNS)
-    assert any(problem in p for p in problems), problems
+    assert any(problem in p.message and p.subject == subject for p in problems), problems
 
 
 def test_any_column_can_be_the_sync_key():
@@ -161,7 +201,11 @@ def test_clear_is_refused_on_a_field_intercom_cannot_clear_naming_the_field():
         (mapping("email", FieldType.STRING, "email", on_null=CLEAR), mapping("name", "string", "name")),
     )
     assert config.validate(COLUMNS) == [
-        "Intercom cannot clear “email”: it does not accept null. Choose “Keep Intercom's value”."
+        Problem(
+            Target("email"),
+            "cannot_clear",
+            "Intercom cannot clear “email”: it does not accept null. Choose “Keep Intercom's value”.",
+        )
     ]
 
 
@@ -190,7 +234,8 @@ def test_clear_is_accepted_exactly_where_intercom_accepts_null(
     )
     what = f"the custom attribute “{target}”" if custom else f"“{target}”"
     expected = [f"Intercom cannot clear {what}: it does not accept null. Choose “Keep Intercom's value”."]
-    assert config.validate(COLUMNS) == (expected if refused else [])
+    assert [p.message for p in config.validate(COLUMNS)] == (expected if refused else [])
+    assert all(p.subject == Target(target, custom) for p in config.validate(COLUMNS))
     assert config.sends_null(config.mappings[0]) is not refused
 
 
@@ -201,4 +246,6 @@ def test_keep_is_accepted_on_every_field_and_an_unknown_field_gets_one_problem()
         SyncKey("email", "company_id"),
         (mapping("website", "string", "name"), mapping("colour", "string", "name", on_null=CLEAR)),
     )
-    assert config.validate(COLUMNS) == ["“colour” is not a field of Company."]
+    assert config.validate(COLUMNS) == [
+        Problem(Target("colour"), "unknown_field", "“colour” is not a field of Company.")
+    ]
