@@ -123,6 +123,11 @@ class Workspace:
     # (field, lower-cased value) → ids of contacts that had it in any search snapshot: a superset for search.
     search_keys: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
+    def __setstate__(self, saved: dict) -> None:
+        """A state file written before a field existed loads with that field empty."""
+        self.__dict__.update(saved)
+        self.__dict__.setdefault("deleted_contacts", {})
+
     def index_contact(self, contact: Contact) -> None:
         """(Re-)register a contact after a write; call ``unindex_contact`` before changing identifiers."""
         self.contacts[contact.id] = contact
