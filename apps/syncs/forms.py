@@ -59,7 +59,7 @@ NULL_CHOICES = list(NULL_POLICY_LABELS.items())
 
 OBJECT_NOTES = {
     "user": "People who signed up: matched by email, your user id (External ID) or Intercom ID.",
-    "lead": "People who have not signed up yet (Intercom keeps no External ID on leads).",
+    "lead": "People who have not signed up yet (matched by email or Intercom ID; Intercom sets their External ID).",
     "contact": "Users and leads together; a Role column can choose which each record is.",
     "company": "Accounts, matched by your Company ID.",
     "event": "Rows sent once each as events on a contact's timeline.",
@@ -317,7 +317,11 @@ class SyncOptionsForm(forms.Form):
     permanent_delete = forms.BooleanField(
         required=False,
         label="Delete permanently instead of archiving",
-        help_text="Deleted contacts and their conversations cannot be brought back.",
+        help_text=(
+            "Deleted contacts and their conversations cannot be brought back. Intercom also keeps blocking a "
+            "deleted contact's email and External ID for a while; re-creating that contact (by any sync) is "
+            "refused until Intercom frees them."
+        ),
     )
     confirm_name = forms.CharField(
         required=False, label="Type the sync's name to confirm permanent deletion", max_length=100

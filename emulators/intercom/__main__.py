@@ -69,7 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     limits.add_argument(
         "--rate-window-seconds", type=float, default=10.0, help="window length (limit/6 each)"
     )
-    parser.add_argument("--search-lag", type=float, default=0.0, help="seconds before writes reach search")
+    timing = parser.add_argument_group("timing (as recorded from Intercom; scaled by --time-factor)")
+    timing.add_argument(
+        "--search-lag", type=float, default=20.0, help="seconds before writes reach search and GET /contacts"
+    )
+    timing.add_argument(
+        "--deleted-hold",
+        type=float,
+        default=86_400.0,
+        help="seconds a deleted contact's external_id and email stay blocked",
+    )
+    timing.add_argument(
+        "--time-factor", type=float, default=1.0, help="multiplies the two above (tests: 0.01)"
+    )
     oauth = parser.add_argument_group("oauth")
     oauth.add_argument(
         "--oauth-client", type=_oauth_client, action="append", default=[], metavar="ID:SECRET:URI"
@@ -110,6 +122,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
             window_seconds=args.rate_window_seconds,
         ),
         search_lag_seconds=args.search_lag,
+        deleted_hold_seconds=args.deleted_hold,
+        time_factor=args.time_factor,
         oauth_code_ttl_seconds=args.oauth_code_ttl,
         oauth_admin_email=args.oauth_admin_email,
         oauth_clients=clients,

@@ -67,7 +67,8 @@ class Emulator:
         self.log = RequestLog(config.request_log_size)
         self.limiter = RateLimiter(copy.deepcopy(config.rate_limits))
         self.faults = FaultInjector(copy.deepcopy(config.faults))
-        self.search_lag = config.search_lag_seconds
+        self.search_lag = config.search_lag_seconds * config.time_factor
+        self.deleted_hold = config.deleted_hold_seconds * config.time_factor
         self.oauth_code_ttl = config.oauth_code_ttl_seconds
         self.state = State()
         self.reset()
@@ -93,7 +94,8 @@ class Emulator:
         self.limiter.reset()
         self.faults.update(copy.deepcopy(self.config.faults))
         self.faults.injected_errors = self.faults.hung_requests = 0
-        self.search_lag = self.config.search_lag_seconds
+        self.search_lag = self.config.search_lag_seconds * self.config.time_factor
+        self.deleted_hold = self.config.deleted_hold_seconds * self.config.time_factor
         self.oauth_code_ttl = self.config.oauth_code_ttl_seconds
         self.log.reset()
 
@@ -180,6 +182,7 @@ class Emulator:
                     query=query,
                     params=params,
                     search_lag=self.search_lag,
+                    deleted_hold=self.deleted_hold,
                     base_path=f"/{region.lower()}",
                 )
                 status, payload = route.handler(call)

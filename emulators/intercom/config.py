@@ -78,7 +78,11 @@ class EmulatorConfig:
     validate_requests: bool = True
     faults: FaultSettings = field(default_factory=FaultSettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
-    search_lag_seconds: float = 0.0
+    # Recorded: search and GET /contacts show a snapshot up to ~20 s old; a deleted contact's identifiers
+    # stay blocked for a while (at least minutes; a day is assumed). `time_factor` scales both (tests: 0.01).
+    search_lag_seconds: float = 20.0
+    deleted_hold_seconds: float = 86_400.0
+    time_factor: float = 1.0
     oauth_code_ttl_seconds: float = 600.0
     oauth_admin_email: str = "admin@example.com"
     oauth_clients: list[OAuthClient] = field(default_factory=list)

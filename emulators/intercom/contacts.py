@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from emulators.intercom import search
@@ -120,6 +121,7 @@ def _live_contact(workspace: Workspace, contact_id: str) -> Contact:
 
 
 def _conflict(contact: Contact) -> ApiError:
+    """The create 409; a permanently deleted contact still holding its identifiers reads as archived."""
     if contact.archived:
         message = f"An archived contact matching those details already exists with id={contact.id}"
     else:
@@ -159,7 +161,8 @@ def create_contact(call: Call) -> tuple[int, Any]:
     body, workspace = call.body, call.workspace
     role = _check_role(body.get("role") or "user")
     _check_email_verified(body)
-    external_id = body.get("external_id") if role == "user" else None  # leads drop external_id
+    # Leads: Intercom ignores the external_id sent and assigns a UUID of its own.
+    external_id = body.get("external_id") if role == "user" else str(uuid.uuid4())
     custom = {k: v for k, v in (body.get("custom_attributes") or {}).items() if v is not None}
     check_custom_attributes(workspace, "contact", custom)
     if role == "user":
@@ -190,17 +193,17 @@ def update_contact(call: Call) -> tuple[int, Any]:
     contact = _live_contact(workspace, call.params["contact_id"])
     role = _check_role(body["role"]) if "role" in body else contact.role
     if contact.role == "user" and role == "lead":
-        raise ApiError(400, "parameter_invalid", "A user can't be converted to a lead", "role")
+        raise ApiError(400, "client_error", "Contact with user role can't be converted to a lead")
     _check_email_verified(body)
     custom = body.get("custom_attributes") or {}
     check_custom_attributes(workspace, "contact", custom)
     external_id = contact.external_id
     if role == "user" and "external_id" in body:
         external_id = body["external_id"]
-    email = body.get("email", contact.email)
-    if role == "user":
-        clash = _find_user_clash(workspace, external_id, email, exclude=contact.id)
-        if clash is not None:
+    if role == "user" and external_id != contact.external_id:
+        # Recorded: taking another user's email, or an archived user's external_id, succeeds on update.
+        clash = _find_user_clash(workspace, external_id, None, exclude=contact.id)
+        if clash is not None and not clash.archived:
             raise _conflict(clash)
     workspace.unindex_contact(contact)
     contact.role = role
@@ -242,6 +245,10 @@ def archive_contact(call: Call) -> tuple[int, Any]:
 
 def unarchive_contact(call: Call) -> tuple[int, Any]:
     contact = call.workspace.contacts.get(call.params["contact_id"])
+    if contact is None and call.workspace.held_contact(call.params["contact_id"]) is not None:
+        raise ApiError(
+            400, "not_restorable", "User has been marked for permanent deletion and is not restorable."
+        )
     if contact is None:
         raise contact_not_found()
     contact.archived = False
@@ -255,7 +262,11 @@ def delete_contact(call: Call) -> tuple[int, Any]:
     contact = workspace.contacts.pop(call.params["contact_id"], None)
     if contact is None:
         raise contact_not_found()
-    workspace.unindex_contact(contact)
+    contact.archived = True  # gone from GET, search, events; a create matching it hears "archived"
+    if call.deleted_hold > 0:  # its external_id and email stay blocked until the hold ends
+        workspace.deleted_contacts[contact.id] = (contact, time.monotonic() + call.deleted_hold)
+    else:
+        workspace.unindex_contact(contact)
     for company_id in contact.company_ids:
         company = workspace.companies.get(company_id)
         if company is not None and contact.id in company.contact_ids:
@@ -263,14 +274,20 @@ def delete_contact(call: Call) -> tuple[int, Any]:
     return 200, reference_json(contact, deleted=True)
 
 
+def visible_snapshots(contacts: list[Contact], moment: float) -> list[dict]:
+    """What search and list see at ``moment``: each contact's lagging snapshot, archived ones left out."""
+    snapshots = (search_snapshot(contact, moment) for contact in contacts)
+    return [snapshot for snapshot in snapshots if snapshot is not None and not snapshot["archived"]]
+
+
 def list_contacts(call: Call) -> tuple[int, Any]:
+    """Oldest first, and lagging like search (recorded: new contacts missing, archived ones still listed)."""
     per_page = search.page_size(_int_param(call.query, "per_page"))
-    contacts = sorted(
-        (c for c in call.workspace.contacts.values() if not c.archived),
-        key=lambda c: (c.created_at, c.id),
-        reverse=True,
-    )
-    return 200, contact_list_page(contacts, per_page, call.query.get("starting_after"))
+    snapshots = visible_snapshots(list(call.workspace.contacts.values()), time.monotonic())
+    ordered = search.sort_snapshots(snapshots, None)
+    chunk, pages = search.paginate(ordered, per_page, call.query.get("starting_after"))
+    data = [{k: v for k, v in snapshot.items() if k != "archived"} for snapshot in chunk]
+    return 200, {"type": "list", "data": data, "total_count": len(ordered), "pages": pages}
 
 
 def contact_list_page(contacts: list, per_page: int, starting_after: str | None) -> dict[str, Any]:
@@ -290,7 +307,6 @@ def search_contacts(call: Call) -> tuple[int, Any]:
     pagination = body.get("pagination") or {}
     per_page = search.page_size(pagination.get("per_page"))
     moment = time.monotonic()
-    matches = []
     workspace = call.workspace
     key = search.index_key(body["query"])
     if key is None:
@@ -298,10 +314,7 @@ def search_contacts(call: Call) -> tuple[int, Any]:
     else:  # an `=` on id/external_id/email narrows the scan to contacts that ever had that value
         ids = workspace.search_keys.get(key, set())
         candidates = [workspace.contacts[i] for i in ids if i in workspace.contacts]
-    for contact in candidates:
-        snapshot = search_snapshot(contact, moment)
-        if snapshot is not None and not snapshot["archived"] and predicate(snapshot):
-            matches.append(snapshot)
+    matches = [s for s in visible_snapshots(candidates, moment) if predicate(s)]
     ordered = search.sort_snapshots(matches, body.get("sort"))
     chunk, pages = search.paginate(ordered, per_page, pagination.get("starting_after"))
     data = [{k: v for k, v in snapshot.items() if k != "archived"} for snapshot in chunk]

@@ -1,4 +1,4 @@
-"""The control API under ``/_emulator/``: reset, seed, wipe, revoke, faults, limits, search lag, state, log.
+"""The control API under ``/_emulator/``: reset, seed, wipe, revoke, faults, limits, lag, holds, state, log.
 
 JSON in, JSON out, no auth (the emulator only listens where tests and the demo can reach it).
 """
@@ -83,6 +83,8 @@ def settings_json(emu: Emulator) -> dict:
         "faults": emu.faults.settings.as_dict(),
         "rate_limits": emu.limiter.settings.as_dict(),
         "search_lag_seconds": emu.search_lag,
+        "deleted_hold_seconds": emu.deleted_hold,
+        "time_factor": emu.config.time_factor,
         "validate_requests": emu.validator is not None,
         "oauth_code_ttl_seconds": emu.oauth_code_ttl,
         "oauth_admin_email": emu.config.oauth_admin_email,
@@ -199,4 +201,9 @@ async def dispatch(emu: Emulator, request: Request, path: str) -> Response:
             data = await _json(request)
             emu.search_lag = float(data.get("seconds", 0))
         return JSONResponse({"seconds": emu.search_lag})
+    if route == "deleted_hold":
+        if method in ("PUT", "POST"):
+            data = await _json(request)
+            emu.deleted_hold = float(data.get("seconds", 0))
+        return JSONResponse({"seconds": emu.deleted_hold})
     raise ApiError(404, "not_found", f"No control endpoint {method} /_emulator/{route}")

@@ -21,6 +21,7 @@ class Call:
     query: dict[str, str]
     params: dict[str, str]
     search_lag: float = 0.0
+    deleted_hold: float = 0.0
     base_path: str = ""
 
 

@@ -202,7 +202,7 @@ def paginate(items: list, per_page: int, starting_after: str | None) -> tuple[li
     total_pages = (len(items) + per_page - 1) // per_page
     pages: dict[str, Any] = {
         "type": "pages",
-        "page": offset // per_page + 1 if items else 0,
+        "page": offset // per_page + 1,  # recorded: 1 for an empty result too
         "per_page": per_page,
         "total_pages": total_pages,
     }
@@ -213,7 +213,7 @@ def paginate(items: list, per_page: int, starting_after: str | None) -> tuple[li
 
 def sort_snapshots(snapshots: Iterable[dict], sort: dict | None) -> list[dict]:
     field = (sort or {}).get("field") or "created_at"
-    descending = (sort or {}).get("order", "descending") == "descending"
+    descending = (sort or {}).get("order", "ascending") == "descending"  # recorded: oldest first
 
     def key(snapshot: dict) -> tuple:
         value = _field_value(snapshot, field)

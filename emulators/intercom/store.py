@@ -15,9 +15,13 @@ def now() -> int:
     return int(time.time())
 
 
+_id_sequence = itertools.count(secrets.randbelow(1 << 20))
+
+
 def object_id() -> str:
-    """A 24-hex id shaped like Intercom's (4 bytes of time, 8 random bytes)."""
-    return f"{int(time.time()):08x}{secrets.token_hex(8)}"
+    """A 24-hex id shaped like Intercom's (4 bytes of time, a 4-byte sequence, 4 random bytes): ids sort in
+    creation order, which breaks ties between records created in the same second (oldest-first order)."""
+    return f"{int(time.time()):08x}{next(_id_sequence) & 0xFFFFFFFF:08x}{secrets.token_hex(4)}"
 
 
 @dataclass
@@ -113,8 +117,16 @@ class Workspace:
     users_by_external_id: dict[str, str] = field(default_factory=dict)
     users_by_email: dict[str, str] = field(default_factory=dict)
     company_ids: dict[str, str] = field(default_factory=dict)
+    # Permanently deleted contacts: id → (the contact, monotonic time until which its identifiers stay
+    # blocked). Their external_id and email stay in the user indexes until then.
+    deleted_contacts: dict[str, tuple[Contact, float]] = field(default_factory=dict)
     # (field, lower-cased value) → ids of contacts that had it in any search snapshot: a superset for search.
     search_keys: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+    def __setstate__(self, saved: dict) -> None:
+        """A state file written before a field existed loads with that field empty."""
+        self.__dict__.update(saved)
+        self.__dict__.setdefault("deleted_contacts", {})
 
     def index_contact(self, contact: Contact) -> None:
         """(Re-)register a contact after a write; call ``unindex_contact`` before changing identifiers."""
@@ -136,12 +148,30 @@ class Workspace:
             del self.users_by_email[email]
 
     def user_by_external_id(self, external_id: str) -> Contact | None:
-        contact_id = self.users_by_external_id.get(external_id)
-        return self.contacts.get(contact_id) if contact_id else None
+        return self._user(self.users_by_external_id.get(external_id))
 
     def user_by_email(self, email: str) -> Contact | None:
-        contact_id = self.users_by_email.get(email.lower())
-        return self.contacts.get(contact_id) if contact_id else None
+        return self._user(self.users_by_email.get(email.lower()))
+
+    def _user(self, contact_id: str | None) -> Contact | None:
+        """A live contact, or a deleted one whose identifiers are still held (its ``deleted_hold``)."""
+        if not contact_id:
+            return None
+        if contact_id in self.contacts:
+            return self.contacts[contact_id]
+        return self.held_contact(contact_id)
+
+    def held_contact(self, contact_id: str) -> Contact | None:
+        """A permanently deleted contact whose identifiers Intercom still blocks; frees them once expired."""
+        held = self.deleted_contacts.get(contact_id)
+        if held is None:
+            return None
+        contact, until = held
+        if time.monotonic() < until:
+            return contact
+        del self.deleted_contacts[contact_id]
+        self.unindex_contact(contact)
+        return None
 
     def add_company(self, company: Company) -> None:
         self.companies[company.id] = company
@@ -163,6 +193,7 @@ class Workspace:
         self.users_by_email.clear()
         self.company_ids.clear()
         self.search_keys.clear()
+        self.deleted_contacts.clear()
         return removed
 
     def custom_attribute(self, model: str, name: str) -> DataAttribute | None:

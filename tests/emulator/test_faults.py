@@ -96,7 +96,11 @@ def test_faults_and_limits_can_be_set_at_start(tmp_path):
             "--rate-window-seconds",
             "2",
             "--search-lag",
-            "1.5",
+            "150",
+            "--deleted-hold",
+            "1000",
+            "--time-factor",
+            "0.01",
             "--workspace",
             "name=Boot,region=AU,id_code=boot,token=tok_boot",
             "--oauth-client",
@@ -107,7 +111,8 @@ def test_faults_and_limits_can_be_set_at_start(tmp_path):
         control = httpx.get(f"{server.root_url}/_emulator/state").json()
         assert control["settings"]["faults"]["latency_ms"] == 100
         assert control["settings"]["rate_limits"]["app_per_minute"] == 120
-        assert control["settings"]["search_lag_seconds"] == 1.5
+        assert control["settings"]["search_lag_seconds"] == 1.5  # scaled by the time factor
+        assert control["settings"]["deleted_hold_seconds"] == 10
         assert control["workspaces"]["boot"]["region"] == "AU"
         assert control["oauth_clients"][0]["redirect_uris"] == ["https://app.test/cb", "https://app.test/cb2"]
         assert control["oauth_clients"][1]["client_id"] == "c2"

@@ -8,7 +8,7 @@ from tests.emulator.conftest import assert_error
 
 
 @pytest.fixture
-def people(api):
+def people(api, intercom_emulator):
     rows = [
         {
             "external_id": "u-1",
@@ -30,7 +30,9 @@ def people(api):
         },
         {"role": "lead", "email": "dee@gamma.test", "name": "Dee"},
     ]
-    return {row.get("external_id", "lead"): api.post("/contacts", json=row).json() for row in rows}
+    created = {row.get("external_id", "lead"): api.post("/contacts", json=row).json() for row in rows}
+    intercom_emulator.wait_for_search()
+    return created
 
 
 def _search(api, query, **extra):
@@ -109,7 +111,13 @@ def test_custom_attribute_and_nested_groups(api, people):
 
 
 def test_null_value_matches_missing_fields(api, people):
-    assert _names(_search(api, {"field": "external_id", "operator": "=", "value": None})) == ["Dee"]
+    assert _names(_search(api, {"field": "phone", "operator": "=", "value": None})) == [
+        "Ann",
+        "Bob",
+        "Cid",
+        "Dee",
+    ]
+    assert _names(_search(api, {"field": "phone", "operator": "!=", "value": None})) == []
 
 
 def test_cursor_pagination_and_sort(api, people):

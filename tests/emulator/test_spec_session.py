@@ -192,6 +192,7 @@ def test_scripted_session_matches_the_official_spec(
         )
         assert api.call("GET", f"/contacts/{user['id']}").status_code == 200
         assert api.call("GET", "/contacts/find_by_external_id/u-1").status_code == 200
+        intercom_emulator.wait_for_search()  # list and search lag writes, as Intercom's do
         assert api.call("GET", "/contacts", params={"per_page": "1"}).json()["pages"]["next"]
         query = {
             "query": {

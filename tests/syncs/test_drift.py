@@ -117,6 +117,7 @@ def test_a_restore_where_most_records_are_there_updates_by_id_and_creates_the_mi
     sync = user_sync(workspace, warehouse, destination, people(10))
     run_now(workspace, sync)
     ids = ids_by_email(intercom_emulator, intercom_workspace)
+    intercom_emulator.set_deleted_hold(0)  # deleted long ago: Intercom has freed their email and External ID
     with intercom_emulator.client(intercom_workspace.token) as api:
         for email in ("p3@example.com", "p7@example.com"):
             assert api.delete(f"/contacts/{ids[email]}").status_code == 200
@@ -142,6 +143,7 @@ def test_an_update_answered_404_creates_the_record_in_the_same_run_and_counts_it
 ):
     sync = user_sync(workspace, warehouse, destination, people(3))
     run_now(workspace, sync)
+    intercom_emulator.set_deleted_hold(0)  # deleted long ago: Intercom has freed its email and External ID
     with intercom_emulator.client(intercom_workspace.token) as api:
         api.delete(f"/contacts/{ids_by_email(intercom_emulator, intercom_workspace)['p2@example.com']}")
     warehouse.table("people", COLUMNS, people(3, renamed={2}))
@@ -199,6 +201,7 @@ def test_update_only_never_creates_a_contact_its_update_finds_missing(
             api.post(
                 "/contacts", json={"role": "user", "external_id": f"u-{i}", "email": f"p{i}@example.com"}
             )
+    intercom_emulator.wait_for_search()  # Update Only finds them by search, which lags writes
     sync = user_sync(workspace, warehouse, destination, people(3), behavior="update_only",
                      identifier="external_id")  # fmt: skip
     assert counts_of(run_now(workspace, sync)).updated == 3

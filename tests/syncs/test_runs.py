@@ -6,7 +6,7 @@ from apps.common.problems import Invalid, Problem
 from apps.syncs import services
 from apps.syncs.engine.config import Target
 from apps.syncs.execution import sync_preview, sync_run_execute
-from apps.syncs.models import RecordResult, RunStatus
+from apps.syncs.models import LedgerEntry, RecordResult, RunStatus
 from tests.fixtures.syncs import m, make_sync
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +71,25 @@ def test_upsert_contacts_then_a_rerun_makes_zero_calls(
     assert second.counts["unchanged"] == 3 and second.counts["api_calls"] == 0
 
 
+def test_leads_are_matched_by_email_not_by_the_external_id_intercom_invents(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace
+):
+    with intercom_emulator.client(intercom_workspace.token) as api:  # Intercom never refuses a duplicate lead
+        existing = api.post("/contacts", json={"role": "lead", "email": "ada@example.com"}).json()
+        api.post("/contacts", json={"role": "user", "email": "grace@example.com"})  # a user is no match
+    intercom_emulator.wait_for_search()
+    sync = users_sync(workspace, warehouse, destination, object_key="lead")
+    first = run(workspace, sync)
+    assert (first.counts["created"], first.counts["updated"], first.counts["matched_existing"]) == (2, 1, 1)
+    held = intercom_emulator.contacts(intercom_workspace.id_code)
+    leads = sorted((c["email"], c["name"]) for c in held if c["role"] == "lead")
+    assert leads == [("ada@example.com", "Ada"), ("alan@example.com", "Alan"), ("grace@example.com", "Grace")]
+    ada = next(c for c in held if c["email"] == "ada@example.com")
+    assert ada["id"] == existing["id"]  # updated, not duplicated
+    entry = LedgerEntry.objects.for_workspace(workspace).get(sync=sync, key="ada@example.com")
+    assert entry.destination_id == existing["id"]  # stored by the Intercom id, not the invented External ID
+
+
 def test_changed_rows_are_updated_and_only_they(
     workspace, warehouse, destination, intercom_emulator, intercom_workspace
 ):
@@ -116,7 +135,7 @@ def test_update_only_skips_records_not_in_intercom(
 ):
     with intercom_emulator.client(intercom_workspace.token) as api:
         api.post("/contacts", json={"role": "user", "email": "ada@example.com"})
-    intercom_emulator.set_search_lag(0)
+    intercom_emulator.wait_for_search()  # search lags writes, as Intercom's does
     sync = users_sync(workspace, warehouse, destination, behavior="update_only")
     result = run(workspace, sync)
     assert result.counts["updated"] == 1 and result.counts["skipped"] == 2
@@ -129,7 +148,7 @@ def test_delete_archives_contacts(workspace, warehouse, destination, intercom_em
     model = upsert.model
     delete = make_sync(workspace, model, destination, object_key="user", behavior="delete",
                        key_column="email", key_identifier="email")  # fmt: skip
-    intercom_emulator.set_search_lag(0)
+    intercom_emulator.wait_for_search()  # search lags writes, as Intercom's does
     result = run(workspace, delete)
     assert result.counts["archived"] == 3, result.first_error
     state = contacts(intercom_emulator, intercom_workspace)
@@ -233,7 +252,7 @@ def test_update_only_and_delete_for_every_contact_object(
     with intercom_emulator.client(intercom_workspace.token) as api:
         for email in ("ada@example.com", "alan@example.com"):
             assert api.post("/contacts", json={"role": role, "email": email}).status_code == 200
-    intercom_emulator.set_search_lag(0)
+    intercom_emulator.wait_for_search()  # search lags writes, as Intercom's does
     mappings = [m("name", "string", "name")] if behavior == "update_only" else []
     warehouse.table("users", USER_COLUMNS, USERS)
     model = warehouse.model("SELECT * FROM users", "id", USER_NAMES, unique=("email",))

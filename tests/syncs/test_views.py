@@ -1,6 +1,7 @@
 """The sync pages through the test client, against a DuckDB model and the Intercom emulator over HTTP."""
 
 import csv
+import html
 import io
 from datetime import timedelta
 
@@ -302,6 +303,10 @@ def test_permanent_delete_requires_typing_the_name(owner_client, workspace, user
     response = answer(owner_client, workspace, "fields", data)
     assert response.status_code == 422
     assert "Type “Users” exactly" in response.content.decode()
+    # Next to the checkbox: Intercom keeps blocking a deleted contact's identifiers (recorded, issue 22).
+    page = html.unescape(response.content.decode())
+    help_text = page[page.index('id="id_opt-permanent_delete_helptext"') :][:400]
+    assert "keeps blocking a deleted contact's email and External ID for a while" in help_text
     data["opt-confirm_name"] = "Users"
     assert answer(owner_client, workspace, "fields", data).status_code == 302
     answer(owner_client, workspace, "preview", {"action": "schedule"})

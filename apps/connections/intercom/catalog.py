@@ -111,6 +111,9 @@ CONTACT_FIELDS = (
 CONTACT_CUSTOM_NULLABLE = True
 CONTACT_BEHAVIORS = (Behavior.UPSERT, Behavior.UPDATE_ONLY, Behavior.DELETE)
 CONTACT_IDENTIFIERS = (EMAIL, INTERCOM_ID, EXTERNAL_ID)
+# Intercom gives every lead an External ID of its own (a UUID; one sent is ignored): leads are matched by
+# email or Intercom ID only.
+LEAD_IDENTIFIERS = (EMAIL, INTERCOM_ID)
 
 OBJECTS: dict[str, IntercomObject] = {
     "company": IntercomObject(
@@ -160,13 +163,16 @@ OBJECTS: dict[str, IntercomObject] = {
     "lead": IntercomObject(
         key="lead",
         label="Lead",
-        identifiers=CONTACT_IDENTIFIERS,
+        identifiers=LEAD_IDENTIFIERS,
         behaviors=CONTACT_BEHAVIORS,
         fields=tuple(f for f in CONTACT_FIELDS if f.name != "external_id"),
         attribute_model="contact",
         custom_attributes_nullable=CONTACT_CUSTOM_NULLABLE,
         role="lead",
-        note="Intercom keeps no External ID on leads and never turns a user back into a lead.",
+        note=(
+            "Intercom gives every lead an External ID of its own (any one sent is ignored), so leads are "
+            "matched by Email or Intercom ID. Intercom never turns a user back into a lead."
+        ),
     ),
     "user": IntercomObject(
         key="user",

@@ -65,7 +65,8 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Rejected:
-    """Intercom refused the call for this record; ``code`` and ``message`` are Intercom's own words."""
+    """Intercom refused the call for this record; ``code`` and ``message`` are Intercom's own words (except
+    ``permanently_deleted``, which explains Intercom's refusal and quotes it)."""
 
     status: int
     code: str
@@ -210,6 +211,23 @@ def _first_error(response: requests.Response) -> tuple[str, str, str | None, str
 def _rejected(response: requests.Response) -> Rejected:
     code, message, field_name, request_id = _first_error(response)
     return Rejected(response.status_code, code, message, field_name, request_id)
+
+
+PERMANENTLY_DELETED = "permanently_deleted"
+
+
+def _held_by_deleted_contact(contact_id: str, refusal: Rejected) -> Rejected:
+    """A create answered "an archived contact … exists with id=X", and X cannot be unarchived: Intercom
+    deleted X permanently, and keeps its email and external ID blocked for a while after a deletion."""
+    return replace(
+        refusal,
+        code=PERMANENTLY_DELETED,
+        message=(
+            f"Intercom permanently deleted the contact that had this record's email or external ID "
+            f"(id {contact_id}) and still blocks them, so it cannot be created again yet. Use another "
+            f"email or external ID, or wait until Intercom frees them. (Intercom: {refusal.message})"
+        ),
+    )
 
 
 def _object_id(body: Any) -> str | None:
@@ -442,7 +460,10 @@ class IntercomClient:
         """``POST /contacts``; on 409 "already exists with id=…", unarchive if archived, then update it
         (the answer is then ``matched_existing``).
 
-        Ends in one contact either way: a conflict never creates a second one.
+        Ends in one contact either way: a conflict never creates a second one. When the "archived" contact
+        was permanently deleted (unarchive answers 400 "not restorable": Intercom keeps a deleted contact's
+        identifiers blocked for a while), the answer is :class:`Rejected` with code ``permanently_deleted``
+        after two calls.
         """
         response = self.request("POST", "/contacts", body=body)
         if response.status_code != 409:
@@ -454,6 +475,8 @@ class IntercomClient:
         contact_id = match.group(1)
         if "archived" in conflict.message.lower():
             unarchived = self.unarchive_contact(contact_id)
+            if isinstance(unarchived, Rejected) and unarchived.status == 400:
+                return _held_by_deleted_contact(contact_id, unarchived)
             if isinstance(unarchived, Rejected):
                 return unarchived
         updated = self.update_contact(contact_id, body)

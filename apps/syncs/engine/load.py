@@ -187,6 +187,10 @@ class IntercomLoader:
                     return LoadResult(Outcome.SKIPPED, code="not_found", message=self._not_found(record),
                                       forget=True)  # fmt: skip
                 outcome, done = self.client.create_contact(record.payload), Outcome.CREATED
+        elif (lead_id := self._existing_lead(record)) is not None:  # Intercom would take a duplicate lead
+            outcome, done = self.client.update_contact(lead_id, record.payload), Outcome.UPDATED
+            if isinstance(outcome, Accepted):
+                outcome = replace(outcome, matched_existing=True)
         else:  # CREATE, or an UPDATE whose id is not known yet: create, and a 409 becomes an update
             outcome = self.client.create_contact(record.payload)
             done = Outcome.CREATED if operation is Operation.CREATE else Outcome.UPDATED
@@ -200,6 +204,17 @@ class IntercomLoader:
         # Created although the ledger had an Intercom id for it: Intercom had lost it.
         restored = done is Outcome.CREATED and record.destination_id is not None
         return replace(result, matched_existing=outcome.matched_existing, restored=restored)
+
+    def _existing_lead(self, record: PlannedRecord) -> str | None:
+        """A lead to create, matched by email: the Intercom id of a lead Intercom already has with it. Intercom
+        never answers 409 for leads (they may share an email, and it replaces their External ID with its own),
+        so a create would add a duplicate; its search lags writes, so one made seconds ago can still be missed."""
+        if record.payload.get("role") != "lead" or self.config.sync_key.identifier != "email":
+            return None
+        found = self.client.find_contact("email", record.key)
+        if isinstance(found, Rejected):
+            raise _RecordRejected(found)
+        return found.intercom_id if found and (found.body or {}).get("role") == "lead" else None
 
     def _not_found(self, record: PlannedRecord) -> str:
         """Why an Update Only record (or one keyed by the Intercom id) was skipped, in the mapper's words."""

@@ -68,6 +68,24 @@ def test_409_on_archived_contact_unarchives_then_updates(intercom, intercom_emul
     assert intercom.find_contact("id", first.intercom_id).intercom_id == first.intercom_id
 
 
+def test_409_on_a_permanently_deleted_contact_is_rejected_after_two_calls(
+    intercom, intercom_emulator, client_workspace
+):
+    first = intercom.create_contact({"role": "user", "external_id": "u-9", "email": "gone@example.com"})
+    assert isinstance(intercom.delete_contact(first.intercom_id), Accepted)
+
+    for body in ({"role": "user", "external_id": "u-9"}, {"role": "user", "email": "gone@example.com"}):
+        before = intercom_emulator.request_count()
+        outcome = intercom.create_contact(body)
+        assert isinstance(outcome, Rejected) and outcome.status == 400
+        assert outcome.code == "permanently_deleted"
+        assert f"id {first.intercom_id}" in outcome.message
+        assert "wait until Intercom frees them" in outcome.message
+        assert "User has been marked for permanent deletion and is not restorable." in outcome.message
+        assert intercom_emulator.request_count() - before == 2  # POST 409, unarchive 400: no retry
+    assert _live_contacts(intercom_emulator, client_workspace) == []
+
+
 def test_unknown_custom_attribute_is_rejected_with_intercoms_words(intercom, intercom_emulator):
     outcome = intercom.create_contact(
         {"role": "user", "external_id": "u-3", "custom_attributes": {"nope": "x"}}
@@ -155,8 +173,10 @@ def test_revoked_token_is_an_auth_failure_and_stops_the_client(
     assert connection.status == ConnectionStatus.CONNECTED and connection.status_message == "Reconnected"
 
 
-def test_find_contact_by_each_identifier(intercom):
+def test_find_contact_by_each_identifier(intercom, intercom_emulator):
     created = intercom.create_contact({"role": "user", "external_id": "u-5", "email": "cy@example.com"})
+    assert intercom.find_contact("email", "cy@example.com") is None  # search lags writes, as Intercom's does
+    intercom_emulator.wait_for_search()
     assert intercom.find_contact("email", "cy@example.com").intercom_id == created.intercom_id
     assert intercom.find_contact("external_id", "u-5").intercom_id == created.intercom_id
     assert intercom.find_contact("id", created.intercom_id).intercom_id == created.intercom_id

@@ -456,7 +456,7 @@ def test_the_catalog_is_the_promised_table():
             "Email, Intercom ID, External ID",
             "Update or Create, Update Only, Delete",
         ),
-        ("Lead", "Email, Intercom ID, External ID", "Update or Create, Update Only, Delete"),
+        ("Lead", "Email, Intercom ID", "Update or Create, Update Only, Delete"),
         ("User", "Email, Intercom ID, External ID", "Update or Create, Update Only, Delete"),
         ("Event", "Event ID", "Send"),
     ]

@@ -305,7 +305,6 @@ def test_update_only_uses_the_known_id_or_asks_for_one_lookup():
         ("user", "email", False, Operation.ARCHIVE),
         ("lead", "email", False, Operation.ARCHIVE),
         ("contact", "external_id", False, Operation.ARCHIVE),
-        ("lead", "external_id", False, Operation.ARCHIVE),
         ("user", "email", True, Operation.DELETE),
         ("company", "company_id", False, Operation.DELETE),
     ],
@@ -331,8 +330,12 @@ def test_archived_then_permanently_deleted_is_planned_again():
     assert record.operation is Operation.DELETE
 
 
-def test_leads_never_get_an_external_id():
+def test_leads_are_never_matched_by_or_sent_an_external_id():
     config = SyncConfig("lead", Behavior.UPSERT, SyncKey("email", "external_id"))
+    # Intercom replaces a lead's External ID with a UUID of its own: nothing could find the lead by ours.
+    assert "Lead records cannot be matched on “external_id” (Email, Intercom ID)." in config.validate(
+        ["email"]
+    )
     (record,) = run(config, [("u-1", None, None, None)])
     assert record.payload == {"role": "lead"}
 
