@@ -14,7 +14,7 @@ How user SQL is kept read-only and bounded, in the order it happens:
 
 Fingerprints are BigQuery's own 64-bit ``FARM_FINGERPRINT`` of the salt and the columns written out as one
 JSON text (``TO_JSON_STRING`` of a STRUCT: NULL, '', 'NULL' and 'a,b' all differ), taken modulo 2^60 as
-`base.FINGERPRINT` asks; the digest sums them as NUMERIC (an INT64 sum would overflow). The passes of a
+`base.FINGERPRINT` asks; the digest sums them as BIGNUMERIC (an INT64 sum would overflow). The passes of a
 fingerprinted read are separate jobs: a row changed between them is simply read again on the next run.
 """
 
@@ -226,7 +226,9 @@ class BigQuerySource(ParserCheckedSource):
         return f"CAST({expression} AS STRING)"
 
     def _sum_sql(self, expression: str) -> str:
-        return f"SUM(CAST({expression} AS NUMERIC))"  # an INT64 sum overflows past a few rows
+        # An INT64 sum overflows past a few rows; BIGNUMERIC holds 10^38 (bqemulator reads NUMERIC as 15 digits and 3
+        # decimals, and drops a written-out precision).
+        return f"SUM(CAST({expression} AS BIGNUMERIC))"
 
     # --- the client, jobs and pages -----------------------------------------------------------------
 
@@ -308,11 +310,14 @@ class BigQuerySource(ParserCheckedSource):
         with self.interrupts.running(cancel):
             timer.start()
             try:
+                left = max(1.0, deadline - time.monotonic())
                 job = client.query(
                     sql,
                     job_config=config,
                     job_id=job_id,
-                    timeout=max(1.0, deadline - time.monotonic()) + self.timeouts.connect_seconds,
+                    job_retry=None,  # a job ID is used once
+                    retry=bigquery.DEFAULT_RETRY.with_timeout(left),  # no retries past the limit
+                    timeout=left,
                 )
                 result = self._waited(job, seconds, deadline, options)
             except SourceError:

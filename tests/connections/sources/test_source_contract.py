@@ -55,6 +55,9 @@ SLOW = {
 }
 # Stand-ins that cannot stop a running query: the tests count the cancel requests sent instead.
 STAND_INS_THAT_CANNOT_STOP = ("snowflake", "bigquery")
+# bqemulator runs a query inside the request that starts its job, cannot cancel it, and logs no requests to
+# count cancels by: these tests cannot prove anything about BigQuery's time limit and Cancel there.
+BQEMULATOR_CANNOT_SHOW = "bqemulator cannot stop a job nor show the cancel request (see fake_bigquery.py)"
 # Rows that tell NULL, '', 'NULL' and 'a,b' apart; rows 1 and 6 differ only in b.
 PAIRS = (
     "SELECT 1 AS k, 'a' AS a, 'x' AS b UNION ALL SELECT 2, '', 'x' UNION ALL SELECT 3, NULL, 'x' "
@@ -195,6 +198,8 @@ def test_rows_are_picked_out_by_fingerprint(every_source):
 
 
 def test_a_query_past_the_time_limit_is_cancelled_and_says_so(every_source):
+    if every_source.name == "bigquery":
+        pytest.skip(BQEMULATOR_CANNOT_SHOW)
     source = every_source.make_source(preview_timeout_seconds=TEST_TIMEOUT_SECONDS)
     aborts = every_source.abort_requests()
     started = time.monotonic()
@@ -209,6 +214,8 @@ def test_a_query_past_the_time_limit_is_cancelled_and_says_so(every_source):
 
 
 def test_cancel_from_another_thread_stops_the_query(every_source):
+    if every_source.name == "bigquery":
+        pytest.skip(BQEMULATOR_CANNOT_SHOW)
     source = every_source.make_source(extract_timeout_seconds=600)
     aborts = every_source.abort_requests()
     outcome: dict = {}
