@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.intercom_requests",
     "tests.fixtures.syncs",
     "tests.fixtures.fake_snowflake",
+    "tests.fixtures.fake_bigquery",
 ]
 
 

@@ -6,6 +6,7 @@ from apps.connections import selectors
 from apps.connections.duckdb_files import duckdb_upload_problem
 from apps.connections.models import Connection
 from apps.connections.sources import errors
+from apps.connections.sources.bigquery import ProjectNotFound, ServiceAccountInvalid, ServiceAccountRefused
 from apps.connections.sources.registry import SOURCE_TYPES, ConfigField
 from apps.connections.sources.snowflake import (
     AccountNotFound,
@@ -31,6 +32,9 @@ ERROR_FIELDS = [
     (SnowflakeKeyRefused, "private_key"),
     (RoleNotGranted, "role"),
     (WarehouseUnavailable, "warehouse"),
+    (ServiceAccountInvalid, "service_account_json"),
+    (ServiceAccountRefused, "service_account_json"),
+    (ProjectNotFound, "project"),
 ]
 PRIVATE_KEY_MAX_BYTES = 64 * 1024
 

@@ -40,6 +40,7 @@ def _open(type_key: str, values: dict[str, Any], workspace_id: int) -> SourceAda
         block_private_hosts=shared_hosting(),
         duckdb_folders=duckdb_folders(workspace_id),
         snowflake_endpoint=settings.SNOWFLAKE_ENDPOINT or None,
+        bigquery_endpoint=getattr(settings, "BIGQUERY_ENDPOINT", "") or None,
     )
 
 

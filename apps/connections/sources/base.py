@@ -65,6 +65,8 @@ class Preview:
     rows: list[tuple[Any, ...]]
     has_more: bool  # the query had more rows than were fetched (they were never read)
     elapsed_seconds: float
+    # What the warehouse says the whole query reads (BigQuery's dry run: it bills by it); None: not said.
+    scanned_bytes: int | None = None
 
 
 @dataclass(frozen=True)

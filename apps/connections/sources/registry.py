@@ -19,6 +19,7 @@ from .base import (
     DEFAULT_PREVIEW_TIMEOUT_SECONDS,
     SourceAdapter,
 )
+from .bigquery import BigQuerySource
 from .duckdb import DuckDbFolders, DuckDbSource
 from .errors import InvalidSourceConfig
 from .mysql import MySqlSource
@@ -255,6 +256,51 @@ SOURCE_TYPES: dict[str, SourceType] = {
         # A stored password or key goes only to the account and user it was saved for.
         secret_bound_to=("account", "user"),
     ),
+    "bigquery": SourceType(
+        key="bigquery",
+        label="Google BigQuery",
+        adapter=BigQuerySource,
+        fields=(
+            ConfigField(
+                "project",
+                "Project ID",
+                required=False,
+                default="",
+                help_text="The Google Cloud project whose jobs run the queries (and are billed), like "
+                "my-project-123456. Empty: the service account's own project.",
+            ),
+            ConfigField(
+                "location",
+                "Location",
+                required=False,
+                default="",
+                help_text="Where the datasets live: US, EU, or a region like europe-west2. Empty: BigQuery "
+                "finds it from the tables a query reads.",
+            ),
+            ConfigField(
+                "dataset",
+                "Default dataset",
+                required=False,
+                default="",
+                help_text="For unqualified table names, e.g. analytics (then FROM customers reads "
+                "analytics.customers).",
+            ),
+            ConfigField(
+                "service_account_json",
+                "Service account key (JSON)",
+                kind="secret_text",
+                secret=True,
+                required=False,
+                default="",
+                help_text="The JSON key of a service account with BigQuery Data Viewer on the datasets and "
+                "BigQuery Job User on the project (IAM & Admin → Service accounts → Keys → Add key → JSON).",
+            ),
+            _CONNECT_TIMEOUT_FIELD,
+            *_TIMEOUT_FIELDS,
+        ),
+        # A stored key is used only for the project it was saved for.
+        secret_bound_to=("project",),
+    ),
 }
 
 
@@ -305,16 +351,20 @@ def open_source(
     block_private_hosts: bool = False,
     duckdb_folders: DuckDbFolders | None = None,
     snowflake_endpoint: str | None = None,
+    bigquery_endpoint: str | None = None,
 ) -> SourceAdapter:
     """Build the adapter for a stored connection. ``block_private_hosts`` is the shared-hosting network
     guard, ``duckdb_folders`` where the workspace may open DuckDB files; the Django layer passes both
-    (apps.connections.services); ``snowflake_endpoint`` points Snowflake at a stand-in (tests only)."""
+    (apps.connections.services); ``snowflake_endpoint`` and ``bigquery_endpoint`` point Snowflake and
+    BigQuery at stand-ins (tests only)."""
     adapter_class = _source_type(type_key).adapter
     options: dict[str, Any] = {"block_private_hosts": block_private_hosts}
     if adapter_class is DuckDbSource:
         options["folders"] = duckdb_folders
     if adapter_class is SnowflakeSource:
         options["endpoint"] = snowflake_endpoint
+    if adapter_class is BigQuerySource:
+        options["endpoint"] = bigquery_endpoint
     return adapter_class(clean_config(type_key, values), **options)
 
 

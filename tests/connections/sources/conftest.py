@@ -53,7 +53,8 @@ class Backend:
     make_source: Callable[..., Any]
     read_canary: Callable[[], list[tuple]]
     table_exists: Callable[[str], bool]
-    # Snowflake: how many abort requests fakesnow has received (it cannot stop a statement itself)
+    # Snowflake, BigQuery: how many abort (cancel) requests the stand-in has received (neither can stop a
+    # running statement itself)
     abort_requests: Callable[[], int] = lambda: 0
 
 
@@ -331,7 +332,54 @@ def snowflake_backend(snowflake_tables) -> Backend:
     )
 
 
-@pytest.fixture(params=["postgres", "mysql", "duckdb", "snowflake"])
+@pytest.fixture(params=["postgres", "mysql", "duckdb", "snowflake", "bigquery"])
 def every_source(request) -> Backend:
     """Every source type: the contract suite (test_source_contract.py) runs against each."""
     return request.getfixturevalue({"postgres": "pg_backend"}.get(request.param, f"{request.param}_backend"))
+
+
+# --- BigQuery (bqemulator, tests/fixtures/fake_bigquery.py) -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def bigquery_tables(fake_bigquery):
+    from tests.fixtures.fake_bigquery import BIGQUERY_DATASET as where
+
+    fake_bigquery.run(
+        f"CREATE OR REPLACE TABLE {where}.canary (id INT64 NOT NULL, note STRING NOT NULL)",
+        f"INSERT INTO {where}.canary VALUES {', '.join(f'({i}, {n!r})' for i, n in CANARY_ROWS)}",  # noqa: S608
+        f"CREATE OR REPLACE TABLE {where}.big AS SELECT x + 1 AS id, TO_HEX(MD5(CAST(x AS STRING))) AS payload "  # noqa: S608
+        f"FROM UNNEST(GENERATE_ARRAY(0, {BIG_ROWS - 1})) AS x",
+    )
+    return fake_bigquery
+
+
+def bigquery_config(server, **overrides) -> dict:
+    from tests.fixtures.fake_bigquery import BIGQUERY_DATASET
+
+    values = server.config(
+        dataset=BIGQUERY_DATASET, preview_timeout_seconds=TEST_TIMEOUT_SECONDS, connect_timeout_seconds=5
+    )
+    values.update(overrides)
+    return clean_config("bigquery", values)
+
+
+@pytest.fixture
+def bigquery_backend(bigquery_tables) -> Backend:
+    from apps.connections.sources.bigquery import BigQuerySource
+
+    server = bigquery_tables
+    return Backend(
+        name="bigquery",
+        make_source=lambda **overrides: BigQuerySource(
+            bigquery_config(server, **overrides), endpoint=server.endpoint
+        ),
+        read_canary=lambda: server.run("SELECT id, note FROM syncline.canary ORDER BY id"),
+        table_exists=lambda table: bool(
+            server.run(
+                "SELECT count(*) FROM syncline.INFORMATION_SCHEMA.TABLES "  # noqa: S608
+                f"WHERE lower(table_name) = lower('{table}')"
+            )[0][0]
+        ),
+        abort_requests=server.cancel_requests,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.connections.sources.bigquery import BigQuerySource
 from apps.connections.sources.duckdb import DuckDbSource
 from apps.connections.sources.errors import InvalidSourceConfig
 from apps.connections.sources.mysql import MySqlSource
@@ -19,6 +20,7 @@ def test_every_type_is_registered_with_its_adapter():
         "mysql": MySqlSource,
         "duckdb": DuckDbSource,
         "snowflake": SnowflakeSource,
+        "bigquery": BigQuerySource,
     }
     for key, source_type in SOURCE_TYPES.items():
         assert source_type.adapter.type_key == key

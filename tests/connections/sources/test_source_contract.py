@@ -1,5 +1,6 @@
 """The contract every source adapter keeps, run against each of them (PostgreSQL, MariaDB, DuckDB and
-Snowflake through fakesnow's server): previews stop at 100 rows, extractions stream in batches with
+Snowflake through fakesnow's server,
+BigQuery through bqemulator): previews stop at 100 rows, extractions stream in batches with
 bounded memory, types, NULLs and unicode come back as they are, the no-change digest is the sum of the
 fingerprints, time limits and Cancel stop a query, and a write is refused with the user's message.
 
@@ -30,6 +31,7 @@ from .conftest import BIG_ROWS, TEST_TIMEOUT_SECONDS
 HUGE = 9_007_199_254_740_993  # 2^53 + 1: a JSON number would lose it
 TEXT = 'Zoë 🚀 <b>"quoted"</b> \' ; -- 数据'
 _SQL_TEXT = TEXT.replace("'", "''")
+_BQ_TEXT = TEXT.replace("'", "\\'")  # BigQuery escapes a quote with a backslash
 TYPED_ROW = {
     "postgres": f"SELECT {HUGE}::bigint AS big, 12.34::numeric(10, 2) AS amount, '{_SQL_TEXT}'::text AS note, "
     "NULL::text AS nothing, true AS flag, DATE '2024-02-29' AS day",
@@ -39,6 +41,8 @@ TYPED_ROW = {
     "NULL::VARCHAR AS nothing, true AS flag, DATE '2024-02-29' AS day",
     "snowflake": f"SELECT {HUGE}::NUMBER(19, 0) AS big, 12.34::NUMBER(10, 2) AS amount, '{_SQL_TEXT}'::VARCHAR AS note, "
     "NULL::VARCHAR AS nothing, TRUE AS flag, '2024-02-29'::DATE AS day",
+    "bigquery": f"SELECT CAST({HUGE} AS INT64) AS big, CAST(12.34 AS NUMERIC) AS amount, '{_BQ_TEXT}' AS note, "
+    "CAST(NULL AS STRING) AS nothing, TRUE AS flag, DATE '2024-02-29' AS day",
 }
 # Runs far longer than the test's time limit, and can be stopped.
 SLOW = {
@@ -47,7 +51,13 @@ SLOW = {
     "duckdb": "SELECT count(*) AS n FROM range(1000000000) a, range(1000) b",
     # fakesnow has no SYSTEM$WAIT; this keeps its DuckDB busy for a few seconds
     "snowflake": "SELECT sum(HASH(seq8())) AS n FROM TABLE(GENERATOR(ROWCOUNT => 100000000))",
+    "bigquery": "SELECT count(*) AS n FROM UNNEST(GENERATE_ARRAY(1, 20000)) a, UNNEST(GENERATE_ARRAY(1, 20000)) b WHERE MOD(a * b, 7) = 3",
 }
+# Stand-ins that cannot stop a running query: the tests count the cancel requests sent instead.
+STAND_INS_THAT_CANNOT_STOP = ("snowflake", "bigquery")
+# bqemulator runs a query inside the request that starts its job, cannot cancel it, and logs no requests to
+# count cancels by: these tests cannot prove anything about BigQuery's time limit and Cancel there.
+BQEMULATOR_CANNOT_SHOW = "bqemulator cannot stop a job nor show the cancel request (see fake_bigquery.py)"
 # Rows that tell NULL, '', 'NULL' and 'a,b' apart; rows 1 and 6 differ only in b.
 PAIRS = (
     "SELECT 1 AS k, 'a' AS a, 'x' AS b UNION ALL SELECT 2, '', 'x' UNION ALL SELECT 3, NULL, 'x' "
@@ -188,20 +198,24 @@ def test_rows_are_picked_out_by_fingerprint(every_source):
 
 
 def test_a_query_past_the_time_limit_is_cancelled_and_says_so(every_source):
+    if every_source.name == "bigquery":
+        pytest.skip(BQEMULATOR_CANNOT_SHOW)
     source = every_source.make_source(preview_timeout_seconds=TEST_TIMEOUT_SECONDS)
     aborts = every_source.abort_requests()
     started = time.monotonic()
     with pytest.raises(QueryTimeout, match="cancelled after 2 seconds"):
         source.preview(SLOW[every_source.name])
-    if every_source.name == "snowflake":
-        # fakesnow cannot stop a running statement: the proof is the abort request the connector sent at
-        # the limit (Snowflake also cancels at STATEMENT_TIMEOUT_IN_SECONDS on its own).
+    if every_source.name in STAND_INS_THAT_CANNOT_STOP:
+        # fakesnow and bqemulator cannot stop a running statement: the proof is the abort (cancel) request
+        # sent at the limit (Snowflake and BigQuery also stop at the statement's or job's own time limit).
         assert every_source.abort_requests() > aborts
     else:
         assert time.monotonic() - started < TEST_TIMEOUT_SECONDS + 3
 
 
 def test_cancel_from_another_thread_stops_the_query(every_source):
+    if every_source.name == "bigquery":
+        pytest.skip(BQEMULATOR_CANNOT_SHOW)
     source = every_source.make_source(extract_timeout_seconds=600)
     aborts = every_source.abort_requests()
     outcome: dict = {}
@@ -222,7 +236,7 @@ def test_cancel_from_another_thread_stops_the_query(every_source):
         thread.join(timeout=1)
     assert not thread.is_alive(), "the query went on after the interrupt"
     assert isinstance(outcome.get("error"), QueryInterrupted), outcome
-    if every_source.name == "snowflake":
+    if every_source.name in STAND_INS_THAT_CANNOT_STOP:
         assert (
             every_source.abort_requests() > aborts
         )  # the abort request went out (fakesnow finishes regardless)
