@@ -18,6 +18,7 @@ from apps.connections.models import Connection
 from apps.connections.sources import snowflake
 from apps.models.models import SqlModel
 from apps.syncs.execution import _plan, sync_preview
+from apps.syncs.outcomes import RunCounts
 from tests.fixtures.fake_snowflake import SNOWFLAKE_DATABASE, SNOWFLAKE_SCHEMA
 from tests.fixtures.syncs import m, make_sync
 from tests.syncs.test_runs import run
@@ -148,11 +149,9 @@ def test_connect_model_sync_and_an_unchanged_rerun_without_calls(
 
     # One change: the digest differs, the pairs are read, and only the changed row is sent.
     write([ROWS[0], (2, "zoe@example.com", "Zoë", "pro", 2), ROWS[2]])
-    assert sync_preview(workspace=workspace, sync=sync).counts == {
-        "source_rows": 3,
-        "unchanged": 2,
-        "updated": 1,
-    }
+    assert sync_preview(workspace=workspace, sync=sync).counts == RunCounts(
+        source_rows=3, unchanged=2, updated=1
+    )
     changed = run(workspace, sync)
     assert (changed.counts["updated"], changed.counts["unchanged"]) == (1, 2)
     state = {c["email"]: c for c in intercom_emulator.contacts(intercom_workspace.id_code)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from dataclasses import replace
 
 import duckdb
 import psycopg
@@ -20,6 +21,7 @@ from apps.syncs.engine.plan import plan
 from apps.syncs.execution import _extract, _plan, sync_preview
 from apps.syncs.ledger import DbLedger
 from apps.syncs.models import LedgerEntry
+from apps.syncs.outcomes import RunCounts
 from tests.factories import SourceConnectionFactory, SqlModelFactory
 from tests.fixtures.migrations import apply_migration_again
 from tests.fixtures.syncs import m, make_sync
@@ -159,7 +161,7 @@ def test_reruns_by_fingerprint_plan_what_reading_every_row_plans(
     assert (first.counts["created"], first.counts["rejected"]) == (3, 0), first.first_error
 
     calls = intercom_emulator.request_count()
-    assert sync_preview(workspace=workspace, sync=sync).counts == {"source_rows": 3, "unchanged": 3}
+    assert sync_preview(workspace=workspace, sync=sync).counts == RunCounts(source_rows=3, unchanged=3)
     rerun = run(workspace, sync)
     assert rerun.counts["unchanged"] == 3 and intercom_emulator.request_count() == calls
 
@@ -169,10 +171,10 @@ def test_reruns_by_fingerprint_plan_what_reading_every_row_plans(
                   (7, "Marie@Example.com", "Marie C.", "free", 1)])  # fmt: skip
     assert outcome(_plan(sync, full_resync=False, preview=True)) == outcome(every_row_plan(sync))
     preview = sync_preview(workspace=workspace, sync=sync)
-    assert preview.counts == {"source_rows": 6, "unchanged": 1, "updated": 1, "created": 1, "invalid": 3}
+    assert preview.counts == RunCounts(source_rows=6, unchanged=1, updated=1, created=1, invalid=3)
     changed = run(workspace, sync)
-    assert {k: v for k, v in changed.counts.items() if v and k not in ("api_calls", "rate_limited")} == (
-        preview.counts
+    assert RunCounts.from_json(changed.counts) == replace(
+        preview.counts, api_calls=changed.counts["api_calls"], rate_limited=changed.counts["rate_limited"]
     )
     state = {c["email"]: c for c in intercom_emulator.contacts(intercom_workspace.id_code)}
     assert state["alan@example.com"]["custom_attributes"]["plan"] == "pro"
@@ -238,7 +240,7 @@ def test_a_rerun_of_an_unchanged_model_is_proven_unchanged_in_two_queries(
     assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] == [("unchanged", 3)]
     preview = sync_preview(workspace=workspace, sync=sync)
     assert not reads
-    assert preview.counts == row_by_row_counts(sync, monkeypatch) == {"source_rows": 3, "unchanged": 3}
+    assert preview.counts == row_by_row_counts(sync, monkeypatch) == RunCounts(source_rows=3, unchanged=3)
     assert reads["keys"] == 2  # the row-by-row plan does read the pairs: counted for duplicates, then planned
     calls, reads_before = intercom_emulator.request_count(), sum(reads.values())
     rerun = run(workspace, sync)
@@ -249,7 +251,7 @@ def test_a_rerun_of_an_unchanged_model_is_proven_unchanged_in_two_queries(
         reads.clear()
         counts = sync_preview(workspace=workspace, sync=sync).counts
         assert reads["keys"] == 2, "planned row by row"
-        assert counts == row_by_row_counts(sync, monkeypatch) == expected
+        assert counts == row_by_row_counts(sync, monkeypatch) == RunCounts.from_json(expected)
         assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] != [("unchanged", 3)]
 
     changed = (2, "alan@example.com", "Alan", "pro", None)
@@ -272,7 +274,7 @@ def test_a_rerun_of_an_unchanged_model_is_proven_unchanged_in_two_queries(
         "alan@example.com"].payload_hash, destination_id=None, row_hash=ledger.row_hashes_among(
         ["alan@example.com"])["alan@example.com"])  # fmt: skip
     reads.clear()
-    assert sync_preview(workspace=workspace, sync=sync).counts == {"source_rows": 3, "unchanged": 3}
+    assert sync_preview(workspace=workspace, sync=sync).counts == RunCounts(source_rows=3, unchanged=3)
     assert not reads
 
     sync = services.sync_save(workspace=workspace, user=None, name=sync.name, model=model, destination=destination,

@@ -122,7 +122,7 @@ def test_preview_counts_equal_the_run_that_follows(workspace, warehouse, destina
     assert intercom_emulator.request_count() == calls_before  # a preview sends nothing
     result = run(workspace, sync)
     for key in ("source_rows", "created", "updated", "unchanged", "invalid"):
-        assert preview.counts.get(key, 0) == result.counts[key], key
+        assert preview.counts[key] == result.counts[key], key
     assert result.counts["invalid"] == 3  # both rows of ada@example.com, and the row without a key
     reasons = list(
         RecordResult.objects.for_workspace(workspace).filter(run=result).values_list("message", flat=True)
