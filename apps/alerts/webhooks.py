@@ -132,6 +132,18 @@ def run_event_data(run: SyncRun) -> dict:
     }
 
 
+def webhooks_run_started(*, run: SyncRun) -> None:
+    """Listener of a run's first start (`apps.syncs.lifecycle`)."""
+    webhook_deliveries_create(run=run, event_type=WebhookEvent.RUN_STARTED)
+
+
+def webhooks_run_finished(*, run: SyncRun) -> None:
+    """Listener of a run's end (`apps.syncs.lifecycle`): the event its status sends, if any."""
+    event_type = finished_event_type(RunStatus(run.status))
+    if event_type:
+        webhook_deliveries_create(run=run, event_type=event_type)
+
+
 @transaction.atomic
 def webhook_deliveries_create(*, run: SyncRun, event_type: str) -> list[WebhookDelivery]:
     """One delivery per enabled endpoint of the run's workspace that chose this event; each is sent by

@@ -614,6 +614,39 @@ def runs_stop_for_shutdown() -> int:
     return len(watches)
 
 
+def source_retry_delay(error: SourceError, attempt: int, waited: float) -> float | None:
+    """Seconds to wait before extracting again after `attempt` failed with `error`, or None: only a
+    transient error (a warehouse restarting refuses connections for a while) is retried, at most
+    SYNC_SOURCE_RETRY_ATTEMPTS times in all, with a doubling pause, within SYNC_SOURCE_RETRY_SECONDS."""
+    if not error.transient or attempt >= settings.SYNC_SOURCE_RETRY_ATTEMPTS:
+        return None
+    delay = min(settings.SYNC_SOURCE_RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1),
+                settings.SYNC_SOURCE_RETRY_SECONDS - waited)  # fmt: skip
+    return delay if delay > 0 else None
+
+
+def _extract_and_load(
+    sync: Sync, run: SyncRun, adapter, loader, recorder: RunRecorder, watch: _RunWatch
+) -> Stop:
+    """Plan and load the run's records. A transient warehouse error before anything of this slice was
+    planned or sent is retried (`source_retry_delay`); after that, it fails the run with its message."""
+    untouched, waited = recorder.counts.to_json(), 0.0
+    for attempt in itertools.count(1):
+        try:
+            records = _plan(sync, full_resync=run.full_resync, adapter=adapter)
+            return _load(records, loader, recorder, run, watch)
+        except SourceError as error:
+            delay = source_retry_delay(error, attempt, waited)
+            if delay is None or recorder.counts.to_json() != untouched or watch.stop is not None:
+                raise
+            logger.warning("Run %s: the warehouse failed (%s); trying again in %.1f s", run.pk, error, delay)
+            deadline = time.monotonic() + delay
+            while time.monotonic() < deadline and watch.stop is None:  # a cancel does not wait
+                time.sleep(min(0.1, delay))
+            waited += delay
+    raise AssertionError("unreachable")
+
+
 def sync_run_execute(
     *, run_id: int, progress: Callable[[RunCounts], None] | None = None, max_running: int | None = None
 ) -> SyncRun:
@@ -649,8 +682,7 @@ def sync_run_execute(
                 check = drift_check(sync, config, client)
                 recorder._count(Tally.DRIFT_CHECKED, check.checked)
                 recorder._count(Tally.DRIFT_MISSING, check.missing)
-            records = _plan(sync, full_resync=run.full_resync, adapter=adapter)
-            stop = _load(records, loader, recorder, run, watch)
+            stop = _extract_and_load(sync, run, adapter, loader, recorder, watch)
         except QueryInterrupted as interrupted:  # the watch stopped the query before any record was planned
             if watch.stop is None:
                 error = str(interrupted)

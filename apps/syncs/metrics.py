@@ -1,4 +1,4 @@
-"""What /metrics says about runs: counters fed by `run_finished`, and gauges read from the database at
+"""What /metrics says about runs: counters fed by the end of each run (`apps.syncs.lifecycle`), and gauges read from the database at
 scrape time (runs queued and running, the age of the oldest queued run)."""
 
 from django.db.models import Count, Min
@@ -10,8 +10,8 @@ from apps.syncs.models import ACTIVE_STATUSES, RunStatus, SyncRun
 from apps.syncs.outcomes import Outcome, RunCounts
 
 
-def count_finished_run(run, **_) -> None:
-    """Receiver of run_finished, in whichever process ended the run."""
+def count_finished_run(*, run) -> None:
+    """Listener of a run's end, in the worker that told it (`apps.syncs.lifecycle`)."""
     RUNS_FINISHED.labels(run.status).inc()
     counts = RunCounts.from_json(run.counts)
     for outcome in Outcome:

@@ -140,6 +140,9 @@ class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
     # two slices the run waits in the queue again, with its counts and how many source rows it got through.
     slices = models.PositiveIntegerField(default=0)
     resume_after_rows = models.PositiveBigIntegerField(default=0)
+    # Who has heard of the run's start and end ("finished:alerts", …; see `apps.syncs.lifecycle`): each
+    # is told once, even when the task telling them is retried or delivered twice.
+    announced = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -7,14 +7,12 @@ import logging
 from datetime import datetime
 
 from django.db import transaction
-from django.dispatch import receiver
 from django.utils import timezone
 
 from apps.common.problems import Invalid, Problem
 from apps.syncs.models import RunTrigger, Sync, SyncRun
 from apps.syncs.schedules import Schedule, ScheduleKind
 from apps.syncs.services import SyncAlreadyRunning, sync_run_start
-from apps.syncs.signals import run_finished
 from apps.syncs.statuses import SUCCEEDED
 from apps.tenancy.models import Workspace
 
@@ -129,8 +127,8 @@ def _run_due(sync_id: int, now: datetime) -> SyncRun | None:
 # --- sequences --------------------------------------------------------------------------------------
 
 
-@receiver(run_finished, dispatch_uid="syncs.scheduling.sequence_followers_start")
-def _after_run_finished(sender, run: SyncRun, **kwargs) -> None:
+def sequence_run_finished(*, run: SyncRun) -> None:
+    """Listener of a run's end (`apps.syncs.lifecycle`): a run that succeeded starts its followers."""
     if run.status in SUCCEEDED:
         sequence_followers_start(run=run)
 

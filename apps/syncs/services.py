@@ -21,9 +21,9 @@ from apps.syncs.engine.config import (
     Target,
 )
 from apps.syncs.ledger import refused_records
+from apps.syncs.lifecycle import run_ended, run_started
 from apps.syncs.models import ACTIVE_STATUSES, RecordResult, RunStatus, RunTrigger, Sync, SyncRun
 from apps.syncs.outcomes import RunCounts
-from apps.syncs.signals import announce, run_finished, run_started
 from apps.syncs.tasks import execute_sync_run_task
 from apps.tenancy.models import User, Workspace
 
@@ -209,7 +209,7 @@ def run_mark_running(run: SyncRun, *, max_running: int | None = None) -> bool:
         )  # fmt: skip
     run.refresh_from_db()
     if updated and run.slices == 1:
-        announce(run_started, run)
+        run_started(run)
     return bool(updated)
 
 
@@ -277,7 +277,7 @@ def _reap(runs) -> list[SyncRun]:
         )
         if ended:
             run.refresh_from_db()
-            transaction.on_commit(lambda run=run: announce(run_finished, run))
+            run_ended(run)
             transaction.on_commit(RUNS_REAPED.inc)
     for run in stale.filter(cancel_requested=False):
         sync = run.sync
@@ -299,7 +299,7 @@ def _reap(runs) -> list[SyncRun]:
         )
         if ended:
             run.refresh_from_db()
-            transaction.on_commit(lambda run=run: announce(run_finished, run))
+            run_ended(run)
             transaction.on_commit(RUNS_REAPED.inc)
     return continued
 
@@ -349,9 +349,7 @@ def _end_cancelled_queued(runs) -> int:
             status=RunStatus.CANCELLED, finished_at=timezone.now(), updated_at=timezone.now()
         ):
             ended += 1
-            if run.started_at is not None:  # it had started: its end is news, as any started run's
-                run.refresh_from_db()
-                announce(run_finished, run)
+            run_ended(run)
     return ended
 
 
@@ -367,7 +365,7 @@ def run_finish(run: SyncRun, *, status: RunStatus, counts: RunCounts, first_erro
     run.status, run.counts, run.finished_at = status, counts.to_json(), timezone.now()
     run.first_error = run.first_error or first_error
     run.save(update_fields=["status", "counts", "finished_at", "first_error", "updated_at"])
-    announce(run_finished, run)
+    run_ended(run)
     return run
 
 
@@ -382,10 +380,11 @@ def sync_run_cancel(*, workspace: Workspace, run: SyncRun, user: User | None = N
     run's message says who cancelled it (the first to ask)."""
     runs = SyncRun.objects.for_workspace(workspace)
     message = cancel_message(user)
-    runs.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+    if runs.filter(pk=run.pk, status=RunStatus.QUEUED).update(
         status=RunStatus.CANCELLED, finished_at=timezone.now(), updated_at=timezone.now(),
         cancel_requested=True, first_error=message,
-    )  # fmt: skip
+    ):  # fmt: skip
+        run_ended(run)
     runs.filter(pk=run.pk, status=RunStatus.RUNNING, cancel_requested=False).update(
         cancel_requested=True, first_error=message, updated_at=timezone.now()
     )

@@ -17,6 +17,33 @@ def execute_sync_run_task(self, run_id: int) -> None:
         raise self.retry(countdown=settings.SYNC_BUSY_WORKSPACE_RETRY_SECONDS) from None
 
 
+class ListenersFailed(Exception):
+    """Some listeners of a run's start or end failed (see `apps.syncs.lifecycle`); the task is retried."""
+
+
+_ANNOUNCE_RETRY = {
+    "autoretry_for": (ListenersFailed,),
+    "retry_backoff": settings.SYNC_ANNOUNCE_BACKOFF_SECONDS,
+    "retry_backoff_max": 10 * 60,
+    "max_retries": settings.SYNC_ANNOUNCE_MAX_RETRIES,
+}
+
+
+@shared_task(acks_late=True, **_ANNOUNCE_RETRY)
+def run_finished_task(run_id: int) -> list[str]:
+    """Tell alerts, webhooks, metrics and sequence followers that a run ended (each once)."""
+    from apps.syncs.lifecycle import run_announce
+
+    return run_announce(run_id=run_id, event="finished")
+
+
+@shared_task(acks_late=True, **_ANNOUNCE_RETRY)
+def run_started_task(run_id: int) -> list[str]:
+    from apps.syncs.lifecycle import run_announce
+
+    return run_announce(run_id=run_id, event="started")
+
+
 @shared_task
 def reap_stale_runs_task() -> int:
     from apps.syncs.services import runs_reap_stale

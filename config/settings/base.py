@@ -293,6 +293,16 @@ SYNC_REAP_EVERY_SECONDS = env.float("SYNC_REAP_EVERY_SECONDS", default=10.0)
 # A long run is cut into tasks of at most this long (well under the broker's visibility timeout, after
 # which Redis would hand an unacknowledged task to another worker).
 SYNC_RUN_SLICE_SECONDS = env.float("SYNC_RUN_SLICE_SECONDS", default=20 * 60)
+# A transient warehouse error (connection refused or lost, a timeout: a warehouse restarting) before a run
+# sent anything is retried, at most this many attempts in all, after 2, 4, 8… × the backoff seconds, and
+# within this many seconds of waiting; after that, the run fails with the warehouse's message.
+SYNC_SOURCE_RETRY_ATTEMPTS = env.int("SYNC_SOURCE_RETRY_ATTEMPTS", default=4)
+SYNC_SOURCE_RETRY_BACKOFF_SECONDS = env.float("SYNC_SOURCE_RETRY_BACKOFF_SECONDS", default=2.0)
+SYNC_SOURCE_RETRY_SECONDS = env.float("SYNC_SOURCE_RETRY_SECONDS", default=30.0)
+# The task telling alerts, webhooks, metrics and sequence followers of a run's end retries a listener that
+# failed (a database blip) after 2, 4, 8… × this many seconds, at most this many times.
+SYNC_ANNOUNCE_BACKOFF_SECONDS = env.int("SYNC_ANNOUNCE_BACKOFF_SECONDS", default=2)
+SYNC_ANNOUNCE_MAX_RETRIES = env.int("SYNC_ANNOUNCE_MAX_RETRIES", default=8)
 # A run queued this long is enqueued again, in case its message was lost (Redis flushed or restarted).
 SYNC_RUN_REQUEUE_SECONDS = env.int("SYNC_RUN_REQUEUE_SECONDS", default=10 * 60)
 # REST API: requests per API key (django-ninja's rate format: 120/min, 10/s, 30/10s, 1000/hour; each

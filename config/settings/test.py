@@ -25,3 +25,6 @@ CELERY_TASK_ALWAYS_EAGER = False
 DUCKDB_DATA_DIR = Path(tempfile.gettempdir())
 # No drift check unless a test asks for one: the other tests count every call to Intercom.
 SYNC_DRIFT_SAMPLE = 0
+# A test's worker process given TEST_CELERY_QUEUE (tests/alerts) sends the tasks it enqueues (an alert email, a webhook
+# delivery) to that test's own queue, where that worker takes them.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("TEST_CELERY_QUEUE", "celery")

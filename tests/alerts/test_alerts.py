@@ -245,7 +245,7 @@ def test_the_email_gives_the_start_in_the_workspaces_time_zone(workspace, sync, 
 
 
 def test_a_real_failing_run_raises_the_alert(workspace, django_capture_on_commit_callbacks, owner):
-    """The receivers hear the run services: a run whose warehouse is gone fails and emails."""
+    """The run's end is told to the alerts: a run whose warehouse is gone fails and emails."""
     source = SourceConnectionFactory(
         workspace=workspace, type="duckdb", config={"path": "/nonexistent/w.duckdb"}
     )

@@ -26,6 +26,7 @@ def worker(monkeypatch, celery_queue):
     monkeypatch.setenv("WEBHOOK_RETRY_BASE_SECONDS", str(RETRY_BASE_SECONDS))
     monkeypatch.setenv("WEBHOOKS_REQUIRE_HTTPS", "false")
     monkeypatch.setenv("UNSAFE_ALLOW_LOOPBACK_WEBHOOKS", "true")
+    monkeypatch.setenv("TEST_CELERY_QUEUE", celery_queue)  # the deliveries it enqueues stay on its queue
     process = WorkerProcess(celery_queue).start()
     default_queue = app.conf.task_default_queue
     app.conf.task_default_queue = celery_queue

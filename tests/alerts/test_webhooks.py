@@ -9,6 +9,7 @@ from apps.alerts import webhooks
 from apps.alerts.models import DeliveryStatus, WebhookDelivery, WebhookEvent
 from apps.alerts.tasks import webhook_retry_delay
 from apps.alerts.webhooks import Outcome, webhook_attempt
+from apps.syncs import lifecycle
 from apps.syncs import services as sync_services
 from apps.syncs.models import RunStatus
 from apps.syncs.outcomes import RunCounts
@@ -35,6 +36,9 @@ def start_and_finish(sync, status, callbacks, counts=None):
         sync_services.run_finish(
             run, status=status, counts=RunCounts.from_json(counts or {"source_rows": 3, "updated": 3})
         )
+    # What the start and end tasks do, here when tasks are not eager (each listener is told once).
+    lifecycle.run_announce(run_id=run.pk, event="started")
+    lifecycle.run_announce(run_id=run.pk, event="finished")
     return run
 
 

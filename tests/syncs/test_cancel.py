@@ -246,8 +246,8 @@ def test_a_cancel_that_arrives_while_a_long_run_is_between_slices_is_final(
     # The cancel lands as the next slice's message is taken: the run is queued with a cancel requested.
     SyncRun.objects.for_workspace(workspace).filter(pk=run.pk).update(cancel_requested=True)
     with django_capture_on_commit_callbacks() as enqueued:
-        services.runs_reap_stale()  # the requeue of lost messages leaves it alone
-    assert enqueued == []
+        services.runs_reap_stale()  # the requeue of lost messages ends it, and sends no next slice
+    assert [callback.func.__self__.name for callback in enqueued] == ["apps.syncs.tasks.run_finished_task"]
     done = sync_run_execute(run_id=run.pk)
     assert done.status == RunStatus.CANCELLED and done.slices == 1
     assert done.counts["created"] == run.counts["created"]  # the first slice's work is kept

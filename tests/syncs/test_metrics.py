@@ -36,12 +36,16 @@ def token(settings):
 
 
 def test_metrics_after_a_run_count_its_run_records_and_intercom_calls(
-    client, workspace, warehouse, destination, intercom_emulator, intercom_workspace
-):
+    client, workspace, warehouse, destination, intercom_emulator, intercom_workspace, eager_tasks,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
     intercom_emulator.set_rate_limit(workspace_per_minute=24, window_seconds=0.5)  # 2 calls a half second
     sync = people_sync(workspace, warehouse, destination, people(6, bad_every=6))  # 5 good rows, 1 no key
     before = scrape(client)
-    run = sync_run_execute(run_id=services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk)
+    with django_capture_on_commit_callbacks(execute=True):  # the run's end is told to the metrics
+        run = sync_run_execute(
+            run_id=services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk
+        )
     after = scrape(client)
 
     assert run.status == RunStatus.SUCCEEDED_WITH_WARNINGS
@@ -73,7 +77,7 @@ def test_metrics_after_a_run_count_its_run_records_and_intercom_calls(
 
 
 def test_queue_gauges_and_reaped_runs(
-    client, workspace, warehouse, destination, settings, django_capture_on_commit_callbacks
+    client, workspace, warehouse, destination, settings, django_capture_on_commit_callbacks, eager_tasks
 ):
     sync = people_sync(workspace, warehouse, destination, people(2))
     queued = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)

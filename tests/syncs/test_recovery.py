@@ -11,7 +11,6 @@ from apps.syncs.engine.plan import unchanged_rows
 from apps.syncs.execution import RunRecorder, sync_run_execute
 from apps.syncs.ledger import DbLedger
 from apps.syncs.models import RecordResult, RunStatus, RunTrigger, SyncRun
-from apps.syncs.signals import run_finished
 from tests.fixtures.syncs import m, make_sync
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +49,7 @@ def test_a_run_whose_worker_died_is_ended_and_continued_by_a_recovery_run(
     intercom_workspace,
     settings,
     django_capture_on_commit_callbacks,
+    eager_tasks,
 ):
     sync = people_sync(workspace, warehouse, destination, people(5))
     dead = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
@@ -57,22 +57,23 @@ def test_a_run_whose_worker_died_is_ended_and_continued_by_a_recovery_run(
     with pytest.raises(services.SyncAlreadyRunning):  # a live run blocks a second one
         services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     kill_worker_of(dead, settings)
-    ended = []
-    run_finished.connect(receiver := lambda run, **_: ended.append(run.pk), weak=False)  # noqa: F841
-    try:
-        with (
-            django_capture_on_commit_callbacks(execute=True),
-            pytest.raises(services.SyncAlreadyRunning) as blocked,  # the recovery run holds the sync now
-        ):
-            services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    finally:
-        run_finished.disconnect(receiver)
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(services.SyncAlreadyRunning) as blocked,  # the recovery run holds the sync now
+    ):
+        services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     recovery = blocked.value.run
     dead.refresh_from_db()
     assert dead.status == RunStatus.FAILED
     assert "stopped answering" in dead.first_error and f"run {recovery.pk} continues it" in dead.first_error
     assert recovery.trigger == RunTrigger.RECOVERY and recovery.continues_id == dead.pk
-    assert ended == [dead.pk]  # alerts and webhooks hear about the ended run
+    dead.refresh_from_db()  # alerts, webhooks, metrics and followers heard about the ended run
+    assert dead.announced == [
+        "finished:metrics",
+        "finished:followers",
+        "finished:alerts",
+        "finished:webhooks",
+    ]
     done = sync_run_execute(run_id=recovery.pk)
     assert done.status == RunStatus.SUCCEEDED and done.counts["created"] == 5
 

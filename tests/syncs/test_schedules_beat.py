@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from apps.common.problems import Invalid, Problem
-from apps.syncs import scheduling, services
+from apps.syncs import lifecycle, scheduling, services
 from apps.syncs.models import RunStatus, RunTrigger, Sync, SyncRun
 from apps.syncs.outcomes import RunCounts
 from apps.syncs.schedules import Schedule, ScheduleKind
@@ -211,7 +211,9 @@ def sequence(workspace):
 
 def end_run_of(sync: Sync, status: RunStatus) -> SyncRun:
     run = SyncRunFactory(workspace=sync.workspace, sync=sync, status=RunStatus.RUNNING)
-    return services.run_finish(run, status=status, counts=RunCounts(created=1))
+    run = services.run_finish(run, status=status, counts=RunCounts(created=1))
+    lifecycle.run_announce(run_id=run.pk, event="finished")  # the task run_finish enqueued (on commit)
+    return run
 
 
 def runs_of(sync: Sync):
@@ -256,6 +258,7 @@ def test_a_chain_runs_one_after_the_other(workspace, sequence):
     assert runs_of(last) == []  # not yet: only after the follower's own run succeeds
     (follower_run,) = runs_of(follower)
     services.run_finish(follower_run, status=RunStatus.SUCCEEDED, counts=RunCounts())
+    lifecycle.run_announce(run_id=follower_run.pk, event="finished")
     assert len(runs_of(last)) == 1
 
 
@@ -274,6 +277,7 @@ def test_a_real_run_that_succeeds_queues_its_follower(workspace, warehouse, dest
 
     run = sync_run_execute(run_id=services.sync_run_start(workspace=workspace, sync=leader, enqueue=False).pk)
     assert run.status == RunStatus.SUCCEEDED, run.first_error
+    lifecycle.run_announce(run_id=run.pk, event="finished")
     (queued,) = runs_of(follower)
     assert queued.trigger == RunTrigger.SCHEDULE
 
