@@ -333,9 +333,9 @@ def test_archived_then_permanently_deleted_is_planned_again():
 def test_leads_are_never_matched_by_or_sent_an_external_id():
     config = SyncConfig("lead", Behavior.UPSERT, SyncKey("email", "external_id"))
     # Intercom replaces a lead's External ID with a UUID of its own: nothing could find the lead by ours.
-    assert "Lead records cannot be matched on “external_id” (Email, Intercom ID)." in config.validate(
-        ["email"]
-    )
+    assert "Lead records cannot be matched on “external_id” (Email, Intercom ID)." in [
+        problem.message for problem in config.validate(["email"])
+    ]
     (record,) = run(config, [("u-1", None, None, None)])
     assert record.payload == {"role": "lead"}
 
