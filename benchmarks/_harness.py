@@ -83,10 +83,10 @@ def workspace_with_sync(emulator, *, source_type: str, source_config: dict, sql:
 
 
 def run_now(workspace, sync, **kwargs):
-    from apps.syncs import services
-    from apps.syncs.execution import sync_run_execute
+    from apps.syncs.runs import services as run_services
+    from apps.syncs.runs.execute import sync_run_execute
 
-    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False, **kwargs)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False, **kwargs)
     return sync_run_execute(run_id=run.pk)
 
 

@@ -54,21 +54,21 @@ def main() -> None:
             conn.execute("VACUUM ANALYZE demo.users")
         print(f"set-up: {args.users:,} users, {changed:,} changed ({changed / args.users:.1%})")
 
-        from apps.syncs.execution import _plan
+        from apps.syncs.runs.planning import sync_plan
 
         if args.profile:
             import cProfile
             import pstats
 
             profiler = cProfile.Profile()
-            profiler.runcall(lambda: sum(1 for _ in _plan(sync, full_resync=False)))
+            profiler.runcall(lambda: sum(1 for _ in sync_plan(sync=sync, full_resync=False)))
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
             return
         plans, copies, outcome = [], [], Counter()
         for _ in range(3):
             started = time.monotonic()
             outcome = Counter()
-            for record in _plan(sync, full_resync=False):
+            for record in sync_plan(sync=sync, full_resync=False):
                 outcome[record.operation] += record.rows
             plans.append(time.monotonic() - started)
             copies.append(base.worker_copy(base.WAREHOUSE_DB)["seconds"])

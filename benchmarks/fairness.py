@@ -158,10 +158,10 @@ class Trial:
 
 
 def trial(big_workspace, big_syncs, small_workspace, small_sync, small_timeout: float) -> Trial:
-    from apps.syncs import services
     from apps.syncs.models import ACTIVE_STATUSES, RunStatus
+    from apps.syncs.runs import services as run_services
 
-    bigs = [services.sync_run_start(workspace=big_workspace, sync=sync) for sync in big_syncs]
+    bigs = [run_services.sync_run_start(workspace=big_workspace, sync=sync) for sync in big_syncs]
     going = lambda r: (r.counts or {}).get("api_calls", 0) >= GOING_AFTER_CALLS  # noqa: E731
     bigs[0] = wait_for(bigs[0], going, "start sending")
     for index, big in enumerate(bigs[1:], start=1):  # the others, unless held in the queue
@@ -173,16 +173,16 @@ def trial(big_workspace, big_syncs, small_workspace, small_sync, small_timeout: 
     big_running = sum(1 for big in bigs if big.status == RunStatus.RUNNING)
 
     triggered = time.time()
-    small = services.sync_run_start(workspace=small_workspace, sync=small_sync)
+    small = run_services.sync_run_start(workspace=small_workspace, sync=small_sync)
     try:
         small = wait_for(small, lambda r: r.status not in ACTIVE_STATUSES, "finish", timeout=small_timeout)
     except TimeoutError:
         small = reload(small)
-        services.sync_run_cancel(workspace=small_workspace, run=small)
+        run_services.sync_run_cancel(workspace=small_workspace, run=small)
 
     cancelled = time.time()
     for big in bigs:
-        services.sync_run_cancel(workspace=big_workspace, run=big)
+        run_services.sync_run_cancel(workspace=big_workspace, run=big)
     bigs = [wait_for(big, lambda r: r.status not in ACTIVE_STATUSES, "stop after the cancel") for big in bigs]
     assert all(big.status == RunStatus.CANCELLED for big in bigs), [big.status for big in bigs]
     if small.status in ACTIVE_STATUSES:  # a cancelled queued run may still sit in the queue: let it drain

@@ -91,9 +91,11 @@ def seed_ledger(sync) -> int:
     fingerprints, one fake Intercom id per key."""
     from django.db import connection
 
-    from apps.syncs.execution import _plan
+    from apps.syncs.runs.planning import sync_plan
 
-    planned = _plan(sync, full_resync=False)  # the sync never ran: a first run's plan, every row read
+    planned = sync_plan(
+        sync=sync, full_resync=False
+    )  # the sync never ran: a first run's plan, every row read
     rows = 0
     # In chunks: the plan queries the ledger on the same connection, which a COPY in progress holds.
     while chunk := list(itertools.islice(planned, 50_000)):
@@ -109,13 +111,15 @@ def seed_ledger(sync) -> int:
                                 f"c{rows}", "", "", "now"))  # fmt: skip
                 rows += 1
     # … and a run history that says so, as the first run leaves it.
-    from apps.syncs import services
+    from apps.syncs.engine.outcomes import RunCounts
     from apps.syncs.models import RunStatus
-    from apps.syncs.outcomes import RunCounts
+    from apps.syncs.runs import services as run_services
 
-    first = services.sync_run_start(workspace=sync.workspace, sync=sync, enqueue=False)
-    services.run_mark_running(first)
-    services.run_finish(first, status=RunStatus.SUCCEEDED, counts=RunCounts(source_rows=rows, created=rows))
+    first = run_services.sync_run_start(workspace=sync.workspace, sync=sync, enqueue=False)
+    run_services.run_mark_running(first)
+    run_services.run_finish(
+        first, status=RunStatus.SUCCEEDED, counts=RunCounts(source_rows=rows, created=rows)
+    )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE syncs_ledgerentry")  # as autovacuum would after a first run's inserts
     return rows

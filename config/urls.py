@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from apps.common.views import healthz, readyz
 from apps.connections.intercom.views import intercom_callback
-from apps.syncs.metrics import metrics
+from apps.syncs.runs.metrics import metrics
 from apps.tenancy import views as tenancy_views
 
 workspace_patterns = [

@@ -23,7 +23,7 @@ from apps.alerts.models import WebhookEndpoint
 from apps.api.services import api_key_create
 from apps.models.models import SqlModel
 from apps.syncs.models import RecordResult
-from apps.syncs.wizard import STEP_KEYS
+from apps.syncs.wizard.views import STEP_KEYS
 from apps.tenancy import services as tenancy_services
 from apps.tenancy.models import Role
 from tests.conftest import member_of

@@ -9,8 +9,8 @@ from apps.alerts.models import AlertKind
 from apps.alerts.selectors import alert_recipients, sync_alert_settings
 from apps.alerts.services import RECOVERED
 from apps.common.time_zones import zone_or_utc
+from apps.syncs.engine.outcomes import LABELS, RunCounts, Tally
 from apps.syncs.models import RunStatus, SyncRun
-from apps.syncs.outcomes import LABELS, RunCounts, Tally
 from apps.syncs.templatetags.sync_tags import duration as format_duration
 
 SUBJECT_ERROR_CHARS = 90

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from apps.alerts.models import AlertKind, AlertState, SyncAlertSettings, WorkspaceAlertSettings
 from apps.alerts.selectors import sync_alert_settings
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RunStatus, Sync, SyncRun
-from apps.syncs.outcomes import RunCounts
 from apps.tenancy.models import Workspace
 
 RECOVERED = "recovered"  # the email kind sent when a raised failure clears

@@ -27,8 +27,8 @@ from apps.alerts.models import (
 )
 from apps.common.hosting import shared_hosting
 from apps.common.outbound import CheckedUrl, OutboundUrlError, outbound_request, outbound_url_check
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RunStatus, SyncRun
-from apps.syncs.outcomes import RunCounts
 from apps.tenancy.models import User, Workspace
 
 RESPONSE_EXCERPT_CHARS = 300

@@ -16,9 +16,10 @@ from apps.api.auth import WHERE_KEYS_ARE, ApiKeyAuth, ApiKeyRefused
 from apps.api.reference import ReferencePage
 from apps.api.throttle import PerApiKeyThrottle, TooManyFailedKeys, limit_in_words
 from apps.syncs import selectors as sync_selectors
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RunTrigger, Sync, SyncRun
-from apps.syncs.outcomes import RunCounts
-from apps.syncs.services import SyncAlreadyRunning, sync_run_start
+from apps.syncs.runs import selectors as run_selectors
+from apps.syncs.runs.services import SyncAlreadyRunning, sync_run_start
 
 DESCRIPTION = """Trigger Syncline syncs from your pipelines (Airflow, dbt Cloud, GitHub Actions, cron) and \
 follow their runs.
@@ -239,7 +240,7 @@ def trigger_sync(
 def get_sync_run(request: HttpRequest, run_id: int):
     workspace = request.auth.workspace
     return _found(
-        lambda: _run(request, sync_selectors.run_get(workspace=workspace, run_id=run_id)), "run", run_id
+        lambda: _run(request, run_selectors.run_get(workspace=workspace, run_id=run_id)), "run", run_id
     )
 
 

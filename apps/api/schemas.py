@@ -7,8 +7,8 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, StrictBool, create_model
 
 from apps.connections.intercom.catalog import OBJECTS, Behavior
+from apps.syncs.engine.outcomes import COUNT_KEYS
 from apps.syncs.models import RunStatus, RunTrigger
-from apps.syncs.outcomes import COUNT_KEYS
 
 SyncObject = Enum("SyncObject", {key: key for key in OBJECTS}, type=str)
 SyncBehavior = Enum("SyncBehavior", {b.value: b.value for b in Behavior}, type=str)

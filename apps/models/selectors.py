@@ -7,8 +7,8 @@ from apps.tenancy.models import Workspace
 
 def sql_model_list(*, workspace: Workspace) -> list[SqlModel]:
     """Models with their source and the syncs that read them (two queries, whatever the count)."""
-    from apps.syncs.models import Sync
-
+    # The Sync model, through the relation the syncs app declares (it depends on models, not the other way).
+    Sync = SqlModel._meta.get_field("syncs").related_model  # noqa: N806
     syncs = Prefetch("syncs", queryset=Sync.objects.for_workspace(workspace).only("id", "name", "model_id"))
     return list(
         SqlModel.objects.for_workspace(workspace)

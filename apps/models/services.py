@@ -100,12 +100,18 @@ def sql_model_save(
     return model
 
 
-def _refuse_dropping_used_columns(model: SqlModel, names: list[str]) -> None:
-    from apps.syncs.services import syncs_using_columns  # syncs depend on models, not the other way
+def _columns_read(model: SqlModel) -> dict[str, list[str]]:
+    """Column → names of the syncs that read it. Through the reverse relation the syncs app declares (it
+    depends on models, not the other way round: no import of it here)."""
+    used: dict[str, list[str]] = {}
+    for sync in model.syncs.all():
+        for column in sync.mapped_columns():
+            used.setdefault(column, []).append(sync.name)
+    return used
 
-    dropped = {
-        column: syncs for column, syncs in syncs_using_columns(model=model).items() if column not in names
-    }
+
+def _refuse_dropping_used_columns(model: SqlModel, names: list[str]) -> None:
+    dropped = {column: syncs for column, syncs in _columns_read(model).items() if column not in names}
     if dropped:
         detail = "; ".join(f"“{c}” (used by {', '.join(sorted(set(s)))})" for c, s in sorted(dropped.items()))
         message = (

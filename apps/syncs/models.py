@@ -4,8 +4,8 @@ from django.db import models
 from apps.common.models import TimeStampedModel
 from apps.connections.intercom.catalog import BEHAVIOR_LABELS, OBJECTS
 from apps.syncs.engine.config import SyncConfig
-from apps.syncs.outcomes import Outcome
-from apps.syncs.schedules import Schedule, ScheduleKind
+from apps.syncs.engine.outcomes import Outcome
+from apps.syncs.schedules.compute import Schedule, ScheduleKind
 from apps.tenancy.scoping import WorkspaceOwnedModel
 
 
@@ -108,7 +108,7 @@ class RunTrigger(models.TextChoices):
 
 class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
     """One execution of a sync: what was planned, sent and rejected, and why. Its status changes only
-    through the run services (queued → running → an end status: see `apps.syncs.statuses`)."""
+    through the run services (queued → running → an end status: see `apps.syncs.runs.statuses`)."""
 
     sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=30, choices=RunStatus.choices, default=RunStatus.QUEUED)
@@ -132,7 +132,7 @@ class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
     continues = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="continued_by"
     )
-    # A restore of missing records (a full resync) points at the run that found them missing (apps.syncs.drift).
+    # A restore of missing records (a full resync) points at the run that found them missing (apps.syncs.runs.drift).
     restores = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="restored_by"
     )
@@ -140,7 +140,7 @@ class SyncRun(WorkspaceOwnedModel, TimeStampedModel):
     # two slices the run waits in the queue again, with its counts and how many source rows it got through.
     slices = models.PositiveIntegerField(default=0)
     resume_after_rows = models.PositiveBigIntegerField(default=0)
-    # Who has heard of the run's start and end ("finished:alerts", …; see `apps.syncs.lifecycle`): each
+    # Who has heard of the run's start and end ("finished:alerts", …; see `apps.syncs.runs.lifecycle`): each
     # is told once, even when the task telling them is retried or delivered twice.
     announced = models.JSONField(default=list, blank=True)
 

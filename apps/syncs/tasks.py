@@ -7,8 +7,8 @@ from django.conf import settings
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def execute_sync_run_task(self, run_id: int) -> None:
-    from apps.syncs.execution import sync_run_execute
-    from apps.syncs.services import WorkspaceBusy
+    from apps.syncs.runs.execute import sync_run_execute
+    from apps.syncs.runs.services import WorkspaceBusy
 
     try:
         sync_run_execute(run_id=run_id, max_running=settings.SYNC_MAX_RUNNING_PER_WORKSPACE)
@@ -18,7 +18,7 @@ def execute_sync_run_task(self, run_id: int) -> None:
 
 
 class ListenersFailed(Exception):
-    """Some listeners of a run's start or end failed (see `apps.syncs.lifecycle`); the task is retried."""
+    """Some listeners of a run's start or end failed (see `apps.syncs.runs.lifecycle`); the task is retried."""
 
 
 _ANNOUNCE_RETRY = {
@@ -32,35 +32,35 @@ _ANNOUNCE_RETRY = {
 @shared_task(acks_late=True, **_ANNOUNCE_RETRY)
 def run_finished_task(run_id: int) -> list[str]:
     """Tell alerts, webhooks, metrics and sequence followers that a run ended (each once)."""
-    from apps.syncs.lifecycle import run_announce
+    from apps.syncs.runs.lifecycle import run_announce
 
     return run_announce(run_id=run_id, event="finished")
 
 
 @shared_task(acks_late=True, **_ANNOUNCE_RETRY)
 def run_started_task(run_id: int) -> list[str]:
-    from apps.syncs.lifecycle import run_announce
+    from apps.syncs.runs.lifecycle import run_announce
 
     return run_announce(run_id=run_id, event="started")
 
 
 @shared_task
 def reap_stale_runs_task() -> int:
-    from apps.syncs.services import runs_reap_stale
+    from apps.syncs.runs.services import runs_reap_stale
 
     return runs_reap_stale()
 
 
 @shared_task
 def run_due_schedules_task() -> int:
-    from apps.syncs.scheduling import schedules_run_due
+    from apps.syncs.schedules.services import schedules_run_due
 
     return len(schedules_run_due())
 
 
 @shared_task
 def purge_record_results_task() -> int:
-    from apps.syncs.services import record_results_purge
+    from apps.syncs.runs.services import record_results_purge
 
     return record_results_purge()
 
@@ -73,6 +73,6 @@ def stop_running_runs_on_shutdown(**_) -> None:
     as the Procfile starts workers; a prefork child keeps its runs to their end."""
     # Not imported here from a signal handler (a task thread may hold the import lock): no run ever
     # started in this process when the module is not loaded yet.
-    execution = sys.modules.get("apps.syncs.execution")
-    if execution is not None:
-        execution.runs_stop_for_shutdown()
+    watch = sys.modules.get("apps.syncs.runs.watch")
+    if watch is not None:
+        watch.runs_stop_for_shutdown()

@@ -4,7 +4,6 @@ from apps.tenancy import views
 
 # Mounted under /w/<workspace_slug>/.
 urlpatterns = [
-    path("", views.workspace_home, name="workspace_home"),
     path("settings/", views.workspace_settings, name="workspace_settings"),
     path("settings/members/", views.member_list, name="member_list"),
     path("settings/members/<int:membership_id>/role/", views.member_change_role, name="member_change_role"),

@@ -47,13 +47,6 @@ def workspace_create(request):
     return TemplateResponse(request, "tenancy/workspace_create.html", {"form": form})
 
 
-@workspace_view()
-def workspace_home(request, workspace):
-    from apps.syncs.selectors import home_overview  # the home page is the dashboard of the syncs
-
-    return TemplateResponse(request, "tenancy/workspace_home.html", home_overview(workspace=workspace))
-
-
 @workspace_view(write_role=Role.OWNER)
 def workspace_settings(request, workspace):
     initial = {"name": workspace.name, "time_zone": workspace.time_zone}

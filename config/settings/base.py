@@ -286,7 +286,7 @@ SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=16)
 SYNC_MAX_RUNNING_PER_WORKSPACE = env.int("SYNC_MAX_RUNNING_PER_WORKSPACE", default=2)
 SYNC_BUSY_WORKSPACE_RETRY_SECONDS = env.float("SYNC_BUSY_WORKSPACE_RETRY_SECONDS", default=5.0)
 SYNC_RECORD_RESULTS_DAYS = env.int("SYNC_RECORD_RESULTS_DAYS", default=30)
-# Ledger records a run looks up in Intercom (one call each) to find records deleted there (apps.syncs.drift).
+# Ledger records a run looks up in Intercom (one call each) to find records deleted there (apps.syncs.runs.drift).
 SYNC_DRIFT_SAMPLE = env.int("SYNC_DRIFT_SAMPLE", default=5)
 # Intercom client: attempts per call on 5xx / timeouts / connection errors, and the backoff's base delay.
 INTERCOM_CLIENT_MAX_ATTEMPTS = env.int("INTERCOM_CLIENT_MAX_ATTEMPTS", default=5)

@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from apps.alerts import services as alert_services
 from apps.alerts.models import AlertKind, AlertState
-from apps.syncs import services as sync_services
-from apps.syncs.execution import sync_run_execute
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RunStatus
-from apps.syncs.outcomes import RunCounts
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from apps.tenancy.models import Role
 from tests.conftest import member_of
 from tests.factories import SourceConnectionFactory, SqlModelFactory, SyncFactory, SyncRunFactory
@@ -40,7 +40,7 @@ def finish(django_capture_on_commit_callbacks):
             workspace=sync.workspace, sync=sync, status=RunStatus.RUNNING, started_at=timezone.now() - took
         )
         with django_capture_on_commit_callbacks(execute=True):
-            sync_services.run_finish(
+            run_services.run_finish(
                 run,
                 status=status,
                 counts=RunCounts.from_json(counts or {"source_rows": 10, "updated": 10}),
@@ -165,7 +165,7 @@ def test_a_run_still_running_past_the_limit_alerts_from_the_periodic_check(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        sync_services.run_finish(run, status=OK, counts=RunCounts(updated=1))  # over the limit, still raised
+        run_services.run_finish(run, status=OK, counts=RunCounts(updated=1))  # over the limit, still raised
     assert len(mail.outbox) == 1
 
 
@@ -252,7 +252,7 @@ def test_a_real_failing_run_raises_the_alert(workspace, django_capture_on_commit
     sync = SyncFactory(
         workspace=workspace, name="Companies", model=SqlModelFactory(workspace=workspace, source=source)
     )
-    run = sync_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     with django_capture_on_commit_callbacks(execute=True):
         run = sync_run_execute(run_id=run.pk)
     assert run.status == RunStatus.FAILED

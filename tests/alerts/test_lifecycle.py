@@ -12,10 +12,10 @@ from django.utils import timezone
 from apps.alerts import webhooks
 from apps.alerts.models import AlertKind, AlertState, DeliveryStatus, WebhookDelivery
 from apps.common.metrics import RUNS_FINISHED
-from apps.syncs import lifecycle
-from apps.syncs import services as sync_services
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RunStatus, SyncRun
-from apps.syncs.outcomes import RunCounts
+from apps.syncs.runs import lifecycle
+from apps.syncs.runs import services as run_services
 from apps.syncs.tasks import run_finished_task
 from config.celery import app
 from tests.factories import MembershipFactory, SyncFactory, SyncRunFactory
@@ -60,7 +60,7 @@ def test_a_listener_that_fails_once_is_retried_and_the_others_hear_once(
     run = running_run(workspace)
     before = finished_count("failed")
     with django_capture_on_commit_callbacks(execute=True):
-        sync_services.run_finish(
+        run_services.run_finish(
             run, status=RunStatus.FAILED, counts=RunCounts(rejected=1), first_error="boom"
         )
     run.refresh_from_db()
@@ -86,7 +86,7 @@ def test_a_listener_that_keeps_failing_does_not_keep_the_others_from_hearing(
     failures_left["flaky"] = 100
     run = running_run(workspace)
     with django_capture_on_commit_callbacks(execute=True):
-        sync_services.run_finish(run, status=RunStatus.FAILED, counts=RunCounts(), first_error="boom")
+        run_services.run_finish(run, status=RunStatus.FAILED, counts=RunCounts(), first_error="boom")
     run.refresh_from_db()
     assert 100 - failures_left["flaky"] == settings.SYNC_ANNOUNCE_MAX_RETRIES + 1  # tried, then retried
     assert run.announced == ALL  # every other listener heard, once, despite the retries
@@ -100,7 +100,7 @@ def test_a_cancelled_queued_run_is_announced(
     run = SyncRunFactory(workspace=workspace, sync=SyncFactory(workspace=workspace), status=RunStatus.QUEUED)
     before = finished_count("cancelled")
     with django_capture_on_commit_callbacks(execute=True):
-        sync_services.sync_run_cancel(workspace=workspace, run=run, user=owner)
+        run_services.sync_run_cancel(workspace=workspace, run=run, user=owner)
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED and run.announced == ALL
     assert finished_count("cancelled") - before == 1
@@ -116,7 +116,7 @@ def test_a_cancelled_run_whose_worker_died_is_announced(
     stale = timezone.now() - timedelta(seconds=settings.SYNC_RUN_LEASE_SECONDS + 5)
     run = running_run(workspace, heartbeat_at=stale)
     with django_capture_on_commit_callbacks(execute=True):
-        sync_services.sync_run_cancel(workspace=workspace, run=run, user=owner)
+        run_services.sync_run_cancel(workspace=workspace, run=run, user=owner)
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED and run.announced == ALL
 
@@ -154,7 +154,7 @@ def test_a_reaped_run_is_announced_by_a_real_worker(worker, hook_server, local_w
     run = SyncRunFactory(workspace=workspace, sync=sync, status=RunStatus.RUNNING, started_at=stale,
                          heartbeat_at=stale)  # fmt: skip
 
-    assert sync_services.runs_reap_stale() == 0  # ended, and nothing continues it
+    assert run_services.runs_reap_stale() == 0  # ended, and nothing continues it
 
     def told():
         run.refresh_from_db()

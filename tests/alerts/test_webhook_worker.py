@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from apps.alerts import webhooks
 from apps.alerts.models import DeliveryStatus, WebhookDelivery
-from apps.syncs import services as sync_services
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RunStatus
-from apps.syncs.outcomes import RunCounts
+from apps.syncs.runs import services as run_services
 from config.celery import app
 from tests.alerts.conftest import verify
 from tests.factories import MembershipFactory, SyncFactory, SyncRunFactory
@@ -56,7 +56,7 @@ def test_a_failing_endpoint_is_retried_with_backoff_by_a_real_worker(worker, hoo
     run = SyncRunFactory(workspace=workspace, sync=SyncFactory(workspace=workspace), status=RunStatus.RUNNING,
                          started_at=timezone.now())  # fmt: skip
 
-    sync_services.run_finish(
+    run_services.run_finish(
         run, status=RunStatus.FAILED, counts=RunCounts(rejected=2), first_error="1: refused"
     )
 

@@ -9,10 +9,10 @@ from apps.alerts import webhooks
 from apps.alerts.models import DeliveryStatus, WebhookDelivery, WebhookEvent
 from apps.alerts.tasks import webhook_retry_delay
 from apps.alerts.webhooks import Outcome, webhook_attempt
-from apps.syncs import lifecycle
-from apps.syncs import services as sync_services
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RunStatus
-from apps.syncs.outcomes import RunCounts
+from apps.syncs.runs import lifecycle
+from apps.syncs.runs import services as run_services
 from tests.alerts.conftest import BadSignature, verify
 from tests.alerts.factories import SECRET, WebhookEndpointFactory
 from tests.factories import SyncFactory, SyncRunFactory
@@ -32,8 +32,8 @@ def deliveries(workspace):
 def start_and_finish(sync, status, callbacks, counts=None):
     run = SyncRunFactory(workspace=sync.workspace, sync=sync, status=RunStatus.QUEUED)
     with callbacks(execute=True):
-        sync_services.run_mark_running(run)
-        sync_services.run_finish(
+        run_services.run_mark_running(run)
+        run_services.run_finish(
             run, status=status, counts=RunCounts.from_json(counts or {"source_rows": 3, "updated": 3})
         )
     # What the start and end tasks do, here when tasks are not eager (each listener is told once).

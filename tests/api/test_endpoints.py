@@ -14,8 +14,8 @@ from django.utils import timezone
 from apps.api.models import ApiKey
 from apps.api.services import api_key_create, api_key_revoke
 from apps.api.throttle import PerApiKeyThrottle
-from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RunStatus, SyncRun
+from apps.syncs.runs.execute import sync_run_execute
 from config.celery import app as celery_app
 from tests.api.conftest import ApiClient
 from tests.factories import MembershipFactory, SyncFactory, SyncRunFactory

@@ -5,7 +5,7 @@ went through" shows only because it is true."""
 import pytest
 from playwright.sync_api import expect
 
-from apps.syncs import services
+from apps.syncs.runs import services as run_services
 from tests.browser.conftest import log_in
 from tests.browser.test_five_steps import wait_for_run
 from tests.fixtures.syncs import m, make_sync
@@ -41,7 +41,7 @@ def test_the_run_page_agrees_with_itself_while_the_run_goes_and_at_its_end(
         latency_ms=250
     )  # 40 records at a few calls a second: a run of several seconds
     log_in(page, live_server, owner)
-    run = services.sync_run_start(workspace=workspace, sync=sync)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync)
     page.goto(f"{live_server.url}/w/{workspace.slug}/runs/{run.pk}/")
 
     expect(page.locator("h1 .status")).to_have_text("Running", timeout=20_000)

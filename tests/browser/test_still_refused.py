@@ -3,8 +3,8 @@ the run page's link to the run each record was first refused in (screenshots in 
 
 import pytest
 
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from tests.browser.conftest import log_in
 from tests.syncs.test_outcomes import people, user_sync
 
@@ -25,7 +25,7 @@ def test_still_refused_records_on_the_sync_and_run_pages(
 ):
     sync = user_sync(workspace, warehouse, destination, people(3, seats={1: "ten", 2: "<b>four</b>"}))
     first, second = (
-        sync_run_execute(run_id=services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk)
+        sync_run_execute(run_id=run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk)
         for _ in range(2)
     )
     log_in(page, live_server, owner)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from apps.connections.models import Connection
 from apps.connections.sources import bigquery
 from apps.models.models import SqlModel
-from apps.syncs.execution import _plan
+from apps.syncs.runs.planning import sync_plan
 from tests.fixtures.fake_bigquery import BIGQUERY_DATASET, BIGQUERY_PROJECT, service_account_json
 from tests.fixtures.syncs import m, make_sync
 from tests.syncs.test_runs import run
@@ -132,7 +132,7 @@ def test_connect_model_sync_and_an_unchanged_rerun_without_calls(
     assert (rerun.status, rerun.counts["source_rows"], rerun.counts["unchanged"]) == ("succeeded", 3, 3)
     assert intercom_emulator.request_count() == calls
     assert reads == Counter({"digest": 1})
-    assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] == [("unchanged", 3)]
+    assert [(r.operation, r.rows) for r in sync_plan(sync=sync, full_resync=False)] == [("unchanged", 3)]
 
 
 def test_a_key_that_is_not_a_service_account_key_is_shown_next_to_the_field(

@@ -17,8 +17,9 @@ from django.urls import reverse
 from apps.connections.models import Connection
 from apps.connections.sources import snowflake
 from apps.models.models import SqlModel
-from apps.syncs.execution import _plan, sync_preview
-from apps.syncs.outcomes import RunCounts
+from apps.syncs.engine.outcomes import RunCounts
+from apps.syncs.runs.planning import sync_plan
+from apps.syncs.runs.preview import sync_preview
 from tests.fixtures.fake_snowflake import SNOWFLAKE_DATABASE, SNOWFLAKE_SCHEMA
 from tests.fixtures.syncs import m, make_sync
 from tests.syncs.test_runs import run
@@ -145,7 +146,7 @@ def test_connect_model_sync_and_an_unchanged_rerun_without_calls(
     assert (rerun.status, rerun.counts["source_rows"], rerun.counts["unchanged"]) == ("succeeded", 3, 3)
     assert intercom_emulator.request_count() == calls
     assert reads == Counter({"digest": 1})
-    assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] == [("unchanged", 3)]
+    assert [(r.operation, r.rows) for r in sync_plan(sync=sync, full_resync=False)] == [("unchanged", 3)]
 
     # One change: the digest differs, the pairs are read, and only the changed row is sent.
     write([ROWS[0], (2, "zoe@example.com", "Zoë", "pro", 2), ROWS[2]])

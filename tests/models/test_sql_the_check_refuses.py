@@ -11,9 +11,9 @@ import pytest
 from django.urls import reverse
 
 from apps.models.models import SqlModel
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RunStatus
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from tests.factories import SourceConnectionFactory
 from tests.fixtures.mariadb import scratch_mariadb_user
 from tests.fixtures.syncs import m, make_sync
@@ -57,7 +57,7 @@ def test_a_deeply_nested_model_fails_its_run_with_the_message(workspace, warehou
                             ["user_id", "email"], unique=("email",))  # fmt: skip
     sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
                      key_identifier="email", mappings=[m("name", "string", "email")])  # fmt: skip
-    started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    started = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     result = sync_run_execute(run_id=started.pk)
     assert result.status == RunStatus.FAILED
     assert "too deeply nested" in result.first_error

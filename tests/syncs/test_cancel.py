@@ -15,10 +15,10 @@ import psycopg
 import pytest
 from django.urls import reverse
 
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RunStatus, SyncRun
-from apps.syncs.outcomes import RunCounts
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from apps.syncs.tasks import execute_sync_run_task
 from tests.factories import SourceConnectionFactory, SqlModelFactory
 from tests.fixtures.syncs import m, make_sync
@@ -105,10 +105,10 @@ def test_cancel_stops_a_sleeping_warehouse_query_and_the_run_ends_cancelled_with
 ):
     workers()
     sync = sleeping_sync(workspace, destination, pg_warehouse)
-    run = services.sync_run_start(workspace=workspace, sync=sync)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync)
     wait_for(lambda: sleeping_backends(pg_warehouse), timeout=30)
     asked = time.monotonic()
-    services.sync_run_cancel(workspace=workspace, run=run_of(run), user=owner)
+    run_services.sync_run_cancel(workspace=workspace, run=run_of(run), user=owner)
     done = wait_for(lambda: finished(run), timeout=10)
     assert time.monotonic() - asked < 10
     assert done.status == RunStatus.CANCELLED
@@ -116,7 +116,7 @@ def test_cancel_stops_a_sleeping_warehouse_query_and_the_run_ends_cancelled_with
     assert done.counts["source_rows"] == 0 and done.finished_at is not None
     assert gone(lambda: syncline_backends(pg_warehouse), seconds=5), syncline_backends(pg_warehouse)
     time.sleep(LEASE + 1)  # long enough for the reaper to see a dead run, had it been one
-    assert services.runs_reap_stale() == 0
+    assert run_services.runs_reap_stale() == 0
     assert SyncRun.objects.for_workspace(workspace).filter(sync=sync).count() == 1
 
 
@@ -127,17 +127,17 @@ def test_a_worker_killed_with_a_cancel_requested_is_not_restarted_and_leaves_no_
 ):
     worker = workers()
     sync = sleeping_sync(workspace, destination, pg_warehouse)
-    run = services.sync_run_start(workspace=workspace, sync=sync)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync)
     wait_for(lambda: sleeping_backends(pg_warehouse), timeout=30)
     worker.kill()  # SIGKILL mid-query: nothing of the worker is left to cancel anything
     # The server notices its client is gone within seconds, not at the query's end ten minutes on.
     assert gone(lambda: syncline_backends(pg_warehouse), seconds=10), syncline_backends(pg_warehouse)
-    services.sync_run_cancel(workspace=workspace, run=run_of(run), user=owner)  # before the lease ran out
+    run_services.sync_run_cancel(workspace=workspace, run=run_of(run), user=owner)  # before the lease ran out
     assert run_of(run).status == RunStatus.RUNNING and run_of(run).cancel_requested
     workers()  # a worker is back: it must not take the run up again either
     time.sleep(LEASE + 1)
-    services.runs_reap_stale()
-    services.runs_reap_stale()
+    run_services.runs_reap_stale()
+    run_services.runs_reap_stale()
     ended = run_of(run)
     assert ended.status == RunStatus.CANCELLED
     assert (
@@ -158,7 +158,7 @@ def test_a_warm_shutdown_stops_the_query_and_queues_the_run_again_uncancelled(
 ):
     worker = workers()
     sync = sleeping_sync(workspace, destination, pg_warehouse)
-    run = services.sync_run_start(workspace=workspace, sync=sync)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync)
     wait_for(lambda: sleeping_backends(pg_warehouse), timeout=30)
     asked = time.monotonic()
     worker.process.send_signal(signal.SIGTERM)  # warm shutdown: it waits for its tasks to end
@@ -168,7 +168,7 @@ def test_a_warm_shutdown_stops_the_query_and_queues_the_run_again_uncancelled(
     left = run_of(run)
     assert left.status == RunStatus.QUEUED and not left.cancel_requested and left.first_error == ""
     assert left.slices == 1  # the next worker continues it as its second slice
-    services.sync_run_cancel(workspace=workspace, run=left)  # no worker: cancelled at once
+    run_services.sync_run_cancel(workspace=workspace, run=left)  # no worker: cancelled at once
     assert run_of(run).status == RunStatus.CANCELLED
 
 
@@ -180,10 +180,10 @@ def test_cancel_during_the_intercom_loop_stops_within_seconds(
     intercom_emulator.set_faults(latency_ms=20)
     sync = people_sync(workspace, warehouse, destination, people(5000))
     workers()
-    run = services.sync_run_start(workspace=workspace, sync=sync)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync)
     wait_for(lambda: len(intercom_emulator.contacts(intercom_workspace.id_code)) >= 100)
     asked = time.monotonic()
-    services.sync_run_cancel(workspace=workspace, run=run_of(run), user=owner)
+    run_services.sync_run_cancel(workspace=workspace, run=run_of(run), user=owner)
     done = wait_for(lambda: finished(run), timeout=10)
     assert time.monotonic() - asked < 5
     assert done.status == RunStatus.CANCELLED and done.first_error == f"Cancelled by {owner.email}."
@@ -203,28 +203,30 @@ def test_the_reaper_ends_a_dead_run_with_a_cancel_requested_and_starts_no_recove
     workspace, owner, warehouse, destination, settings
 ):
     sync = people_sync(workspace, warehouse, destination, people(3))
-    dead = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    services.run_mark_running(dead)
-    services.sync_run_cancel(workspace=workspace, run=dead, user=owner)  # its worker was alive then
+    dead = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run_services.run_mark_running(dead)
+    run_services.sync_run_cancel(workspace=workspace, run=dead, user=owner)  # its worker was alive then
     assert run_of(dead).status == RunStatus.RUNNING
     kill_worker_of(dead, settings)  # and died before it could stop
-    assert services.runs_reap_stale() == 0  # nothing continued
-    assert services.runs_reap_stale() == 0
+    assert run_services.runs_reap_stale() == 0  # nothing continued
+    assert run_services.runs_reap_stale() == 0
     ended = run_of(dead)
     assert ended.status == RunStatus.CANCELLED and ended.finished_at is not None
     assert ended.first_error.startswith(f"Cancelled by {owner.email}.")
     assert SyncRun.objects.for_workspace(workspace).filter(sync=sync).count() == 1
     assert sync_run_execute(run_id=dead.pk).status == RunStatus.CANCELLED  # a redelivered message
     # The sync is free again: a new run can start.
-    assert services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).status == RunStatus.QUEUED
+    assert (
+        run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).status == RunStatus.QUEUED
+    )
 
 
 @pytestmark_db
 def test_cancelling_a_run_whose_worker_is_dead_ends_it_at_once(workspace, warehouse, destination, settings):
     sync = people_sync(workspace, warehouse, destination, people(3))
-    dead = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    dead = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     kill_worker_of(dead, settings)
-    cancelled = services.sync_run_cancel(workspace=workspace, run=dead)
+    cancelled = run_services.sync_run_cancel(workspace=workspace, run=dead)
     assert cancelled.status == RunStatus.CANCELLED
     assert cancelled.first_error.startswith("Cancelled.")
     assert not SyncRun.objects.for_workspace(workspace).filter(continues=dead).exists()
@@ -240,13 +242,13 @@ def test_a_cancel_that_arrives_while_a_long_run_is_between_slices_is_final(
     settings.SYNC_RUN_REQUEUE_SECONDS = 0
     intercom_emulator.set_faults(latency_ms=40)
     sync = people_sync(workspace, warehouse, destination, people(60))
-    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     run = sync_run_execute(run_id=run.pk)
     assert run.status == RunStatus.QUEUED and run.counts["created"] > 0  # one slice done, the next queued
     # The cancel lands as the next slice's message is taken: the run is queued with a cancel requested.
     SyncRun.objects.for_workspace(workspace).filter(pk=run.pk).update(cancel_requested=True)
     with django_capture_on_commit_callbacks() as enqueued:
-        services.runs_reap_stale()  # the requeue of lost messages ends it, and sends no next slice
+        run_services.runs_reap_stale()  # the requeue of lost messages ends it, and sends no next slice
     assert [callback.func.__self__.name for callback in enqueued] == ["apps.syncs.tasks.run_finished_task"]
     done = sync_run_execute(run_id=run.pk)
     assert done.status == RunStatus.CANCELLED and done.slices == 1
@@ -257,16 +259,16 @@ def test_a_cancel_that_arrives_while_a_long_run_is_between_slices_is_final(
 def test_a_slice_that_ends_with_a_cancel_requested_is_not_queued_again(
     workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings, monkeypatch
 ):
-    from apps.syncs import execution
+    from apps.syncs.runs import loop, watch
 
     settings.SYNC_RUN_SLICE_SECONDS = 0.3
     settings.SYNC_CONCURRENCY = 2
     intercom_emulator.set_faults(latency_ms=40)
     # Neither the watch nor a progress save hears of the cancel before the slice's time is up.
-    monkeypatch.setattr(execution, "CANCEL_CHECK_SECONDS", 60.0)
-    monkeypatch.setattr(execution, "PROGRESS_EVERY_SECONDS", 60.0)
+    monkeypatch.setattr(watch, "CANCEL_CHECK_SECONDS", 60.0)
+    monkeypatch.setattr(loop, "PROGRESS_EVERY_SECONDS", 60.0)
     sync = people_sync(workspace, warehouse, destination, people(60))
-    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
 
     def cancel_at_the_first_record(counts):
         if counts["source_rows"] == 1:
@@ -281,17 +283,19 @@ def test_the_cancel_button_says_who_cancelled_and_that_the_run_will_not_restart(
     owner_client, owner, workspace, warehouse, destination
 ):
     sync = people_sync(workspace, warehouse, destination, people(3))
-    running = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    services.run_mark_running(running)
+    running = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run_services.run_mark_running(running)
     page = owner_client.post(reverse("run_cancel", args=[workspace.slug, running.pk]), follow=True)
     assert "will not be restarted" in page.content.decode()
     assert run_of(running).cancel_requested and run_of(running).first_error == f"Cancelled by {owner.email}."
-    services.run_finish_cancelled(run_of(running), counts=RunCounts(source_rows=1))  # what its worker does
+    run_services.run_finish_cancelled(
+        run_of(running), counts=RunCounts(source_rows=1)
+    )  # what its worker does
     page = owner_client.get(reverse("run_detail", args=[workspace.slug, running.pk])).content.decode()
     assert f"Cancelled by {owner.email}." in page
 
     other = people_sync(workspace, warehouse, destination, people(3))
-    queued = services.sync_run_start(workspace=workspace, sync=other, enqueue=False)
+    queued = run_services.sync_run_start(workspace=workspace, sync=other, enqueue=False)
     page = owner_client.post(reverse("run_cancel", args=[workspace.slug, queued.pk]), follow=True)
     assert f"Run {queued.pk} is cancelled." in page.content.decode()
     assert run_of(queued).status == RunStatus.CANCELLED

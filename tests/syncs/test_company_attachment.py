@@ -6,9 +6,9 @@ warning and attached on a later run."""
 import pytest
 from django.urls import reverse
 
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import LedgerEntry, RecordResult, RunStatus
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from tests.fixtures.syncs import m, make_sync
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ MISSING_C7 = "Saved; company “c-7” is not in Intercom yet: it is attached on
 
 
 def run(workspace, sync):
-    started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    started = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     return sync_run_execute(run_id=started.pk)
 
 

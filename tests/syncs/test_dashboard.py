@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.syncs import services
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RecordResult, RunStatus, SyncRun
-from apps.syncs.outcomes import RunCounts
+from apps.syncs.runs import services as run_services
 from apps.tenancy.models import Role
 from tests.conftest import member_of
 from tests.factories import (
@@ -97,7 +97,7 @@ def test_viewers_see_everything_and_no_button(client, workspace, sync):
         workspace, sync, counts={"created": 1, "rejected": 1}, status=RunStatus.PARTIALLY_FAILED
     )
     RecordResult.objects.create(workspace=workspace, run=run, key="k", outcome="rejected", code="conflict")
-    active = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    active = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     client.force_login(member_of(workspace, Role.VIEWER).user)
     page = get(client, "sync_detail", workspace, sync.pk)
     assert "Run history" in page and "Records per run" in page and f"Run {active.pk} in progress" in page
@@ -124,9 +124,9 @@ def test_viewers_see_everything_and_no_button(client, workspace, sync):
 def test_a_run_that_read_the_whole_model_is_the_yardstick_of_the_next(owner_client, workspace, sync, status,
                                                                      yardstick):  # fmt: skip
     finished_run(workspace, sync, counts={"source_rows": 200, "created": 199, "invalid": 1}, status=status)
-    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    services.run_mark_running(run)
-    services.run_save_progress(run, RunCounts(source_rows=50, updated=50))
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run_services.run_mark_running(run)
+    run_services.run_save_progress(run, RunCounts(source_rows=50, updated=50))
     page = get(owner_client, "sync_detail", workspace, sync.pk)
     assert ("50 of ~200 rows read" in page) is yardstick
 
@@ -135,9 +135,9 @@ def test_progress_is_measured_against_the_last_run_and_polls_until_the_run_ends(
     owner_client, workspace, sync
 ):
     finished_run(workspace, sync, counts={"source_rows": 200, "updated": 200})
-    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    services.run_mark_running(run)
-    services.run_save_progress(run, RunCounts(source_rows=80, updated=75, rejected=2))
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run_services.run_mark_running(run)
+    run_services.run_save_progress(run, RunCounts(source_rows=80, updated=75, rejected=2))
 
     page = get(owner_client, "sync_detail", workspace, sync.pk)
     assert f'hx-get="/w/{workspace.slug}/runs/{run.pk}/progress/" hx-trigger="every 2s"' in page
@@ -148,7 +148,7 @@ def test_progress_is_measured_against_the_last_run_and_polls_until_the_run_ends(
     assert 'hx-trigger="every 2s"' in get(owner_client, "run_detail", workspace, run.pk)  # the run page too
 
     run.refresh_from_db()
-    services.run_finish(run, status=RunStatus.SUCCEEDED, counts=RunCounts(source_rows=200, updated=198))
+    run_services.run_finish(run, status=RunStatus.SUCCEEDED, counts=RunCounts(source_rows=200, updated=198))
     ended = owner_client.get(url("run_progress", workspace, run.pk), headers=HTMX)
     assert ended["HX-Refresh"] == "true"  # the page reloads once, with the finished run everywhere
     assert "hx-trigger" not in ended.content.decode() and "198 updated" in ended.content.decode()
@@ -156,8 +156,8 @@ def test_progress_is_measured_against_the_last_run_and_polls_until_the_run_ends(
 
 
 def test_a_first_run_has_an_indeterminate_bar(owner_client, workspace, sync):
-    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    services.run_mark_running(run)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run_services.run_mark_running(run)
     page = get(owner_client, "sync_detail", workspace, sync.pk)
     assert '<progress aria-label="Run in progress"></progress>' in page and "rows read (the last" not in page
 
@@ -186,7 +186,7 @@ def test_the_run_page_shows_the_timeline(owner_client, workspace, failed_run):
 
 
 def test_a_queued_run_shows_what_has_not_happened_yet(owner_client, workspace, sync):
-    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     html = get(owner_client, "run_detail", workspace, run.pk)
     assert "waiting for a worker" in html and "in progress" in html and "waited" not in html
 

@@ -5,9 +5,9 @@ transient, never in a loop. End to end against the emulator over HTTP."""
 
 import pytest
 
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RecordOutcome, RecordResult
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from tests.syncs.test_outcomes import COLUMNS, counts_of, people, user_sync
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def run_now(workspace, eager_tasks):
     def run_now(sync):
-        started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+        started = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
         return sync_run_execute(run_id=started.pk)
 
     return run_now

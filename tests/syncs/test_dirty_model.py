@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RecordOutcome, RecordResult, RunStatus
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from tests.fixtures.syncs import m, make_sync
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,7 @@ INVALID_EMAILS = {"not-an-email", "twice@example.com", "TWICE@example.com ", "na
 
 
 def run(workspace, sync):
-    started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    started = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     return sync_run_execute(run_id=started.pk)
 
 

@@ -5,11 +5,12 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from apps.syncs import drift, services
-from apps.syncs.drift import drift_sample
-from apps.syncs.execution import sync_run_execute
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import LedgerEntry, RecordOutcome, RecordResult, RunStatus, SyncRun
-from apps.syncs.outcomes import RunCounts
+from apps.syncs.runs import drift
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.drift import drift_sample
+from apps.syncs.runs.execute import sync_run_execute
 from apps.tenancy.models import Role
 from tests.conftest import member_of
 from tests.fixtures.syncs import m, make_sync
@@ -38,7 +39,7 @@ def user_sync(workspace, warehouse, destination, rows, *, behavior="upsert", ide
 
 
 def run_now(workspace, sync, **kwargs) -> SyncRun:
-    started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False, **kwargs)
+    started = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False, **kwargs)
     return sync_run_execute(run_id=started.pk)
 
 
@@ -128,7 +129,7 @@ def test_a_restore_where_most_records_are_there_updates_by_id_and_creates_the_mi
                                            api_calls=10)  # fmt: skip
     assert "It updates each record by its Intercom id" in page(owner_client, workspace, drifted)
 
-    restore = services.sync_run_restore(workspace=workspace, run=drifted)
+    restore = run_services.sync_run_restore(workspace=workspace, run=drifted)
     restore = sync_run_execute(run_id=restore.pk)
     # 8 updated by id (one call each); 2 answered 404 and created in the same run (two calls each).
     assert counts_of(restore) == RunCounts(source_rows=10, updated=8, created=2, restored=2, api_calls=12)
@@ -187,7 +188,7 @@ def test_a_wiped_company_sync_is_restored_at_one_call_each(
     drifted = run_now(workspace, sync)
     assert counts_of(drifted) == RunCounts(source_rows=3, unchanged=3, drift_checked=3, drift_missing=3,
                                            api_calls=3)  # fmt: skip
-    restore = sync_run_execute(run_id=services.sync_run_restore(workspace=workspace, run=drifted).pk)
+    restore = sync_run_execute(run_id=run_services.sync_run_restore(workspace=workspace, run=drifted).pk)
     assert counts_of(restore) == RunCounts(source_rows=3, created=3, restored=3, api_calls=3)
     companies = {c["company_id"]: c["name"] for c in intercom_emulator.companies(intercom_workspace.id_code)}
     assert companies == {"cmp-1": "Acme", "cmp-2": "Globex ☃", "cmp-3": "<b>Initech</b>"}

@@ -16,12 +16,14 @@ import pytest
 from apps.connections.sources import duckdb as duckdb_source
 from apps.connections.sources import mysql, postgres
 from apps.connections.sources.base import FINGERPRINT
-from apps.syncs import execution, services
+from apps.syncs import services
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.engine.plan import plan
-from apps.syncs.execution import _extract, _plan, sync_preview
-from apps.syncs.ledger import DbLedger
 from apps.syncs.models import LedgerEntry
-from apps.syncs.outcomes import RunCounts
+from apps.syncs.runs import planning
+from apps.syncs.runs.ledger import DbLedger
+from apps.syncs.runs.planning import sync_extract, sync_plan
+from apps.syncs.runs.preview import sync_preview
 from tests.factories import SourceConnectionFactory, SqlModelFactory
 from tests.fixtures.migrations import apply_migration_again
 from tests.fixtures.syncs import m, make_sync
@@ -130,8 +132,8 @@ def people_sync(people, workspace, destination):
 
 def every_row_plan(sync):
     """The plan as it was made before fingerprints: every row read and built."""
-    columns, batches = _extract(sync)
-    config = services.sync_engine_config(sync)
+    columns, batches = sync_extract(sync=sync)
+    config = sync.config
     return plan(list(batches), columns, config, DbLedger(sync, with_payloads=True))
 
 
@@ -169,7 +171,7 @@ def test_reruns_by_fingerprint_plan_what_reading_every_row_plans(
     people.write([ROWS[0], (2, "alan@example.com", "Alan", "pro", 1), (4, "linus@example.com", "Linus", None, 2),
                   (5, "marie@example.com", "Marie", "free", 1), (6, None, "Nobody", "free", 1),
                   (7, "Marie@Example.com", "Marie C.", "free", 1)])  # fmt: skip
-    assert outcome(_plan(sync, full_resync=False, preview=True)) == outcome(every_row_plan(sync))
+    assert outcome(sync_plan(sync=sync, full_resync=False, preview=True)) == outcome(every_row_plan(sync))
     preview = sync_preview(workspace=workspace, sync=sync)
     assert preview.counts == RunCounts(source_rows=6, unchanged=1, updated=1, created=1, invalid=3)
     changed = run(workspace, sync)
@@ -185,7 +187,7 @@ def test_reruns_by_fingerprint_plan_what_reading_every_row_plans(
                               object_key="user", behavior="upsert", key_column="email", key_identifier="email",
                               mappings=[*MAPPINGS[:2], m("seats", "integer", constant=7, custom=True)], options={},
                               sync=sync)  # fmt: skip
-    assert outcome(_plan(sync, full_resync=False, preview=True)) == outcome(every_row_plan(sync))
+    assert outcome(sync_plan(sync=sync, full_resync=False, preview=True)) == outcome(every_row_plan(sync))
     assert run(workspace, sync).counts["updated"] == 3
 
     # Mappings reordered: new fingerprints, same payloads. No call; the next rerun skips every row again.
@@ -200,7 +202,7 @@ def test_reruns_by_fingerprint_plan_what_reading_every_row_plans(
     assert reordered.counts["unchanged"] == 3 and intercom_emulator.request_count() == calls
     after = ledger.row_hashes_among(list(before))
     assert len(after) == 3 and not set(after.values()) & set(before.values())
-    records = list(_plan(sync, full_resync=False))
+    records = list(sync_plan(sync=sync, full_resync=False))
     assert [r.payload for r in records if r.key is not None and r.operation == "unchanged"] == [None] * 3
 
 
@@ -225,7 +227,7 @@ def _counting(method, name, made):
 def row_by_row_counts(sync, monkeypatch):
     """The preview's counts when the model is planned row by row, as before the shortcut."""
     with monkeypatch.context() as patched:
-        patched.setattr(execution, "_unchanged_as_a_whole", lambda read, ledger: 0)
+        patched.setattr(planning, "unchanged_as_a_whole", lambda read, ledger: 0)
         return sync_preview(workspace=sync.workspace, sync=sync).counts
 
 
@@ -237,7 +239,7 @@ def test_a_rerun_of_an_unchanged_model_is_proven_unchanged_in_two_queries(
 
     # No change: one record for the three rows, and neither the pairs nor the rows were read.
     reads.clear()
-    assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] == [("unchanged", 3)]
+    assert [(r.operation, r.rows) for r in sync_plan(sync=sync, full_resync=False)] == [("unchanged", 3)]
     preview = sync_preview(workspace=workspace, sync=sync)
     assert not reads
     assert preview.counts == row_by_row_counts(sync, monkeypatch) == RunCounts(source_rows=3, unchanged=3)
@@ -252,7 +254,7 @@ def test_a_rerun_of_an_unchanged_model_is_proven_unchanged_in_two_queries(
         counts = sync_preview(workspace=workspace, sync=sync).counts
         assert reads["keys"] == 2, "planned row by row"
         assert counts == row_by_row_counts(sync, monkeypatch) == RunCounts.from_json(expected)
-        assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] != [("unchanged", 3)]
+        assert [(r.operation, r.rows) for r in sync_plan(sync=sync, full_resync=False)] != [("unchanged", 3)]
 
     changed = (2, "alan@example.com", "Alan", "pro", None)
     people.write([ROWS[0], changed, ROWS[2]])
@@ -304,7 +306,7 @@ def test_fingerprints_stored_as_md5s_by_earlier_versions_cost_one_read_and_no_ca
     assert reads["rows"] == 1 and intercom_emulator.request_count() == calls
     assert all(FINGERPRINT.fullmatch(value) for value in entries.values_list("row_hash", flat=True))
     reads.clear()
-    assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] == [("unchanged", 3)]
+    assert [(r.operation, r.rows) for r in sync_plan(sync=sync, full_resync=False)] == [("unchanged", 3)]
     assert not reads
 
     # An older worker still finishing a run during the upgrade stores an md5 after the migration ran.

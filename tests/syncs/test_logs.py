@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from apps.common import logs
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from tests.factories import TEST_PASSWORD
 from tests.syncs.test_recovery import people, people_sync
 
@@ -62,7 +62,7 @@ def test_a_full_run_and_requests_log_json_with_their_context_and_no_secret(
 
     login = client.post(reverse("account_login"), {"login": owner.email, "password": TEST_PASSWORD})
     assert login.status_code == 302
-    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     started = len(json_lines)
     run = sync_run_execute(run_id=run.pk)
     run_lines = [json.loads(line) for line in json_lines[started:]]

@@ -4,9 +4,9 @@ the run stored and with what the emulator received."""
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RunStatus
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from tests.syncs.test_recovery import kill_worker_of, people, people_sync
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def test_metrics_after_a_run_count_its_run_records_and_intercom_calls(
     before = scrape(client)
     with django_capture_on_commit_callbacks(execute=True):  # the run's end is told to the metrics
         run = sync_run_execute(
-            run_id=services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk
+            run_id=run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk
         )
     after = scrape(client)
 
@@ -80,20 +80,20 @@ def test_queue_gauges_and_reaped_runs(
     client, workspace, warehouse, destination, settings, django_capture_on_commit_callbacks, eager_tasks
 ):
     sync = people_sync(workspace, warehouse, destination, people(2))
-    queued = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    queued = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     now = scrape(client)
     assert now[("syncline_runs_active", (("status", "queued"),))] == 1
     assert now[("syncline_runs_active", (("status", "running"),))] == 0
     assert now[("syncline_oldest_queued_run_age_seconds", ())] >= 0
 
-    services.run_mark_running(queued)
+    run_services.run_mark_running(queued)
     kill_worker_of(queued, settings)
     before = scrape(client)
     with (
         django_capture_on_commit_callbacks(execute=True),
-        pytest.raises(services.SyncAlreadyRunning),  # the reaper ended it and started a recovery run
+        pytest.raises(run_services.SyncAlreadyRunning),  # the reaper ended it and started a recovery run
     ):
-        services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+        run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     after = scrape(client)
     assert grew(before, after, "syncline_runs_reaped_total") == 1
     assert grew(before, after, "syncline_runs_finished_total", status="failed") == 1

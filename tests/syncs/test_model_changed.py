@@ -3,9 +3,10 @@ fails before reading any row or calling Intercom, and says which column; the pre
 
 import pytest
 
-from apps.syncs import services
-from apps.syncs.execution import sync_preview, sync_run_execute
 from apps.syncs.models import RunStatus
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
+from apps.syncs.runs.preview import sync_preview
 from tests.fixtures.syncs import m, make_sync
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,9 @@ def test_a_column_gone_from_the_model_fails_the_run_naming_it_with_no_call(
     model.save()
     calls = intercom_emulator.request_count()
 
-    run = sync_run_execute(run_id=services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk)
+    run = sync_run_execute(
+        run_id=run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk
+    )
 
     assert run.status == RunStatus.FAILED
     assert f"“{column}”" in run.first_error and "no longer fit this sync" in run.first_error

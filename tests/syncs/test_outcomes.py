@@ -1,5 +1,5 @@
 """What a run reports, end to end against the emulator over HTTP: its counts (one vocabulary, the same on
-the run page, in the API and in webhooks) and the status each rule of `apps.syncs.statuses` gives."""
+the run page, in the API and in webhooks) and the status each rule of `apps.syncs.runs.statuses` gives."""
 
 import re
 from pathlib import Path
@@ -10,11 +10,11 @@ from django.urls import reverse
 
 from apps.alerts.webhooks import run_event_data
 from apps.api.services import api_key_create
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
+from apps.syncs.engine.outcomes import COUNT_KEYS, LABELS, Outcome, RunCounts, Tally
 from apps.syncs.models import RecordOutcome, RecordResult, RunStatus
-from apps.syncs.outcomes import COUNT_KEYS, LABELS, Outcome, RunCounts, Tally
-from apps.syncs.statuses import run_status
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
+from apps.syncs.runs.statuses import run_status
 from tests.fixtures.syncs import m, make_sync
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def run_now(workspace, eager_tasks, django_capture_on_commit_callbacks):
     """Run the sync as a worker would; what its end sets off (alert emails) happens too."""
 
     def run_now(sync):
-        started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+        started = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
         with django_capture_on_commit_callbacks(execute=True):
             return sync_run_execute(run_id=started.pk)
 
@@ -237,11 +237,11 @@ ROOT = Path(__file__).resolve().parents[2]
 NOT_COUNTS = {
     "apps/api/endpoints.py": {"rate_limited"},
     "apps/connections/intercom/client.py": {"rate_limited", "archived"},
-    "apps/syncs/drift.py": {"archived"},  # Intercom's contact field
+    "apps/syncs/runs/drift.py": {"archived"},  # Intercom's contact field
     "apps/connections/intercom/attributes.py": {"archived"},
     "apps/connections/demo_warehouse.py": {"created"},
     "apps/syncs/engine/plan.py": {"unchanged", "invalid"},
-    "apps/syncs/execution.py": {"rate_limited"},  # the client's stats
+    "apps/syncs/runs/recorder.py": {"rate_limited"},  # the client's stats
 }
 
 
@@ -255,7 +255,7 @@ def test_no_count_key_is_spelled_outside_the_outcomes_module():
         *ROOT.glob("templates/**/*.txt"),
     ]:
         name = path.relative_to(ROOT).as_posix()
-        if "/migrations/" in name or name == "apps/syncs/outcomes.py":
+        if "/migrations/" in name or name == "apps/syncs/engine/outcomes.py":
             continue
         for number, line in enumerate(path.read_text().splitlines(), 1):
             for word in spelled.findall(line):

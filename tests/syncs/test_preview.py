@@ -9,7 +9,7 @@ import pytest
 from apps.common.time_zones import zone_or_utc
 from apps.connections.intercom.coercion import FIRST_SECOND, LAST_SECOND
 from apps.syncs import services
-from apps.syncs.preview_display import ValueFormatter
+from apps.syncs.runs.preview_display import ValueFormatter
 from tests.fixtures.syncs import m, make_sync
 from tests.html_tables import table_rows
 from tests.syncs.test_views import run_sync, typed, url

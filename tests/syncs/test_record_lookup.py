@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.syncs import services
+from apps.syncs.engine.outcomes import Outcome, RunCounts
 from apps.syncs.models import RecordOutcome, RecordResult
-from apps.syncs.outcomes import Outcome, RunCounts
+from apps.syncs.runs import services as run_services
 from apps.syncs.tasks import purge_record_results_task
 from tests.factories import SyncFactory, SyncRunFactory
 from tests.fixtures.syncs import m, make_sync
@@ -186,7 +186,7 @@ def test_update_only_skipped_records_are_found_with_their_reason(
 def test_record_details_expire_with_the_retention_setting(owner_client, workspace, first_run, settings):
     sync, run = first_run
     settings.SYNC_RECORD_RESULTS_DAYS = 7
-    assert services.record_results_purge(now=timezone.now() + timedelta(days=6)) == 0
+    assert run_services.record_results_purge(now=timezone.now() + timedelta(days=6)) == 0
     RecordResult.objects.for_workspace(workspace).update(created_at=timezone.now() - timedelta(days=8))
     entry = next(
         e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"].endswith("purge_record_results_task")

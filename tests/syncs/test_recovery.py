@@ -8,9 +8,12 @@ from django.utils import timezone
 
 from apps.syncs import services
 from apps.syncs.engine.plan import unchanged_rows
-from apps.syncs.execution import RunRecorder, sync_run_execute
-from apps.syncs.ledger import DbLedger
 from apps.syncs.models import RecordResult, RunStatus, RunTrigger, SyncRun
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
+from apps.syncs.runs.ledger import DbLedger
+from apps.syncs.runs.planning import sync_plan
+from apps.syncs.runs.recorder import RunRecorder
 from tests.fixtures.syncs import m, make_sync
 
 pytestmark = pytest.mark.django_db
@@ -52,16 +55,16 @@ def test_a_run_whose_worker_died_is_ended_and_continued_by_a_recovery_run(
     eager_tasks,
 ):
     sync = people_sync(workspace, warehouse, destination, people(5))
-    dead = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    services.run_mark_running(dead)
-    with pytest.raises(services.SyncAlreadyRunning):  # a live run blocks a second one
-        services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    dead = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run_services.run_mark_running(dead)
+    with pytest.raises(run_services.SyncAlreadyRunning):  # a live run blocks a second one
+        run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     kill_worker_of(dead, settings)
     with (
         django_capture_on_commit_callbacks(execute=True),
-        pytest.raises(services.SyncAlreadyRunning) as blocked,  # the recovery run holds the sync now
+        pytest.raises(run_services.SyncAlreadyRunning) as blocked,  # the recovery run holds the sync now
     ):
-        services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+        run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     recovery = blocked.value.run
     dead.refresh_from_db()
     assert dead.status == RunStatus.FAILED
@@ -82,24 +85,24 @@ def test_the_periodic_reaper_continues_runs_in_every_workspace_except_paused_syn
     workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings
 ):
     sync = people_sync(workspace, warehouse, destination, people(3))
-    dead = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    services.run_mark_running(dead)
+    dead = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run_services.run_mark_running(dead)
     alive_sync = people_sync(workspace, warehouse, destination, people(3))
-    alive = services.sync_run_start(workspace=workspace, sync=alive_sync, enqueue=False)
-    services.run_mark_running(alive)
+    alive = run_services.sync_run_start(workspace=workspace, sync=alive_sync, enqueue=False)
+    run_services.run_mark_running(alive)
     kill_worker_of(dead, settings)
-    assert services.runs_reap_stale() == 1
+    assert run_services.runs_reap_stale() == 1
     alive.refresh_from_db()
     assert alive.status == RunStatus.RUNNING  # its heartbeat is fresh
     recovery = SyncRun.objects.for_workspace(workspace).get(continues=dead)
     assert recovery.status == RunStatus.QUEUED
     sync_run_execute(run_id=recovery.pk)
 
-    paused = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    services.run_mark_running(paused)
+    paused = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run_services.run_mark_running(paused)
     services.sync_set_paused(workspace=workspace, sync=sync, paused=True)
     kill_worker_of(paused, settings)
-    services.runs_reap_stale()
+    run_services.runs_reap_stale()
     paused.refresh_from_db()
     assert paused.status == RunStatus.FAILED and "The sync is paused" in paused.first_error
     assert not SyncRun.objects.for_workspace(workspace).filter(continues=paused).exists()
@@ -109,12 +112,12 @@ def test_a_recovery_run_sends_only_what_the_dead_run_had_not_sent(
     workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings
 ):
     sync = people_sync(workspace, warehouse, destination, people(4))
-    first = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    first = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     assert sync_run_execute(run_id=first.pk).counts["created"] == 4
     warehouse.table("people", "id INTEGER, email VARCHAR, name VARCHAR", people(10))
-    dead = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    dead = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     kill_worker_of(dead, settings)  # died before sending anything
-    services.runs_reap_stale()
+    run_services.runs_reap_stale()
     recovery = SyncRun.objects.for_workspace(workspace).get(continues=dead)
     done = sync_run_execute(run_id=recovery.pk)
     assert done.counts["created"] == 6 and done.counts["unchanged"] == 4 and done.counts["api_calls"] == 6
@@ -128,7 +131,7 @@ def test_a_long_run_is_cut_into_slices_and_every_record_is_counted_and_sent_once
     intercom_emulator.set_faults(latency_ms=40)
     rows = people(60, bad_every=10)  # 6 rows without a key
     sync = people_sync(workspace, warehouse, destination, rows)
-    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     for _ in range(100):  # what the worker does with each slice's re-enqueued task
         run = sync_run_execute(run_id=run.pk)
         if run.status != RunStatus.QUEUED:
@@ -142,6 +145,24 @@ def test_a_long_run_is_cut_into_slices_and_every_record_is_counted_and_sent_once
     assert len(intercom_emulator.contacts(intercom_workspace.id_code)) == 54
     assert RecordResult.objects.for_workspace(workspace).filter(run=run, outcome="invalid").count() == 6
     assert run.started_at < run.finished_at
+
+
+def test_every_slice_gets_past_the_rows_earlier_slices_read_however_short_it_is(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings
+):
+    # On a loaded worker, reading the model again up to where the last slice stopped can take longer than
+    # a slice: each slice must still go past it, or the run would be queued again forever.
+    settings.SYNC_RUN_SLICE_SECONDS = 0
+    sync = people_sync(workspace, warehouse, destination, people(8))
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    for _ in range(20):
+        run = sync_run_execute(run_id=run.pk)
+        if run.status != RunStatus.QUEUED:
+            break
+    assert run.status == RunStatus.SUCCEEDED, run.first_error
+    assert 2 < run.slices <= 9
+    assert run.counts["created"] == 8 and run.counts["api_calls"] == 8
+    assert len(intercom_emulator.contacts(intercom_workspace.id_code)) == 8
 
 
 def test_rows_proven_unchanged_as_a_whole_are_counted_once_across_slices(workspace, warehouse, destination):
@@ -161,21 +182,21 @@ def test_a_queued_run_whose_message_was_lost_is_enqueued_again(
     workspace, warehouse, destination, settings, django_capture_on_commit_callbacks
 ):
     sync = people_sync(workspace, warehouse, destination, people(2))
-    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)  # no message: "lost"
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)  # no message: "lost"
     settings.SYNC_RUN_REQUEUE_SECONDS = 60
-    assert services.runs_reap_stale() == 0  # queued for less than a minute: left alone
+    assert run_services.runs_reap_stale() == 0  # queued for less than a minute: left alone
     SyncRun.objects.for_workspace(workspace).filter(pk=run.pk).update(
         updated_at=timezone.now() - timedelta(seconds=61)
     )
     with django_capture_on_commit_callbacks() as callbacks:
-        assert services.runs_reap_stale() == 1
+        assert run_services.runs_reap_stale() == 1
     assert len(callbacks) == 1  # the run's task, sent once the transaction commits
-    assert services.runs_reap_stale() == 0  # and not again at the next pass
+    assert run_services.runs_reap_stale() == 0  # and not again at the next pass
 
 
 def event_sync(workspace, warehouse, destination, n_events, n_people=5):
     """People (as users) and `n_events` events spread over them, one second apart."""
-    people_run = services.sync_run_start(
+    people_run = run_services.sync_run_start(
         workspace=workspace,
         sync=people_sync(workspace, warehouse, destination, people(n_people)),
         enqueue=False,
@@ -199,18 +220,19 @@ def event_sync(workspace, warehouse, destination, n_events, n_people=5):
 def test_events_in_flight_when_a_run_died_are_not_sent_twice(
     workspace, warehouse, destination, intercom_emulator, intercom_workspace
 ):
-    from apps.syncs import events_in_flight
-    from apps.syncs.execution import _plan
+    from apps.syncs.runs import events_in_flight
 
     sync = event_sync(workspace, warehouse, destination, 6)
-    planned = list(_plan(sync, full_resync=False))
+    planned = list(sync_plan(sync=sync, full_resync=False))
     arrived, lost = planned[0], planned[1]
     # What a run killed mid-call leaves: both noted, the first one reached Intercom, neither is in the ledger.
     api = intercom_emulator.client(intercom_workspace.token)
     assert api.post("/events", json=arrived.payload).status_code == 202
     events_in_flight.note(sync, arrived.key, arrived.payload)
     events_in_flight.note(sync, lost.key, lost.payload)
-    done = sync_run_execute(run_id=services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk)
+    done = sync_run_execute(
+        run_id=run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk
+    )
     assert done.status == RunStatus.SUCCEEDED, done.first_error
     assert done.counts["sent"] == 5 and done.counts["unchanged"] == 1  # the one that arrived is not resent
     assert len(intercom_emulator.events(intercom_workspace.id_code)) == 6
@@ -225,9 +247,9 @@ def test_the_run_pages_link_a_dead_run_and_the_run_that_continued_it(
     from django.urls import reverse
 
     sync = people_sync(workspace, warehouse, destination, people(2))
-    dead = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    dead = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     kill_worker_of(dead, settings)
-    services.runs_reap_stale()
+    run_services.runs_reap_stale()
     recovery = SyncRun.objects.for_workspace(workspace).get(continues=dead)
     dead_page = owner_client.get(reverse("run_detail", args=[workspace.slug, dead.pk])).content.decode()
     assert (

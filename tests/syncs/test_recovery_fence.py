@@ -3,9 +3,9 @@ sending at its next heartbeat and writes nothing over the ended run: the recover
 
 import pytest
 
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RunStatus, SyncRun
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from tests.syncs.test_recovery import people, people_sync
 
 # transaction=True: the run's heartbeat is written on the watch thread's own connection (committed rows only).
@@ -21,7 +21,7 @@ def test_a_run_reaped_while_its_worker_lives_stops_and_leaves_the_ended_run_alon
     settings.SYNC_CONCURRENCY = 2
     intercom_emulator.set_faults(latency_ms=20)
     sync = people_sync(workspace, warehouse, destination, people(300))
-    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
 
     def reap_once(counts):  # what the reaper writes when the heartbeat looked stale
         if counts.created >= 10:

@@ -3,10 +3,11 @@
 import pytest
 
 from apps.common.problems import Invalid, Problem
-from apps.syncs import services
 from apps.syncs.engine.config import Target
-from apps.syncs.execution import sync_preview, sync_run_execute
 from apps.syncs.models import LedgerEntry, RecordResult, RunStatus
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
+from apps.syncs.runs.preview import sync_preview
 from tests.fixtures.syncs import m, make_sync
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,7 @@ USER_NAMES = ["id", "email", "name", "plan", "mrr", "external_id", "company"]
 
 
 def run(workspace, sync, **kwargs):
-    started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False, **kwargs)
+    started = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False, **kwargs)
     return sync_run_execute(run_id=started.pk)
 
 
@@ -294,15 +295,15 @@ def test_contacts_keyed_by_intercom_id_and_permanent_delete(
 def test_a_cancelled_run_stops_after_the_records_in_flight(
     workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings, monkeypatch
 ):
-    from apps.syncs import execution
     from apps.syncs.models import LedgerEntry, SyncRun
+    from apps.syncs.runs import loop
 
     rows = [(i, f"user{i}@example.com", f"User {i}", "free", 0.0, f"u-{i}", None) for i in range(1, 61)]
     sync = users_sync(workspace, warehouse, destination, rows=rows)
     intercom_emulator.set_faults(latency_ms=50)
     settings.SYNC_CONCURRENCY = 2
-    monkeypatch.setattr(execution, "PROGRESS_EVERY_SECONDS", 0.2)
-    started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    monkeypatch.setattr(loop, "PROGRESS_EVERY_SECONDS", 0.2)
+    started = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
 
     def cancel_once_running(counts):  # the cancel arrives while the worker runs
         if counts["source_rows"] == 1:
@@ -348,7 +349,7 @@ def test_the_heartbeat_is_written_while_a_run_is_slow(
     intercom_emulator.set_faults(latency_ms=150)
     rows = [(i, f"user{i}@example.com", f"User {i}", "free", 0.0, f"u-{i}", "cmp-1") for i in range(1, 13)]
     sync = users_sync(workspace, warehouse, destination, rows=rows)
-    started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    started = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     heartbeats = []
 
     def read_heartbeat(counts):  # after each record, while the run is going

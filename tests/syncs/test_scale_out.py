@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from apps.syncs import services
 from apps.syncs.models import ACTIVE_STATUSES, RunStatus, SyncRun
+from apps.syncs.runs import services as run_services
 from apps.syncs.tasks import execute_sync_run_task
 from tests.factories import IntercomConnectionFactory, WorkspaceFactory
 from tests.fixtures.syncs import Warehouse, m, make_sync
@@ -63,7 +63,7 @@ def _worker_env(intercom_emulator) -> dict[str, str]:
 
 def _enqueue(workspace, sync, queue: str) -> SyncRun:
     """As "Run now" does, on this test's own queue."""
-    run = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     execute_sync_run_task.apply_async(args=[run.pk], queue=queue)
     return run
 

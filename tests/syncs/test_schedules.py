@@ -4,7 +4,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from apps.syncs.schedules import Schedule, ScheduleKind, format_run_time
+from apps.syncs.schedules.compute import Schedule, ScheduleKind, format_run_time
 
 
 def utc(*args) -> datetime:

@@ -11,10 +11,13 @@ from django.conf import settings
 from django.db import connection
 
 from apps.common.problems import Invalid, Problem
-from apps.syncs import lifecycle, scheduling, services
+from apps.syncs import services
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RunStatus, RunTrigger, Sync, SyncRun
-from apps.syncs.outcomes import RunCounts
-from apps.syncs.schedules import Schedule, ScheduleKind
+from apps.syncs.runs import lifecycle
+from apps.syncs.runs import services as run_services
+from apps.syncs.schedules import services as scheduling
+from apps.syncs.schedules.compute import Schedule, ScheduleKind
 from apps.syncs.tasks import run_due_schedules_task
 from config.celery import app as celery_app
 from tests.factories import SyncFactory, SyncRunFactory
@@ -211,7 +214,7 @@ def sequence(workspace):
 
 def end_run_of(sync: Sync, status: RunStatus) -> SyncRun:
     run = SyncRunFactory(workspace=sync.workspace, sync=sync, status=RunStatus.RUNNING)
-    run = services.run_finish(run, status=status, counts=RunCounts(created=1))
+    run = run_services.run_finish(run, status=status, counts=RunCounts(created=1))
     lifecycle.run_announce(run_id=run.pk, event="finished")  # the task run_finish enqueued (on commit)
     return run
 
@@ -257,14 +260,14 @@ def test_a_chain_runs_one_after_the_other(workspace, sequence):
     end_run_of(leader, RunStatus.SUCCEEDED)
     assert runs_of(last) == []  # not yet: only after the follower's own run succeeds
     (follower_run,) = runs_of(follower)
-    services.run_finish(follower_run, status=RunStatus.SUCCEEDED, counts=RunCounts())
+    run_services.run_finish(follower_run, status=RunStatus.SUCCEEDED, counts=RunCounts())
     lifecycle.run_announce(run_id=follower_run.pk, event="finished")
     assert len(runs_of(last)) == 1
 
 
 def test_a_real_run_that_succeeds_queues_its_follower(workspace, warehouse, destination):
     """The whole path: a run of the leader executes against the emulator over HTTP and ends succeeded."""
-    from apps.syncs.execution import sync_run_execute
+    from apps.syncs.runs.execute import sync_run_execute
     from tests.fixtures.syncs import m, make_sync
 
     warehouse.table("companies", "id VARCHAR, name VARCHAR", [("c1", "Acme"), ("c2", "Globex")])
@@ -275,7 +278,9 @@ def test_a_real_run_that_succeeds_queues_its_follower(workspace, warehouse, dest
     scheduling.sync_schedule_set(workspace=workspace, sync=follower, schedule=Schedule(ScheduleKind.AFTER_SYNC),
                                  after=leader)  # fmt: skip
 
-    run = sync_run_execute(run_id=services.sync_run_start(workspace=workspace, sync=leader, enqueue=False).pk)
+    run = sync_run_execute(
+        run_id=run_services.sync_run_start(workspace=workspace, sync=leader, enqueue=False).pk
+    )
     assert run.status == RunStatus.SUCCEEDED, run.first_error
     lifecycle.run_announce(run_id=run.pk, event="finished")
     (queued,) = runs_of(follower)
@@ -393,9 +398,9 @@ def test_run_now_and_the_beat_at_once_queue_one_run(workspace):
     with time_machine.travel(utc(2025, 1, 6, 9, 5), tick=False):
         errors = at_once(
             scheduling.schedules_run_due,
-            lambda: services.sync_run_start(workspace=workspace, sync=sync, enqueue=False),
+            lambda: run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False),
         )
-        assert all(isinstance(e, services.SyncAlreadyRunning) for e in errors)
+        assert all(isinstance(e, run_services.SyncAlreadyRunning) for e in errors)
         assert len(runs_of(sync)) == 1
         scheduling.schedules_run_due()  # a pass that found the row locked comes back a minute later
     assert len(runs_of(sync)) == 1

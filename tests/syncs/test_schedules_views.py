@@ -8,9 +8,9 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.syncs import scheduling
 from apps.syncs.models import Sync
-from apps.syncs.schedules import Schedule, ScheduleKind
+from apps.syncs.schedules import services as scheduling
+from apps.syncs.schedules.compute import Schedule, ScheduleKind
 from apps.tenancy.models import Role, Workspace
 from tests.conftest import member_of
 from tests.factories import SyncFactory

@@ -13,9 +13,9 @@ import uuid
 import psycopg
 import pytest
 
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import RunStatus
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from tests.factories import SourceConnectionFactory, SqlModelFactory
 from tests.fixtures.syncs import m, make_sync
 
@@ -110,7 +110,9 @@ def pg_sync(workspace, destination, database, port, sql="SELECT id, email, name 
 
 
 def execute(workspace, sync):
-    return sync_run_execute(run_id=services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk)
+    return sync_run_execute(
+        run_id=run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk
+    )
 
 
 def test_a_warehouse_that_comes_back_is_retried_and_the_run_succeeds(

@@ -7,12 +7,13 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from apps.syncs import services
-from apps.syncs.execution import RETRY_STOPPED, sync_run_execute
-from apps.syncs.ledger import DbLedger
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import LedgerEntry, RecordOutcome, RecordResult, RunStatus, SyncRun
-from apps.syncs.outcomes import RunCounts
-from apps.syncs.statuses import run_status
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
+from apps.syncs.runs.ledger import DbLedger
+from apps.syncs.runs.recorder import RETRY_STOPPED
+from apps.syncs.runs.statuses import run_status
 from apps.tenancy.models import Role
 from tests.conftest import member_of
 from tests.syncs.test_outcomes import COLUMNS, counts_of, people, user_sync
@@ -28,7 +29,7 @@ def run_now(workspace, eager_tasks, django_capture_on_commit_callbacks):
     """Run the sync as a worker would; what its end sets off (alert emails) happens too."""
 
     def run_now(sync):
-        started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+        started = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
         with django_capture_on_commit_callbacks(execute=True):
             return sync_run_execute(run_id=started.pk)
 

@@ -140,7 +140,7 @@ ALLOWED = {
     "apps/syncs/engine/config.py": {"self"},
     "apps/syncs/models.py": {"self"},
     "apps/syncs/services.py": {"sync"},
-    "apps/syncs/forms.py": {"self"},
+    "apps/syncs/wizard/forms.py": {"self"},
     "templates/syncs/wizard/fields.html": {"form"},
 }
 

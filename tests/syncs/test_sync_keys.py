@@ -5,8 +5,10 @@ on the order of the rows."""
 import pytest
 
 from apps.syncs import services
-from apps.syncs.execution import sync_preview, sync_run_execute
 from apps.syncs.models import RecordOutcome, RecordResult, RunStatus
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
+from apps.syncs.runs.preview import sync_preview
 from tests.fixtures.syncs import m, make_sync
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +25,7 @@ ROWS = [
 
 
 def run(workspace, sync):
-    started = services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
+    started = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     return sync_run_execute(run_id=started.pk)
 
 
@@ -46,7 +48,7 @@ def test_a_sync_keyed_email_to_email_on_a_model_keyed_by_user_id_lists_duplicate
     workspace, warehouse, destination, intercom_emulator, intercom_workspace
 ):
     sync = email_sync(workspace, warehouse, destination, ROWS)
-    assert services.sync_problems(model=sync.model, config=services.sync_engine_config(sync)) == []
+    assert services.sync_problems(model=sync.model, config=sync.config) == []
 
     preview = sync_preview(workspace=workspace, sync=sync)
     assert preview.counts["invalid"] == 3 and preview.counts["created"] == 3

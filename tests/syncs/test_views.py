@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
 from apps.syncs.models import LedgerEntry, RecordResult, RunStatus, Sync, SyncRun
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from apps.tenancy.models import Role
 from tests.conftest import member_of
 from tests.factories import SourceConnectionFactory, SyncFactory, SyncRunFactory
@@ -54,7 +54,9 @@ def as_role(client, workspace, role):
 
 
 def run_sync(workspace, sync):
-    return sync_run_execute(run_id=services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk)
+    return sync_run_execute(
+        run_id=run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk
+    )
 
 
 # --- the list and the sync page ---------------------------------------------------------------------------
@@ -450,7 +452,7 @@ def test_pause_and_resume(owner_client, workspace, users_sync):
 
 
 def test_cancel_a_queued_run(owner_client, workspace, users_sync):
-    run = services.sync_run_start(workspace=workspace, sync=users_sync, enqueue=False)
+    run = run_services.sync_run_start(workspace=workspace, sync=users_sync, enqueue=False)
     assert "Cancel run" in owner_client.get(url("run_detail", workspace, run.pk)).content.decode()
     owner_client.post(url("run_cancel", workspace, run.pk))
     run.refresh_from_db()
@@ -580,4 +582,4 @@ def test_record_results_older_than_the_setting_are_purged(workspace, failed_run,
     call_command("purge_record_results", stdout=io.StringIO())
     keys = set(RecordResult.objects.for_workspace(workspace).values_list("key", flat=True))
     assert keys == {"alan@example.com", ""}
-    assert services.record_results_purge(now=timezone.now() + timedelta(days=8)) == 2
+    assert run_services.record_results_purge(now=timezone.now() + timedelta(days=8)) == 2

@@ -8,8 +8,8 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 
-from apps.syncs import services
 from apps.syncs.models import ACTIVE_STATUSES, RunStatus, RunTrigger, SyncRun
+from apps.syncs.runs import services as run_services
 from tests.syncs.conftest import LEASE
 from tests.syncs.test_recovery import event_sync, people, people_sync
 
@@ -41,13 +41,13 @@ def test_a_worker_killed_mid_run_is_recovered_and_every_event_arrives_once(
     intercom_emulator.set_faults(latency_ms=15)
     sync = event_sync(workspace, warehouse, destination, 5000)
     first = workers()
-    run = services.sync_run_start(workspace=workspace, sync=sync)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync)
     wait_for(lambda: len(intercom_emulator.events(intercom_workspace.id_code)) >= 1000)
     first.kill()  # SIGKILL: the requests in flight may or may not have reached Intercom
     assert run_of(run).status == RunStatus.RUNNING
     workers()
     time.sleep(LEASE + 1)
-    assert services.runs_reap_stale() == 1
+    assert run_services.runs_reap_stale() == 1
     dead = run_of(run)
     recovery = SyncRun.objects.for_workspace(workspace).get(continues=dead)
     assert dead.status == RunStatus.FAILED and f"run {recovery.pk} continues it" in dead.first_error
@@ -69,7 +69,7 @@ def test_redis_flushed_mid_run_leaves_no_run_running_and_the_next_run_completes(
     sync = people_sync(workspace, warehouse, destination, people(1500))
     workers()
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
-    run = services.sync_run_start(workspace=workspace, sync=sync)
+    run = run_services.sync_run_start(workspace=workspace, sync=sync)
     wait_for(lambda: len(intercom_emulator.contacts(intercom_workspace.id_code)) >= 200)
     broker.flushdb()  # the broker's queues, unacknowledged messages and the rate limiter's buckets
     done = wait_for(lambda: finished(run), timeout=LEASE + 120)
@@ -78,11 +78,11 @@ def test_redis_flushed_mid_run_leaves_no_run_running_and_the_next_run_completes(
 
     # A run queued when Redis lost its message: the reaper enqueues it again.
     settings.SYNC_RUN_REQUEUE_SECONDS = 0
-    lost = services.sync_run_start(workspace=workspace, sync=sync)
+    lost = run_services.sync_run_start(workspace=workspace, sync=sync)
     broker.flushdb()
     time.sleep(0.5)
     if run_of(lost).status == RunStatus.QUEUED:  # the worker did not take it before the flush
-        services.runs_reap_stale()
+        run_services.runs_reap_stale()
     done = wait_for(lambda: finished(lost), timeout=60)
     assert done.status == RunStatus.SUCCEEDED and done.counts["unchanged"] == 1500
 
@@ -99,8 +99,8 @@ def test_the_same_sync_triggered_twice_at_once_executes_exactly_once(
 
         barrier.wait()
         try:
-            outcomes.append(services.sync_run_start(workspace=workspace, sync=sync, trigger=kind).pk)
-        except services.SyncAlreadyRunning as refused:
+            outcomes.append(run_services.sync_run_start(workspace=workspace, sync=sync, trigger=kind).pk)
+        except run_services.SyncAlreadyRunning as refused:
             outcomes.append(("refused", refused.run.pk))
         finally:
             connection.close()

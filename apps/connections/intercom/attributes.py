@@ -56,7 +56,7 @@ class CustomAttribute:
 
 
 def _client(connection: Connection):
-    from apps.syncs.execution import DestinationUnavailable, client_for
+    from apps.connections.intercom.destination import DestinationUnavailable, client_for
 
     try:
         return client_for(connection)

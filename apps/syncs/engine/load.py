@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from apps.connections.intercom.catalog import Behavior
 from apps.connections.intercom.client import Accepted, IntercomClient, Rejected, TransientFailure
 from apps.syncs.engine.config import SyncConfig
+from apps.syncs.engine.outcomes import Outcome
 from apps.syncs.engine.plan import Operation, PlannedRecord
-from apps.syncs.outcomes import Outcome
 
 KnownCompanies = Callable[[str], str | None]  # company_id → Intercom id, when known without a call
 

@@ -1,7 +1,7 @@
 from django import template
 from django.utils import timezone
 
-from apps.syncs.schedules import format_run_time
+from apps.syncs.schedules.compute import format_run_time
 
 register = template.Library()
 

@@ -2,8 +2,17 @@ from datetime import timedelta
 
 from django import template
 
+from apps.syncs.engine.outcomes import (
+    BAD,
+    BEHAVIOR_COUNTS,
+    LABELS,
+    WARN,
+    Outcome,
+    RunCounts,
+    Tally,
+    counts_summary,
+)
 from apps.syncs.models import RecordOutcome
-from apps.syncs.outcomes import BAD, BEHAVIOR_COUNTS, LABELS, WARN, Outcome, RunCounts, Tally, counts_summary
 
 register = template.Library()
 
@@ -147,7 +156,7 @@ def trigger_label(value: str) -> str:
 
 @register.filter
 def identifier_label(value: str) -> str:
-    from apps.syncs.forms import IDENTIFIER_LABELS
+    from apps.syncs.wizard.forms import IDENTIFIER_LABELS
 
     return IDENTIFIER_LABELS.get(value, value)
 
@@ -155,7 +164,7 @@ def identifier_label(value: str) -> str:
 @register.filter
 def null_policy(mapping, obj) -> str:
     """What a NULL does to a mapping (a `FieldMapping`, from `sync.config`)."""
-    from apps.syncs.forms import null_policy_words
+    from apps.syncs.wizard.forms import null_policy_words
 
     return null_policy_words(mapping, obj)
 
@@ -164,7 +173,7 @@ def null_policy(mapping, obj) -> str:
 def date_unit(mapping, model) -> str:
     """How a date mapping (a `FieldMapping`) reads its column ("numbers as epoch milliseconds"); "" for
     other mappings."""
-    from apps.syncs import date_units
+    from apps.syncs.engine import date_units
 
     if not date_units.takes_unit(mapping.field_type):
         return ""
@@ -174,7 +183,7 @@ def date_unit(mapping, model) -> str:
 @register.filter
 def event_time_unit(event, model) -> str:
     """How an event sync (its `EventOptions`) reads its event time column."""
-    from apps.syncs import date_units
+    from apps.syncs.engine import date_units
 
     return date_units.unit_words(event.created_at_unit, _kind(model, event.created_at_column))
 

@@ -15,9 +15,10 @@ from apps.connections.intercom import attributes, oauth
 from apps.connections.models import Connection, ConnectionKind, ConnectionStatus
 from apps.models.models import SqlModel
 from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
+from apps.syncs.management.commands.demo_setup import DEMO_EMAIL, DEMO_WORKSPACE
 from apps.syncs.models import Sync
-from apps.tenancy.management.commands.demo_setup import DEMO_EMAIL, DEMO_WORKSPACE
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
 from apps.tenancy.models import User, Workspace
 
 SYNC_NAME = "Users → Intercom"
@@ -56,10 +57,10 @@ class Command(BaseCommand):
         sync = self._sync(workspace, connection)
         # An emulator that forgot everything (no state file) needs a new token: then send every record again.
         try:
-            run = services.sync_run_start(
+            run = run_services.sync_run_start(
                 workspace=workspace, sync=sync, full_resync=reconnected, enqueue=not inline
             )
-        except services.SyncAlreadyRunning as busy:  # a restart while the last start's run goes on
+        except run_services.SyncAlreadyRunning as busy:  # a restart while the last start's run goes on
             run = busy.run
             self.stdout.write(
                 f"Demo sync “{sync.name}”: run {run.pk} is already {run.get_status_display().lower()}; "

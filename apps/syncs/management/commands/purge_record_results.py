@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from apps.syncs.services import record_results_purge
+from apps.syncs.runs.services import record_results_purge
 
 
 class Command(BaseCommand):

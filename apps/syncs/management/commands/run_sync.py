@@ -3,11 +3,11 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from apps.syncs import services
-from apps.syncs.execution import sync_run_execute
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RunTrigger, Sync
-from apps.syncs.outcomes import RunCounts
-from apps.syncs.statuses import SUCCEEDED
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.execute import sync_run_execute
+from apps.syncs.runs.statuses import SUCCEEDED
 from apps.tenancy.models import Workspace
 
 
@@ -29,10 +29,10 @@ class Command(BaseCommand):
             names = ", ".join(f"{s.pk}: {s.name}" for s in syncs) or "none"
             raise CommandError(f"No sync {sync!r} in {ws.name}. Its syncs: {names}.")
         try:
-            run = services.sync_run_start(
+            run = run_services.sync_run_start(
                 workspace=ws, sync=found, trigger=RunTrigger.COMMAND, full_resync=full_resync, enqueue=False
             )
-        except services.SyncAlreadyRunning as error:
+        except run_services.SyncAlreadyRunning as error:
             raise CommandError(str(error)) from None
         with tqdm(desc=found.name, unit=" rows", file=self.stderr._out, dynamic_ncols=True) as bar:
 

@@ -6,8 +6,8 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
 from apps.common.metrics import RECORDS, RUNS_FINISHED, metrics_response
+from apps.syncs.engine.outcomes import Outcome, RunCounts
 from apps.syncs.models import ACTIVE_STATUSES, RunStatus, SyncRun
-from apps.syncs.outcomes import Outcome, RunCounts
 
 
 def count_finished_run(*, run) -> None:

@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 LISTENERS: dict[str, dict[str, str]] = {
     "started": {"webhooks": "apps.alerts.webhooks.webhooks_run_started"},
     "finished": {
-        "metrics": "apps.syncs.metrics.count_finished_run",
-        "followers": "apps.syncs.scheduling.sequence_run_finished",
+        "metrics": "apps.syncs.runs.metrics.count_finished_run",
+        "followers": "apps.syncs.schedules.services.sequence_run_finished",
         "alerts": "apps.alerts.services.alerts_run_finished",
         "webhooks": "apps.alerts.webhooks.webhooks_run_finished",
     },

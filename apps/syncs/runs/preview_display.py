@@ -19,11 +19,11 @@ from typing import Any
 from apps.common.time_zones import zone_or_utc
 from apps.connections.intercom.catalog import EVENT_CONTACT_KEYS, Behavior
 from apps.connections.intercom.coercion import FIRST_SECOND, LAST_SECOND
-from apps.syncs import date_units, services
+from apps.syncs.engine import date_units
 from apps.syncs.engine.config import SyncConfig
+from apps.syncs.engine.outcomes import Outcome
 from apps.syncs.engine.payload import CUSTOM
 from apps.syncs.engine.plan import COMPANY_CHANGE, Operation, PlannedRecord, flatten
-from apps.syncs.outcomes import Outcome
 
 # The sampled outcomes of a preview (execution.PLANNED_OUTCOME's words), in the order the page shows them.
 SAMPLED_OPERATIONS = [(Outcome.CREATED, "Records to create"), (Outcome.UPDATED, "Records to update"),
@@ -131,7 +131,7 @@ class ValueFormatter:
 
 def sample_tables(sync, preview) -> list[SampleTable]:
     """The preview's samples as tables, one per operation that has any."""
-    config = services.sync_engine_config(sync)
+    config = sync.config
     formatter = ValueFormatter(config, sync.model.columns, zone_or_utc(sync.workspace.time_zone))
     describe = _Describer(config, formatter)
     key_label = config.object.identifier(config.sync_key.identifier).label
@@ -151,7 +151,7 @@ def sample_tables(sync, preview) -> list[SampleTable]:
 def payload_describer(sync) -> Callable[[dict[str, Any] | None], SampleRecord]:
     """A request body a run sent, as the preview shows one (fields with dates as dates, or an event): the
     record page's "fields sent"."""
-    config = services.sync_engine_config(sync)
+    config = sync.config
     formatter = ValueFormatter(config, sync.model.columns, zone_or_utc(sync.workspace.time_zone))
     describe = _Describer(config, formatter)
     operation = Operation.SEND if config.object_key == "event" else Operation.CREATE

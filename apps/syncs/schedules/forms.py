@@ -11,7 +11,7 @@ from datetime import time
 from django import forms
 
 from apps.syncs.models import Sync
-from apps.syncs.schedules import KIND_FIELDS, WEEKDAYS, Schedule, ScheduleKind
+from apps.syncs.schedules.compute import KIND_FIELDS, WEEKDAYS, Schedule, ScheduleKind
 from apps.tenancy.models import Workspace
 
 

@@ -5,8 +5,8 @@ The README's "Run statuses" table says the same for users; a test runs each rule
 
 from __future__ import annotations
 
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RunStatus
-from apps.syncs.outcomes import RunCounts
 
 # Runs that read the whole model and got records through: a sync that has one is past its first run, and
 # its rows read are the yardstick of the next run's progress.

@@ -8,9 +8,10 @@ from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
 from apps.common.time_zones import time_zone_names
-from apps.syncs import scheduling, selectors
-from apps.syncs.schedule_forms import ScheduleForm
-from apps.syncs.schedules import KIND_FIELDS, Schedule, ScheduleKind, format_run_time
+from apps.syncs import selectors
+from apps.syncs.schedules import services as scheduling
+from apps.syncs.schedules.compute import KIND_FIELDS, Schedule, ScheduleKind, format_run_time
+from apps.syncs.schedules.forms import ScheduleForm
 from apps.syncs.templatetags.schedule_tags import next_run_label
 from apps.tenancy.access import workspace_view
 

@@ -29,8 +29,8 @@ from django.db import connection as db
 from apps.connections.intercom.catalog import Behavior
 from apps.connections.intercom.client import Accepted, IntercomClient, TransientFailure
 from apps.syncs.engine.config import SyncConfig
+from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import LedgerEntry, Sync, SyncRun
-from apps.syncs.outcomes import RunCounts
 
 CHECKED_BEHAVIORS = (Behavior.UPSERT, Behavior.UPDATE_ONLY)
 SAMPLED_PAGES_FROM_ROWS = 100_000  # a ledger table this big (PostgreSQL's estimate) is sampled by pages

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from apps.common.problems import Invalid, Problem
 from apps.syncs.models import RunTrigger, Sync, SyncRun
-from apps.syncs.schedules import Schedule, ScheduleKind
-from apps.syncs.services import SyncAlreadyRunning, sync_run_start
-from apps.syncs.statuses import SUCCEEDED
+from apps.syncs.runs.services import SyncAlreadyRunning, sync_run_start
+from apps.syncs.runs.statuses import SUCCEEDED
+from apps.syncs.schedules.compute import Schedule, ScheduleKind
 from apps.tenancy.models import Workspace
 
 logger = logging.getLogger(__name__)

@@ -26,8 +26,11 @@ from apps.common.problems import Invalid
 from apps.connections.intercom import attributes as intercom_attributes
 from apps.connections.intercom.catalog import BEHAVIOR_LABELS, OBJECTS
 from apps.syncs import selectors, services
-from apps.syncs.execution import sync_preview as plan_preview
-from apps.syncs.forms import (
+from apps.syncs.models import RunTrigger, Sync
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.preview import sync_preview as plan_preview
+from apps.syncs.runs.views import preview_tables
+from apps.syncs.wizard.forms import (
     IDENTIFIER_LABELS,
     AttributeInlineForm,
     BehaviorStepForm,
@@ -36,8 +39,6 @@ from apps.syncs.forms import (
     FieldsStep,
     fields_data,
 )
-from apps.syncs.models import RunTrigger, Sync
-from apps.syncs.views import preview_tables
 from apps.tenancy.access import workspace_view
 from apps.tenancy.models import Role
 
@@ -317,10 +318,10 @@ def _saved(request, workspace, sync, *, run: bool) -> str:
         messages.success(request, f"Sync “{sync.name}” saved. Choose when it runs.")
         return reverse("sync_schedule", args=[workspace.slug, sync.pk])
     try:
-        started = services.sync_run_start(
+        started = run_services.sync_run_start(
             workspace=workspace, sync=sync, trigger=RunTrigger.MANUAL, user=request.user
         )
-    except services.SyncAlreadyRunning as running:
+    except run_services.SyncAlreadyRunning as running:
         messages.warning(request, f"Sync “{sync.name}” saved; run {running.run.pk} is still in progress.")
     else:
         messages.success(request, f"Sync “{sync.name}” saved; run {started.pk} queued.")

@@ -9,8 +9,8 @@ from typing import Any
 
 from apps.connections.intercom.client import Accepted, IntercomClient
 from apps.syncs.engine.payload import payload_hash
-from apps.syncs.ledger import DbLedger
 from apps.syncs.models import EventInFlight, Sync
+from apps.syncs.runs.ledger import DbLedger
 
 logger = logging.getLogger(__name__)
 

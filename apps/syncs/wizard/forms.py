@@ -4,7 +4,7 @@
 2. "Where do you want to sync data to?" (DestinationStepForm): the Intercom connection and object.
 3. "How should changes to the source be synced?" (BehaviorStepForm): behavior and sync key.
 4. "Which fields should be updated?" (FieldsStep): the mapper, the per-object options and the name.
-Then the preview (views in apps/syncs/wizard.py). Each step checks what is chosen on it and puts every
+Then the preview (views in apps/syncs/wizard/views.py). Each step checks what is chosen on it and puts every
 problem next to its field; the engine's own checks (services) decide, the forms only place the words.
 
 The mapper has one row per Intercom field, each with a column input (a searchable <datalist> of the
@@ -34,7 +34,7 @@ from apps.connections.intercom.catalog import (
 from apps.connections.intercom.coercion import EpochUnit
 from apps.connections.models import Connection, ConnectionKind
 from apps.models.models import SqlModel
-from apps.syncs import date_units
+from apps.syncs.engine import date_units
 from apps.syncs.engine.config import (
     CONTACT_OBJECTS,
     NULL_POLICY_LABELS,

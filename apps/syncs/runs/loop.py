@@ -1,0 +1,84 @@
+"""The Intercom loop of a run: planned records sent through a bounded thread pool under the shared rate
+limiter, until done, cancelled, shut down or out of slice time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextvars import copy_context
+
+from django.conf import settings
+
+from apps.connections.sources.errors import QueryInterrupted
+from apps.syncs.engine.load import IntercomLoader
+from apps.syncs.engine.plan import PlannedRecord
+from apps.syncs.models import SyncRun
+from apps.syncs.runs import services as run_services
+from apps.syncs.runs.recorder import RunRecorder
+from apps.syncs.runs.watch import RunWatch, Stop
+
+PROGRESS_EVERY_SECONDS = 2.0
+
+
+def run_load(
+    *,
+    records: Iterable[PlannedRecord],
+    loader: IntercomLoader,
+    recorder: RunRecorder,
+    run: SyncRun,
+    watch: RunWatch | None = None,
+) -> Stop:
+    """Send every record that needs a call through a bounded pool. Stops taking records when the run is
+    to stop (`watch`: a cancel, the worker's shutdown; the warehouse query it interrupts ends the records
+    early) or the slice's time (SYNC_RUN_SLICE_SECONDS) is up; the records in flight are settled first."""
+    workers = settings.SYNC_CONCURRENCY
+    in_flight: dict[Future, PlannedRecord] = {}
+    now = time.monotonic()
+    next_progress, slice_ends = now + PROGRESS_EVERY_SECONDS, now + settings.SYNC_RUN_SLICE_SECONDS
+    stop = Stop.DONE
+    records = iter(records)
+
+    def settle(done) -> None:
+        for future in done:
+            recorder.loaded(in_flight.pop(future), future.result())  # AuthFailure propagates from here
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"run-{run.pk}") as pool:
+        try:
+            while True:
+                try:
+                    record = next(records)
+                except StopIteration:
+                    break
+                except QueryInterrupted:
+                    if watch is None or watch.stop is None:
+                        raise
+                    stop = watch.stop
+                    break
+                if watch is not None and watch.stop is not None:
+                    stop = watch.stop  # this record is not counted: a later slice plans it again
+                    break
+                if recorder.planned(record):
+                    # In a copy of the run's context: the record's log lines carry the run's fields.
+                    in_flight[pool.submit(copy_context().run, loader.apply, record)] = record
+                    if len(in_flight) >= workers * 2:
+                        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                        settle(done)
+                now = time.monotonic()
+                # A slice ends only past the rows earlier slices got through: each one makes progress.
+                if now >= slice_ends and recorder.position > recorder.replayed_rows:
+                    stop = Stop.SLICE_ENDED
+                    break
+                if now >= next_progress:
+                    recorder.take_client_stats(loader.client)
+                    if run_services.run_save_progress(run, recorder.counts):
+                        stop = Stop.CANCELLED
+                        break
+                    next_progress = now + PROGRESS_EVERY_SECONDS
+            while in_flight:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                settle(done)
+        finally:
+            for future in in_flight:
+                future.cancel()
+    return stop
