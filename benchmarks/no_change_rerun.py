@@ -20,9 +20,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from _harness import ADMIN_DSN, django_setup, drop_database, start_emulator, workspace_with_sync
+from _harness import ADMIN_DSN, django_setup, drop_database, peak_mb, start_emulator, workspace_with_sync
 
 # Per-process database names: several people may run benchmarks on one PostgreSQL server at once.
 APP_DB, WAREHOUSE_DB = f"syncline_bench_rerun_{os.getpid()}", f"syncline_bench_warehouse_{os.getpid()}"
@@ -41,13 +40,6 @@ ATTRIBUTES = [{"name": "plan", "data_type": "string"}, {"name": "mrr", "data_typ
               {"name": "sessions_30d", "data_type": "integer"}]  # fmt: skip
 SOURCE = {"host": "127.0.0.1", "port": 5432, "database": WAREHOUSE_DB, "user": "postgres", "sslmode": "disable",
           "search_path": "demo"}  # fmt: skip
-
-
-def peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def worker_rerun(sync_id: int, emulator_url: str, app_db: str) -> dict:
