@@ -93,12 +93,12 @@ def seed_ledger(sync) -> int:
             connection.cursor() as cursor,
             cursor.copy(
                 "COPY syncs_ledgerentry (workspace_id, sync_id, key, payload_hash, row_hash, destination_id, "
-                "company_id, last_rejection, synced_at) FROM STDIN"
+                "company_id, last_rejection, rejected_hash, rejection_code, retry_stopped, synced_at) FROM STDIN"
             ) as copy,
         ):
             for record in chunk:
                 copy.write_row((sync.workspace_id, sync.pk, record.key, record.payload_hash, record.row_hash,
-                                f"c{rows}", "", "", "now"))  # fmt: skip
+                                f"c{rows}", "", "", "", "", False, "now"))  # fmt: skip
                 rows += 1
     # … and a run history that says so, as the first run leaves it.
     from apps.syncs import services
