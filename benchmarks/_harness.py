@@ -4,6 +4,7 @@ warehouse source, an Intercom destination and a sync. Not a benchmark itself."""
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import uuid
 from pathlib import Path
@@ -11,6 +12,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process, in MB. VmHWM belongs to the address space made at exec,
+    whereas ru_maxrss keeps the high-water mark of the parent that forked us (Linux carries it across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def django_setup(database: str, *, fresh: bool = True, redis_db: int = 13) -> None:

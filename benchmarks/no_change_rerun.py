@@ -20,9 +20,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from _harness import ADMIN_DSN, django_setup, drop_database, start_emulator, workspace_with_sync
+from _harness import ADMIN_DSN, django_setup, drop_database, peak_mb, start_emulator, workspace_with_sync
 
 # Per-process database names: several people may run benchmarks on one PostgreSQL server at once.
 APP_DB, WAREHOUSE_DB = f"syncline_bench_rerun_{os.getpid()}", f"syncline_bench_warehouse_{os.getpid()}"
@@ -41,13 +40,6 @@ ATTRIBUTES = [{"name": "plan", "data_type": "string"}, {"name": "mrr", "data_typ
               {"name": "sessions_30d", "data_type": "integer"}]  # fmt: skip
 SOURCE = {"host": "127.0.0.1", "port": 5432, "database": WAREHOUSE_DB, "user": "postgres", "sslmode": "disable",
           "search_path": "demo"}  # fmt: skip
-
-
-def peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def worker_rerun(sync_id: int, emulator_url: str, app_db: str) -> dict:
@@ -103,12 +95,12 @@ def seed_ledger(sync) -> int:
             connection.cursor() as cursor,
             cursor.copy(
                 "COPY syncs_ledgerentry (workspace_id, sync_id, key, payload_hash, row_hash, destination_id, "
-                "company_id, last_rejection, synced_at) FROM STDIN"
+                "company_id, last_rejection, rejected_hash, rejection_code, retry_stopped, synced_at) FROM STDIN"
             ) as copy,
         ):
             for record in chunk:
                 copy.write_row((sync.workspace_id, sync.pk, record.key, record.payload_hash, record.row_hash,
-                                f"c{rows}", "", "", "now"))  # fmt: skip
+                                f"c{rows}", "", "", "", "", False, "now"))  # fmt: skip
                 rows += 1
     # … and a run history that says so, as the first run leaves it.
     from apps.syncs.engine.outcomes import RunCounts

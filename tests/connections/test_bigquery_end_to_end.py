@@ -1,25 +1,20 @@
-"""BigQuery end to end, against bqemulator (the real google-cloud-bigquery client over HTTP) and the
-Intercom emulator: connect through the dashboard form (the service-account key uploaded as a file), a
-model through the editor (a write refused there with the user's message, the preview saying what the
-query scans), a sync, and a rerun without changes that makes no call and is proven unchanged by the
-digest alone."""
+"""BigQuery through the dashboard, against bqemulator (the real google-cloud-bigquery client over HTTP):
+connect through the form (the service-account key uploaded as a file) and a model through the editor (a
+write refused there with the user's message, the preview saying what the query scans). A sync of a
+BigQuery model into the Intercom emulator, its unchanged rerun without a call and its rerun after a
+change, are in the source contract (sources/test_source_contract.py), with every other source."""
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from apps.connections.models import Connection
-from apps.connections.sources import bigquery
 from apps.models.models import SqlModel
-from apps.syncs.runs.planning import sync_plan
 from tests.fixtures.fake_bigquery import BIGQUERY_DATASET, BIGQUERY_PROJECT, service_account_json
-from tests.fixtures.syncs import m, make_sync
-from tests.syncs.test_runs import run
 
 pytestmark = pytest.mark.django_db
 
@@ -65,23 +60,7 @@ def people(bigquery_endpoint):
     return table
 
 
-@pytest.fixture
-def reads(monkeypatch):
-    made = Counter()
-    for name in ("keys", "rows", "digest"):
-        method = getattr(bigquery._FingerprintedRead, name)
-
-        def counted(self, *args, _method=method, _name=name, **kwargs):
-            made[_name] += 1
-            return _method(self, *args, **kwargs)
-
-        monkeypatch.setattr(bigquery._FingerprintedRead, name, counted)
-    return made
-
-
-def test_connect_model_sync_and_an_unchanged_rerun_without_calls(
-    owner_client, workspace, people, destination, intercom_emulator, intercom_workspace, reads
-):
+def test_connect_and_a_model_through_the_dashboard(owner_client, workspace, people):
     key = service_account_json()
     data = bigquery_form()
     data["service_account_json_file"] = SimpleUploadedFile("key.json", key.encode())
@@ -113,26 +92,6 @@ def test_connect_model_sync_and_an_unchanged_rerun_without_calls(
     assert editor(f"SELECT * FROM {people}", "save").status_code == 302  # noqa: S608
     model = SqlModel.objects.for_workspace(workspace).get(name="People")
     assert [c["name"] for c in model.columns] == ["id", "email", "name", "plan", "seats"]
-
-    sync = make_sync(
-        workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-        key_identifier="email",
-        mappings=[m("name", "string", "name"), m("plan", "string", "plan", custom=True),
-                  m("seats", "integer", "seats", custom=True)],
-    )  # fmt: skip
-    first = run(workspace, sync)
-    assert (first.status, first.counts["created"]) == ("succeeded", 3), first.first_error
-    state = {c["email"]: c for c in intercom_emulator.contacts(intercom_workspace.id_code)}
-    assert state["zoe@example.com"]["name"] == "Zoë 🚀 <b>bold</b>"
-    assert state["grace@example.com"]["custom_attributes"]["seats"] == 12
-
-    reads.clear()
-    calls = intercom_emulator.request_count()
-    rerun = run(workspace, sync)
-    assert (rerun.status, rerun.counts["source_rows"], rerun.counts["unchanged"]) == ("succeeded", 3, 3)
-    assert intercom_emulator.request_count() == calls
-    assert reads == Counter({"digest": 1})
-    assert [(r.operation, r.rows) for r in sync_plan(sync=sync, full_resync=False)] == [("unchanged", 3)]
 
 
 def test_a_key_that_is_not_a_service_account_key_is_shown_next_to_the_field(

@@ -1,12 +1,12 @@
-"""Snowflake end to end, against fakesnow's server (the real connector over HTTP) and the Intercom
-emulator: connect through the dashboard form (password, then a key pair uploaded as a file), a model
-through the editor (a write refused there with the user's message), a sync, and a rerun without changes
-that makes no call and is proven unchanged by the digest alone."""
+"""Snowflake through the dashboard, against fakesnow's server (the real connector over HTTP): connect
+through the form (password, then a key pair uploaded as a file) and a model through the editor (a write
+refused there with the user's message). A sync of a Snowflake model into the Intercom emulator, its
+unchanged rerun without a call and its rerun after a change, are in the source contract
+(sources/test_source_contract.py), with every other source."""
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -15,14 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from apps.connections.models import Connection
-from apps.connections.sources import snowflake
 from apps.models.models import SqlModel
-from apps.syncs.engine.outcomes import RunCounts
-from apps.syncs.runs.planning import sync_plan
-from apps.syncs.runs.preview import sync_preview
 from tests.fixtures.fake_snowflake import SNOWFLAKE_DATABASE, SNOWFLAKE_SCHEMA
-from tests.fixtures.syncs import m, make_sync
-from tests.syncs.test_runs import run
 
 pytestmark = pytest.mark.django_db
 
@@ -63,46 +57,25 @@ def connect(client, workspace, data) -> Connection:
 @pytest.fixture
 def people(snowflake_endpoint):
     table = f"{SNOWFLAKE_DATABASE}.{SNOWFLAKE_SCHEMA}.people_{uuid.uuid4().hex[:8]}"
-
-    def write(rows):
-        values = ", ".join(
-            "("
-            + ", ".join("NULL" if v is None else repr(v) if isinstance(v, int) else _text(v) for v in row)
-            + ")"
-            for row in rows
-        )
-        snowflake_endpoint.run(
-            f"CREATE OR REPLACE TABLE {table} (id INT, email VARCHAR, name VARCHAR, plan VARCHAR, seats INT)",
-            f"INSERT INTO {table} VALUES {values}",  # noqa: S608 - the test's own values
-        )
-
-    write(ROWS)
-    return table, write
+    values = ", ".join(
+        "("
+        + ", ".join("NULL" if v is None else repr(v) if isinstance(v, int) else _text(v) for v in row)
+        + ")"
+        for row in ROWS
+    )
+    snowflake_endpoint.run(
+        f"CREATE OR REPLACE TABLE {table} (id INT, email VARCHAR, name VARCHAR, plan VARCHAR, seats INT)",
+        f"INSERT INTO {table} VALUES {values}",  # noqa: S608 - the test's own values
+    )
+    return table
 
 
 def _text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-@pytest.fixture
-def reads(monkeypatch):
-    """Counts Snowflake's row-by-row reads ((key, fingerprint) pairs, full rows) and digests."""
-    made = Counter()
-    for name in ("keys", "rows", "digest"):
-        method = getattr(snowflake._FingerprintedRead, name)
-
-        def counted(self, *args, _method=method, _name=name, **kwargs):
-            made[_name] += 1
-            return _method(self, *args, **kwargs)
-
-        monkeypatch.setattr(snowflake._FingerprintedRead, name, counted)
-    return made
-
-
-def test_connect_model_sync_and_an_unchanged_rerun_without_calls(
-    owner_client, workspace, people, destination, intercom_emulator, intercom_workspace, reads
-):
-    table, write = people
+def test_connect_and_a_model_through_the_dashboard(owner_client, workspace, people):
+    table = people
     connection = connect(owner_client, workspace, snowflake_form())
     assert connection.status == "connected", connection.status_message
     assert "Snowflake" in connection.status_message
@@ -125,38 +98,6 @@ def test_connect_model_sync_and_an_unchanged_rerun_without_calls(
     assert editor(f"SELECT * FROM {table}", "save").status_code == 302  # noqa: S608
     model = SqlModel.objects.for_workspace(workspace).get(name="People")
     assert [c["name"] for c in model.columns] == ["ID", "EMAIL", "NAME", "PLAN", "SEATS"]
-
-    sync = make_sync(
-        workspace, model, destination, object_key="user", behavior="upsert", key_column="EMAIL",
-        key_identifier="email",
-        mappings=[m("name", "string", "NAME"), m("plan", "string", "PLAN", custom=True),
-                  m("seats", "integer", "SEATS", custom=True)],
-    )  # fmt: skip
-
-    first = run(workspace, sync)
-    assert (first.status, first.counts["created"]) == ("succeeded", 3), first.first_error
-    state = {c["email"]: c for c in intercom_emulator.contacts(intercom_workspace.id_code)}
-    assert state["zoe@example.com"]["name"] == "Zoë 🚀 <b>bold</b>"
-    assert state["grace@example.com"]["custom_attributes"]["seats"] == 12
-
-    # No change: the digest alone says so; neither the pairs nor the rows are read, and no call is made.
-    reads.clear()
-    calls = intercom_emulator.request_count()
-    rerun = run(workspace, sync)
-    assert (rerun.status, rerun.counts["source_rows"], rerun.counts["unchanged"]) == ("succeeded", 3, 3)
-    assert intercom_emulator.request_count() == calls
-    assert reads == Counter({"digest": 1})
-    assert [(r.operation, r.rows) for r in sync_plan(sync=sync, full_resync=False)] == [("unchanged", 3)]
-
-    # One change: the digest differs, the pairs are read, and only the changed row is sent.
-    write([ROWS[0], (2, "zoe@example.com", "Zoë", "pro", 2), ROWS[2]])
-    assert sync_preview(workspace=workspace, sync=sync).counts == RunCounts(
-        source_rows=3, unchanged=2, updated=1
-    )
-    changed = run(workspace, sync)
-    assert (changed.counts["updated"], changed.counts["unchanged"]) == (1, 2)
-    state = {c["email"]: c for c in intercom_emulator.contacts(intercom_workspace.id_code)}
-    assert state["zoe@example.com"]["custom_attributes"]["plan"] == "pro"
 
 
 def _key_pair(passphrase: bytes | None = None) -> bytes:

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,11 @@ class Backend:
     make_source: Callable[..., Any]
     read_canary: Callable[[], list[tuple]]
     table_exists: Callable[[str], bool]
+    # Statements run as the administrator, where the tests' tables are (autocommitted)
+    execute: Callable[..., None]
+    # For the app (a Connection of type `name`): its values, and the settings that point it at a stand-in
+    connection: Callable[[], dict]
+    app_settings: dict[str, str] = field(default_factory=dict)
     # Snowflake, BigQuery: how many abort (cancel) requests the stand-in has received (neither can stop a
     # running statement itself)
     abort_requests: Callable[[], int] = lambda: 0
@@ -105,11 +110,18 @@ def pg_backend(pg_database) -> Backend:
         with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={pg_database}") as conn:
             return conn.execute(sql, params).fetchall()
 
+    def execute(*statements: str) -> None:
+        with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={pg_database}", autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
     return Backend(
         name="postgres",
         make_source=lambda **overrides: PostgresSource(pg_config(pg_database, **overrides)),
         read_canary=lambda: query("SELECT id, note FROM canary ORDER BY id"),
         table_exists=lambda table: bool(query("SELECT to_regclass(%s) IS NOT NULL", [table])[0][0]),
+        execute=execute,
+        connection=lambda: pg_config(pg_database),
     )
 
 
@@ -166,6 +178,16 @@ def mysql_query(sql: str, params=(), database: str | None = None):
         conn.close()
 
 
+def mysql_execute(database: str, *statements: str) -> None:
+    conn = pymysql.connect(**MYSQL_ADMIN, database=database, autocommit=True, charset="utf8mb4")
+    try:
+        with conn.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def mysql_backend(mysql_database) -> Backend:
     return Backend(
@@ -181,6 +203,8 @@ def mysql_backend(mysql_database) -> Backend:
                 [mysql_database, table],
             )[0][0]
         ),
+        execute=lambda *statements: mysql_execute(mysql_database, *statements),
+        connection=lambda: mysql_config(mysql_database),
     )
 
 
@@ -211,6 +235,11 @@ def duckdb_backend(duckdb_path) -> Backend:
         with duckdb.connect(duckdb_path, read_only=True) as conn:
             return conn.execute(sql, params).fetchall()
 
+    def execute(*statements: str) -> None:
+        with duckdb.connect(duckdb_path) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
     return Backend(
         name="duckdb",
         make_source=lambda **overrides: DuckDbSource(duckdb_config(duckdb_path, **overrides)),
@@ -218,6 +247,8 @@ def duckdb_backend(duckdb_path) -> Backend:
         table_exists=lambda table: bool(
             query("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])[0][0]
         ),
+        execute=execute,
+        connection=lambda: duckdb_config(duckdb_path),
     )
 
 
@@ -328,6 +359,9 @@ def snowflake_backend(snowflake_tables) -> Backend:
                 f"WHERE lower(table_name) = lower('{table}')"
             )[0][0]
         ),
+        execute=server.run,
+        connection=lambda: snowflake_config(server),
+        app_settings={"SNOWFLAKE_ENDPOINT": server.endpoint},
         abort_requests=lambda: server.requests("/queries/v1/abort-request"),
     )
 
@@ -381,5 +415,8 @@ def bigquery_backend(bigquery_tables) -> Backend:
                 f"WHERE lower(table_name) = lower('{table}')"
             )[0][0]
         ),
+        execute=server.run,
+        connection=lambda: bigquery_config(server),
+        app_settings={"BIGQUERY_ENDPOINT": server.endpoint},
         abort_requests=server.cancel_requests,
     )

@@ -2,7 +2,9 @@
 Snowflake through fakesnow's server,
 BigQuery through bqemulator): previews stop at 100 rows, extractions stream in batches with
 bounded memory, types, NULLs and unicode come back as they are, the no-change digest is the sum of the
-fingerprints, time limits and Cancel stop a query, and a write is refused with the user's message.
+fingerprints, time limits and Cancel stop a query, a write is refused with the user's message, and a sync
+into the Intercom emulator reruns without a call when nothing changed (the digest alone says so) and sends
+only the changed row when one did.
 
 A new source joins by adding its backend to ``every_source`` (conftest.py) and its SQL to the tables
 below. Where fakesnow cannot do what Snowflake does (stop a running statement, split a result into
@@ -14,15 +16,24 @@ from __future__ import annotations
 import datetime
 import decimal
 import gc
+import importlib
 import threading
 import time
 import tracemalloc
+from collections import Counter
+from dataclasses import asdict
 
 import pytest
 
 from apps.connections.sources.base import FINGERPRINT, FingerprintSpec, PairDigest
 from apps.connections.sources.errors import QueryInterrupted, QueryTimeout, UnsafeQueryError
 from apps.connections.sources.safety import READ_ONLY_HINT
+from apps.syncs.engine.outcomes import RunCounts
+from apps.syncs.runs.planning import sync_plan
+from apps.syncs.runs.preview import sync_preview
+from tests.factories import SourceConnectionFactory, SqlModelFactory
+from tests.fixtures.syncs import m, make_sync
+from tests.syncs.test_runs import run
 
 from .conftest import BIG_ROWS, TEST_TIMEOUT_SECONDS
 
@@ -58,6 +69,20 @@ STAND_INS_THAT_CANNOT_STOP = ("snowflake", "bigquery")
 # bqemulator runs a query inside the request that starts its job, cannot cancel it, and logs no requests to
 # count cancels by: these tests cannot prove anything about BigQuery's time limit and Cancel there.
 BQEMULATOR_CANNOT_SHOW = "bqemulator cannot stop a job nor show the cancel request (see fake_bigquery.py)"
+# The people a sync sends to Intercom (a NULL, unicode, and HTML that must stay text), in each dialect's table.
+PEOPLE = {
+    "postgres": "CREATE TABLE {table} (id int, email text, name text, plan text, seats int)",
+    "mysql": "CREATE TABLE {table} (id INT, email VARCHAR(100), name VARCHAR(100), plan VARCHAR(20), seats INT) "
+    "DEFAULT CHARSET=utf8mb4",
+    "duckdb": "CREATE TABLE {table} (id INTEGER, email VARCHAR, name VARCHAR, plan VARCHAR, seats INTEGER)",
+    "snowflake": "CREATE TABLE {table} (id INT, email VARCHAR, name VARCHAR, plan VARCHAR, seats INT)",
+    "bigquery": "CREATE TABLE {table} (id INT64, email STRING, name STRING, plan STRING, seats INT64)",
+}
+PEOPLE_TABLE = {"snowflake": "SYNCLINE_TEST.PUBLIC.people", "bigquery": "syncline.people"}  # else "people"
+PEOPLE_ROWS = (
+    "(1, 'ada@example.com', 'Ada Lovelace', 'pro', 3), (2, 'zoe@example.com', 'Zoë 🚀 <b>bold</b>', 'free', NULL), "
+    "(3, 'grace@example.com', 'Grace', 'team', 12)"
+)
 # Rows that tell NULL, '', 'NULL' and 'a,b' apart; rows 1 and 6 differ only in b.
 PAIRS = (
     "SELECT 1 AS k, 'a' AS a, 'x' AS b UNION ALL SELECT 2, '', 'x' UNION ALL SELECT 3, NULL, 'x' "
@@ -270,3 +295,75 @@ def test_a_write_through_a_model_is_refused_with_the_users_message(every_source,
         assert READ_ONLY_HINT in str(refused.value)
     assert every_source.read_canary() == [(1, "alpha"), (2, "beta"), (3, "gamma")]
     assert not every_source.table_exists("written")
+
+
+# --- a sync end to end -----------------------------------------------------------------------------------
+
+
+def _count_reads(monkeypatch, source_name: str) -> Counter:
+    """Counts the adapter's row-by-row reads ((key, fingerprint) pairs, full rows) and digests."""
+    adapter_module = importlib.import_module(f"apps.connections.sources.{source_name}")
+    made = Counter()
+    for name in ("keys", "rows", "digest"):
+        method = getattr(adapter_module._FingerprintedRead, name)
+
+        def counted(self, *args, _method=method, _name=name, **kwargs):
+            made[_name] += 1
+            return _method(self, *args, **kwargs)
+
+        monkeypatch.setattr(adapter_module._FingerprintedRead, name, counted)
+    return made
+
+
+@pytest.mark.django_db
+def test_an_unchanged_rerun_makes_no_call_and_the_digest_alone_says_so(
+    every_source, settings, monkeypatch, workspace, destination, intercom_emulator, intercom_workspace
+):
+    table = PEOPLE_TABLE.get(every_source.name, "people")
+    every_source.execute(
+        f"DROP TABLE IF EXISTS {table}",
+        PEOPLE[every_source.name].format(table=table),
+        f"INSERT INTO {table} VALUES {PEOPLE_ROWS}",  # noqa: S608 - the test's own values
+    )
+    for setting, value in every_source.app_settings.items():
+        setattr(settings, setting, value)
+    sql = f"SELECT * FROM {table}"  # noqa: S608
+    columns = every_source.make_source().describe(sql)
+    _, email, name, plan, seats = [column.name for column in columns]  # as the source spells them
+    source = SourceConnectionFactory(
+        workspace=workspace, type=every_source.name, config=every_source.connection()
+    )
+    model = SqlModelFactory(workspace=workspace, source=source, sql=sql, primary_key=email,
+                            columns=[asdict(column) for column in columns])  # fmt: skip
+    sync = make_sync(
+        workspace, model, destination, object_key="user", behavior="upsert", key_column=email,
+        key_identifier="email",
+        mappings=[m("name", "string", name), m("plan", "string", plan, custom=True),
+                  m("seats", "integer", seats, custom=True)],
+    )  # fmt: skip
+    reads = _count_reads(monkeypatch, every_source.name)
+
+    first = run(workspace, sync)
+    assert (first.status, first.counts["created"]) == ("succeeded", 3), first.first_error
+    state = {c["email"]: c for c in intercom_emulator.contacts(intercom_workspace.id_code)}
+    assert state["zoe@example.com"]["name"] == "Zoë 🚀 <b>bold</b>"
+    assert state["grace@example.com"]["custom_attributes"]["seats"] == 12
+
+    # No change: the digest alone says so; neither the pairs nor the rows are read, and no call is made.
+    reads.clear()
+    calls = intercom_emulator.request_count()
+    rerun = run(workspace, sync)
+    assert (rerun.status, rerun.counts["source_rows"], rerun.counts["unchanged"]) == ("succeeded", 3, 3)
+    assert intercom_emulator.request_count() == calls
+    assert reads == Counter({"digest": 1})
+    assert [(r.operation, r.rows) for r in sync_plan(sync=sync, full_resync=False)] == [("unchanged", 3)]
+
+    # One change: the digest differs, the pairs are read, and only the changed row is sent.
+    every_source.execute(f"UPDATE {table} SET name = 'Zoë', plan = 'pro', seats = 2 WHERE id = 2")  # noqa: S608
+    assert sync_preview(workspace=workspace, sync=sync).counts == RunCounts(
+        source_rows=3, unchanged=2, updated=1
+    )
+    changed = run(workspace, sync)
+    assert (changed.counts["updated"], changed.counts["unchanged"]) == (1, 2)
+    state = {c["email"]: c for c in intercom_emulator.contacts(intercom_workspace.id_code)}
+    assert state["zoe@example.com"]["custom_attributes"]["plan"] == "pro"
