@@ -211,7 +211,7 @@ def test_htmx_checks_a_step_in_place_and_goes_on_with_a_client_redirect(
     response = answer(owner_client, workspace, "behavior",
                       {"behavior": "upsert", "key_identifier": "email", "key_column": "gone"}, headers=HTMX)  # fmt: skip
     html = response.content.decode()
-    assert response.status_code == 200 and html.lstrip().startswith('<div id="wizard-step">')
+    assert response.status_code == 422 and html.lstrip().startswith('<div id="wizard-step">')
     assert "<html" not in html and "has no column “gone”" in html and 'aria-invalid="true"' in html
     response = answer(owner_client, workspace, "behavior",
                       {"behavior": "upsert", "key_identifier": "email", "key_column": "email"}, headers=HTMX)  # fmt: skip

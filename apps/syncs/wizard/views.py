@@ -210,7 +210,9 @@ def _step(request, workspace, sync, step):
             if step != "fields" or not form.has_errors:
                 wizard.draft.put(step, data)
                 return _go(request, _url(workspace, sync, STEP_KEYS[index + 1]))
-        status = 200 if action != "next" or request.htmx else 422  # htmx swaps only 2xx answers
+        # A refused step answers 422, which htmx swaps in too (base.html's htmx-config); other actions
+        # (adding a mapping, creating an attribute) redraw the step.
+        status = 422 if action == "next" else 200
     else:
         data = wizard.draft.get(step)
         form = wizard.form(step, data)
