@@ -3,6 +3,8 @@ found by a run's sample of the ledger, reported on its page, and restored at one
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.syncs.engine.outcomes import RunCounts
@@ -291,6 +293,8 @@ def test_a_big_ledger_is_sampled_by_pages_and_a_small_one_sorted(
     assert len(set(drift_sample(sync, 5))) == 5 and set(drift_sample(sync, 5)) <= ids
     assert set(drift_sample(sync, 50)) == ids  # never more than the ledger has
     monkeypatch.setattr(drift, "SAMPLED_PAGES_FROM_ROWS", -1)  # as if the table were big: pages first
-    picked = drift._from_sampled_pages(sync, 5)
+    with CaptureQueriesContext(connection) as queries:
+        picked = drift_sample(sync, 5)
     assert len(set(picked)) == 5 and set(picked) <= ids
+    assert any("TABLESAMPLE" in query["sql"] for query in queries.captured_queries)  # pages, not a sort
     assert drift_sample(sync, 0) == []
