@@ -108,7 +108,7 @@ def seed_ledger(sync) -> int:
     from apps.syncs.runs import services as run_services
 
     first = run_services.sync_run_start(workspace=sync.workspace, sync=sync, enqueue=False)
-    run_services.run_mark_running(first)
+    run_services.run_mark_running(run=first)
     run_services.run_finish(
         first, status=RunStatus.SUCCEEDED, counts=RunCounts(source_rows=rows, created=rows)
     )

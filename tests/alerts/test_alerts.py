@@ -41,7 +41,7 @@ def finish(django_capture_on_commit_callbacks):
         )
         with django_capture_on_commit_callbacks(execute=True):
             run_services.run_finish(
-                run,
+                run=run,
                 status=status,
                 counts=RunCounts.from_json(counts or {"source_rows": 10, "updated": 10}),
                 first_error=first_error,
@@ -165,7 +165,9 @@ def test_a_run_still_running_past_the_limit_alerts_from_the_periodic_check(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        run_services.run_finish(run, status=OK, counts=RunCounts(updated=1))  # over the limit, still raised
+        run_services.run_finish(
+            run=run, status=OK, counts=RunCounts(updated=1)
+        )  # over the limit, still raised
     assert len(mail.outbox) == 1
 
 

@@ -61,7 +61,7 @@ def test_a_listener_that_fails_once_is_retried_and_the_others_hear_once(
     before = finished_count("failed")
     with django_capture_on_commit_callbacks(execute=True):
         run_services.run_finish(
-            run, status=RunStatus.FAILED, counts=RunCounts(rejected=1), first_error="boom"
+            run=run, status=RunStatus.FAILED, counts=RunCounts(rejected=1), first_error="boom"
         )
     run.refresh_from_db()
     assert failures_left["flaky"] == 0  # it failed once, and the retry told it
@@ -86,7 +86,7 @@ def test_a_listener_that_keeps_failing_does_not_keep_the_others_from_hearing(
     failures_left["flaky"] = 100
     run = running_run(workspace)
     with django_capture_on_commit_callbacks(execute=True):
-        run_services.run_finish(run, status=RunStatus.FAILED, counts=RunCounts(), first_error="boom")
+        run_services.run_finish(run=run, status=RunStatus.FAILED, counts=RunCounts(), first_error="boom")
     run.refresh_from_db()
     assert 100 - failures_left["flaky"] == settings.SYNC_ANNOUNCE_MAX_RETRIES + 1  # tried, then retried
     assert run.announced == ALL  # every other listener heard, once, despite the retries

@@ -57,7 +57,7 @@ def test_a_failing_endpoint_is_retried_with_backoff_by_a_real_worker(worker, hoo
                          started_at=timezone.now())  # fmt: skip
 
     run_services.run_finish(
-        run, status=RunStatus.FAILED, counts=RunCounts(rejected=2), first_error="1: refused"
+        run=run, status=RunStatus.FAILED, counts=RunCounts(rejected=2), first_error="1: refused"
     )
 
     delivery = wait_until_done(workspace)

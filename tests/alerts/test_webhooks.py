@@ -32,9 +32,9 @@ def deliveries(workspace):
 def start_and_finish(sync, status, callbacks, counts=None):
     run = SyncRunFactory(workspace=sync.workspace, sync=sync, status=RunStatus.QUEUED)
     with callbacks(execute=True):
-        run_services.run_mark_running(run)
+        run_services.run_mark_running(run=run)
         run_services.run_finish(
-            run, status=status, counts=RunCounts.from_json(counts or {"source_rows": 3, "updated": 3})
+            run=run, status=status, counts=RunCounts.from_json(counts or {"source_rows": 3, "updated": 3})
         )
     # What the start and end tasks do, here when tasks are not eager (each listener is told once).
     lifecycle.run_announce(run_id=run.pk, event="started")

@@ -204,7 +204,7 @@ def test_the_reaper_ends_a_dead_run_with_a_cancel_requested_and_starts_no_recove
 ):
     sync = people_sync(workspace, warehouse, destination, people(3))
     dead = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    run_services.run_mark_running(dead)
+    run_services.run_mark_running(run=dead)
     run_services.sync_run_cancel(workspace=workspace, run=dead, user=owner)  # its worker was alive then
     assert run_of(dead).status == RunStatus.RUNNING
     kill_worker_of(dead, settings)  # and died before it could stop
@@ -284,12 +284,12 @@ def test_the_cancel_button_says_who_cancelled_and_that_the_run_will_not_restart(
 ):
     sync = people_sync(workspace, warehouse, destination, people(3))
     running = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    run_services.run_mark_running(running)
+    run_services.run_mark_running(run=running)
     page = owner_client.post(reverse("run_cancel", args=[workspace.slug, running.pk]), follow=True)
     assert "will not be restarted" in page.content.decode()
     assert run_of(running).cancel_requested and run_of(running).first_error == f"Cancelled by {owner.email}."
     run_services.run_finish_cancelled(
-        run_of(running), counts=RunCounts(source_rows=1)
+        run=run_of(running), counts=RunCounts(source_rows=1)
     )  # what its worker does
     page = owner_client.get(reverse("run_detail", args=[workspace.slug, running.pk])).content.decode()
     assert f"Cancelled by {owner.email}." in page

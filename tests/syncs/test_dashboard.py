@@ -125,8 +125,8 @@ def test_a_run_that_read_the_whole_model_is_the_yardstick_of_the_next(owner_clie
                                                                      yardstick):  # fmt: skip
     finished_run(workspace, sync, counts={"source_rows": 200, "created": 199, "invalid": 1}, status=status)
     run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    run_services.run_mark_running(run)
-    run_services.run_save_progress(run, RunCounts(source_rows=50, updated=50))
+    run_services.run_mark_running(run=run)
+    run_services.run_save_progress(run=run, counts=RunCounts(source_rows=50, updated=50))
     page = get(owner_client, "sync_detail", workspace, sync.pk)
     assert ("50 of ~200 rows read" in page) is yardstick
 
@@ -136,8 +136,8 @@ def test_progress_is_measured_against_the_last_run_and_polls_until_the_run_ends(
 ):
     finished_run(workspace, sync, counts={"source_rows": 200, "updated": 200})
     run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    run_services.run_mark_running(run)
-    run_services.run_save_progress(run, RunCounts(source_rows=80, updated=75, rejected=2))
+    run_services.run_mark_running(run=run)
+    run_services.run_save_progress(run=run, counts=RunCounts(source_rows=80, updated=75, rejected=2))
 
     page = get(owner_client, "sync_detail", workspace, sync.pk)
     assert f'hx-get="/w/{workspace.slug}/runs/{run.pk}/progress/" hx-trigger="every 2s"' in page
@@ -148,7 +148,9 @@ def test_progress_is_measured_against_the_last_run_and_polls_until_the_run_ends(
     assert 'hx-trigger="every 2s"' in get(owner_client, "run_detail", workspace, run.pk)  # the run page too
 
     run.refresh_from_db()
-    run_services.run_finish(run, status=RunStatus.SUCCEEDED, counts=RunCounts(source_rows=200, updated=198))
+    run_services.run_finish(
+        run=run, status=RunStatus.SUCCEEDED, counts=RunCounts(source_rows=200, updated=198)
+    )
     ended = owner_client.get(url("run_progress", workspace, run.pk), headers=HTMX)
     assert ended["HX-Refresh"] == "true"  # the page reloads once, with the finished run everywhere
     assert "hx-trigger" not in ended.content.decode() and "198 updated" in ended.content.decode()
@@ -157,7 +159,7 @@ def test_progress_is_measured_against_the_last_run_and_polls_until_the_run_ends(
 
 def test_a_first_run_has_an_indeterminate_bar(owner_client, workspace, sync):
     run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    run_services.run_mark_running(run)
+    run_services.run_mark_running(run=run)
     page = get(owner_client, "sync_detail", workspace, sync.pk)
     assert '<progress aria-label="Run in progress"></progress>' in page and "rows read (the last" not in page
 

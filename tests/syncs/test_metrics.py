@@ -86,7 +86,7 @@ def test_queue_gauges_and_reaped_runs(
     assert now[("syncline_runs_active", (("status", "running"),))] == 0
     assert now[("syncline_oldest_queued_run_age_seconds", ())] >= 0
 
-    run_services.run_mark_running(queued)
+    run_services.run_mark_running(run=queued)
     kill_worker_of(queued, settings)
     before = scrape(client)
     with (

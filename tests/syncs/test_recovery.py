@@ -56,7 +56,7 @@ def test_a_run_whose_worker_died_is_ended_and_continued_by_a_recovery_run(
 ):
     sync = people_sync(workspace, warehouse, destination, people(5))
     dead = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    run_services.run_mark_running(dead)
+    run_services.run_mark_running(run=dead)
     with pytest.raises(run_services.SyncAlreadyRunning):  # a live run blocks a second one
         run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     kill_worker_of(dead, settings)
@@ -86,10 +86,10 @@ def test_the_periodic_reaper_continues_runs_in_every_workspace_except_paused_syn
 ):
     sync = people_sync(workspace, warehouse, destination, people(3))
     dead = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    run_services.run_mark_running(dead)
+    run_services.run_mark_running(run=dead)
     alive_sync = people_sync(workspace, warehouse, destination, people(3))
     alive = run_services.sync_run_start(workspace=workspace, sync=alive_sync, enqueue=False)
-    run_services.run_mark_running(alive)
+    run_services.run_mark_running(run=alive)
     kill_worker_of(dead, settings)
     assert run_services.runs_reap_stale() == 1
     alive.refresh_from_db()
@@ -99,7 +99,7 @@ def test_the_periodic_reaper_continues_runs_in_every_workspace_except_paused_syn
     sync_run_execute(run_id=recovery.pk)
 
     paused = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
-    run_services.run_mark_running(paused)
+    run_services.run_mark_running(run=paused)
     services.sync_set_paused(workspace=workspace, sync=sync, paused=True)
     kill_worker_of(paused, settings)
     run_services.runs_reap_stale()

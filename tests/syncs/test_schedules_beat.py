@@ -214,7 +214,7 @@ def sequence(workspace):
 
 def end_run_of(sync: Sync, status: RunStatus) -> SyncRun:
     run = SyncRunFactory(workspace=sync.workspace, sync=sync, status=RunStatus.RUNNING)
-    run = run_services.run_finish(run, status=status, counts=RunCounts(created=1))
+    run = run_services.run_finish(run=run, status=status, counts=RunCounts(created=1))
     lifecycle.run_announce(run_id=run.pk, event="finished")  # the task run_finish enqueued (on commit)
     return run
 
@@ -260,7 +260,7 @@ def test_a_chain_runs_one_after_the_other(workspace, sequence):
     end_run_of(leader, RunStatus.SUCCEEDED)
     assert runs_of(last) == []  # not yet: only after the follower's own run succeeds
     (follower_run,) = runs_of(follower)
-    run_services.run_finish(follower_run, status=RunStatus.SUCCEEDED, counts=RunCounts())
+    run_services.run_finish(run=follower_run, status=RunStatus.SUCCEEDED, counts=RunCounts())
     lifecycle.run_announce(run_id=follower_run.pk, event="finished")
     assert len(runs_of(last)) == 1
 

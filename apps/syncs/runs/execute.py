@@ -82,7 +82,7 @@ def sync_run_execute(
         .get(pk=run_id)
     )
     logs.bind(workspace=run.workspace_id, sync_id=run.sync_id, run_id=run.pk)
-    if not run_services.run_mark_running(run, max_running=max_running):
+    if not run_services.run_mark_running(run=run, max_running=max_running):
         return run
     sync = run.sync
     ledger = DbLedger(sync)
@@ -127,13 +127,13 @@ def sync_run_execute(
         events_in_flight.clear(sync)  # every answer is in the ledger now
     counts = recorder.counts
     if stop in (Stop.SLICE_ENDED, Stop.SHUTDOWN) and not error:
-        if run_services.run_requeue_slice(run, counts=counts, resume_after_rows=recorder.position):
+        if run_services.run_requeue_slice(run=run, counts=counts, resume_after_rows=recorder.position):
             return run
-        if run_services.run_cancel_requested(run):  # a cancel is final: no next slice
+        if run_services.run_cancel_requested(run=run):  # a cancel is final: no next slice
             stop = Stop.CANCELLED
     if stop is Stop.CANCELLED and not error:
-        return run_services.run_finish_cancelled(run, counts=counts)
+        return run_services.run_finish_cancelled(run=run, counts=counts)
     status = run_status(counts, stopped_by_error=bool(error))
     return run_services.run_finish(
-        run, status=status, counts=counts, first_error=error or recorder.first_error
+        run=run, status=status, counts=counts, first_error=error or recorder.first_error
     )

@@ -71,7 +71,7 @@ def run_load(
                     break
                 if now >= next_progress:
                     recorder.take_client_stats(loader.client)
-                    if run_services.run_save_progress(run, recorder.counts):
+                    if run_services.run_save_progress(run=run, counts=recorder.counts):
                         stop = Stop.CANCELLED
                         break
                     next_progress = now + PROGRESS_EVERY_SECONDS

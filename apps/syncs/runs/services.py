@@ -66,7 +66,7 @@ class WorkspaceBusy(Exception):
     """The workspace already runs its share of syncs; the run stays queued and its task tries again later."""
 
 
-def run_mark_running(run: SyncRun, *, max_running: int | None = None) -> bool:
+def run_mark_running(*, run: SyncRun, max_running: int | None = None) -> bool:
     """queued → running; False when the run is no longer queued (cancelled, or taken by another worker).
     A run's later slices keep the time its first slice started. A queued run with a cancel requested
     (asked between two slices, or a message delivered again) is ended Cancelled instead: a cancel is final.
@@ -103,7 +103,7 @@ def run_mark_running(run: SyncRun, *, max_running: int | None = None) -> bool:
 
 
 @transaction.atomic
-def run_requeue_slice(run: SyncRun, *, counts: RunCounts, resume_after_rows: int) -> bool:
+def run_requeue_slice(*, run: SyncRun, counts: RunCounts, resume_after_rows: int) -> bool:
     """End a slice of a long run: running → queued with what it did so far; the next slice is enqueued
     (on commit) and continues after `resume_after_rows` source rows. False when the run was not running,
     or a cancel was requested (no next slice then: the caller ends the run Cancelled)."""
@@ -123,7 +123,7 @@ def run_requeue_slice(run: SyncRun, *, counts: RunCounts, resume_after_rows: int
     return bool(updated)
 
 
-def run_heartbeat(run: SyncRun) -> bool:
+def run_heartbeat(*, run: SyncRun) -> bool:
     """False when the run was ended meanwhile: the reaper took it for dead (another run continues it)."""
     runs = SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk)
     if runs.filter(status=RunStatus.RUNNING).update(heartbeat_at=timezone.now()):
@@ -221,15 +221,15 @@ def runs_reap_stale() -> int:
     return acted
 
 
-def run_save_progress(run: SyncRun, counts: RunCounts) -> bool:
+def run_save_progress(*, run: SyncRun, counts: RunCounts) -> bool:
     """Store the counts so far; returns True when a cancel was requested."""
     SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk).update(
         counts=counts.to_json(), updated_at=timezone.now()
     )
-    return run_cancel_requested(run)
+    return run_cancel_requested(run=run)
 
 
-def run_cancel_requested(run: SyncRun) -> bool:
+def run_cancel_requested(*, run: SyncRun) -> bool:
     return SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk, cancel_requested=True).exists()
 
 
@@ -246,14 +246,14 @@ def _end_cancelled_queued(runs) -> int:
     return ended
 
 
-def run_finish_cancelled(run: SyncRun, *, counts: RunCounts) -> SyncRun:
+def run_finish_cancelled(*, run: SyncRun, counts: RunCounts) -> SyncRun:
     """End a running run that stopped on its Cancel, with the counts of what it did and the message the
     cancel left (who asked)."""
     run.refresh_from_db(fields=["first_error"])
-    return run_finish(run, status=RunStatus.CANCELLED, counts=counts, first_error=cancel_message(None))
+    return run_finish(run=run, status=RunStatus.CANCELLED, counts=counts, first_error=cancel_message(None))
 
 
-def run_finish(run: SyncRun, *, status: RunStatus, counts: RunCounts, first_error: str = "") -> SyncRun:
+def run_finish(*, run: SyncRun, status: RunStatus, counts: RunCounts, first_error: str = "") -> SyncRun:
     """End a run with its status (`statuses.run_status` decides it from the counts) and its counts."""
     run.status, run.counts, run.finished_at = status, counts.to_json(), timezone.now()
     run.first_error = run.first_error or first_error

@@ -72,12 +72,12 @@ class RunWatch(threading.Thread):
                     return
                 try:
                     if time.monotonic() >= next_beat:
-                        if not run_services.run_heartbeat(self.sync_run):
+                        if not run_services.run_heartbeat(run=self.sync_run):
                             # Reaped (this worker looked dead): stop sending, the recovery run goes on.
                             self.lost.set()
                             self.cancelled.set()
                         next_beat = time.monotonic() + beat_every
-                    if not self.cancelled.is_set() and run_services.run_cancel_requested(self.sync_run):
+                    if not self.cancelled.is_set() and run_services.run_cancel_requested(run=self.sync_run):
                         self.cancelled.set()
                 except DatabaseError:  # a blip must not end the heartbeat: the run would be reaped
                     logger.warning("Run %s: could not reach the database", self.sync_run.pk, exc_info=True)
