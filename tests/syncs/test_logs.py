@@ -5,6 +5,7 @@ import json
 import logging
 
 import pytest
+from django.db import DatabaseError
 from django.urls import reverse
 
 from apps.common import logs
@@ -127,3 +128,24 @@ def test_text_format_reads_as_a_line_with_the_context(capsys, settings):
         )
     finally:
         logging.config.dictConfig(settings.LOGGING)
+
+
+def test_the_watch_threads_lines_name_the_run_too(
+    workspace, warehouse, destination, intercom_emulator, settings, monkeypatch, json_lines
+):
+    settings.SYNC_RUN_HEARTBEAT_SECONDS = 0.05
+    intercom_emulator.set_faults(latency_ms=300)  # the run lasts long enough for the watch to beat
+
+    def database_down(*, run):
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(run_services, "run_heartbeat", database_down)
+    sync = people_sync(workspace, warehouse, destination, people(3))
+    run = sync_run_execute(
+        run_id=run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False).pk
+    )
+    lines = [json.loads(line) for line in json_lines if "could not reach the database" in line]
+    assert lines, "the watch logged nothing"
+    assert {(line["workspace"], line["sync_id"], line["run_id"]) for line in lines} == {
+        (workspace.pk, sync.pk, run.pk)
+    }

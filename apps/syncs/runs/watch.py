@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextvars import copy_context
 from enum import StrEnum
 
 from django.conf import settings
@@ -51,6 +52,7 @@ class RunWatch(threading.Thread):
         self.cancelled, self.shutting_down = threading.Event(), threading.Event()
         self.lost = threading.Event()  # the run was ended by the reaper while this worker ran it
         self._over, self._wake = threading.Event(), threading.Event()
+        self._context = copy_context()  # the run's log fields, for the lines this thread writes
 
     @property
     def stop(self) -> Stop | None:
@@ -62,6 +64,9 @@ class RunWatch(threading.Thread):
         return None
 
     def run(self) -> None:
+        self._context.run(self._watch)
+
+    def _watch(self) -> None:
         beat_every = settings.SYNC_RUN_HEARTBEAT_SECONDS
         next_beat = time.monotonic() + beat_every
         try:
