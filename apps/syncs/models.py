@@ -31,7 +31,7 @@ class Sync(WorkspaceOwnedModel, TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # The schedule (apps/syncs/schedules.py; written by apps/syncs/scheduling.py). The fields a kind does
+    # The schedule (apps/syncs/schedules/compute.py; written by apps/syncs/schedules/services.py). The fields a kind does
     # not use stay empty. next_run_at is stored so that the beat's pass is one indexed query.
     schedule_kind = models.CharField(max_length=20, choices=ScheduleKind.choices, default=ScheduleKind.MANUAL)
     schedule_timezone = models.CharField(max_length=64, default="UTC")

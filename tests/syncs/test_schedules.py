@@ -1,4 +1,4 @@
-"""Next-run computation (apps/syncs/schedules.py): every kind, time zones, daylight saving changes."""
+"""Next-run computation (apps/syncs/schedules/compute.py): every kind, time zones, daylight saving changes."""
 
 from datetime import UTC, datetime, time
 

@@ -12,7 +12,7 @@ in two passes (each in the model's order). A row that plans UNCHANGED with a fin
 not have yet (a changed configuration, say) carries `row_hash_stale`, so the run stores the new fingerprint
 and the next run skips that row again.
 Before that, the run compares one aggregate of the model's (key, fingerprint) pairs with the same aggregate
-of the ledger (execution's `_unchanged_as_a_whole`); when they are the same set, every row is UNCHANGED and
+of the ledger (`runs.planning.unchanged_as_a_whole`); when they are the same set, every row is UNCHANGED and
 the plan is a single `unchanged_rows(n)` record standing for the n rows, with nothing read row by row.
 
 Rules (each one a decision users can read in the docs):

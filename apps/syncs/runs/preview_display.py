@@ -25,7 +25,7 @@ from apps.syncs.engine.outcomes import Outcome
 from apps.syncs.engine.payload import CUSTOM
 from apps.syncs.engine.plan import COMPANY_CHANGE, Operation, PlannedRecord, flatten
 
-# The sampled outcomes of a preview (execution.PLANNED_OUTCOME's words), in the order the page shows them.
+# The sampled outcomes of a preview (runs.preview.PLANNED_OUTCOME's words), in the order the page shows them.
 SAMPLED_OPERATIONS = [(Outcome.CREATED, "Records to create"), (Outcome.UPDATED, "Records to update"),
                       (Outcome.ARCHIVED, "Records to archive"), (Outcome.DELETED, "Records to delete"),
                       (Outcome.SENT, "Events to send"), (Outcome.SKIPPED, "Events recorded as sent, not sent")]  # fmt: skip

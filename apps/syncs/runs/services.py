@@ -268,7 +268,7 @@ def cancel_message(user: User | None) -> str:
 
 def sync_run_cancel(*, workspace: Workspace, run: SyncRun, user: User | None = None) -> SyncRun:
     """A queued run is cancelled at once; a running one stops within seconds: its warehouse query is
-    interrupted and the records in flight are settled (see `execution._RunWatch`). A cancel is final: the
+    interrupted and the records in flight are settled (see `runs.watch.RunWatch`). A cancel is final: the
     run is never continued, requeued or recovered. One whose worker died is ended here and now. The
     run's message says who cancelled it (the first to ask)."""
     runs = SyncRun.objects.for_workspace(workspace)

@@ -1,5 +1,5 @@
 """Schedules: saving a sync's schedule, the beat's pass over due syncs, and sequences (a sync that runs
-after another succeeds). The next-run computation itself is pure (schedules.py)."""
+after another succeeds). The next-run computation itself is pure (schedules/compute.py)."""
 
 from __future__ import annotations
 
