@@ -78,12 +78,12 @@ class WorkspaceScopedQuerySet(models.QuerySet[_M]):
     _workspace_scope: tuple | None = None
 
     def _clone(self) -> Self:
-        clone = super()._clone()  # type: ignore[misc]  # django-stubs leaves out QuerySet's private _clone
+        clone: Self = super()._clone()  # type: ignore[misc]  # django-stubs leaves out QuerySet's private _clone
         clone._workspace_scope = self._workspace_scope
         return clone
 
     def _with_scope(self, scope: tuple | None) -> Self:
-        clone = self._chain()  # type: ignore[attr-defined]  # nor its private _chain
+        clone: Self = self._chain()  # type: ignore[attr-defined]  # nor its private _chain
         clone._workspace_scope = scope
         return clone
 
@@ -114,7 +114,7 @@ class WorkspaceScopedQuerySet(models.QuerySet[_M]):
         return combined
 
     def __xor__(self, other: models.QuerySet[_M]) -> Self:
-        combined = super().__xor__(other)  # type: ignore[misc]  # the stubs lack Django 4.1's QuerySet.__xor__
+        combined: Self = super().__xor__(other)  # type: ignore[misc]  # the stubs lack Django 4.1's QuerySet.__xor__
         if isinstance(combined, WorkspaceScopedQuerySet):
             combined._workspace_scope = self._same_scope([other])
         return combined
