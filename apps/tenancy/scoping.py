@@ -13,9 +13,10 @@ every tenant's rows through Django's own machinery (dumpdata, loaddata), with th
 `every_workspace_unsafe(reason)`.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from django.db import models
@@ -32,7 +33,7 @@ _WORKSPACE_EQUALITY_LOOKUPS = {"workspace", "workspace_id", "workspace__pk", "wo
 _EVERY_WORKSPACE = ("every workspace",)
 
 
-def _one_workspace(value) -> str | None:
+def _one_workspace(value: object) -> str | None:
     """The key of the single workspace `value` names (a saved row or a plain id), else None. Lists,
     querysets, expressions (F, OuterRef, Subquery) and None can stand for several tenants or none."""
     if isinstance(value, models.Model):
@@ -42,7 +43,7 @@ def _one_workspace(value) -> str | None:
     return None
 
 
-def _workspace_scope_of(kwargs) -> tuple | None:
+def _workspace_scope_of(kwargs: Mapping[str, Any]) -> tuple | None:
     for lookup, value in kwargs.items():
         if lookup.removesuffix("__exact") in _WORKSPACE_EQUALITY_LOOKUPS:
             workspace = _one_workspace(value)
@@ -67,30 +68,33 @@ def every_workspace_unsafe(reason: str) -> Iterator[None]:
         _unscoped_because.reset(token)
 
 
-class WorkspaceScopedQuerySet(models.QuerySet):
+_M = TypeVar("_M", bound=models.Model)
+
+
+class WorkspaceScopedQuerySet(models.QuerySet[_M]):
     # What narrows the rows to one tenant: None (nothing; evaluating raises), ("workspace", pk),
     # ("parent", model label, pk) for a related manager's rows, or _EVERY_WORKSPACE after the bypass.
     # Kept as a value, not a flag, so `a | b` stays scoped only when both sides have the same scope.
     _workspace_scope: tuple | None = None
 
-    def _clone(self):
-        clone = super()._clone()
+    def _clone(self) -> Self:
+        clone: Self = super()._clone()  # type: ignore[misc]  # django-stubs leaves out QuerySet's private _clone
         clone._workspace_scope = self._workspace_scope
         return clone
 
-    def _with_scope(self, scope):
-        clone = self._chain()
+    def _with_scope(self, scope: tuple | None) -> Self:
+        clone: Self = self._chain()  # type: ignore[attr-defined]  # nor its private _chain
         clone._workspace_scope = scope
         return clone
 
-    def for_workspace(self, workspace):
+    def for_workspace(self, workspace: models.Model | int | str | UUID) -> Self:
         return self.filter(workspace=workspace)
 
-    def across_all_workspaces_unsafe(self):
+    def across_all_workspaces_unsafe(self) -> Self:
         """Every tenant's rows. Only for system work (admin, the run reaper, key rotation)."""
         return self._with_scope(_EVERY_WORKSPACE)
 
-    def filter(self, *args, **kwargs):
+    def filter(self, *args: Any, **kwargs: Any) -> Self:
         # Only keywords can scope: a Q object may OR two workspaces together. exclude() never scopes.
         queryset = super().filter(*args, **kwargs)
         scope = _workspace_scope_of(kwargs)
@@ -98,71 +102,75 @@ class WorkspaceScopedQuerySet(models.QuerySet):
             queryset._workspace_scope = scope
         return queryset
 
-    def _same_scope(self, others):
+    def _same_scope(self, others: Iterable[object]) -> tuple | None:
         """The scope of a union: the one every part shares, else none (it could span tenants)."""
         scopes = {self._workspace_scope} | {getattr(other, "_workspace_scope", None) for other in others}
         return scopes.pop() if len(scopes) == 1 else None
 
-    def __or__(self, other):
+    def __or__(self, other: models.QuerySet[_M]) -> Self:
         combined = super().__or__(other)
         if isinstance(combined, WorkspaceScopedQuerySet):
             combined._workspace_scope = self._same_scope([other])
         return combined
 
-    def __xor__(self, other):
-        combined = super().__xor__(other)
+    def __xor__(self, other: models.QuerySet[_M]) -> Self:
+        combined: Self = super().__xor__(other)  # type: ignore[misc]  # the stubs lack Django 4.1's QuerySet.__xor__
         if isinstance(combined, WorkspaceScopedQuerySet):
             combined._workspace_scope = self._same_scope([other])
         return combined
 
-    def union(self, *other_qs, all=False):
+    def union(self, *other_qs: models.QuerySet[Any], all: bool = False) -> Self:
         combined = super().union(*other_qs, all=all)
         if isinstance(combined, WorkspaceScopedQuerySet):
             combined._workspace_scope = self._same_scope(other_qs)
         return combined
 
-    def _require_scope(self):
+    def _require_scope(self) -> None:
         if self._workspace_scope is None and _unscoped_because.get() is None:
             raise UnscopedQueryError(
                 f"Query on {self.model.__name__} is not scoped to a workspace. Use "
                 f".for_workspace(workspace), or across_all_workspaces_unsafe() for system work."
             )
 
-    def _fetch_all(self):
+    def _fetch_all(self) -> None:
         if self._result_cache is None:
             self._require_scope()
         super()._fetch_all()
 
-    def iterator(self, *args, **kwargs):
+    def iterator(self, *args: Any, **kwargs: Any) -> Iterator[_M]:
         self._require_scope()
         return super().iterator(*args, **kwargs)
 
-    def count(self):
+    def count(self) -> int:
         if self._result_cache is None:
             self._require_scope()
         return super().count()
 
-    def exists(self):
+    def exists(self) -> bool:
         if self._result_cache is None:
             self._require_scope()
         return super().exists()
 
-    def aggregate(self, *args, **kwargs):
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         self._require_scope()
         return super().aggregate(*args, **kwargs)
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> int:
         self._require_scope()
         return super().update(**kwargs)
 
-    def delete(self):
+    def delete(self) -> tuple[int, dict[str, int]]:
         self._require_scope()
         return super().delete()
 
 
-class WorkspaceScopedManager(models.Manager.from_queryset(WorkspaceScopedQuerySet)):
-    def get_queryset(self):
-        queryset = super().get_queryset()
+_ScopedManager = models.Manager.from_queryset(WorkspaceScopedQuerySet)
+
+
+class WorkspaceScopedManager(_ScopedManager[_M]):
+    def get_queryset(self) -> WorkspaceScopedQuerySet[_M]:
+        # The stubs type the generated manager's queryset as a plain QuerySet; it is this class.
+        queryset = cast("WorkspaceScopedQuerySet[_M]", super().get_queryset())
         # Related managers (`sync.runs`) carry the parent row as `instance`; their rows are the parent's.
         instance = getattr(self, "instance", None)
         if instance is not None:

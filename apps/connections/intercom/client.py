@@ -328,11 +328,19 @@ class IntercomClient:
         if limit is not None or remaining is not None:
             self.limiter.observe(self.workspace_key, limit=limit, remaining=remaining, reset=reset)
 
-    def _record(self, method: str, path: str, params: dict | None, data: bytes | None, response) -> None:
+    def _record(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        data: bytes | None,
+        response: requests.Response,
+    ) -> None:
         if not _observers:
             return
         headers = {
-            k: (REDACTED if k.lower() == "authorization" else v) for k, v in self._session.headers.items()
+            k: REDACTED if k.lower() == "authorization" else v.decode() if isinstance(v, bytes) else v
+            for k, v in self._session.headers.items()
         }
         if data is None:
             headers.pop("Content-Type", None)
@@ -401,9 +409,8 @@ class IntercomClient:
             if status == 429:
                 self._count(rate_limited=True)
                 rate_limit_waits += 1
-                reset = _int_header(response.headers, "X-RateLimit-Reset")
-                if reset is None:
-                    reset = time.time() + self.limiter.window_seconds
+                header_reset = _int_header(response.headers, "X-RateLimit-Reset")
+                reset = time.time() + self.limiter.window_seconds if header_reset is None else header_reset
                 logger.info("Intercom rate limit reached on %s %s; waiting until %s", method, path, reset)
                 if rate_limit_waits > self.max_rate_limit_waits:
                     raise TransientFailure(
@@ -447,7 +454,9 @@ class IntercomClient:
         body = _json_body(response)
         return Accepted(_object_id(body), body)
 
-    def _call(self, method: str, path: str, *, body: Any = None, params: dict | None = None) -> Outcome:
+    def _call(
+        self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None
+    ) -> Outcome:
         return self._outcome(self.request(method, path, body=body, params=params))
 
     # -- identity --------------------------------------------------------------------------------------

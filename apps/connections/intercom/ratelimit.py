@@ -28,7 +28,10 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import redis
 
 DEFAULT_PER_MINUTE = 10_000
 DEFAULT_WINDOW_SECONDS = 10.0
@@ -190,7 +193,7 @@ class RedisRateLimiter(_BaseLimiter):
 
     def __init__(
         self,
-        redis_client,
+        redis_client: redis.Redis,
         per_minute: int = DEFAULT_PER_MINUTE,
         window_seconds: float = DEFAULT_WINDOW_SECONDS,
         key_prefix: str = KEY_PREFIX,
@@ -226,7 +229,7 @@ class RedisRateLimiter(_BaseLimiter):
         self.redis.delete(self.redis_key(key))
 
 
-_limiters: dict[tuple, RateLimiter] = {}
+_limiters: dict[tuple[str, int, float], RateLimiter] = {}
 _limiters_lock = threading.Lock()
 
 

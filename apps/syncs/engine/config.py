@@ -9,7 +9,7 @@ they understand. `from_json`/`to_json` are the one reading and writing of the JS
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -177,6 +177,10 @@ class EventOptions:
         return stored
 
 
+# How `validate` reports a missing column: (the column or None, what it is for, the problem's subject).
+NeedColumn = Callable[[str | None, str, Hashable], None]
+
+
 @dataclass(frozen=True)
 class SyncConfig:
     object_key: str
@@ -272,7 +276,7 @@ class SyncConfig:
         problems: list[Problem] = []
         column_set = set(columns)
 
-        def need_column(column: str | None, what: str, subject) -> None:
+        def need_column(column: str | None, what: str, subject: Hashable) -> None:
             if not column:
                 problems.append(Problem(subject, "column_required", f"Choose the column for {what}."))
             elif column not in column_set:
@@ -331,7 +335,7 @@ class SyncConfig:
             )
         return problems
 
-    def _validate_mappings(self, obj: IntercomObject, need_column) -> list[Problem]:
+    def _validate_mappings(self, obj: IntercomObject, need_column: NeedColumn) -> list[Problem]:
         problems: list[Problem] = []
         if self.mappings and self.behavior is Behavior.DELETE:
             problems.append(
@@ -353,7 +357,7 @@ class SyncConfig:
         for mapping in self.mappings:
             subject = Target(mapping.target, mapping.custom)
 
-            def problem(code: str, message: str, subject=subject) -> None:
+            def problem(code: str, message: str, subject: Target = subject) -> None:
                 problems.append(Problem(subject, code, message))
 
             if mapping.custom:
@@ -401,7 +405,7 @@ class SyncConfig:
                         problem("unknown_role", "The role must be “user” or “lead”.")
         return problems
 
-    def _validate_event(self, need_column) -> list[Problem]:
+    def _validate_event(self, need_column: NeedColumn) -> list[Problem]:
         event = self.event
         if event is None:
             return [
@@ -422,7 +426,7 @@ class SyncConfig:
             )
         elif event.event_name_column is not None:
             need_column(event.event_name_column, "the event name", Option("event_name_column"))
-        elif not event.event_name.strip():
+        elif event.event_name is not None and not event.event_name.strip():
             problems.append(
                 Problem(Option("event_name"), "event_name_empty", "The event name cannot be empty.")
             )

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
+from typing import Any
 
 from apps.connections.intercom.catalog import Behavior
 from apps.connections.intercom.client import Accepted, IntercomClient, Rejected, TransientFailure
@@ -38,6 +39,20 @@ def _rejected(outcome: Rejected) -> LoadResult:
     return LoadResult(Outcome.REJECTED, code=outcome.code, message=outcome.message)
 
 
+def _key(record: PlannedRecord) -> str:
+    """The record's key: every record sent to the loader has one (the planner keeps keyless rows invalid)."""
+    if record.key is None:
+        raise ValueError(f"a {record.operation} record without a key cannot be loaded")
+    return record.key
+
+
+def _body(record: PlannedRecord) -> dict[str, Any]:
+    """The request body of a record that sends one (every operation that calls Intercom has a payload)."""
+    if record.payload is None:
+        raise ValueError(f"a {record.operation} record without a payload cannot be loaded")
+    return record.payload
+
+
 class IntercomLoader:
     """Applies one planned record through the client. Thread-safe: the executor calls it from a pool.
 
@@ -64,7 +79,8 @@ class IntercomLoader:
         # Update Only never creates; nor does a sync keyed by the Intercom id (it has nothing to create by).
         self.creates = config.behavior is Behavior.UPSERT and not config.key_is_destination_id
         self.creates_first = creates_first and self.creates
-        self._companies: dict[str, Future] = {}  # company_id → its Intercom id (None: not in Intercom)
+        # company_id → its Intercom id (None: not in Intercom)
+        self._companies: dict[str, Future[str | None]] = {}
         self._lock = threading.Lock()
 
     def apply(self, record: PlannedRecord) -> LoadResult:
@@ -79,19 +95,19 @@ class IntercomLoader:
     def _apply(self, record: PlannedRecord) -> LoadResult:
         operation = record.operation
         if operation is Operation.SEND:
-            return self._sent(self.client.send_event(record.payload))
+            return self._sent(self.client.send_event(_body(record)))
         if self.config.object_key == "company":
             return self._company(record)
         return self._contact(record)
 
     # --- events ------------------------------------------------------------------------------------
-    def _sent(self, outcome) -> LoadResult:
+    def _sent(self, outcome: Accepted | Rejected) -> LoadResult:
         return LoadResult(Outcome.SENT) if isinstance(outcome, Accepted) else _rejected(outcome)
 
     # --- companies ---------------------------------------------------------------------------------
     def _company(self, record: PlannedRecord) -> LoadResult:
         if record.operation is Operation.DELETE:
-            intercom_id = record.destination_id or self.company_intercom_id(record.key)
+            intercom_id = record.destination_id or self.company_intercom_id(_key(record))
             if intercom_id is None:
                 return LoadResult(
                     Outcome.SKIPPED, code="not_found", message="Not found in Intercom, nothing to delete."
@@ -100,13 +116,13 @@ class IntercomLoader:
             if isinstance(outcome, Rejected):
                 return _rejected(outcome)
             return LoadResult(Outcome.DELETED, intercom_id)
-        outcome = self.client.upsert_company(record.payload)
+        outcome = self.client.upsert_company(_body(record))
         if isinstance(outcome, Rejected):
             return _rejected(outcome)
-        known: Future = Future()
+        known: Future[str | None] = Future()
         known.set_result(outcome.intercom_id)
         with self._lock:
-            self._companies[record.key] = known
+            self._companies[_key(record)] = known
         # Upserted under another id than the ledger's: Intercom no longer had it, and created it again.
         restored = bool(record.destination_id and outcome.intercom_id not in (None, record.destination_id))
         created = record.operation is Operation.CREATE or restored
@@ -118,13 +134,11 @@ class IntercomLoader:
         """The Intercom id of the company `company_id` (None: Intercom has none), found once per run: the
         first thread to ask finds it, the others wait for its answer. A failure is not kept: the threads
         waiting get it, a later record asks again."""
+        future: Future[str | None] = Future()
         with self._lock:
-            future = self._companies.get(company_id)
-            finding = future is None
-            if finding:
-                future = self._companies[company_id] = Future()
-        if not finding:
-            return future.result()
+            asked = self._companies.setdefault(company_id, future)
+        if asked is not future:  # another thread is finding it, or found it
+            return asked.result()
         try:
             intercom_id = self._find_company(company_id)
         except BaseException as error:
@@ -145,7 +159,7 @@ class IntercomLoader:
     def _find_contact(self, record: PlannedRecord) -> str | None:
         if record.destination_id:
             return record.destination_id
-        found = self.client.find_contact(self.config.sync_key.identifier, record.key)
+        found = self.client.find_contact(self.config.sync_key.identifier, _key(record))
         if isinstance(found, Rejected):
             raise _RecordRejected(found)
         return found.intercom_id if found else None
@@ -176,23 +190,23 @@ class IntercomLoader:
             contact_id = self._find_contact(record)
             if contact_id is None:
                 return LoadResult(Outcome.SKIPPED, code="not_found", message=self._not_found(record))
-            outcome, done = self.client.update_contact(contact_id, record.payload), Outcome.UPDATED
+            outcome, done = self.client.update_contact(contact_id, _body(record)), Outcome.UPDATED
         elif operation is Operation.UPDATE and record.destination_id and self.creates_first:
-            outcome, done = self.client.create_contact(record.payload), Outcome.CREATED  # 409 → an update
+            outcome, done = self.client.create_contact(_body(record)), Outcome.CREATED  # 409 → an update
         elif operation is Operation.UPDATE and record.destination_id:
-            outcome, done = self.client.update_contact(record.destination_id, record.payload), Outcome.UPDATED
+            outcome, done = self.client.update_contact(record.destination_id, _body(record)), Outcome.UPDATED
             if isinstance(outcome, Rejected) and outcome.status == 404:
                 # Deleted or archived in Intercom since the last run: create it again, if this sync creates.
                 if not self.creates:
                     return LoadResult(Outcome.SKIPPED, code="not_found", message=self._not_found(record),
                                       forget=True)  # fmt: skip
-                outcome, done = self.client.create_contact(record.payload), Outcome.CREATED
+                outcome, done = self.client.create_contact(_body(record)), Outcome.CREATED
         elif (lead_id := self._existing_lead(record)) is not None:  # Intercom would take a duplicate lead
-            outcome, done = self.client.update_contact(lead_id, record.payload), Outcome.UPDATED
+            outcome, done = self.client.update_contact(lead_id, _body(record)), Outcome.UPDATED
             if isinstance(outcome, Accepted):
                 outcome = replace(outcome, matched_existing=True)
         else:  # CREATE, or an UPDATE whose id is not known yet: create, and a 409 becomes an update
-            outcome = self.client.create_contact(record.payload)
+            outcome = self.client.create_contact(_body(record))
             done = Outcome.CREATED if operation is Operation.CREATE else Outcome.UPDATED
         if isinstance(outcome, Rejected):
             return _rejected(outcome)
@@ -209,9 +223,9 @@ class IntercomLoader:
         """A lead to create, matched by email: the Intercom id of a lead Intercom already has with it. Intercom
         never answers 409 for leads (they may share an email, and it replaces their External ID with its own),
         so a create would add a duplicate; its search lags writes, so one made seconds ago can still be missed."""
-        if record.payload.get("role") != "lead" or self.config.sync_key.identifier != "email":
+        if _body(record).get("role") != "lead" or self.config.sync_key.identifier != "email":
             return None
-        found = self.client.find_contact("email", record.key)
+        found = self.client.find_contact("email", _key(record))
         if isinstance(found, Rejected):
             raise _RecordRejected(found)
         return found.intercom_id if found and (found.body or {}).get("role") == "lead" else None

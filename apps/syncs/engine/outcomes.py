@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
+from typing import Any
 
 
 class Outcome(StrEnum):
@@ -79,7 +80,7 @@ class RunCounts:
     drift_missing: int = 0
 
     @classmethod
-    def from_json(cls, data: Mapping | None) -> RunCounts:
+    def from_json(cls, data: Mapping[str, Any] | None) -> RunCounts:
         """The counts stored in `SyncRun.counts` (any missing, NULL or unreadable count is 0; unknown keys
         are dropped)."""
         data = data or {}
@@ -91,7 +92,8 @@ class RunCounts:
     def __getitem__(self, key: CountKey | str) -> int:
         if key not in COUNT_KEYS:
             raise KeyError(key)
-        return getattr(self, key)
+        count: int = getattr(self, key)
+        return count
 
     def __add__(self, other: RunCounts) -> RunCounts:
         """Two slices' counts together."""
@@ -129,7 +131,7 @@ if set(COUNT_KEYS) != {*Outcome, *Tally}:  # a new outcome or counter needs its 
     raise AssertionError("RunCounts' fields must be exactly the Outcome and Tally values")
 
 
-def _whole(value) -> int:
+def _whole(value: Any) -> int:
     try:
         return max(0, int(value or 0))
     except (TypeError, ValueError):

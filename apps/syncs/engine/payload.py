@@ -122,13 +122,16 @@ class PayloadBuilder:
             self._identifier_field = identifier
         self._key_index = index[config.sync_key.column]
         self._role = obj.role
-        self._company_index = index[config.company_id_column] if config.company_id_column else None
-        self._company_column = config.company_id_column
+        company_column = config.company_id_column
+        # (its position, its name), when the contacts have a company column
+        self._company = (index[company_column], company_column) if company_column else None
         self.request_kind = request_kind(config)
         self._sources = self._sources_of_fields()
         event = config.event
+        self._event_name_column: tuple[int, str] | None = None  # when the event's name is read from a column
         if obj.key == "event" and event is not None:
-            self._event_name_index = index[event.event_name_column] if event.event_name_column else None
+            if event.event_name_column:
+                self._event_name_column = (index[event.event_name_column], event.event_name_column)
             self._created_at_index = index[event.created_at_column]
             self._contact_index = index[event.contact_column]
             self._metadata = [(column, index[column]) for column in event.metadata_columns]
@@ -137,7 +140,7 @@ class PayloadBuilder:
         """Each field of the body → where its value comes from, as the user names it: a model column, or
         the constant of a mapping; for the messages of refused bodies."""
         config = self.config
-        sources = {(config.sync_key.identifier,): config.sync_key.column}
+        sources: dict[tuple[str, ...], str] = {(config.sync_key.identifier,): config.sync_key.column}
         for m in config.mappings:
             path = (CUSTOM, m.target) if m.custom else (m.target,)
             sources[path] = m.column if m.column is not None else f"constant for {m.target}"
@@ -203,9 +206,10 @@ class PayloadBuilder:
         if custom:
             payload[CUSTOM] = custom
         company_id = None
-        if self._company_index is not None:
+        if self._company is not None:
+            position, column = self._company
             try:
-                company_id = record_key(row[self._company_index], self._company_column)
+                company_id = record_key(row[position], column)
             except CoercionError as error:
                 raise InvalidValue(str(error)) from None
         return Built(payload, company_id)
@@ -213,12 +217,13 @@ class PayloadBuilder:
     def _event(self, row: Sequence[Any]) -> dict[str, Any]:
         event = self.config.event
         assert event is not None
-        if self._event_name_index is None:
+        if self._event_name_column is None:
             name = event.event_name
         else:
-            name = record_key(row[self._event_name_index], event.event_name_column)
+            position, column = self._event_name_column
+            name = record_key(row[position], column)
             if name is None:
-                raise InvalidValue(f"{event.event_name_column}: the event name is empty")
+                raise InvalidValue(f"{column}: the event name is empty")
         raw_time = row[self._created_at_index]
         if raw_time is None:
             raise InvalidValue(f"{event.created_at_column}: the event time is empty")

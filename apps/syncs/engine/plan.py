@@ -166,7 +166,12 @@ def plan(
         yield from planner.plan_batch(batch, fingerprinted=fingerprinted)
 
 
-def _counted(duplicates, batches, config: SyncConfig, key_of: Callable[[Any], Any]) -> Mapping[str, int]:
+def _counted(
+    duplicates: Mapping[str, int] | None,
+    batches: Iterable[Sequence[Any]],
+    config: SyncConfig,
+    key_of: Callable[[Any], Any],
+) -> Mapping[str, int]:
     if duplicates is not None:
         return duplicates
     if not isinstance(batches, Sequence):
@@ -253,9 +258,9 @@ class _Planner:
         ledger: LedgerView,
         duplicates: Mapping[str, int],
         *,
-        full_resync,
-        first_run,
-    ):
+        full_resync: bool,
+        first_run: bool,
+    ) -> None:
         self.config = config
         self.duplicates = duplicates
         self.read_key = key_reader(config)
@@ -314,7 +319,7 @@ class _Planner:
         out: list[PlannedRecord] = []
         unchanged = Operation.UNCHANGED
         for item in checked:
-            if type(item) is not tuple:
+            if isinstance(item, PlannedRecord):
                 out.append(item)
                 continue
             number, key, fingerprint = item
@@ -348,7 +353,7 @@ class _Planner:
     def _decide_batch(self, checked: list[PlannedRecord | _Valid]) -> list[PlannedRecord]:
         keys = [item.key for item in checked if isinstance(item, _Valid)]
         if not keys:
-            return checked  # type: ignore[return-value]  # all invalid
+            return [item for item in checked if isinstance(item, PlannedRecord)]  # all invalid
         if self.config.behavior is Behavior.SEND:
             sent = self.ledger.sent_among(keys)
             return [
@@ -377,7 +382,11 @@ class _Planner:
         except InvalidValue as error:
             return PlannedRecord(item.key, Operation.INVALID, reason=str(error), row_number=item.row_number)
         planned = self._diff(item, built, entry)
-        if planned.operation in BODY_SENT and (refusal := self.builder.refusal(planned.payload)):
+        if (
+            planned.operation in BODY_SENT
+            and planned.payload is not None
+            and (refusal := self.builder.refusal(planned.payload))
+        ):
             return PlannedRecord(item.key, Operation.INVALID, reason=refusal, row_number=item.row_number)
         return planned
 
@@ -431,6 +440,8 @@ class _Planner:
             operation = Operation.UNCHANGED
         else:
             operation = Operation.SKIP if self.skip_existing else Operation.SEND
+        if item.built is None:  # `_valid` builds every event before the ledger is asked
+            raise ValueError(f"row {item.row_number}: an event reached the ledger unbuilt")
         payload = item.built.payload
         return PlannedRecord(item.key, operation, payload, payload_hash(payload), row_number=item.row_number)
 
@@ -446,20 +457,24 @@ class _Planner:
             if company_id is None and entry is not None:
                 company_id = entry.company_id  # Syncline never detaches: a NULL company keeps the last one
             digest = payload_hash(payload, company_id)
-        accepted = entry is not None and entry.payload_hash is not None
+        # The ledger's entry when Intercom accepted this record before (None: never accepted).
+        accepted = entry if entry is not None and entry.payload_hash is not None else None
         known_id = key if config.key_is_destination_id else (entry.destination_id if entry else None)
         # Attach when the ledger has another company (or none: one that did not exist yet, say).
         attach = company_id is not None and (
-            self.full_resync or not accepted or company_id != entry.company_id
+            self.full_resync or accepted is None or company_id != accepted.company_id
         )
 
-        def record(operation: Operation, changes=None, stale: bool = False) -> PlannedRecord:
+        def record(
+            operation: Operation, changes: dict[str, tuple[Any, Any]] | None = None, stale: bool = False
+        ) -> PlannedRecord:
             attach_only = (
                 operation is Operation.UPDATE
                 and attach
                 and known_id is not None
                 and not self.full_resync
-                and payload_hash(payload, entry.company_id) == entry.payload_hash
+                and accepted is not None
+                and payload_hash(payload, accepted.company_id) == accepted.payload_hash
             )
             return PlannedRecord(
                 key,
@@ -477,17 +492,17 @@ class _Planner:
                 attach_only=attach_only,
             )
 
-        if accepted and digest == entry.payload_hash and not self.full_resync:
-            stale = item.row_hash is not None and item.row_hash != entry.row_hash
+        if accepted is not None and digest == accepted.payload_hash and not self.full_resync:
+            stale = item.row_hash is not None and item.row_hash != accepted.row_hash
             return record(Operation.UNCHANGED, stale=stale)
         if behavior is Behavior.DELETE:
             return record(self.delete_operation)
         if behavior is Behavior.UPDATE_ONLY:
-            if accepted and known_id is not None:
-                return record(Operation.UPDATE, _changes(entry, payload, company_id))
+            if accepted is not None and known_id is not None:
+                return record(Operation.UPDATE, _changes(accepted, payload, company_id))
             return record(Operation.UPDATE_IF_FOUND)
-        if accepted:
-            return record(Operation.UPDATE, _changes(entry, payload, company_id))
+        if accepted is not None:
+            return record(Operation.UPDATE, _changes(accepted, payload, company_id))
         return record(Operation.UPDATE_IF_FOUND if config.key_is_destination_id else Operation.CREATE)
 
 
@@ -515,7 +530,9 @@ def flatten(payload: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _changes(entry: LedgerEntry, payload: dict[str, Any], company_id: str | None):
+def _changes(
+    entry: LedgerEntry, payload: dict[str, Any], company_id: str | None
+) -> dict[str, tuple[Any, Any]] | None:
     if entry.payload is None:
         return None
     old, new = flatten(entry.payload), flatten(payload)
@@ -530,7 +547,7 @@ def _changes(entry: LedgerEntry, payload: dict[str, Any], company_id: str | None
 
 @dataclass
 class PlanSummary:
-    counts: Counter = field(default_factory=Counter)  # Operation → records
+    counts: Counter[Operation] = field(default_factory=Counter)  # Operation → records
     samples: dict[Operation, list[PlannedRecord]] = field(default_factory=dict)
 
     @property

@@ -14,6 +14,7 @@ from apps.connections.intercom.catalog import Behavior
 from apps.connections.sources.base import PairDigest
 from apps.syncs.engine.ledger import LedgerEntry as EngineEntry
 from apps.syncs.models import LedgerEntry, Sync
+from apps.tenancy.scoping import WorkspaceScopedQuerySet
 
 # What an acceptance writes over a refusal: the record is no longer refused.
 NOT_REFUSED = {"last_rejection": "", "last_rejected_at": None, "rejected_hash": "", "rejection_code": "",
@@ -207,7 +208,7 @@ def _upsert(sync: Sync, key: str, **values: Any) -> None:
     )
 
 
-def refused_records(sync: Sync):
+def refused_records(sync: Sync) -> WorkspaceScopedQuerySet[LedgerEntry]:
     """The sync's records Intercom refuses now (its last word on them was a refusal, not an outage)."""
     return LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync=sync).exclude(rejected_hash="")
 

@@ -3,12 +3,12 @@ whose worker died, and the purge of old record results."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, TextField, Value
+from django.db.models import F, QuerySet, TextField, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
@@ -149,7 +149,7 @@ STALE_RUN_CANCELLED_MESSAGE = (
 )
 
 
-def _reap(runs) -> list[SyncRun]:
+def _reap(runs: QuerySet[SyncRun]) -> list[SyncRun]:
     """End running runs whose heartbeat stopped (their worker was killed or its machine lost) and start a
     run that continues each one from the ledger (unless its sync is paused, or a cancel was requested:
     that run ends Cancelled, and nothing continues it). Returns the new runs.
@@ -233,7 +233,7 @@ def run_cancel_requested(*, run: SyncRun) -> bool:
     return SyncRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk, cancel_requested=True).exists()
 
 
-def _end_cancelled_queued(runs) -> int:
+def _end_cancelled_queued(runs: QuerySet[SyncRun]) -> int:
     """End Cancelled the queued runs among `runs` that have a cancel requested (one queued again between
     two slices, whose next task must not start it). Returns how many."""
     ended = 0
@@ -308,7 +308,7 @@ def sync_run_restore(*, workspace: Workspace, run: SyncRun, user: User | None = 
                           full_resync=True, restores=run)  # fmt: skip
 
 
-def record_results_purge(*, now=None) -> int:
+def record_results_purge(*, now: datetime | None = None) -> int:
     """Delete the per-record results older than SYNC_RECORD_RESULTS_DAYS, in every workspace (system work);
     returns how many were deleted. Run counts stay: only the per-record detail expires."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.SYNC_RECORD_RESULTS_DAYS)
