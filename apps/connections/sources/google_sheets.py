@@ -619,7 +619,9 @@ class _Reader:
         def stop() -> None:  # from another thread: the blocked read returns at once
             http.http.timeout = 0.001
             for connection in list(http.http.connections.values()):
-                connection.timeout = 0.001  # httplib2 reconnects once after a dropped read: that one fails too
+                connection.timeout = (
+                    0.001  # httplib2 reconnects once after a dropped read: that one fails too
+                )
                 with suppress(OSError, AttributeError):
                     connection.sock.shutdown(socket.SHUT_RDWR)
 

@@ -65,7 +65,9 @@ DIRTY = [
 
 def test_dirty_cells_become_typed_columns_and_values(fake_sheets):
     sid = shared(fake_sheets, {"People": DIRTY})
-    people = source(fake_sheets, f"people = https://docs.google.com/spreadsheets/d/{sid}/edit#gid=0 People!A1:I")
+    people = source(
+        fake_sheets, f"people = https://docs.google.com/spreadsheets/d/{sid}/edit#gid=0 People!A1:I"
+    )
     sql = "SELECT * FROM people ORDER BY id"
 
     types = {c.name: c.db_type for c in people.describe(sql)}
@@ -152,10 +154,14 @@ def test_only_the_tables_a_query_names_are_read_and_in_chunks(fake_sheets):
 @pytest.mark.parametrize(
     ("header", "rows", "message"),
     [
-        (["id", "email", "Email"], [[1, "a", "b"]], 'Columns B and C of table "t" (S!A1:Z) are both named "Email"'),
+        (
+            ["id", "email", "Email"],
+            [[1, "a", "b"]],
+            'Columns B and C of table "t" (S!A1:Z) are both named "Email"',
+        ),
         (["id", "", "name"], [[1, "a", "b"]], 'Column B of table "t" (S!A1:Z) has no name in the header row'),
         (["id", "name"], [[1, "a", "stray"]], "column C has values but no name in the header row"),
-        ([], [[1, "a"]], "The first row of table \"t\" (S!A1:Z) is empty"),
+        ([], [[1, "a"]], 'The first row of table "t" (S!A1:Z) is empty'),
     ],
 )
 def test_a_header_row_that_cannot_name_the_columns_is_refused_in_words(fake_sheets, header, rows, message):
@@ -208,7 +214,9 @@ def test_a_key_google_does_not_know_is_refused_at_the_token_endpoint(fake_sheets
 
 def test_the_connection_test_reads_each_header(fake_sheets):
     sid = shared(fake_sheets, {"A": [["x", "y"], [1, 2]], "B": [["z"]]})
-    check = source(fake_sheets, f"a = {sid} A\nb = https://docs.google.com/spreadsheets/d/{sid}/edit#gid=1000").test()
+    check = source(
+        fake_sheets, f"a = {sid} A\nb = https://docs.google.com/spreadsheets/d/{sid}/edit#gid=1000"
+    ).test()
     assert check.server_version == "Google Sheets: a (2 columns), b (1 columns)"
 
 
@@ -237,8 +245,11 @@ def test_tables_accept_urls_ids_and_quoted_sheet_names():
         ("users https://docs.google.com/spreadsheets/d/1AbCdEfGhIjKlMnOpQrStUv/edit", "line 1: write it as"),
         ("1users = 1AbCdEfGhIjKlMnOpQrStUv A1:B", '"1users" cannot be a table name'),
         ("users = docs.google.com/document/d/xyz", "neither a spreadsheet's URL nor its ID"),
-        ("a = 1AbCdEfGhIjKlMnOpQrStUv\nA = 1AbCdEfGhIjKlMnOpQrStUv", 'line 2: there is already a table named "A"'),
-        ("a = 1AbCdEfGhIjKlMnOpQrStUv Users!A1:B2:C", 'is not a range'),
+        (
+            "a = 1AbCdEfGhIjKlMnOpQrStUv\nA = 1AbCdEfGhIjKlMnOpQrStUv",
+            'line 2: there is already a table named "A"',
+        ),
+        ("a = 1AbCdEfGhIjKlMnOpQrStUv Users!A1:B2:C", "is not a range"),
     ],
 )
 def test_a_list_of_tables_that_cannot_be_read_names_the_line(text, message):
