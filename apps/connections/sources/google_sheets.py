@@ -8,7 +8,9 @@ preview like any warehouse's. To run a model, the tables its SQL names are read 
 of rows, into a DuckDB file of their own (temporary, removed after), and the model runs there through the
 DuckDB adapter, which opens that file read-only and keeps every guarantee it keeps for a user's file: one
 SELECT only, external access off, a time limit, Cancel, streaming with ``fetchmany``, the same
-fingerprints and no-change digest. Memory: the chunk being read, not the sheet (the file is on disk).
+fingerprints and no-change digest. Memory: Python holds the chunk being read, not the sheet; the copy is a
+DuckDB file, of which DuckDB keeps in its buffer what fits, so it is bounded by the sheet (Sheets allows
+10 million cells a spreadsheet).
 
 How cells become values: the API is asked for unformatted values (a formula's computed value, not its
 text; numbers as numbers, booleans as booleans) with dates as the text the sheet shows. A blank cell, a
@@ -331,7 +333,7 @@ class GoogleSheetsSource(ParserCheckedSource):
         described = []
         for table in self.tables:
             header = reader.header(table)
-            described.append(f"{table.name} ({len(header)} columns)")
+            described.append(f"{table.name} ({len(header)} column{'' if len(header) == 1 else 's'})")
         return ConnectionCheck(server_version="Google Sheets: " + ", ".join(described))
 
     def _describe(self, sql: str) -> list[Column]:

@@ -137,12 +137,12 @@ def test_mixed_columns_stay_text_as_the_sheet_writes_them(fake_sheets):
 def test_only_the_tables_a_query_names_are_read_and_in_chunks(fake_sheets):
     rows = [["n", "word"]] + [[i, f"w{i}"] for i in range(1, 26)]
     rows[12] = []  # a blank row inside a chunk
-    sid = shared(fake_sheets, {"Words": rows, "Other": [["x"], [1]]})
+    sid = shared(fake_sheets, {"Words": rows, "Other": [["x"], [1]]}, sizes={"Words": (30, 2)})
     words = source(fake_sheets, f"words = {sid} Words!A1:B\nother = {sid} Other", chunk_rows=4)
     before = fake_sheets.count("/values/")
     assert words.preview("SELECT count(*) AS n, sum(n) AS total FROM words").rows == [(24, 325 - 12)]
-    # the sheet's 1,000 rows in chunks of 4 (the stand-in's grid), and nothing of "Other"
-    assert fake_sheets.count("/values/") - before == 250
+    # the sheet's 30 rows (its grid) in chunks of 4, and nothing of "Other"
+    assert fake_sheets.count("/values/") - before == 8
     before = fake_sheets.count("/values/")
     assert words.preview("SELECT 1 AS one").rows == [(1,)]
     assert fake_sheets.count("/values/") == before
@@ -217,7 +217,7 @@ def test_the_connection_test_reads_each_header(fake_sheets):
     check = source(
         fake_sheets, f"a = {sid} A\nb = https://docs.google.com/spreadsheets/d/{sid}/edit#gid=1000"
     ).test()
-    assert check.server_version == "Google Sheets: a (2 columns), b (1 columns)"
+    assert check.server_version == "Google Sheets: a (2 columns), b (1 column)"
 
 
 # --- the list of tables -------------------------------------------------------------------------------------
