@@ -140,6 +140,27 @@ def test_connect_model_sync_and_an_unchanged_rerun_without_calls(
     assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] == [("unchanged", 3)]
 
 
+def test_an_edit_keeps_the_stored_key_and_shows_the_tables_back(
+    owner_client, workspace, people, sheets_endpoint
+):
+    url = f"https://docs.google.com/spreadsheets/d/{people}/edit"
+    data = sheets_form(
+        f"people = {url} People!A1:E", service_account_json=json.dumps(sheets_service_account())
+    )
+    assert owner_client.post(reverse("source_create", args=[workspace.slug]), data).status_code == 302
+    connection = Connection.objects.for_workspace(workspace).get(name="Sheets")
+    edit_url = reverse("source_edit", args=[workspace.slug, connection.pk])
+    assert f"people = {url} People!A1:E</textarea>" in owner_client.get(edit_url).content.decode()
+
+    both = f"people = {url} People!A1:E\nsame = {people} People!A1:B"
+    response = owner_client.post(edit_url, sheets_form(both))  # the key left blank: keep the stored one
+    assert response.status_code == 302, response.content.decode()[:3000]
+    connection.refresh_from_db()
+    assert connection.status == "connected", connection.status_message
+    assert connection.config["tables"] == both
+    assert connection.status_message == "Google Sheets: people (5 columns), same (2 columns)"
+
+
 def test_a_sheet_not_shared_is_shown_next_to_the_tables_with_the_email(
     owner_client, workspace, sheets_endpoint
 ):

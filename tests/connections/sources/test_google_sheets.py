@@ -127,6 +127,15 @@ def test_huge_and_tiny_numbers(fake_sheets):
     assert second == (-9_007_199_254_740_993, Decimal(5), Decimal("2.5"), 1.0)
 
 
+def test_dates_shown_day_or_month_first_stay_text_that_sql_can_read(fake_sheets):
+    shown = DateCell(datetime.date(2024, 2, 29), "29/02/2024")  # a date cell in a day-first locale
+    sid = shared(fake_sheets, {"D": [["day"], [shown], ["03/01/2024"]]})
+    days = source(fake_sheets, f"d = {sid} D")
+    assert days.describe("SELECT * FROM d")[0].db_type == "VARCHAR"
+    parsed = days.preview("SELECT CAST(strptime(day, '%d/%m/%Y') AS DATE) AS day FROM d")
+    assert parsed.rows == [(datetime.date(2024, 2, 29),), (datetime.date(2024, 1, 3),)]
+
+
 def test_mixed_columns_stay_text_as_the_sheet_writes_them(fake_sheets):
     sid = shared(fake_sheets, {"M": [["v"], ["abc"], [42], [True], ["1,234"], [2.5], [""]]})
     mixed = source(fake_sheets, f"m = {sid} M")

@@ -138,7 +138,9 @@ def test_a_stream_holds_a_batch_at_a_time_not_the_result(every_source):
     """Reading every row of `big` through the stream costs a fraction of what the rows cost once held
     together. fakesnow sends a whole result as one chunk (Snowflake splits it into chunks of at most
     CLIENT_RESULT_CHUNK_SIZE), so there the chunk, not the batch, is what the stream holds: the bound is
-    that the rows are never all made into Python tuples at once."""
+    that the rows are never all made into Python tuples at once. Google Sheets reads the sheet into a DuckDB
+    file first, 10,000 rows a request, then streams from it: Python holds a request's rows or a batch, and
+    the copy (DuckDB's, bounded by the sheet) is not Python's."""
     source = every_source.make_source()
     sql = "SELECT id, payload FROM big"
 
