@@ -663,7 +663,7 @@ class _Reader:
             if status == 403:
                 return SheetNotShared(
                     f"The spreadsheet of {table.described} is not shared with this connection's service "
-                    f"account. Share it with {email} (Share → add {email} as Viewer), then try again."
+                    f"account. Share it with {email} as Viewer (the spreadsheet's Share button), then try again."
                 )
             if status == 404:
                 return SheetNotFound(
