@@ -375,9 +375,21 @@ class GoogleSheetsSource(ParserCheckedSource):
         try:
             path = folder / "sheets.duckdb"
             reader = _Reader(self, deadline, seconds)
-            with duckdb.connect(str(path), config={"enable_external_access": False}) as conn:
-                for table in self._named_in(sql):
-                    reader.load(table, conn)
+            with (
+                duckdb.connect(str(path), config={"enable_external_access": False}) as conn,
+                self.interrupts.running(conn.interrupt),  # Cancel stops the copy's writing too
+            ):
+                timer = threading.Timer(max(0.0, deadline - time.monotonic()), conn.interrupt)
+                timer.daemon = True
+                timer.start()  # the time limit stops the copy's writing too
+                try:
+                    for table in self._named_in(sql):
+                        reader.load(table, conn)
+                except duckdb.InterruptException as error:
+                    self.interrupts.check()
+                    raise QueryTimeout(seconds) from error
+                finally:
+                    timer.cancel()
             left = deadline - time.monotonic()
             if left <= 0:
                 raise QueryTimeout(seconds)
