@@ -2,7 +2,9 @@
 google-api-python-client over HTTP) and the Intercom emulator: connect through the dashboard form (the
 service-account key uploaded as a file, a spreadsheet's URL pasted), a model through the editor (a write
 refused there, the preview showing the types inferred from the cells), a sync, and a rerun without changes
-that makes no call and is proven unchanged by the digest alone."""
+that makes no call and is proven unchanged by the digest alone (with a sheet's own dirt: a number typed as
+text, a formula, a ragged row, a blank row). The source contract (sources/test_source_contract.py) syncs a
+Google Sheets model too, with every other source, and a rerun after a change."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from django.urls import reverse
 from apps.connections.models import Connection
 from apps.connections.sources import duckdb as duckdb_source
 from apps.models.models import SqlModel
-from apps.syncs.execution import _plan
+from apps.syncs.runs.planning import sync_plan
 from tests.fixtures.fake_sheets import Formula, sheets_service_account
 from tests.fixtures.syncs import m, make_sync
 from tests.syncs.test_runs import run
@@ -137,7 +139,7 @@ def test_connect_model_sync_and_an_unchanged_rerun_without_calls(
     assert (
         sheets_endpoint.count("/values/") > reads_of_the_sheet
     )  # the sheet was read again, and found unchanged
-    assert [(r.operation, r.rows) for r in _plan(sync, full_resync=False)] == [("unchanged", 3)]
+    assert [(r.operation, r.rows) for r in sync_plan(sync=sync, full_resync=False)] == [("unchanged", 3)]
 
 
 def test_an_edit_keeps_the_stored_key_and_shows_the_tables_back(

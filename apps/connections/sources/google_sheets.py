@@ -59,6 +59,7 @@ from .base import (
 )
 from .bigquery import ServiceAccountInvalid, ServiceAccountRefused, service_account_info
 from .duckdb import DuckDbSource
+from .duckdb import _FingerprintedRead as _DuckDbFingerprintedRead
 from .errors import (
     ConnectionLost,
     InvalidSourceConfig,
@@ -288,6 +289,9 @@ def _converted(column: str, db_type: str) -> str:
 
 
 # --- the source ------------------------------------------------------------------------------------------
+
+# A sheet model's fingerprinted reads are the DuckDB adapter's, over the sheet's copy.
+_FingerprintedRead = _DuckDbFingerprintedRead
 
 
 class GoogleSheetsSource(ParserCheckedSource):

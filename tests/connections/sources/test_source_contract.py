@@ -53,7 +53,7 @@ TYPED_ROW = {
     "snowflake": f"SELECT {HUGE}::NUMBER(19, 0) AS big, 12.34::NUMBER(10, 2) AS amount, '{_SQL_TEXT}'::VARCHAR AS note, "
     "NULL::VARCHAR AS nothing, TRUE AS flag, '2024-02-29'::DATE AS day",
     # Google Sheets: the model's SQL runs in DuckDB
-    "sheets": f"SELECT {HUGE}::BIGINT AS big, 12.34::DECIMAL(10, 2) AS amount, '{_SQL_TEXT}'::VARCHAR AS note, "
+    "google_sheets": f"SELECT {HUGE}::BIGINT AS big, 12.34::DECIMAL(10, 2) AS amount, '{_SQL_TEXT}'::VARCHAR AS note, "
     "NULL::VARCHAR AS nothing, true AS flag, DATE '2024-02-29' AS day",
     "bigquery": f"SELECT CAST({HUGE} AS INT64) AS big, CAST(12.34 AS NUMERIC) AS amount, '{_BQ_TEXT}' AS note, "
     "CAST(NULL AS STRING) AS nothing, TRUE AS flag, DATE '2024-02-29' AS day",
@@ -63,7 +63,7 @@ SLOW = {
     "postgres": "SELECT pg_sleep(600) AS nap",
     "mysql": "SELECT SLEEP(600) AS nap",
     "duckdb": "SELECT count(*) AS n FROM range(1000000000) a, range(1000) b",
-    "sheets": "SELECT count(*) AS n FROM range(1000000000) a, range(1000) b",
+    "google_sheets": "SELECT count(*) AS n FROM range(1000000000) a, range(1000) b",
     # fakesnow has no SYSTEM$WAIT; this keeps its DuckDB busy for a few seconds
     "snowflake": "SELECT sum(HASH(seq8())) AS n FROM TABLE(GENERATOR(ROWCOUNT => 100000000))",
     "bigquery": "SELECT count(*) AS n FROM UNNEST(GENERATE_ARRAY(1, 20000)) a, UNNEST(GENERATE_ARRAY(1, 20000)) b WHERE MOD(a * b, 7) = 3",
@@ -81,6 +81,8 @@ PEOPLE = {
     "duckdb": "CREATE TABLE {table} (id INTEGER, email VARCHAR, name VARCHAR, plan VARCHAR, seats INTEGER)",
     "snowflake": "CREATE TABLE {table} (id INT, email VARCHAR, name VARCHAR, plan VARCHAR, seats INT)",
     "bigquery": "CREATE TABLE {table} (id INT64, email STRING, name STRING, plan STRING, seats INT64)",
+    # Google Sheets: the statements edit the stand-in's sheets through a DuckDB mirror (conftest.py)
+    "google_sheets": "CREATE TABLE {table} (id INTEGER, email VARCHAR, name VARCHAR, plan VARCHAR, seats INTEGER)",
 }
 PEOPLE_TABLE = {"snowflake": "SYNCLINE_TEST.PUBLIC.people", "bigquery": "syncline.people"}  # else "people"
 PEOPLE_ROWS = (
