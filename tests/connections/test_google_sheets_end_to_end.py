@@ -113,7 +113,14 @@ def test_connect_model_sync_and_an_unchanged_rerun_without_calls(
     assert "BIGINT" in preview and "VARCHAR" in preview  # the inferred types, under the column names
     assert editor("SELECT * FROM people", "save").status_code == 302
     model = SqlModel.objects.for_workspace(workspace).get(name="People")
-    assert [c["name"] for c in model.columns] == ["id", "email", "name", "plan", "seats"]
+    types = {c["name"]: c["db_type"] for c in model.columns}
+    assert types == {
+        "id": "BIGINT",
+        "email": "VARCHAR",
+        "name": "VARCHAR",
+        "plan": "VARCHAR",
+        "seats": "BIGINT",
+    }
 
     sync = make_sync(
         workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
