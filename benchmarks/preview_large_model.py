@@ -8,7 +8,11 @@
                adapter reads one at a time: the figure here holds the whole result once, as a single
                Snowflake chunk would;
   - bigquery:  100,000 users with 10 columns by default, on bqemulator (the real google-cloud-bigquery
-               client over HTTP; tests/fixtures/fake_bigquery.py, which needs .venv-bqemulator).
+               client over HTTP; tests/fixtures/fake_bigquery.py, which needs .venv-bqemulator);
+  - sheets:    100,000 users with 10 columns (1,000,000 cells) in a sheet served by the stand-in of Google's
+               token and Sheets endpoints (the real google-api-python-client over HTTP;
+               tests/fixtures/fake_sheets.py). A preview, like an extraction, first reads the whole sheet
+               into DuckDB, 10,000 rows a request.
 Then each measurement runs three times, each in a fresh Python process that reports its own peak resident
 memory (VmHWM), and medians are printed:
   - idle:    a process that imports the adapter and runs the connection test, the floor under the others;
@@ -18,7 +22,7 @@ memory (VmHWM), and medians are printed:
              way out of PostgreSQL, against which the ratio stream_time / copy_time is given.
 The last line printed is the median peak memory of the streamed extraction, in MB.
 
-Run: ``.venv/bin/python benchmarks/preview_large_model.py [--source postgres|snowflake|bigquery] [--users N]``
+Run: ``.venv/bin/python benchmarks/preview_large_model.py [--source postgres|snowflake|bigquery|sheets] [--users N]``
 """
 
 from __future__ import annotations
@@ -154,6 +158,49 @@ def _bigquery_open(endpoint: str):
     return open_source("bigquery", values, bigquery_endpoint=endpoint)
 
 
+@contextmanager
+def _sheets_loaded(users: int) -> Iterator[Loaded]:
+    """The users as a sheet the stand-in serves from this process; a worker gets its endpoint and the
+    service account's key (a file) as its target."""
+    import hashlib
+    import tempfile
+
+    from tests.fixtures.fake_sheets import running_fake_sheets, sheets_service_account
+
+    key = sheets_service_account("syncline-benchmark")
+    with running_fake_sheets() as server, tempfile.NamedTemporaryFile("w", suffix=".json") as key_file:
+        key_file.write(json.dumps(key))
+        key_file.flush()
+        started = time.perf_counter()
+        server.register_account(key)
+        rows = [
+            [x + 1, f"user{x}@example.com", f"User {x}", "pro" if x % 3 == 0 else "free", round((x % 1000) / 7, 4),
+             f"{x % 50:,}", hashlib.md5(str(x).encode()).hexdigest(), "Zoë 🚀", x % 2 == 0]  # noqa: S324
+            for x in range(users)
+        ]  # fmt: skip
+        header = ["id", "email", "name", "plan", "mrr", "seats", "external_id", "note", "active", "nothing"]
+        server.add_spreadsheet(
+            SHEETS_SPREADSHEET, {"Users": [header, *rows]}, shared_with={key["client_email"]}
+        )
+        yield Loaded(
+            f"{server.endpoint} {key_file.name}", "the Sheets stand-in", time.perf_counter() - started
+        )
+
+
+def _sheets_open(target: str):
+    from pathlib import Path
+
+    from apps.connections.sources.registry import open_source
+
+    endpoint, key_file = target.split(" ", 1)
+    values = {
+        "tables": f"users = {SHEETS_SPREADSHEET} Users",
+        "service_account_json": Path(key_file).read_text(),
+    }
+    return open_source("google_sheets", values, google_sheets_endpoint=endpoint)
+
+
+SHEETS_SPREADSHEET = "1SynclineBenchmarkSpreadsheet0123456789"
 SNOWFLAKE_TABLE, BIGQUERY_TABLE = "SYNCLINE_TEST.PUBLIC.users", "syncline.users"
 SOURCES = {
     "postgres": Source("users", 17, 1_000_000, _postgres_loaded, _postgres_open,
@@ -162,6 +209,7 @@ SOURCES = {
         _running_fakesnow, "fakesnow", SNOWFLAKE_TABLE, SNOWFLAKE_USERS), _snowflake_open),
     "bigquery": Source(BIGQUERY_TABLE, 10, 100_000, _standin_loaded(
         _running_bqemulator, "bqemulator", BIGQUERY_TABLE, BIGQUERY_USERS), _bigquery_open),
+    "sheets": Source("users", 10, 100_000, _sheets_loaded, _sheets_open),
 }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.syncs",
     "tests.fixtures.fake_snowflake",
     "tests.fixtures.fake_bigquery",
+    "tests.fixtures.fake_sheets",
 ]
 
 

@@ -7,6 +7,12 @@ from apps.connections.duckdb_files import duckdb_upload_problem
 from apps.connections.models import Connection
 from apps.connections.sources import errors
 from apps.connections.sources.bigquery import ProjectNotFound, ServiceAccountInvalid, ServiceAccountRefused
+from apps.connections.sources.google_sheets import (
+    SheetNotFound,
+    SheetNotShared,
+    SheetRangeInvalid,
+    SheetsConfigInvalid,
+)
 from apps.connections.sources.registry import SOURCE_TYPES, ConfigField
 from apps.connections.sources.snowflake import (
     AccountNotFound,
@@ -35,6 +41,10 @@ ERROR_FIELDS = [
     (ServiceAccountInvalid, "service_account_json"),
     (ServiceAccountRefused, "service_account_json"),
     (ProjectNotFound, "project"),
+    (SheetsConfigInvalid, "tables"),
+    (SheetNotShared, "tables"),
+    (SheetNotFound, "tables"),
+    (SheetRangeInvalid, "tables"),
 ]
 PRIVATE_KEY_MAX_BYTES = 64 * 1024
 
@@ -82,6 +92,8 @@ def _form_field(spec: ConfigField, stored_secret: bool, bound_to: str = "") -> f
             max_length=PRIVATE_KEY_MAX_BYTES,
             widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
         )
+    if spec.kind == "lines":
+        return forms.CharField(**common, max_length=20_000, widget=forms.Textarea(attrs={"rows": 4}))
     if spec.kind == "choice":
         return forms.ChoiceField(**common, choices=spec.choices)
     if spec.kind in ("integer", "seconds"):

@@ -41,6 +41,7 @@ def _open(type_key: str, values: dict[str, Any], workspace_id: int) -> SourceAda
         duckdb_folders=duckdb_folders(workspace_id),
         snowflake_endpoint=settings.SNOWFLAKE_ENDPOINT or None,
         bigquery_endpoint=getattr(settings, "BIGQUERY_ENDPOINT", "") or None,
+        google_sheets_endpoint=getattr(settings, "GOOGLE_SHEETS_ENDPOINT", "") or None,
     )
 
 

@@ -2,7 +2,7 @@
 
 The Django side generates connection forms from ``SOURCE_TYPES[key].fields`` and stores the cleaned
 values (secrets included) in the connection's encrypted credentials; ``open_source`` turns them back
-into an adapter. Field kinds: "text", "integer", "password" (secret, never rendered back), "secret_text"
+into an adapter. Field kinds: "text", "lines" (several lines of plain text), "integer", "password" (secret, never rendered back), "secret_text"
 (a secret pasted as several lines, or uploaded as a file: a private key), "choice", "path", "seconds". Numbers have bounds (a time limit of 1e300 seconds is a typo, not a wish).
 """
 
@@ -22,6 +22,7 @@ from .base import (
 from .bigquery import BigQuerySource
 from .duckdb import DuckDbFolders, DuckDbSource
 from .errors import InvalidSourceConfig
+from .google_sheets import GoogleSheetsSource
 from .mysql import MySqlSource
 from .postgres import PostgresSource, RedshiftSource
 from .snowflake import SnowflakeSource
@@ -301,6 +302,34 @@ SOURCE_TYPES: dict[str, SourceType] = {
         # A stored key is used only for the project it was saved for.
         secret_bound_to=("project",),
     ),
+    "google_sheets": SourceType(
+        key="google_sheets",
+        label="Google Sheets",
+        adapter=GoogleSheetsSource,
+        fields=(
+            ConfigField(
+                "tables",
+                "Tables",
+                kind="lines",
+                help_text="One a line: a name for the model's SQL, =, the spreadsheet's URL (or ID), then the "
+                "range whose first row holds the column names, like users = https://docs.google.com/"
+                "spreadsheets/d/1AbC…/edit Users!A1:F. No range: the whole sheet the URL points at.",
+            ),
+            ConfigField(
+                "service_account_json",
+                "Service account key (JSON)",
+                kind="secret_text",
+                secret=True,
+                required=False,
+                default="",
+                help_text="The JSON key of a service account (IAM & Admin → Service accounts → Keys → Add key → "
+                "JSON), with the Google Sheets API enabled in its project. Share each spreadsheet with the "
+                "service account's email as Viewer: it needs no other role.",
+            ),
+            _CONNECT_TIMEOUT_FIELD,
+            *_TIMEOUT_FIELDS,
+        ),
+    ),
 }
 
 
@@ -352,11 +381,12 @@ def open_source(
     duckdb_folders: DuckDbFolders | None = None,
     snowflake_endpoint: str | None = None,
     bigquery_endpoint: str | None = None,
+    google_sheets_endpoint: str | None = None,
 ) -> SourceAdapter:
     """Build the adapter for a stored connection. ``block_private_hosts`` is the shared-hosting network
     guard, ``duckdb_folders`` where the workspace may open DuckDB files; the Django layer passes both
     (apps.connections.services); ``snowflake_endpoint`` and ``bigquery_endpoint`` point Snowflake and
-    BigQuery at stand-ins (tests only)."""
+    BigQuery (and ``google_sheets_endpoint`` Google Sheets) at stand-ins (tests only)."""
     adapter_class = _source_type(type_key).adapter
     options: dict[str, Any] = {"block_private_hosts": block_private_hosts}
     if adapter_class is DuckDbSource:
@@ -365,6 +395,8 @@ def open_source(
         options["endpoint"] = snowflake_endpoint
     if adapter_class is BigQuerySource:
         options["endpoint"] = bigquery_endpoint
+    if adapter_class is GoogleSheetsSource:
+        options["endpoint"] = google_sheets_endpoint
     return adapter_class(clean_config(type_key, values), **options)
 
 

@@ -7,6 +7,7 @@ import pytest
 from apps.connections.sources.bigquery import BigQuerySource
 from apps.connections.sources.duckdb import DuckDbSource
 from apps.connections.sources.errors import InvalidSourceConfig
+from apps.connections.sources.google_sheets import GoogleSheetsSource
 from apps.connections.sources.mysql import MySqlSource
 from apps.connections.sources.postgres import PostgresSource, RedshiftSource
 from apps.connections.sources.registry import SOURCE_TYPES, clean_config, open_source
@@ -21,6 +22,7 @@ def test_every_type_is_registered_with_its_adapter():
         "duckdb": DuckDbSource,
         "snowflake": SnowflakeSource,
         "bigquery": BigQuerySource,
+        "google_sheets": GoogleSheetsSource,
     }
     for key, source_type in SOURCE_TYPES.items():
         assert source_type.adapter.type_key == key

@@ -1,6 +1,6 @@
 """The contract every source adapter keeps, run against each of them (PostgreSQL, MariaDB, DuckDB and
 Snowflake through fakesnow's server,
-BigQuery through bqemulator): previews stop at 100 rows, extractions stream in batches with
+BigQuery through bqemulator, Google Sheets through the Sheets API's stand-in): previews stop at 100 rows, extractions stream in batches with
 bounded memory, types, NULLs and unicode come back as they are, the no-change digest is the sum of the
 fingerprints, time limits and Cancel stop a query, a write is refused with the user's message, and a sync
 into the Intercom emulator reruns without a call when nothing changed (the digest alone says so) and sends
@@ -52,6 +52,9 @@ TYPED_ROW = {
     "NULL::VARCHAR AS nothing, true AS flag, DATE '2024-02-29' AS day",
     "snowflake": f"SELECT {HUGE}::NUMBER(19, 0) AS big, 12.34::NUMBER(10, 2) AS amount, '{_SQL_TEXT}'::VARCHAR AS note, "
     "NULL::VARCHAR AS nothing, TRUE AS flag, '2024-02-29'::DATE AS day",
+    # Google Sheets: the model's SQL runs in DuckDB
+    "google_sheets": f"SELECT {HUGE}::BIGINT AS big, 12.34::DECIMAL(10, 2) AS amount, '{_SQL_TEXT}'::VARCHAR AS note, "
+    "NULL::VARCHAR AS nothing, true AS flag, DATE '2024-02-29' AS day",
     "bigquery": f"SELECT CAST({HUGE} AS INT64) AS big, CAST(12.34 AS NUMERIC) AS amount, '{_BQ_TEXT}' AS note, "
     "CAST(NULL AS STRING) AS nothing, TRUE AS flag, DATE '2024-02-29' AS day",
 }
@@ -60,6 +63,7 @@ SLOW = {
     "postgres": "SELECT pg_sleep(600) AS nap",
     "mysql": "SELECT SLEEP(600) AS nap",
     "duckdb": "SELECT count(*) AS n FROM range(1000000000) a, range(1000) b",
+    "google_sheets": "SELECT count(*) AS n FROM range(1000000000) a, range(1000) b",
     # fakesnow has no SYSTEM$WAIT; this keeps its DuckDB busy for a few seconds
     "snowflake": "SELECT sum(HASH(seq8())) AS n FROM TABLE(GENERATOR(ROWCOUNT => 100000000))",
     "bigquery": "SELECT count(*) AS n FROM UNNEST(GENERATE_ARRAY(1, 20000)) a, UNNEST(GENERATE_ARRAY(1, 20000)) b WHERE MOD(a * b, 7) = 3",
@@ -77,6 +81,8 @@ PEOPLE = {
     "duckdb": "CREATE TABLE {table} (id INTEGER, email VARCHAR, name VARCHAR, plan VARCHAR, seats INTEGER)",
     "snowflake": "CREATE TABLE {table} (id INT, email VARCHAR, name VARCHAR, plan VARCHAR, seats INT)",
     "bigquery": "CREATE TABLE {table} (id INT64, email STRING, name STRING, plan STRING, seats INT64)",
+    # Google Sheets: the statements edit the stand-in's sheets through a DuckDB mirror (conftest.py)
+    "google_sheets": "CREATE TABLE {table} (id INTEGER, email VARCHAR, name VARCHAR, plan VARCHAR, seats INTEGER)",
 }
 PEOPLE_TABLE = {"snowflake": "SYNCLINE_TEST.PUBLIC.people", "bigquery": "syncline.people"}  # else "people"
 PEOPLE_ROWS = (
@@ -134,7 +140,9 @@ def test_a_stream_holds_a_batch_at_a_time_not_the_result(every_source):
     """Reading every row of `big` through the stream costs a fraction of what the rows cost once held
     together. fakesnow sends a whole result as one chunk (Snowflake splits it into chunks of at most
     CLIENT_RESULT_CHUNK_SIZE), so there the chunk, not the batch, is what the stream holds: the bound is
-    that the rows are never all made into Python tuples at once."""
+    that the rows are never all made into Python tuples at once. Google Sheets reads the sheet into a DuckDB
+    file first, 10,000 rows a request, then streams from it: Python holds a request's rows or a batch, and
+    the copy (DuckDB's, bounded by the sheet) is not Python's."""
     source = every_source.make_source()
     sql = "SELECT id, payload FROM big"
 
