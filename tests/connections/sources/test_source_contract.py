@@ -264,7 +264,10 @@ def test_cancel_from_another_thread_stops_the_query(every_source):
     time.sleep(1.0)  # under way
     assert thread.is_alive()
     asked = time.monotonic()
-    while thread.is_alive() and time.monotonic() - asked < 15:
+    # A stand-in that cannot stop a statement answers only when the statement is done (longer on a loaded
+    # machine): there the proof is the abort request, and the stream only has to end with the interrupt.
+    patience = 120 if every_source.name in STAND_INS_THAT_CANNOT_STOP else 15
+    while thread.is_alive() and time.monotonic() - asked < patience:
         source.interrupt()  # as the run's watcher does, every second
         thread.join(timeout=1)
     assert not thread.is_alive(), "the query went on after the interrupt"
