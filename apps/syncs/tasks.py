@@ -92,3 +92,6 @@ def stop_running_runs_on_shutdown(**_) -> None:
     watch = sys.modules.get("apps.syncs.runs.watch")
     if watch is not None:
         watch.runs_stop_for_shutdown()
+    previews = sys.modules.get("apps.syncs.runs.preview_runs")
+    if previews is not None:
+        previews.previews_stop_for_shutdown()

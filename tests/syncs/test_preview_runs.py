@@ -97,6 +97,25 @@ def test_the_page_answers_before_the_plan_is_done_and_cancel_stops_the_warehouse
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
+def test_a_warm_shutdown_stops_the_previews_query_instead_of_waiting_for_it(
+    owner_client, workspace, destination, pg_warehouse, workers
+):
+    worker = workers()
+    sync = sleeping_sync(workspace, destination, pg_warehouse)
+    owner_client.get(preview_url(workspace, sync))
+    preview = the_preview(workspace, sync=sync)
+    wait_for(lambda: sleeping_backends(pg_warehouse), timeout=30)
+    asked = time.monotonic()
+    worker.process.terminate()  # SIGTERM: a warm shutdown
+    worker.process.wait(timeout=20)
+    assert time.monotonic() - asked < 15
+    preview.refresh_from_db()
+    assert preview.status == PreviewStatus.FAILED and "shut down" in preview.error
+    assert gone(lambda: syncline_backends(pg_warehouse), seconds=5), syncline_backends(pg_warehouse)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_the_preview_counts_are_the_following_runs_counts_and_nothing_is_sent(
     owner_client, workspace, warehouse, destination, intercom_emulator, workers
 ):
@@ -276,13 +295,19 @@ def test_old_previews_are_purged_and_recent_ones_kept(workspace, settings):
 
 
 @pytest.mark.django_db
-def test_a_preview_whose_worker_died_ends_failed_when_read(owner_client, workspace, warehouse, destination):
+def test_a_preview_whose_worker_died_ends_failed_when_read(
+    owner_client, workspace, warehouse, destination, settings
+):
     sync = people_sync(workspace, warehouse, destination, people(3))
     stuck = SyncPreviewRun.objects.for_workspace(workspace).create(
         workspace=workspace, sync=sync, config=preview_runs.preview_config(sync), status=PreviewStatus.RUNNING
     )
     SyncPreviewRun.objects.for_workspace(workspace).filter(pk=stuck.pk).update(
-        updated_at=timezone.now() - timedelta(hours=2)
+        updated_at=timezone.now() - timedelta(seconds=settings.SYNC_RUN_LEASE_SECONDS + 1)
     )
+    alive = SyncPreviewRun.objects.for_workspace(workspace).create(
+        workspace=workspace, sync=sync, config=stuck.config, status=PreviewStatus.RUNNING
+    )  # its heartbeat is fresh
     page = owner_client.get(preview_url(workspace, sync, preview=stuck.pk)).content.decode()
-    assert "the worker planning it is gone" in page and "every 1s" not in page
+    assert "the worker planning it was shut down or is gone" in page and "every 1s" not in page
+    assert "every 1s" in owner_client.get(preview_url(workspace, sync, preview=alive.pk)).content.decode()

@@ -44,6 +44,9 @@ PROGRESS_EVERY_SECONDS = 0.5  # how often the rows planned so far are written
 _SYNC_FIELDS = ("name", "object_key", "behavior", "key_column", "key_identifier", "mappings", "options")
 
 
+STOPPED = "The preview stopped: the worker planning it was shut down or is gone. Open the preview again."
+
+
 class PreviewCancelled(Exception):
     """A user cancelled the preview: the plan stops."""
 
@@ -96,18 +99,15 @@ def _enqueue(preview_id: int) -> None:
 
 def preview_get(*, workspace, user, preview_id) -> SyncPreviewRun:
     """A preview of this workspace (DoesNotExist otherwise); the wizard's previews only to whoever asked
-    (they show a draft nobody else has seen). A preview whose worker died is ended Failed here."""
+    (they show a draft nobody else has seen). A planning preview whose heartbeat stopped (its worker died)
+    is ended Failed here; a queued one waits for a worker as long as it takes."""
     previews = SyncPreviewRun.objects.for_workspace(workspace).select_related("sync")
     preview = previews.get(pk=preview_id)
     if preview.from_wizard and preview.requested_by_id != user.pk:
         raise SyncPreviewRun.DoesNotExist
-    limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    if preview.is_active and preview.updated_at < timezone.now() - limit:
-        _end(
-            preview,
-            PreviewStatus.FAILED,
-            error="The preview stopped: the worker planning it is gone. Try again.",
-        )
+    lease = timedelta(seconds=settings.SYNC_RUN_LEASE_SECONDS)  # a run's lease: heartbeats as often
+    if preview.status == PreviewStatus.RUNNING and preview.updated_at < timezone.now() - lease:
+        _end(preview, PreviewStatus.FAILED, error=STOPPED)
     return preview
 
 
@@ -137,38 +137,72 @@ def _end(preview: SyncPreviewRun, status: str, **fields) -> None:
         setattr(preview, name, value)
 
 
+# The previews planning in this process, for a warm shutdown to stop them (`previews_stop_for_shutdown`).
+_watches: set[_PreviewWatch] = set()
+_watches_lock = threading.Lock()
+
+
 class _PreviewWatch(threading.Thread):
     """Beside a planning preview, on a database connection of its own: every second, whether a user
     cancelled; then the warehouse query is interrupted (again every second until the plan is over, as an
-    interrupt between two statements stops nothing)."""
+    interrupt between two statements stops nothing). Its heartbeat (the row's `updated_at`, as a run's
+    watch beats) tells a live preview from one whose worker died (`preview_get`). A warm shutdown of the
+    worker interrupts it too: the preview ends Failed, to be asked again, instead of holding the worker."""
 
     def __init__(self, preview: SyncPreviewRun, adapter: SourceAdapter):
         super().__init__(name=f"preview-watch-{preview.pk}", daemon=True)
         self.preview, self.adapter = preview, adapter
-        self.cancelled, self._over = threading.Event(), threading.Event()
+        self.cancelled, self.shutting_down, self._over = (
+            threading.Event(),
+            threading.Event(),
+            threading.Event(),
+        )
+
+    @property
+    def stopped(self) -> bool:
+        return self.cancelled.is_set() or self.shutting_down.is_set()
 
     def run(self) -> None:
         rows = SyncPreviewRun.objects.for_workspace(self.preview.workspace_id).filter(pk=self.preview.pk)
+        beat_every = settings.SYNC_RUN_HEARTBEAT_SECONDS
+        next_beat = time.monotonic() + beat_every
         try:
             while not self._over.wait(CANCEL_CHECK_SECONDS):
                 try:
+                    if time.monotonic() >= next_beat:
+                        rows.update(updated_at=timezone.now())
+                        next_beat = time.monotonic() + beat_every
                     if not self.cancelled.is_set() and rows.filter(cancel_requested=True).exists():
                         self.cancelled.set()
                 except DatabaseError:
                     logger.warning("Preview %s: could not reach the database", self.preview.pk, exc_info=True)
                     db_connection.close()
-                if self.cancelled.is_set():
+                if self.stopped:
                     self.adapter.interrupt()
         finally:
             db_connection.close()
 
     def __enter__(self) -> _PreviewWatch:
+        with _watches_lock:
+            _watches.add(self)
         self.start()
         return self
 
     def __exit__(self, *exc_info) -> None:
+        with _watches_lock:
+            _watches.discard(self)
         self._over.set()
         self.join(timeout=10)
+
+
+def previews_stop_for_shutdown() -> int:
+    """This worker is shutting down (warm): stop its previews' warehouse queries within seconds rather than
+    wait for them; each ends Failed, saying to ask again. Only wakes threads: safe in a signal handler."""
+    with _watches_lock:
+        watches = list(_watches)
+    for watch in watches:
+        watch.shutting_down.set()
+    return len(watches)
 
 
 def preview_execute(*, preview_id: int) -> SyncPreviewRun | None:
@@ -198,7 +232,7 @@ def preview_execute(*, preview_id: int) -> SyncPreviewRun | None:
 
         def progress(planned: int) -> None:
             nonlocal last_write
-            if watch.cancelled.is_set():
+            if watch.stopped:
                 raise PreviewCancelled
             if time.monotonic() - last_write >= PROGRESS_EVERY_SECONDS:
                 rows.update(rows_planned=planned, updated_at=timezone.now())
@@ -218,8 +252,10 @@ def preview_execute(*, preview_id: int) -> SyncPreviewRun | None:
             logger.exception("Preview %s failed", preview.pk)
             _end(preview, PreviewStatus.FAILED, error=_unplanned(error))
             return preview
-    if watch.cancelled.is_set() or result is None:
+    if watch.cancelled.is_set():
         _end(preview, PreviewStatus.CANCELLED)
+    elif watch.shutting_down.is_set() or result is None:
+        _end(preview, PreviewStatus.FAILED, error=STOPPED)
     elif result.error:
         _end(preview, PreviewStatus.FAILED, error=result.error)
     else:
