@@ -61,3 +61,22 @@ def test_cancel_stops_the_preview(
     expect(page.get_by_role("heading", name="Preview cancelled")).to_be_visible(timeout=15_000)
     shot("preview-cancelled")
     assert SyncPreviewRun.objects.for_workspace(workspace).get().status == PreviewStatus.CANCELLED
+
+
+def test_the_wizard_cancels_its_preview_and_keeps_its_buttons(
+    page, shot, live_server, run_worker, workspace, owner, destination, pg_warehouse
+):
+    sync = sleeping_sync(workspace, destination, pg_warehouse)
+    log_in(page, live_server, owner)
+    page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/edit/")
+    page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/edit/preview/")
+    expect(page.get_by_role("heading", name="Planning the preview…")).to_be_visible(timeout=15_000)
+    shot("wizard-preview-planning")
+    page.get_by_role("button", name="Cancel the preview").click()
+    expect(page.get_by_role("heading", name="Preview cancelled")).to_be_visible(timeout=15_000)
+    # Only the preview's block changed: the wizard's own buttons are still there.
+    expect(page.get_by_role("button", name="Save and schedule")).to_be_visible()
+    expect(page.get_by_role("heading", name="Preview: what the sync will do")).to_be_visible()
+    shot("wizard-preview-cancelled")
+    preview = SyncPreviewRun.objects.for_workspace(workspace).get()
+    assert preview.from_wizard and preview.status == PreviewStatus.CANCELLED

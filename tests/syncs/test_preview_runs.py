@@ -311,3 +311,23 @@ def test_a_preview_whose_worker_died_ends_failed_when_read(
     page = owner_client.get(preview_url(workspace, sync, preview=stuck.pk)).content.decode()
     assert "the worker planning it was shut down or is gone" in page and "every 1s" not in page
     assert "every 1s" in owner_client.get(preview_url(workspace, sync, preview=alive.pk)).content.decode()
+
+
+@pytest.mark.django_db
+def test_without_javascript_cancel_goes_back_to_the_page_that_shows_the_preview(
+    owner_client, owner, workspace
+):
+    """The wizard's Cancel button posts the wizard's form to the cancel address (formaction): back to the
+    wizard's preview step, at the preview's own address."""
+    preview = SyncPreviewRun.objects.for_workspace(workspace).create(
+        workspace=workspace, config={}, from_wizard=True, requested_by=owner
+    )
+    cancel = reverse("preview_cancel", args=[workspace.slug, preview.pk])
+    response = owner_client.post(cancel, {"action": "next", "name": "whatever the wizard's form holds"})
+    assert response.status_code == 302
+    assert (
+        response.url
+        == reverse("sync_create_step", args=[workspace.slug, "preview"]) + f"?preview={preview.pk}"
+    )
+    preview.refresh_from_db()
+    assert preview.status == PreviewStatus.CANCELLED
