@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from apps.alerts.models import WebhookEndpoint
 from apps.api.services import api_key_create
 from apps.models.models import SqlModel
-from apps.syncs.models import RecordResult
+from apps.syncs.models import RecordResult, SyncPreviewRun
+from apps.syncs.runs.preview_runs import preview_config
 from apps.syncs.wizard.views import STEP_KEYS
 from apps.tenancy import services as tenancy_services
 from apps.tenancy.models import Role
@@ -160,6 +161,7 @@ def full_workspace(owner_membership, destination):
         workspace=workspace, url="https://hooks.example.com/", signing={"secret": "whsec_x"}, secret_hint="x"
     )
     api_key, _ = api_key_create(workspace=workspace, user=owner, name="CI")
+    preview = SyncPreviewRun.objects.create(workspace=workspace, sync=sync, config=preview_config(sync))
     ids = {
         "workspace_slug": workspace.slug,
         "membership_id": editor.pk,
@@ -171,6 +173,7 @@ def full_workspace(owner_membership, destination):
         "run_id": run.pk,
         "webhook_id": webhook.pk,
         "api_key_id": api_key.pk,
+        "preview_id": preview.pk,
     }
     return workspace, owner, ids
 

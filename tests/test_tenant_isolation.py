@@ -10,6 +10,8 @@ import pytest
 from django.urls import reverse
 
 from apps.api.services import api_key_create
+from apps.syncs.models import SyncPreviewRun
+from apps.syncs.runs.preview_runs import preview_config
 from apps.tenancy import services
 from apps.tenancy.models import Role
 from tests.alerts.factories import WebhookEndpointFactory
@@ -39,6 +41,11 @@ OBJECT_FACTORIES = {
     "run_id": lambda ws: SyncRunFactory(workspace=ws, status="running").pk,
     "webhook_id": lambda ws: WebhookEndpointFactory(workspace=ws).pk,
     "api_key_id": lambda ws: api_key_create(workspace=ws, user=None, name="Pipeline")[0].pk,
+    "preview_id": lambda ws: (
+        SyncPreviewRun.objects.for_workspace(ws)
+        .create(workspace=ws, sync=(sync := SyncFactory(workspace=ws)), config=preview_config(sync))
+        .pk
+    ),
 }
 # URL kwargs that name no object: the same value in every workspace.
 PLAIN_KWARGS = {"step": "data"}  # a step of the sync wizard
@@ -140,7 +147,11 @@ def test_viewer_can_look(route, target, client):
     if Role(route.callback.workspace_read_role) != Role.VIEWER:  # a page only for changing (the sync wizard)
         assert response.status_code == 403
         return
-    # 405: a POST-only action; anything else a viewer may read.
+    # 405: a POST-only action; anything else a viewer may read. A preview page sends the browser on to
+    # the preview it started, at its own address.
+    if response.status_code == 302:
+        assert response.url.startswith(url_for(route, workspace.slug, objects) + "?preview=")
+        response = client.get(response.url)
     assert response.status_code in (200, 405)
 
 

@@ -7,7 +7,8 @@ list, and the import contracts in pyproject.toml hold them there):
     engine/               plain Python, no Django: the sync's configuration (`SyncConfig`), the planner, the
                           payload builder, the loader, the outcome vocabulary (`RunCounts`) and date units
     runs/                 a run from start to end: start, cancel, restore and the reaper (services); the
-                          plan of a run (planning), its preview, the recorder of counts, ledger writes and
+                          plan of a run (planning), its preview (a dry run
+                          planned by a worker: preview_runs), the recorder of counts, ledger writes and
                           record results, the Intercom loop, the watch (heartbeat, cancel, shutdown), the
                           executor that ties them; the ledger in the database, drift, events in flight, how
                           a run's end is announced (lifecycle), its status rules and metrics; the run pages

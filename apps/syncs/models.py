@@ -260,3 +260,52 @@ class EventInFlight(WorkspaceOwnedModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sync", "key"], name="event_in_flight_unique")]
+
+
+class PreviewStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Planning"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+PREVIEW_ACTIVE_STATUSES = (PreviewStatus.QUEUED, PreviewStatus.RUNNING)
+
+
+class SyncPreviewRun(WorkspaceOwnedModel, TimeStampedModel):
+    """A preview planned by a worker (a dry run: it sends nothing and changes no ledger row), for the sync
+    page's Preview and the wizard's last step. `config` is the sync as it was asked about (the wizard's
+    draft, never saved, or the saved sync at that moment): name, model_id, destination_id, object_key,
+    behavior, key_column, key_identifier, mappings and options, as `Sync` stores them. `sync` is the saved
+    sync whose ledger the plan diffs against (None: a new sync's draft). Written by
+    `apps.syncs.runs.preview_runs`; purged after SYNC_PREVIEW_KEEP_HOURS."""
+
+    sync = models.ForeignKey(Sync, null=True, blank=True, on_delete=models.CASCADE, related_name="previews")
+    from_wizard = models.BooleanField(default=False)
+    config = models.JSONField()
+    full_resync = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=PreviewStatus.choices, default=PreviewStatus.QUEUED)
+    rows_planned = models.PositiveBigIntegerField(default=0)
+    # The outcome: the counts (RunCounts JSON); the sampled records, invalid ones and totals as JSON text
+    # (preview_runs), not jsonb, which would reorder the payloads' keys (an event's metadata, say).
+    counts = models.JSONField(default=dict, blank=True)
+    result = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"], name="syncpreviewrun_created")]
+
+    def __str__(self) -> str:
+        return f"Preview {self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in PREVIEW_ACTIVE_STATUSES

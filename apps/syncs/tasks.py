@@ -65,6 +65,22 @@ def purge_record_results_task() -> int:
     return record_results_purge()
 
 
+@shared_task(acks_late=True)
+def preview_sync_task(preview_id: int) -> str | None:
+    """Plan a preview (a dry run: nothing sent, no ledger row changed); see apps.syncs.runs.preview_runs."""
+    from apps.syncs.runs.preview_runs import preview_execute
+
+    preview = preview_execute(preview_id=preview_id)
+    return preview.status if preview else None
+
+
+@shared_task
+def purge_previews_task() -> int:
+    from apps.syncs.runs.preview_runs import previews_purge
+
+    return previews_purge()
+
+
 @worker_shutting_down.connect
 def stop_running_runs_on_shutdown(**_) -> None:
     """A warm shutdown (SIGTERM) would wait for every run's warehouse query, up to the extraction limit:
@@ -76,3 +92,6 @@ def stop_running_runs_on_shutdown(**_) -> None:
     watch = sys.modules.get("apps.syncs.runs.watch")
     if watch is not None:
         watch.runs_stop_for_shutdown()
+    previews = sys.modules.get("apps.syncs.runs.preview_runs")
+    if previews is not None:
+        previews.previews_stop_for_shutdown()

@@ -286,6 +286,8 @@ SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=16)
 SYNC_MAX_RUNNING_PER_WORKSPACE = env.int("SYNC_MAX_RUNNING_PER_WORKSPACE", default=2)
 SYNC_BUSY_WORKSPACE_RETRY_SECONDS = env.float("SYNC_BUSY_WORKSPACE_RETRY_SECONDS", default=5.0)
 SYNC_RECORD_RESULTS_DAYS = env.int("SYNC_RECORD_RESULTS_DAYS", default=30)
+# Previews (planned by workers) are kept this long, then purged with the hourly purge.
+SYNC_PREVIEW_KEEP_HOURS = env.int("SYNC_PREVIEW_KEEP_HOURS", default=24)
 # Ledger records a run looks up in Intercom (one call each) to find records deleted there (apps.syncs.runs.drift).
 SYNC_DRIFT_SAMPLE = env.int("SYNC_DRIFT_SAMPLE", default=5)
 # Intercom client: attempts per call on 5xx / timeouts / connection errors, and the backoff's base delay.
@@ -346,6 +348,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Record details (every record a run sent, with its body) past SYNC_RECORD_RESULTS_DAYS.
     "purge-record-results": {"task": "apps.syncs.tasks.purge_record_results_task", "schedule": 3600.0},
+    # Previews older than SYNC_PREVIEW_KEEP_HOURS.
+    "purge-previews": {"task": "apps.syncs.tasks.purge_previews_task", "schedule": 3600.0},
 }
 
 # Webhooks: endpoints must be https; which addresses they may resolve to follows HOSTING_MODE (never DEBUG,

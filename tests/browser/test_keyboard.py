@@ -36,8 +36,8 @@ def focus_is_visible(page) -> bool:
         return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'; }""")
 
 
-def test_the_wizard_with_the_keyboard_only(page, shot, live_server, live_intercom, workspace, owner, people,
-                                           destination):  # fmt: skip
+def test_the_wizard_with_the_keyboard_only(page, shot, live_server, live_intercom, run_worker, workspace, owner,
+                                           people, destination):  # fmt: skip
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/new/")
 
@@ -81,6 +81,7 @@ def test_the_wizard_with_the_keyboard_only(page, shot, live_server, live_interco
 
     # 5. The preview; Tab to "Save and schedule", Space.
     expect(page.get_by_role("heading", name="Preview: what the sync will do")).to_be_visible()
+    expect(page.get_by_role("heading", name="Planned operations")).to_be_visible()  # planned by the worker
     tab_to(page, "button[value=schedule]")
     assert focus_is_visible(page)
     shot("keyboard-5-preview")

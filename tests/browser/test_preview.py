@@ -16,7 +16,7 @@ ROWS = [(1, "ada@example.com", "Ada", "pro", 1_700_000_000_000, None),
         (2, "alan@example.com", "Alan", "free", 1_600_000_000_000, None)]  # fmt: skip
 
 
-def test_the_preview_reads_as_a_table_of_old_and_new_values(page, shot, live_server, workspace, owner,
+def test_the_preview_reads_as_a_table_of_old_and_new_values(page, shot, live_server, run_worker, workspace, owner,
                                                               warehouse, destination):  # fmt: skip
     workspace.time_zone = "Europe/Paris"
     workspace.save()
@@ -68,8 +68,8 @@ def test_the_preview_reads_as_a_table_of_old_and_new_values(page, shot, live_ser
     shot("mapper-date-unit")
 
 
-def test_an_event_preview_reads_as_name_contact_time_and_metadata(page, shot, live_server, workspace, owner,
-                                                                   warehouse, destination):  # fmt: skip
+def test_an_event_preview_reads_as_name_contact_time_and_metadata(page, shot, live_server, run_worker, workspace,
+                                                                   owner, warehouse, destination):  # fmt: skip
     warehouse.table("people", COLUMNS, ROWS)
     model = typed(warehouse.model("SELECT * FROM people", "id", NAMES, unique=("email",)),
                   id="integer", signed_up="integer", seen_at="timestamp")  # fmt: skip

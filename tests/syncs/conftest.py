@@ -27,3 +27,17 @@ def workers(celery_queue, intercom_emulator, intercom_workspace, settings):
     for worker in started:
         worker.stop()
     app.conf.task_default_queue = default_queue
+
+
+@pytest.fixture(autouse=True)
+def previews_planned_inline(request, monkeypatch):
+    """The preview pages queue their plan for a worker (apps.syncs.runs.preview_runs); here it is planned
+    at once, in the request, so that the page it redirects to shows the result — except in tests that
+    start real workers (`workers`, `celery_workers`), which plan it there."""
+    if {"workers", "celery_workers", "celery_worker_process"} & set(request.fixturenames):
+        return
+    from apps.syncs.runs import preview_runs
+
+    monkeypatch.setattr(
+        preview_runs, "_enqueue", lambda preview_id: preview_runs.preview_execute(preview_id=preview_id)
+    )

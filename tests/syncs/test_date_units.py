@@ -57,7 +57,7 @@ def test_the_mapper_saves_restores_and_shows_the_unit_of_a_date_column(
         "col:std:last_seen_at": "seen_at", "unit:std:last_seen_at": "milliseconds",
     })  # fmt: skip
     assert response.status_code == 302, response.context["form"].rows
-    preview = owner_client.get(step_url(workspace, "preview")).content.decode()
+    preview = owner_client.get(step_url(workspace, "preview"), follow=True).content.decode()
     assert "numbers as epoch milliseconds" in preview and "timestamp column, read as a date" in preview
     assert ["signed_up_at", SHOWN] in table_rows(preview, "preview-fields")
 
@@ -100,7 +100,7 @@ def test_milliseconds_plan_as_the_date_and_seconds_say_to_choose_milliseconds(
 ):
     millis = make_sync(workspace, people, destination, object_key="user", behavior="upsert", key_column="email",
                        key_identifier="email", mappings=[m("signed_up_at", "date", "signed_up") | {"unit": "milliseconds"}])  # fmt: skip
-    preview = owner_client.get(url("sync_preview", workspace, millis.pk))
+    preview = owner_client.get(url("sync_preview", workspace, millis.pk), follow=True)
     (created,) = preview.context["preview"].samples["created"]
     assert created.payload["signed_up_at"] == 1_700_000_000
     assert ["signed_up_at", SHOWN] in table_rows(preview.content.decode(), "preview-fields")
@@ -110,7 +110,7 @@ def test_milliseconds_plan_as_the_date_and_seconds_say_to_choose_milliseconds(
 
     seconds = make_sync(workspace, people, destination, object_key="user", behavior="upsert", key_column="email",
                         key_identifier="email", mappings=[m("signed_up_at", "date", "signed_up")])  # fmt: skip
-    preview = owner_client.get(url("sync_preview", workspace, seconds.pk))
+    preview = owner_client.get(url("sync_preview", workspace, seconds.pk), follow=True)
     assert preview.context["preview"].counts["invalid"] == 1
     (invalid,) = preview.context["preview"].invalid
     assert invalid.reason == (
@@ -129,7 +129,7 @@ def test_the_event_time_unit_is_saved_restored_and_used(owner_client, workspace,
             "opt-contact_key": "email", "opt-created_at_column": "signed_up",
             "opt-created_at_unit": "milliseconds", "opt-first_run": "send_all"}  # fmt: skip
     assert answer(owner_client, workspace, "fields", data).status_code == 302
-    preview = owner_client.get(step_url(workspace, "preview")).content.decode()
+    preview = owner_client.get(step_url(workspace, "preview"), follow=True).content.decode()
     assert "numbers as epoch milliseconds" in preview
     assert table_rows(preview, "preview-events")[1][3] == SHOWN
     answer(owner_client, workspace, "preview", {"action": "schedule"})
@@ -161,5 +161,5 @@ def test_a_date_constant_is_read_in_the_unit_of_its_row(owner_client, workspace,
     assert "choose milliseconds on the mapping" in row.error
     response = answer(owner_client, workspace, "fields", data | {"unit:std:signed_up_at": "milliseconds"})
     assert response.status_code == 302
-    preview = owner_client.get(step_url(workspace, "preview")).content.decode()
+    preview = owner_client.get(step_url(workspace, "preview"), follow=True).content.decode()
     assert ["signed_up_at", SHOWN] in table_rows(preview, "preview-fields")

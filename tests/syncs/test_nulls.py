@@ -171,7 +171,7 @@ def test_the_mapper_saves_each_policy_and_the_pages_show_it(
     response = answer(owner_client, workspace, "fields", {"name": "Users", "col:std:name": "name",
                       "null:std:name": "clear", "col:cus:plan": "plan", "col:std:external_id": "id"})  # fmt: skip
     assert response.status_code == 302, rows_of(response)
-    preview = owner_client.get(response.url).content.decode()
+    preview = owner_client.get(response.url, follow=True).content.decode()
     assert "If NULL: Clear in Intercom" in preview and "If NULL: Keep Intercom&#x27;s value" in preview
     assert "NULL keeps Intercom&#x27;s value (cannot be cleared)" in preview  # external_id
 
@@ -182,7 +182,7 @@ def test_the_mapper_saves_each_policy_and_the_pages_show_it(
     }  # fmt: skip
     assert "dont_overwrite_with_null" not in sync.options
 
-    page = owner_client.get(url("sync_preview", workspace, sync.pk)).content.decode()
+    page = owner_client.get(url("sync_preview", workspace, sync.pk), follow=True).content.decode()
     assert "<code>name</code> → name" in page and "If NULL: Clear in Intercom" in page
     detail = owner_client.get(url("sync_detail", workspace, sync.pk)).content.decode()
     assert "If NULL: Clear in Intercom" in detail

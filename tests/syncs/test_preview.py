@@ -44,7 +44,7 @@ def test_an_update_shows_each_changed_field_old_and_new_with_dates_as_dates(
     linus = (3, "linus@example.com", "<b>Linus</b>", "=1+1", 1_500_000_000)
     warehouse.table("people", COLUMNS, [(1, "ada@example.com", "Ada L.", "team", 1_710_000_000), ALAN, linus])
 
-    response = owner_client.get(url("sync_preview", workspace, sync.pk))
+    response = owner_client.get(url("sync_preview", workspace, sync.pk), follow=True)
     counts = response.context["preview"].counts
     assert (counts["created"], counts["updated"], counts["unchanged"]) == (1, 1, 1)  # the counts stay
     html = response.content.decode()
@@ -68,7 +68,7 @@ def test_dates_show_in_the_workspace_time_zone(owner_client, workspace, people, 
     workspace.time_zone = "Asia/Tokyo"
     workspace.save()
     sync = user_sync(workspace, people, destination)
-    html = owner_client.get(url("sync_preview", workspace, sync.pk)).content.decode()
+    html = owner_client.get(url("sync_preview", workspace, sync.pk), follow=True).content.decode()
     assert ["signed_up_at", "2023-11-15 07:13:20 JST"] in table_rows(html, "preview-fields")
     assert "dates in Asia/Tokyo" in html
 
@@ -93,7 +93,7 @@ def test_an_event_preview_shows_the_event_name_contact_time_and_metadata(
                          "created_at_column": "signed_up", "metadata_columns": ["plan", "name"]}}  # fmt: skip
     sync = make_sync(workspace, people, destination, object_key="event", behavior="send", key_column="id",
                      key_identifier="event_id", options=options)  # fmt: skip
-    html = owner_client.get(url("sync_preview", workspace, sync.pk)).content.decode()
+    html = owner_client.get(url("sync_preview", workspace, sync.pk), follow=True).content.decode()
     rows = table_rows(html, "preview-events")
     assert rows[0] == ["Event ID", "Event name", "Contact", "Time", "Metadata"]
     assert [
@@ -116,7 +116,7 @@ def test_update_only_says_what_skipped_means(owner_client, workspace, people, de
     sync.save()
     warehouse.table("people", COLUMNS, [(1, "ada@example.com", "Ada L.", "pro", 1_700_000_000), ALAN,
                                         (3, "linus@example.com", "Linus", "free", 1_500_000_000)])  # fmt: skip
-    response = owner_client.get(url("sync_preview", workspace, sync.pk))
+    response = owner_client.get(url("sync_preview", workspace, sync.pk), follow=True)
     html = response.content.decode()
     assert "Update Only: contacts not found in Intercom by External ID are skipped, not created." in html
     # Both kinds of update are sampled: Ada's (her id is known) and Linus's (only if Intercom has him).
@@ -126,7 +126,7 @@ def test_update_only_says_what_skipped_means(owner_client, workspace, people, de
     upsert = user_sync(workspace, people, destination)
     assert (
         "skipped, not created"
-        not in owner_client.get(url("sync_preview", workspace, upsert.pk)).content.decode()
+        not in owner_client.get(url("sync_preview", workspace, upsert.pk), follow=True).content.decode()
     )
 
 
@@ -135,7 +135,7 @@ def test_a_long_value_is_cut_in_the_table_and_whole_in_the_request_body(
 ):
     warehouse.table("people", COLUMNS, [(1, "ada@example.com", "é" * 5000, "pro", None)])
     sync = user_sync(workspace, people, destination)
-    html = owner_client.get(url("sync_preview", workspace, sync.pk)).content.decode()
+    html = owner_client.get(url("sync_preview", workspace, sync.pk), follow=True).content.decode()
     (name,) = [row for row in table_rows(html, "preview-fields") if row[0] == "name"]
     assert name[1] == "é" * 299 + "…"
     assert "é" * 5000 in html  # the request body has it whole
@@ -145,7 +145,7 @@ def test_a_long_value_is_cut_in_the_table_and_whole_in_the_request_body(
 def test_a_delete_preview_lists_the_records_to_archive(owner_client, workspace, people, destination):
     sync = make_sync(workspace, people, destination, object_key="user", behavior="delete", key_column="id",
                      key_identifier="external_id")  # fmt: skip
-    html = owner_client.get(url("sync_preview", workspace, sync.pk)).content.decode()
+    html = owner_client.get(url("sync_preview", workspace, sync.pk), follow=True).content.decode()
     assert "Records to archive" in html
     rows = table_rows(html)
     assert ["External ID", "Intercom id"] in rows and ["1", "found by the key at run time"] in rows

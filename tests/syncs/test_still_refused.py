@@ -192,7 +192,9 @@ def test_stop_retrying_skips_the_refused_records_until_their_row_changes_and_ret
     assert "2 refused records not retried" in page and "You stopped retrying them: runs skip each one" in page
 
     # The preview says what the run will do: nothing to send.
-    page = owner_client.get(reverse("sync_preview", args=[workspace.slug, sync.pk])).content.decode()
+    page = owner_client.get(
+        reverse("sync_preview", args=[workspace.slug, sync.pk]), follow=True
+    ).content.decode()
     assert "2 refused records skipped: you stopped retrying them" in page
     assert "<strong>0</strong> records will call Intercom" in page
 

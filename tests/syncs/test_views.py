@@ -141,7 +141,7 @@ def test_the_wizard_from_the_first_question_to_a_queued_run(
     response = answer(owner_client, workspace, "fields", {"name": "Users", "col:std:name": "name",
                                                            "const:cus:plan": "trial"})  # fmt: skip
     assert response.url == step_url(workspace, "preview")
-    preview = owner_client.get(response.url)
+    preview = owner_client.get(response.url, follow=True)  # to the preview the page started
     assert preview.context["preview"].counts["created"] == 3
     html = preview.content.decode()
     assert "ada@example.com" in html and "Run sync" in html and "Save and schedule" in html
@@ -353,7 +353,10 @@ def test_edit_starts_from_the_saved_sync_and_saves_it(owner_client, workspace, u
     )
     data = {"name": "Users renamed", "col:std:name": "name", "col:cus:plan": "plan", "const:std:phone": "n/a"}
     assert answer(owner_client, workspace, "fields", data, users_sync).status_code == 302
-    assert "Save and run" in owner_client.get(step_url(workspace, "preview", users_sync)).content.decode()
+    assert (
+        "Save and run"
+        in owner_client.get(step_url(workspace, "preview", users_sync), follow=True).content.decode()
+    )
     answer(owner_client, workspace, "preview", {"action": "schedule"}, users_sync)
     users_sync.refresh_from_db()
     assert users_sync.name == "Users renamed" and len(users_sync.mappings) == 3
@@ -406,7 +409,9 @@ def test_preview_shows_counts_and_samples_and_writes_nothing(
     ledger = list(LedgerEntry.objects.for_workspace(workspace).values_list("key", "payload_hash"))
     calls = intercom_emulator.request_count()
 
-    response = as_role(client, workspace, Role.VIEWER).get(url("sync_preview", workspace, users_sync.pk))
+    response = as_role(client, workspace, Role.VIEWER).get(
+        url("sync_preview", workspace, users_sync.pk), follow=True
+    )
     preview = response.context["preview"]
     assert preview.counts["created"] == 1 and preview.counts["updated"] == 1
     assert preview.counts["unchanged"] == 1 and preview.counts["invalid"] == 1

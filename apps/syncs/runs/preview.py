@@ -4,9 +4,10 @@ ledger."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
+from apps.connections.sources.base import SourceAdapter
 from apps.connections.sources.errors import SourceError
 from apps.syncs.engine.outcomes import Outcome, RunCounts, Tally
 from apps.syncs.engine.plan import (
@@ -39,14 +40,28 @@ PLANNED_OUTCOME = {
 }  # fmt: skip
 
 
-def sync_preview(*, workspace, sync: Sync, full_resync: bool = False, sample_size: int = 5) -> SyncPreview:
-    """What a run would do now, without sending anything or changing the ledger."""
+def sync_preview(
+    *,
+    workspace,
+    sync: Sync,
+    full_resync: bool = False,
+    sample_size: int = 5,
+    adapter: SourceAdapter | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SyncPreview:
+    """What a run would do now, without sending anything or changing the ledger. `adapter`: the one a
+    watch interrupts on Cancel (preview_runs); `progress` is told the rows planned so far, record by
+    record (it may raise to stop the plan)."""
+    planned_rows = 0
     stopped = DbLedger(sync).retry_stopped()
     left_out = 0
 
     def planned() -> Iterator[PlannedRecord]:
-        nonlocal left_out
-        for record in sync_plan(sync=sync, full_resync=full_resync, preview=True):
+        nonlocal left_out, planned_rows
+        for record in sync_plan(sync=sync, full_resync=full_resync, preview=True, adapter=adapter):
+            if progress is not None:
+                planned_rows += record.rows
+                progress(planned_rows)
             if refusal := retry_stopped_refusal(stopped, record):  # skipped by the run, as by RunRecorder
                 left_out += 1
                 record = replace(record, operation=Operation.SKIP, reason=refusal)

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from apps.common.csv_export import csv_lines
 from apps.syncs import selectors
 from apps.syncs.engine.outcomes import BAD, LABELS, Outcome, RunCounts
-from apps.syncs.models import RecordOutcome, RunTrigger
-from apps.syncs.runs import preview_display
+from apps.syncs.models import PreviewStatus, RecordOutcome, RunTrigger, SyncPreviewRun
+from apps.syncs.runs import preview_display, preview_runs
 from apps.syncs.runs import selectors as run_selectors
 from apps.syncs.runs import services as run_services
 from apps.syncs.runs.drift import restorable, restore_creates_first
-from apps.syncs.runs.preview import sync_preview as plan_preview
 from apps.tenancy.access import workspace_view
+from apps.tenancy.models import Role
 
 SYNC_DETAIL = "syncs/sync_detail.html"
 _NOT_READ = object()
@@ -66,13 +67,88 @@ BEHAVIOR_OPERATIONS = {
 
 @workspace_view()
 def sync_preview(request, workspace, sync_id):
-    """The recap before a run: what it would do now. Sends nothing to Intercom, changes no ledger row."""
+    """The recap before a run: what it would do now. Sends nothing to Intercom, changes no ledger row.
+
+    Planned by a worker (preview_runs): without `?preview=<id>` the page starts a preview and sends the
+    browser to its own address, which then shows the preview as it stands (planning, with its progress
+    polled by htmx; or its counts and samples), so that a plain reload shows the current state."""
     sync = selectors.sync_get(workspace=workspace, sync_id=sync_id)
     full_resync = request.GET.get("full_resync") == "1"
-    preview = plan_preview(workspace=workspace, sync=sync, full_resync=full_resync)
-    context = {"sync": sync, "preview": preview, "full_resync": full_resync,
+    preview_run = _requested_preview(request, workspace)
+    if preview_run is None or preview_run.sync_id != sync.pk or preview_run.from_wizard:
+        preview_run = preview_runs.preview_start(
+            workspace=workspace, user=request.user, sync=sync, full_resync=full_resync
+        )
+        query = f"?preview={preview_run.pk}" + ("&full_resync=1" if full_resync else "")
+        return redirect(reverse("sync_preview", args=[workspace.slug, sync.pk]) + query)
+    full_resync = preview_run.full_resync
+    context = {"sync": sync, "full_resync": full_resync,
                "active_run": run_selectors.sync_active_run(workspace=workspace, sync=sync)}  # fmt: skip
-    return TemplateResponse(request, "syncs/sync_preview.html", context | preview_tables(sync, preview))
+    return TemplateResponse(request, "syncs/sync_preview.html", context | preview_block(request, preview_run))
+
+
+def _requested_preview(request, workspace):
+    preview_id = request.GET.get("preview", "")
+    if not preview_id.isdigit():
+        return None
+    try:
+        return preview_runs.preview_get(workspace=workspace, user=request.user, preview_id=int(preview_id))
+    except SyncPreviewRun.DoesNotExist:
+        return None
+
+
+def preview_block(request, preview_run, *, sync=None) -> dict:
+    """The preview block's context (syncs/includes/preview_block.html): the stored preview, with its
+    counts and sample tables once it is done."""
+    page = _preview_page(preview_run)
+    context = {"preview_run": preview_run, "restart_url": page, "in_form": preview_run.from_wizard}
+    if preview_run.status in (PreviewStatus.DONE, PreviewStatus.FAILED):
+        sync = sync or preview_runs.preview_sync(preview_run)
+        preview = preview_runs.preview_result(preview_run)
+        context |= {"preview": preview} | (preview_tables(sync, preview) if not preview.error else {})
+    return context
+
+
+def _preview_page(preview_run, *, shown: bool = False) -> str:
+    """The page a preview belongs to: without the preview, opening it starts a new one; `shown`: with it."""
+    slug = preview_run.workspace.slug
+    if preview_run.from_wizard:
+        if preview_run.sync_id is None:
+            url = reverse("sync_create_step", args=[slug, "preview"])
+        else:
+            url = reverse("sync_edit_step", args=[slug, preview_run.sync_id, "preview"])
+        return url + (f"?preview={preview_run.pk}" if shown else "")
+    url = reverse("sync_preview", args=[slug, preview_run.sync_id])
+    query = (["full_resync=1"] if preview_run.full_resync else []) + (
+        [f"preview={preview_run.pk}"] if shown else []
+    )
+    return url + ("?" + "&".join(query) if query else "")
+
+
+def _preview_of(request, workspace, preview_id):
+    try:
+        return preview_runs.preview_get(workspace=workspace, user=request.user, preview_id=preview_id)
+    except SyncPreviewRun.DoesNotExist:
+        raise Http404("No such preview.") from None
+
+
+@workspace_view()
+def preview_progress(request, workspace, preview_id):
+    """The preview block alone: htmx polls it every second while the preview is planned."""
+    preview_run = _preview_of(request, workspace, preview_id)
+    return TemplateResponse(request, "syncs/includes/preview_block.html", preview_block(request, preview_run))
+
+
+@workspace_view(methods=("POST",), write_role=Role.VIEWER)  # whoever may see a preview may stop it
+def preview_cancel(request, workspace, preview_id):
+    """Stop a preview: its warehouse query is interrupted. With htmx the block answers in place; without,
+    back to the page the preview belongs to."""
+    preview_run = preview_runs.preview_cancel(preview=_preview_of(request, workspace, preview_id))
+    if request.htmx:
+        return TemplateResponse(
+            request, "syncs/includes/preview_block.html", preview_block(request, preview_run)
+        )
+    return redirect(_preview_page(preview_run, shown=True))
 
 
 def preview_tables(sync, preview) -> dict:

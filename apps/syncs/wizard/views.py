@@ -26,10 +26,10 @@ from apps.common.problems import Invalid
 from apps.connections.intercom import attributes as intercom_attributes
 from apps.connections.intercom.catalog import BEHAVIOR_LABELS, OBJECTS
 from apps.syncs import selectors, services
-from apps.syncs.models import RunTrigger, Sync
+from apps.syncs.models import RunTrigger, Sync, SyncPreviewRun
+from apps.syncs.runs import preview_runs
 from apps.syncs.runs import services as run_services
-from apps.syncs.runs.preview import sync_preview as plan_preview
-from apps.syncs.runs.views import preview_tables
+from apps.syncs.runs.views import preview_block
 from apps.syncs.wizard.forms import (
     IDENTIFIER_LABELS,
     AttributeInlineForm,
@@ -308,9 +308,32 @@ def _preview(request, workspace, sync, wizard):
             wizard.draft.reset()
             return _go(request, _saved(request, workspace, saved, run=action == "run"))
     draft = _draft_sync(workspace, sync, chosen)
-    preview = plan_preview(workspace=workspace, sync=draft)
-    context = {"preview": preview, "draft": draft, "problems": problems} | preview_tables(draft, preview)
+    preview_run = _draft_preview(request, workspace, draft)
+    if preview_run is None:  # planned by a worker; this page's own address then shows it as it stands
+        preview_run = preview_runs.preview_start(workspace=workspace, user=request.user, sync=draft,
+                                                 from_wizard=True)  # fmt: skip
+        if request.method == "GET":
+            return redirect(f"{_url(workspace, sync, 'preview')}?preview={preview_run.pk}")
+    context = {"draft": draft, "problems": problems} | preview_block(request, preview_run, sync=draft)
     return _render(request, workspace, sync, "preview", wizard, context, status=422 if problems else 200)
+
+
+def _draft_preview(request, workspace, draft: Sync):
+    """The preview `?preview=` names, when it is this user's preview of this very draft (a draft changed
+    since needs a new one)."""
+    preview_id = request.GET.get("preview", "")
+    if not preview_id.isdigit():
+        return None
+    try:
+        preview_run = preview_runs.preview_get(
+            workspace=workspace, user=request.user, preview_id=int(preview_id)
+        )
+    except SyncPreviewRun.DoesNotExist:
+        return None
+    config = preview_runs.preview_config(draft)
+    if not preview_run.from_wizard or preview_run.sync_id != draft.pk or preview_run.config != config:
+        return None
+    return preview_run
 
 
 def _saved(request, workspace, sync, *, run: bool) -> str:
