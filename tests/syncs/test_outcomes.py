@@ -17,7 +17,7 @@ from apps.syncs.outcomes import COUNT_KEYS, LABELS, Outcome, RunCounts, Tally
 from apps.syncs.statuses import run_status
 from tests.fixtures.syncs import m, make_sync
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 COLUMNS = "id INTEGER, email VARCHAR, name VARCHAR, external_id VARCHAR, seats VARCHAR"
 NAMES = ["id", "email", "name", "external_id", "seats"]

@@ -13,7 +13,7 @@ from apps.syncs.ledger import DbLedger
 from apps.syncs.models import RecordResult, RunStatus, RunTrigger, SyncRun
 from tests.fixtures.syncs import m, make_sync
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def people(n, *, bad_every=0):

@@ -9,7 +9,7 @@ from apps.syncs.models import RunStatus, SyncRun
 from tests.syncs.test_recovery import people, people_sync
 
 # transaction=True: the run's heartbeat is written on the watch thread's own connection (committed rows only).
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 REAPED = "The worker running this sync stopped answering (test)."
 

@@ -9,7 +9,7 @@ from apps.syncs.execution import sync_preview, sync_run_execute
 from apps.syncs.models import LedgerEntry, RecordResult, RunStatus
 from tests.fixtures.syncs import m, make_sync
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 USERS = [
     (1, "ada@example.com", "Ada", "pro", 99.5, "u-1", "cmp-1"),
