@@ -75,3 +75,20 @@ def eager_tasks():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+
+
+def pytest_collection_modifyitems(config, items):
+    """On SQLite (the test command's second pass over the `embedded` tests) leave out the tests marked
+    `postgres_only`, each of which must say why."""
+    from django.conf import settings
+
+    for item in items:
+        marker = item.get_closest_marker("postgres_only")
+        if marker and not (marker.kwargs.get("reason") or marker.args):
+            raise pytest.UsageError(f"{item.nodeid}: postgres_only needs a reason")
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    left_out = [item for item in items if item.get_closest_marker("postgres_only")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]

@@ -28,3 +28,9 @@ SYNC_DRIFT_SAMPLE = 0
 # A test's worker process given TEST_CELERY_QUEUE (tests/alerts) sends the tasks it enqueues (an alert email, a webhook
 # delivery) to that test's own queue, where that worker takes them.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("TEST_CELERY_QUEUE", "celery")
+
+# `./syncline test` runs the run and ledger tests (marked `embedded`) a second time on SQLite, the embedded
+# default of `./syncline run`, with DATABASE_URL=sqlite:///<file>. The test database is a file too (beside
+# it), so that the worker processes a test starts share it; base.py gives it the run command's options.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}  # noqa: F405

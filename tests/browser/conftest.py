@@ -135,4 +135,4 @@ def log_in(page, live_server, user):
     page.goto(f"{live_server.url}/accounts/login/")
     page.locator("[name=login]").fill(user.email)
     page.locator("[name=password]").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()

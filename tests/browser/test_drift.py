@@ -31,7 +31,7 @@ def test_a_run_with_drift_offers_restore_and_the_restore_says_what_it_brought_ba
     assert "one call per missing record" in notice.inner_text()
     shot("drift-found")
 
-    notice.get_by_role("button", name="Restore missing records").click()
+    notice.get_by_role("button", name="Restore missing records", exact=True).click()
     page.wait_for_url(f"**/runs/{drifted.pk + 1}/")
     restore = SyncRun.objects.for_workspace(workspace).get(restores=drifted)
     assert (

@@ -1,5 +1,6 @@
 """The five steps in a real browser, from sign-up to the records in Intercom (the emulator)."""
 
+import re
 import time
 
 import duckdb
@@ -48,7 +49,7 @@ def test_from_sign_up_to_records_in_intercom(page, shot, live_server, live_inter
     page.locator("[name=password2]").fill("a-long-browser-password")
     page.get_by_label("Workspace name").fill("Growth")
     shot("sign-up")
-    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("button", name="Create account", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     workspace = Workspace.objects.get(name="Growth")
     w = f"{live_server.url}/w/{workspace.slug}"
@@ -56,84 +57,103 @@ def test_from_sign_up_to_records_in_intercom(page, shot, live_server, live_inter
 
     # 1. Connect Intercom through the consent page, choosing the EU region and the EU workspace.
     page.goto(f"{w}/connections/intercom/new/")
-    page.get_by_label("Region").first.select_option("EU")
-    page.get_by_role("button", name="Continue to Intercom").click()
-    expect(page.get_by_text("wants to connect to one of your Intercom workspaces")).to_be_visible()
+    page.get_by_label("Region", exact=True).first.select_option("EU")
+    page.get_by_role("button", name="Continue to Intercom", exact=True).click()
+    expect(
+        page.get_by_text("Syncline wants to connect to one of your Intercom workspaces.", exact=True)
+    ).to_be_visible()
     expect(page.locator(f"#ws-{europe.id_code}")).to_be_checked()
-    expect(page.get_by_label("Acme US")).to_be_disabled()  # a US workspace installs from the US host
+    # A US workspace installs from the US host.
+    us = page.get_by_role("radio", name=re.compile(r"^Acme US US \w+ \(install from the US app host\)$"))
+    expect(us).to_be_disabled()
     shot("intercom-consent")
-    page.get_by_role("button", name="Approve").click()
-    expect(page.get_by_text("Connected to Acme Europe (EU)")).to_be_visible()
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.get_by_text("Connected to Acme Europe (EU).", exact=True)).to_be_visible()
     shot("intercom-connected")
 
     # 2. Connect the warehouse (a DuckDB file).
     page.goto(f"{w}/connections/sources/new/?type=duckdb")
     page.get_by_label("Name", exact=True).fill("Warehouse")
     page.get_by_label("Database file").fill(str(warehouse_file(tmp_path)))
-    page.get_by_role("button", name="Test and connect").click()
-    expect(page.get_by_text("Warehouse").first).to_be_visible()
+    page.get_by_role("button", name="Test and connect", exact=True).click()
+    expect(
+        page.get_by_text(re.compile(r"^“Warehouse” saved and connected \(DuckDB v[\d.]+\)\.$"))
+    ).to_be_visible()
     shot("warehouse-connected")
 
     # 3. Write a model.
     page.goto(f"{w}/models/new/")
     page.get_by_label("SQL").fill("SELECT id, email, full_name, plan, seats FROM people")
-    page.get_by_role("button", name="Preview").click()
-    expect(page.locator("#preview").get_by_text("grace@example.com")).to_be_visible()
+    page.get_by_role("button", name="Preview", exact=True).click()
+    expect(page.locator("#preview").get_by_text("grace@example.com", exact=True)).to_be_visible()
     page.get_by_label("Name", exact=True).fill("People")
     page.get_by_label("Primary-key column").fill("id")
     shot("model")
-    page.get_by_role("button", name="Save model").click()
-    expect(page.get_by_text("People").first).to_be_visible()
+    page.get_by_role("button", name="Save model", exact=True).click()
+    expect(page.get_by_text("Model “People” saved with 5 columns.", exact=True)).to_be_visible()
 
     # 4. Create the sync: the wizard.
     page.goto(f"{w}/syncs/new/")
-    expect(page.get_by_role("heading", name="What data do you want to sync?")).to_be_visible()
+    expect(page.get_by_role("heading", name="What data do you want to sync?", exact=True)).to_be_visible()
     page.get_by_label("Source connection").select_option(label="Warehouse")
     page.get_by_label("Model").select_option(label="People (5 columns, key id)")
     shot("wizard-1-data")
-    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Next", exact=True).click()
 
-    expect(page.get_by_role("heading", name="Where do you want to sync data to?")).to_be_visible()
-    expect(page.get_by_label("Intercom connection")).to_have_value(
+    expect(page.get_by_role("heading", name="Where do you want to sync data to?", exact=True)).to_be_visible()
+    expect(page.get_by_label("Intercom connection", exact=True)).to_have_value(
         str(Connection.objects.for_workspace(workspace).get(kind="destination").pk)
     )
     page.locator("input[name=object_key][value=user]").check()
     shot("wizard-2-destination")
-    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Next", exact=True).click()
 
-    expect(page.get_by_role("heading", name="How should changes to the source be synced?")).to_be_visible()
-    expect(page.get_by_label("Update Only")).to_be_checked()  # the safe start is preselected
+    expect(
+        page.get_by_role("heading", name="How should changes to the source be synced?", exact=True)
+    ).to_be_visible()
+    update_only = (
+        "Update Only safe start A safe start: updates the records Intercom already has and never creates any."
+    )
+    expect(page.get_by_role("radio", name=update_only, exact=True)).to_be_checked()  # preselected
     page.get_by_label("Update or Create").check()
     page.get_by_label("Model column").select_option("")  # no column: refused in place
-    page.get_by_role("button", name="Next").click()
-    expect(page.get_by_text("Choose the model column that matches the Intercom identifier.")).to_be_visible()
+    page.get_by_role("button", name="Next", exact=True).click()
+    expect(
+        page.get_by_text("Choose the model column that matches the Intercom identifier.", exact=True)
+    ).to_be_visible()
     shot("wizard-3-key-missing")
     page.get_by_label("Model column").select_option("id")
-    expect(page.get_by_label("Intercom identifier")).to_have_value("external_id")
+    expect(page.get_by_label("Intercom identifier", exact=True)).to_have_value("external_id")
     shot("wizard-3-behavior")
-    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Next", exact=True).click()
 
-    expect(page.get_by_role("heading", name="Which fields should be updated?")).to_be_visible()
+    expect(page.get_by_role("heading", name="Which fields should be updated?", exact=True)).to_be_visible()
     page.get_by_label("Email", exact=True).fill("email")
     page.get_by_label("Name", exact=True).fill("full_name")
     page.get_by_label("plan", exact=True).fill("plan")
     page.get_by_label("Signed up at", exact=True).fill("plan")  # text into a date: refused next to the field
-    page.get_by_role("button", name="Next").click()
-    expect(page.get_by_text("“plan” is text, but Signed up at takes a date")).to_be_visible()
+    page.get_by_role("button", name="Next", exact=True).click()
+    expect(
+        page.get_by_text(
+            "“plan” is text, but Signed up at takes a date. Cast it in the model's SQL (CAST(plan AS TIMESTAMP)) "
+            "or choose another column.",
+            exact=True,
+        )
+    ).to_be_visible()
     expect(page.get_by_label("Name", exact=True)).to_have_value("full_name")  # nothing typed was lost
     shot("wizard-4-type-mismatch")
     page.get_by_label("Signed up at", exact=True).fill("")
     page.get_by_label("Name of the sync").fill("People to Intercom")
     shot("wizard-4-fields")
-    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Next", exact=True).click()
 
-    expect(page.get_by_role("heading", name="Preview: what the sync will do")).to_be_visible()
+    expect(page.get_by_role("heading", name="Preview: what the sync will do", exact=True)).to_be_visible()
     expect(page.locator(".count-grid")).to_contain_text("3to create")
     expect(
         page.get_by_role("cell", name="grace@example.com", exact=True)
     ).to_be_visible()  # the table, not the raw body
     shot("wizard-5-preview")
-    page.get_by_role("button", name="Run sync").click()
+    page.get_by_role("button", name="Run sync", exact=True).click()
 
     # 5. The run, then the records in Intercom.
     expect(page.get_by_role("heading", level=1)).to_contain_text("People to Intercom")  # the sync page
@@ -142,7 +162,7 @@ def test_from_sign_up_to_records_in_intercom(page, shot, live_server, live_inter
     assert run.status == RunStatus.SUCCEEDED, run.first_error
     assert run.counts["created"] == 3
     page.reload()
-    expect(page.get_by_text("Succeeded").first).to_be_visible()
+    expect(page.get_by_text("Succeeded", exact=True).first).to_be_visible()
     shot("sync-page-after-run")
 
     contacts = {c["external_id"]: c for c in live_intercom.contacts(europe.id_code)}
@@ -150,5 +170,5 @@ def test_from_sign_up_to_records_in_intercom(page, shot, live_server, live_inter
     assert contacts["3"]["email"] == "grace@example.com" and contacts["3"]["name"] == "Grace Hopper"
     assert contacts["1"]["custom_attributes"]["plan"] == "pro"
     page.goto(live_intercom.dashboard_url)
-    expect(page.get_by_text("grace@example.com").first).to_be_visible()
+    expect(page.get_by_role("cell", name="grace@example.com", exact=True)).to_be_visible()
     shot("emulator-records")

@@ -3,6 +3,7 @@ the form asks for the tables and the service account's key, says next to the tab
 spreadsheet must be shared with, never shows the key back, and connects."""
 
 import json
+import re
 import uuid
 
 import pytest
@@ -30,7 +31,11 @@ def test_connect_google_sheets_from_the_form(
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/connections/sources/new/")
     page.get_by_role("link", name="Google Sheets").click()
-    expect(page.get_by_text("Share each spreadsheet with the service account's email")).to_be_visible()
+    expect(
+        page.get_by_text(
+            re.compile(r"^The JSON key of a service account .* as Viewer: it needs no other role\.$")
+        )
+    ).to_be_visible()
     page.get_by_label("Name", exact=True).fill("Customer sheet")
     url = f"https://docs.google.com/spreadsheets/d/{spreadsheet_id}/edit#gid=0"
     page.get_by_label("Tables").fill(f"people = {url} People!A1:C")
@@ -45,8 +50,10 @@ def test_connect_google_sheets_from_the_form(
     spreadsheet.shared_with.add(email)  # the user shares the spreadsheet with the service account
     page.locator("#id_service_account_json_file").set_input_files(str(key_file))
     page.get_by_role("button", name="Test and connect").click()
-    expect(page.get_by_text("saved and connected")).to_be_visible()
-    expect(page.get_by_role("row", name="Customer sheet")).to_contain_text("people (3 columns)")
+    expect(page.get_by_text(re.compile(r"^“Customer sheet” saved and connected \(.*\)\.$"))).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile(r"^Customer sheet .*$"))).to_contain_text(
+        "people (3 columns)"
+    )
     shot("connected")
     connection = Connection.objects.for_workspace(workspace).get(name="Customer sheet")
     assert connection.status == "connected" and "PRIVATE KEY" not in page.content()

@@ -17,9 +17,11 @@ def test_a_refused_htmx_form_shows_its_errors_next_to_the_field(page, shot, live
     email = page.locator(".invite-form [name=email]")
     email.fill("not-an-email")
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.get_by_role("button", name="Send invitation").click()
+        page.get_by_role("button", name="Send invitation", exact=True).click()
     assert answer.value.status == 422 and answer.value.request.headers.get("hx-request") == "true"
-    expect(page.locator(".invite-form").get_by_text("Enter a valid email address")).to_be_visible()
+    expect(
+        page.locator(".invite-form").get_by_text("Enter a valid email address.", exact=True)
+    ).to_be_visible()
     expect(page.locator(".invite-form [name=email]")).to_have_value("not-an-email")  # nothing lost
     shot("invite-refused")
     assert not Invitation.objects.filter(workspace=workspace).exists()

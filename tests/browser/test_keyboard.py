@@ -50,7 +50,7 @@ def test_the_wizard_with_the_keyboard_only(page, shot, live_server, live_interco
     page.keyboard.press("Enter")
 
     # 2. The object: arrow keys move within the radio group; Space keeps the choice.
-    expect(page.get_by_role("heading", name="Where do you want to sync data to?")).to_be_visible()
+    expect(page.get_by_role("heading", name="Where do you want to sync data to?", exact=True)).to_be_visible()
     tab_to(page, "input[name=object_key]")
     page.keyboard.press("ArrowDown")  # User → Event
     page.keyboard.press("ArrowUp")  # back to User
@@ -61,7 +61,9 @@ def test_the_wizard_with_the_keyboard_only(page, shot, live_server, live_interco
     page.keyboard.press("Enter")
 
     # 3. Keep the safe start (Update Only) and the recommended key (id ↔ External ID).
-    expect(page.get_by_role("heading", name="How should changes to the source be synced?")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="How should changes to the source be synced?", exact=True)
+    ).to_be_visible()
     tab_to(page, "input[name=behavior]")
     expect(page.locator("input[name=behavior][value=update_only]")).to_be_checked()
     assert focus_is_visible(page)
@@ -70,7 +72,7 @@ def test_the_wizard_with_the_keyboard_only(page, shot, live_server, live_interco
     page.keyboard.press("Enter")
 
     # 4. Type a column into the Name row, then Enter in a field: Next.
-    expect(page.get_by_role("heading", name="Which fields should be updated?")).to_be_visible()
+    expect(page.get_by_role("heading", name="Which fields should be updated?", exact=True)).to_be_visible()
     tab_to(page, "#col-stdname")
     page.keyboard.type("name")
     tab_to(page, "#id_name")
@@ -80,13 +82,15 @@ def test_the_wizard_with_the_keyboard_only(page, shot, live_server, live_interco
     page.keyboard.press("Enter")
 
     # 5. The preview; Tab to "Save and schedule", Space.
-    expect(page.get_by_role("heading", name="Preview: what the sync will do")).to_be_visible()
-    expect(page.get_by_role("heading", name="Planned operations")).to_be_visible()  # planned by the worker
+    expect(page.get_by_role("heading", name="Preview: what the sync will do", exact=True)).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Planned operations", exact=True)
+    ).to_be_visible()  # planned by the worker
     tab_to(page, "button[value=schedule]")
     assert focus_is_visible(page)
     shot("keyboard-5-preview")
     page.keyboard.press("Space")
-    expect(page.get_by_text("Sync “Keyboard sync” saved")).to_be_visible()
+    expect(page.get_by_text("Sync “Keyboard sync” saved. Choose when it runs.", exact=True)).to_be_visible()
     shot("keyboard-saved")
     sync = Sync.objects.for_workspace(workspace).get()
     assert (sync.object_key, sync.behavior, sync.key_column, sync.key_identifier) == (

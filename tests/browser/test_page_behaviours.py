@@ -27,13 +27,13 @@ def test_deleting_a_webhook_asks_first(page, live_server, workspace, owner):
         dialog.accept() if accept else dialog.dismiss()
 
     page.once("dialog", lambda dialog: answer(dialog, accept=False))
-    page.get_by_role("button", name="Delete webhook").click()
-    expect(page.get_by_role("button", name="Delete webhook")).to_be_visible()
+    page.get_by_role("button", name="Delete webhook", exact=True).click()
+    expect(page.get_by_role("button", name="Delete webhook", exact=True)).to_be_visible()
     assert questions == ["Delete this webhook? It receives no more events."]
     assert WebhookEndpoint.objects.for_workspace(workspace).exists()  # "Cancel" kept it
 
     page.once("dialog", lambda dialog: answer(dialog, accept=True))
-    page.get_by_role("button", name="Delete webhook").click()
+    page.get_by_role("button", name="Delete webhook", exact=True).click()
     expect(page.get_by_role("button", name="Delete webhook")).to_have_count(0)
     assert not WebhookEndpoint.objects.for_workspace(workspace).exists()
 
@@ -47,7 +47,7 @@ def test_a_refused_schedule_is_shown_in_place(page, live_server, workspace, owne
     with page.expect_response(
         lambda r: r.request.method == "POST" and r.status == 422 and "schedule" in r.url
     ):
-        page.get_by_role("button", name="Save schedule").click()
+        page.get_by_role("button", name="Save schedule", exact=True).click()
     # htmx swapped the refused form in (base.html's htmx-config), the value kept beside its error.
     expect(page.locator("#schedule-form [aria-invalid=true]")).to_have_value("every day at nine")
 
@@ -58,5 +58,5 @@ def test_go_back_on_the_not_allowed_page(page, live_server, workspace):
     syncs = f"{live_server.url}/w/{workspace.slug}/syncs/"
     page.goto(syncs)
     assert page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/new/").status == 403
-    page.get_by_role("link", name="Go back").click()
+    page.get_by_role("link", name="Go back", exact=True).click()
     expect(page).to_have_url(syncs)

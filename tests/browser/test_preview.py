@@ -45,11 +45,11 @@ def test_the_preview_reads_as_a_table_of_old_and_new_values(page, shot, live_ser
     expect(creates.locator("tr:not(.record-head)", has_text="signed_up_at")).to_have_text(
         "signed_up_at2017-07-14 04:40:00 CEST"
     )
-    expect(page.get_by_text("numbers as epoch milliseconds")).to_be_visible()
+    expect(page.get_by_text("numbers as epoch milliseconds", exact=True)).to_be_visible()
     body = creates.locator("details.raw-payload pre")
     expect(body).to_be_hidden()
     shot("preview")
-    creates.get_by_text("Request body").click()
+    creates.get_by_text("Request body", exact=True).click()
     expect(body).to_contain_text('"signed_up_at": 1500000000')
     shot("preview-request-body")
 

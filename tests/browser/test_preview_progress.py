@@ -37,16 +37,18 @@ def test_the_preview_shows_its_progress_then_the_counts(
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/preview/")
     progress = page.locator("#preview-block")
-    expect(progress.get_by_role("heading", name="Planning the preview…")).to_be_visible(timeout=15_000)
-    expect(progress.get_by_role("button", name="Cancel the preview")).to_be_visible()
+    expect(progress.get_by_role("heading", name="Planning the preview…", exact=True)).to_be_visible(
+        timeout=15_000
+    )
+    expect(progress.get_by_role("button", name="Cancel the preview", exact=True)).to_be_visible()
     shot("preview-planning")
-    expect(page.get_by_role("heading", name="Planned operations")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Planned operations", exact=True)).to_be_visible(timeout=30_000)
     expect(page.locator(".count-grid")).to_contain_text("1to create")
     expect(page.locator("section.sample-created")).to_contain_text("p1@example.com")
-    expect(progress.get_by_role("button", name="Cancel the preview")).to_have_count(0)
+    expect(progress.get_by_role("button", name="Cancel the preview", exact=True)).to_have_count(0)
     shot("preview-done")
     page.reload()  # the address names the preview: a reload shows it, it does not plan again
-    expect(page.get_by_role("heading", name="Planned operations")).to_be_visible()
+    expect(page.get_by_role("heading", name="Planned operations", exact=True)).to_be_visible()
     assert SyncPreviewRun.objects.for_workspace(workspace).count() == 1
 
 
@@ -56,9 +58,11 @@ def test_cancel_stops_the_preview(
     sync = sleeping_sync(workspace, destination, pg_warehouse)  # ten minutes
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/preview/")
-    expect(page.get_by_role("heading", name="Planning the preview…")).to_be_visible(timeout=15_000)
-    page.get_by_role("button", name="Cancel the preview").click()
-    expect(page.get_by_role("heading", name="Preview cancelled")).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("heading", name="Planning the preview…", exact=True)).to_be_visible(
+        timeout=15_000
+    )
+    page.get_by_role("button", name="Cancel the preview", exact=True).click()
+    expect(page.get_by_role("heading", name="Preview cancelled", exact=True)).to_be_visible(timeout=15_000)
     shot("preview-cancelled")
     assert SyncPreviewRun.objects.for_workspace(workspace).get().status == PreviewStatus.CANCELLED
 
@@ -70,13 +74,15 @@ def test_the_wizard_cancels_its_preview_and_keeps_its_buttons(
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/edit/")
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/edit/preview/")
-    expect(page.get_by_role("heading", name="Planning the preview…")).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("heading", name="Planning the preview…", exact=True)).to_be_visible(
+        timeout=15_000
+    )
     shot("wizard-preview-planning")
-    page.get_by_role("button", name="Cancel the preview").click()
-    expect(page.get_by_role("heading", name="Preview cancelled")).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="Cancel the preview", exact=True).click()
+    expect(page.get_by_role("heading", name="Preview cancelled", exact=True)).to_be_visible(timeout=15_000)
     # Only the preview's block changed: the wizard's own buttons are still there.
-    expect(page.get_by_role("button", name="Save and schedule")).to_be_visible()
-    expect(page.get_by_role("heading", name="Preview: what the sync will do")).to_be_visible()
+    expect(page.get_by_role("button", name="Save and schedule", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Preview: what the sync will do", exact=True)).to_be_visible()
     shot("wizard-preview-cancelled")
     preview = SyncPreviewRun.objects.for_workspace(workspace).get()
     assert preview.from_wizard and preview.status == PreviewStatus.CANCELLED

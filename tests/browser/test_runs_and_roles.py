@@ -32,7 +32,7 @@ def test_a_failing_run_shows_its_rejected_records(page, shot, live_server, run_w
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/")
     with page.expect_navigation():  # the trigger's redirect back to the sync page
-        page.get_by_role("button", name="Run now").click()
+        page.get_by_role("button", name="Run now", exact=True).click()
     run = wait_for_run(sync)
     assert run.status == RunStatus.FAILED and run.counts["rejected"] == 3
     # Let the sync page see the end (its progress poll reloads it) before leaving it: a reload that
@@ -40,13 +40,13 @@ def test_a_failing_run_shows_its_rejected_records(page, shot, live_server, run_w
     expect(page.locator("#progress[hx-get]")).to_have_count(0)
 
     page.goto(f"{live_server.url}/w/{workspace.slug}/runs/{run.pk}/")
-    expect(page.get_by_text("Failed").first).to_be_visible()
+    expect(page.locator("h1 .status")).to_have_text("Failed")
     results = page.locator("table").last
     expect(results).to_contain_text("Custom attribute 'lifetime_value' does not exist")
     expect(results).to_contain_text("grace@example.com")
     shot("run-page-rejected")
-    page.get_by_label("Key, email or Intercom id contains").fill("ALAN")
-    page.get_by_label("Key, email or Intercom id contains").press("Enter")
+    page.get_by_label("Key, email or Intercom id contains", exact=True).fill("ALAN")
+    page.get_by_label("Key, email or Intercom id contains", exact=True).press("Enter")
     expect(results.locator("tbody tr")).to_have_count(1)
     expect(results).to_contain_text("alan@example.com")
     shot("run-page-search")
@@ -63,21 +63,26 @@ def test_a_viewer_sees_everything_and_changes_nothing(
     w = f"{live_server.url}/w/{workspace.slug}"
 
     page.goto(f"{w}/syncs/")
-    expect(page.get_by_text("People").first).to_be_visible()
+    expect(page.get_by_text("People", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="New sync")).to_have_count(0)
     page.goto(f"{w}/syncs/{sync.pk}/")
-    expect(page.get_by_text("Succeeded").first).to_be_visible()
+    expect(page.get_by_text("Succeeded", exact=True).first).to_be_visible()
     for name in ("Run now", "Full resync", "Pause"):
         expect(page.get_by_role("button", name=name)).to_have_count(0)
     expect(page.get_by_role("link", name="Edit")).to_have_count(0)
     shot("viewer-sync-page")
     page.goto(f"{w}/syncs/{sync.pk}/preview/")
-    expect(page.get_by_text("Viewers cannot start runs")).to_be_visible()
+    expect(page.get_by_text("Viewers cannot start runs.", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Run sync")).to_have_count(0)
     shot("viewer-preview")
 
     assert page.goto(f"{w}/syncs/new/").status == 403
-    expect(page.get_by_text("Viewers can look but not change anything")).to_be_visible()
+    expect(
+        page.get_by_text(
+            "Viewers can look but not change anything. Ask an owner of this workspace for editor access.",
+            exact=True,
+        )
+    ).to_be_visible()
     shot("viewer-wizard-refused")
     # A hand-made POST with a valid CSRF token is refused too.
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")

@@ -33,12 +33,12 @@ def test_still_refused_records_on_the_sync_and_run_pages(
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/")
     refused = page.locator("#refused")
     assert refused.get_by_role("heading").inner_text() == "2 records still refused"
-    assert refused.get_by_role("button", name="Retry now").is_enabled()
+    assert refused.get_by_role("button", name="Retry now", exact=True).is_enabled()
     shot("sync-page-still-refused")
 
     page.goto(f"{live_server.url}/w/{workspace.slug}/runs/{second.pk}/")
     assert page.locator("h1 .status").inner_text() == "Succeeded with warnings"
-    links = page.locator("#records").get_by_role("link", name=f"run {first.pk}")
+    links = page.locator("#records").get_by_role("link", name=f"run {first.pk}", exact=True)
     assert links.count() == 2
     shot("run-page-still-refused")
     links.first.click()
@@ -46,9 +46,9 @@ def test_still_refused_records_on_the_sync_and_run_pages(
     assert page.locator("h1 .status").inner_text() == "Partially failed"
 
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/")
-    page.locator("#refused").get_by_role("button", name="Stop retrying").click()
+    page.locator("#refused").get_by_role("button", name="Stop retrying", exact=True).click()
     page.wait_for_load_state()
     assert "Stopped retrying 2 refused records" in page.content()
     assert page.locator("#refused").get_by_role("heading").inner_text() == "2 refused records not retried"
-    assert page.locator("#refused").get_by_role("button", name="Stop retrying").count() == 0
+    assert page.locator("#refused").get_by_role("button", name="Stop retrying", exact=True).count() == 0
     shot("sync-page-stopped-retrying")

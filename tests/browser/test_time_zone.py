@@ -21,23 +21,30 @@ def test_an_owner_picks_a_time_zone_and_the_run_page_follows_it(page, shot, live
                              finished_at=datetime(2026, 1, 15, 8, 1, 30, tzinfo=UTC))  # fmt: skip
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/settings/")
-    zone = page.get_by_label("Time zone")
+    zone = page.get_by_label("Time zone", exact=True)
     expect(zone).to_have_value("UTC")
 
     zone.fill("Amerika/New_York")
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("“Amerika/New_York” is not a time zone")).to_be_visible()
-    expect(page.get_by_label("Time zone")).to_have_value("Amerika/New_York")  # kept, to correct
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(
+        page.get_by_text(
+            "“Amerika/New_York” is not a time zone: use an IANA name such as Europe/Paris or America/New_York.",
+            exact=True,
+        )
+    ).to_be_visible()
+    expect(page.get_by_label("Time zone", exact=True)).to_have_value("Amerika/New_York")  # kept, to correct
     shot("wrong-zone")
 
-    page.get_by_label("Time zone").fill("America/New_York")
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Workspace settings saved.")).to_be_visible()
+    page.get_by_label("Time zone", exact=True).fill("America/New_York")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Workspace settings saved.", exact=True)).to_be_visible()
     shot("saved")
 
     page.goto(f"{live_server.url}/w/{workspace.slug}/runs/{run.pk}/")
-    expect(page.get_by_text("Jan 15, 02:59:58")).to_be_visible()  # queued at 07:59:58 UTC: New York's winter
-    expect(page.get_by_text("Jan 15, 03:00:00")).to_be_visible()
-    expect(page.get_by_text("waited 2.0 s")).to_be_visible()
-    expect(page.get_by_text("Times in America/New_York.")).to_be_visible()
+    expect(
+        page.get_by_text("Jan 15, 02:59:58", exact=True)
+    ).to_be_visible()  # queued at 07:59:58 UTC: New York's winter
+    expect(page.get_by_text("Jan 15, 03:00:00", exact=True)).to_be_visible()
+    expect(page.get_by_text("waited 2.0 s →", exact=True)).to_be_visible()
+    expect(page.get_by_text("Times in America/New_York.", exact=True)).to_be_visible()
     shot("run-page")

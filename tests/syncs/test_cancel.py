@@ -26,6 +26,9 @@ from tests.syncs.conftest import LEASE
 from tests.syncs.test_recovery import kill_worker_of, people, people_sync
 from tests.syncs.test_workers import finished, run_of, wait_for
 
+# Also on SQLite, the run command's embedded database (worker processes share its file).
+pytestmark = pytest.mark.embedded
+
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 

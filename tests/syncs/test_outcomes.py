@@ -17,7 +17,7 @@ from apps.syncs.runs.execute import sync_run_execute
 from apps.syncs.runs.statuses import run_status
 from tests.fixtures.syncs import m, make_sync
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 COLUMNS = "id INTEGER, email VARCHAR, name VARCHAR, external_id VARCHAR, seats VARCHAR"
 NAMES = ["id", "email", "name", "external_id", "seats"]

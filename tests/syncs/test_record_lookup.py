@@ -18,7 +18,7 @@ from tests.fixtures.syncs import m, make_sync
 from tests.html_tables import table_rows
 from tests.syncs.test_views import run_sync, typed, url
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 COLUMNS = "id INTEGER, email VARCHAR, name VARCHAR, external_id VARCHAR, seats VARCHAR, signed_up BIGINT"
 NAMES = ["id", "email", "name", "external_id", "seats", "signed_up"]

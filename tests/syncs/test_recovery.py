@@ -16,7 +16,7 @@ from apps.syncs.runs.planning import sync_plan
 from apps.syncs.runs.recorder import RunRecorder
 from tests.fixtures.syncs import m, make_sync
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def people(n, *, bad_every=0):

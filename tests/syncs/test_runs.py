@@ -10,7 +10,7 @@ from apps.syncs.runs.execute import sync_run_execute
 from apps.syncs.runs.preview import sync_preview
 from tests.fixtures.syncs import m, make_sync
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 USERS = [
     (1, "ada@example.com", "Ada", "pro", 99.5, "u-1", "cmp-1"),

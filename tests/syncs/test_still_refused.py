@@ -18,7 +18,7 @@ from apps.tenancy.models import Role
 from tests.conftest import member_of
 from tests.syncs.test_outcomes import COLUMNS, counts_of, people, user_sync
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 # Intercom's "seats" is an integer attribute: a row that sends it text is refused, every time.
 REFUSED = {1: "ten", 2: "four"}

@@ -87,6 +87,7 @@ def test_redis_flushed_mid_run_leaves_no_run_running_and_the_next_run_completes(
     assert done.status == RunStatus.SUCCEEDED and done.counts["unchanged"] == 1500
 
 
+@pytest.mark.embedded  # two workers race for one run: SQLite's write lock decides, as in ./syncline run
 def test_the_same_sync_triggered_twice_at_once_executes_exactly_once(
     workspace, warehouse, destination, intercom_emulator, intercom_workspace, workers
 ):
