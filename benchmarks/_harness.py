@@ -64,9 +64,21 @@ def start_emulator(*args: str):
     return server, IntercomEmulator(server.root_url)
 
 
-def workspace_with_sync(emulator, *, source_type: str, source_config: dict, sql: str, primary_key: str,
-                        columns: list[str], object_key: str, behavior: str, key_column: str, key_identifier: str,
-                        mappings: list[dict], data_attributes: list[dict] | None = None):  # fmt: skip
+def workspace_with_sync(
+    emulator,
+    *,
+    source_type: str,
+    source_config: dict,
+    sql: str,
+    primary_key: str,
+    columns: list[str],
+    object_key: str,
+    behavior: str,
+    key_column: str,
+    key_identifier: str,
+    mappings: list[dict],
+    data_attributes: list[dict] | None = None,
+):
     from django.conf import settings
 
     from apps.connections.models import Connection
@@ -77,18 +89,45 @@ def workspace_with_sync(emulator, *, source_type: str, source_config: dict, sql:
     settings.INTERCOM_API_BASE_URLS = emulator.base_urls
     intercom = emulator.seed_workspace(name="Bench", region="US", data_attributes=data_attributes or [])
     workspace = Workspace.objects.create(name="Bench", slug=f"bench-{uuid.uuid4().hex[:12]}")
-    source = Connection.objects.create(workspace=workspace, name="Warehouse", kind="source", type=source_type,
-                                       config=source_config, credentials={}, status="connected")  # fmt: skip
+    source = Connection.objects.create(
+        workspace=workspace,
+        name="Warehouse",
+        kind="source",
+        type=source_type,
+        config=source_config,
+        credentials={},
+        status="connected",
+    )
     destination = Connection.objects.create(
-        workspace=workspace, name="Intercom", kind="destination", type="intercom",
+        workspace=workspace,
+        name="Intercom",
+        kind="destination",
+        type="intercom",
         config={"region": "US", "workspace_id": intercom.id_code, "workspace_name": "Bench"},
-        credentials={"access_token": intercom.token}, status="connected",
-    )  # fmt: skip
-    model = SqlModel.objects.create(workspace=workspace, name="Model", source=source, sql=sql, primary_key=primary_key,
-                                    columns=[{"name": c, "db_type": "", "kind": "string"} for c in columns])  # fmt: skip
-    sync = services.sync_save(workspace=workspace, user=None, name="Bench sync", model=model, destination=destination,
-                              object_key=object_key, behavior=behavior, key_column=key_column,
-                              key_identifier=key_identifier, mappings=mappings, options={})  # fmt: skip
+        credentials={"access_token": intercom.token},
+        status="connected",
+    )
+    model = SqlModel.objects.create(
+        workspace=workspace,
+        name="Model",
+        source=source,
+        sql=sql,
+        primary_key=primary_key,
+        columns=[{"name": c, "db_type": "", "kind": "string"} for c in columns],
+    )
+    sync = services.sync_save(
+        workspace=workspace,
+        user=None,
+        name="Bench sync",
+        model=model,
+        destination=destination,
+        object_key=object_key,
+        behavior=behavior,
+        key_column=key_column,
+        key_identifier=key_identifier,
+        mappings=mappings,
+        options={},
+    )
     return workspace, sync, intercom
 
 
@@ -124,8 +163,17 @@ PEOPLE_ATTRIBUTES = [{"name": "plan", "data_type": "string"}]
 def people_sync(emulator, path: Path):
     """A User sync (Update or Create, keyed on external_id = id) of the people table in a DuckDB file."""
     workspace, sync, _ = workspace_with_sync(
-        emulator, source_type="duckdb", source_config={"path": str(path)}, sql="SELECT * FROM people",
-        primary_key="id", columns=PEOPLE_COLUMNS, object_key="user", behavior="upsert", key_column="id",
-        key_identifier="external_id", mappings=PEOPLE_MAPPINGS, data_attributes=PEOPLE_ATTRIBUTES,
-    )  # fmt: skip
+        emulator,
+        source_type="duckdb",
+        source_config={"path": str(path)},
+        sql="SELECT * FROM people",
+        primary_key="id",
+        columns=PEOPLE_COLUMNS,
+        object_key="user",
+        behavior="upsert",
+        key_column="id",
+        key_identifier="external_id",
+        mappings=PEOPLE_MAPPINGS,
+        data_attributes=PEOPLE_ATTRIBUTES,
+    )
     return workspace, sync

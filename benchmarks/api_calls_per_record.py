@@ -46,8 +46,10 @@ def main() -> None:
             ratio = run.counts["api_calls"] / records
             if targeted:
                 ratios.append(ratio)
-            print(f"{label:<26} {records:>7,} records  {run.counts['api_calls']:>7,} calls  "
-                  f"{ratio:.3f} calls/changed record  ({run.get_status_display()})")  # fmt: skip
+            print(
+                f"{label:<26} {records:>7,} records  {run.counts['api_calls']:>7,} calls  "
+                f"{ratio:.3f} calls/changed record  ({run.get_status_display()})"
+            )
         counted = sum(run.counts["api_calls"] for _, run, _ in measured)
         print(
             f"the emulator received {emulator.request_count():,} requests in all; the runs counted {counted:,}"
@@ -87,15 +89,26 @@ def _with_companies(emulator, path: Path, records: int, companies: int):
     sync.options = {"company_id_column": "company"}
     sync.save(update_fields=["options"])
     company_model = SqlModel.objects.create(
-        workspace=workspace, name="Companies", source=model.source, sql="SELECT * FROM companies",
-        primary_key="company_id", columns=[{"name": c, "db_type": "", "kind": "string"} for c in ("company_id", "name")],
-    )  # fmt: skip
+        workspace=workspace,
+        name="Companies",
+        source=model.source,
+        sql="SELECT * FROM companies",
+        primary_key="company_id",
+        columns=[{"name": c, "db_type": "", "kind": "string"} for c in ("company_id", "name")],
+    )
     company_sync = services.sync_save(
-        workspace=workspace, user=None, name="Bench companies", model=company_model,
-        destination=sync.destination, object_key="company", behavior="upsert", key_column="company_id",
-        key_identifier="company_id", options={},
+        workspace=workspace,
+        user=None,
+        name="Bench companies",
+        model=company_model,
+        destination=sync.destination,
+        object_key="company",
+        behavior="upsert",
+        key_column="company_id",
+        key_identifier="company_id",
+        options={},
         mappings=[{"target": "name", "field_type": "string", "column": "name", "custom": False}],
-    )  # fmt: skip
+    )
     companies_run = run_now(workspace, company_sync)
     lookups = emulator.request_count("GET /companies")
     attaching = run_now(workspace, sync)

@@ -41,10 +41,19 @@ def main() -> None:
         server, emulator = start_emulator()
         load_into_postgres(warehouse, users=args.users)
         _, sync, _ = workspace_with_sync(
-            emulator, source_type="postgres", source_config=base.SOURCE, sql=base.SQL, primary_key="external_id",
-            columns=base.COLUMNS, object_key="user", behavior="upsert", key_column="external_id",
-            key_identifier="external_id", mappings=base.MAPPINGS, data_attributes=base.ATTRIBUTES,
-        )  # fmt: skip
+            emulator,
+            source_type="postgres",
+            source_config=base.SOURCE,
+            sql=base.SQL,
+            primary_key="external_id",
+            columns=base.COLUMNS,
+            object_key="user",
+            behavior="upsert",
+            key_column="external_id",
+            key_identifier="external_id",
+            mappings=base.MAPPINGS,
+            data_attributes=base.ATTRIBUTES,
+        )
         base.seed_ledger(sync)
         every = round(1 / args.changed_share)
         with psycopg.connect(warehouse, autocommit=True) as conn:
@@ -73,8 +82,10 @@ def main() -> None:
             plans.append(time.monotonic() - started)
             copies.append(base.worker_copy(base.WAREHOUSE_DB)["seconds"])
         plan_s, copy_s = statistics.median(plans), statistics.median(copies)
-        print(f"plan: {plan_s:.2f} s median ({', '.join(f'{op} {n:,}' for op, n in sorted(outcome.items()))}); "
-              f"emulator requests {emulator.request_count()}")  # fmt: skip
+        print(
+            f"plan: {plan_s:.2f} s median ({', '.join(f'{op} {n:,}' for op, n in sorted(outcome.items()))}); "
+            f"emulator requests {emulator.request_count()}"
+        )
         print(f"COPY: {copy_s:.2f} s median")
         print(f"{plan_s / copy_s:.2f}")
     finally:

@@ -37,15 +37,34 @@ def populate(runs: int):
     user = User.objects.create_user(email="bench@example.com", password=secrets.token_urlsafe())
     workspace = Workspace.objects.create(name="Bench", slug="bench")
     Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
-    source = Connection.objects.create(workspace=workspace, name="Warehouse", kind="source", type="postgres",
-                                       config={"host": "db.example"}, credentials={}, status="connected")  # fmt: skip
-    destination = Connection.objects.create(workspace=workspace, name="Intercom", kind="destination",
-                                            type="intercom", config={"region": "US", "workspace_id": "x"},
-                                            credentials={"access_token": "x"}, status="connected")  # fmt: skip
+    source = Connection.objects.create(
+        workspace=workspace,
+        name="Warehouse",
+        kind="source",
+        type="postgres",
+        config={"host": "db.example"},
+        credentials={},
+        status="connected",
+    )
+    destination = Connection.objects.create(
+        workspace=workspace,
+        name="Intercom",
+        kind="destination",
+        type="intercom",
+        config={"region": "US", "workspace_id": "x"},
+        credentials={"access_token": "x"},
+        status="connected",
+    )
     for n in range(CONNECTIONS - 2):
-        Connection.objects.create(workspace=workspace, name=f"Warehouse {n}", kind="source", type="duckdb",
-                                  config={"path": f"/data/{n}.duckdb"}, credentials={},
-                                  status="failing" if n == 0 else "connected")  # fmt: skip
+        Connection.objects.create(
+            workspace=workspace,
+            name=f"Warehouse {n}",
+            kind="source",
+            type="duckdb",
+            config={"path": f"/data/{n}.duckdb"},
+            credentials={},
+            status="failing" if n == 0 else "connected",
+        )
     columns = [{"name": c, "db_type": "text", "kind": "string"} for c in ("id", "email", "name", "plan")]
     models = [
         SqlModel.objects.create(
@@ -55,7 +74,7 @@ def populate(runs: int):
             primary_key="id",
             sql="SELECT id, email, name, plan FROM people",
             columns=columns,
-        )  # fmt: skip
+        )
         for n in range(MODELS)
     ]
     sync_fields = {"destination": destination, "object_key": "user", "behavior": "upsert", "key_column": "email",
@@ -68,12 +87,25 @@ def populate(runs: int):
     ]
     statuses = ["succeeded"] * 8 + ["partially_failed", "failed"]
     SyncRun.objects.bulk_create(
-        (SyncRun(workspace=workspace, sync=sync, status=statuses[i % 10], trigger="schedule",
-                 counts={"source_rows": 5000, "created": i % 7, "updated": 40 + i % 13, "unchanged": 4950,
-                         "rejected": (i % 10 == 8) * 5 + (i % 10 == 9) * 45, "api_calls": 50})
-         for i in range(runs)),
+        (
+            SyncRun(
+                workspace=workspace,
+                sync=sync,
+                status=statuses[i % 10],
+                trigger="schedule",
+                counts={
+                    "source_rows": 5000,
+                    "created": i % 7,
+                    "updated": 40 + i % 13,
+                    "unchanged": 4950,
+                    "rejected": (i % 10 == 8) * 5 + (i % 10 == 9) * 45,
+                    "api_calls": 50,
+                },
+            )
+            for i in range(runs)
+        ),
         batch_size=2000,
-    )  # fmt: skip
+    )
     SyncRun.objects.bulk_create(
         SyncRun(workspace=workspace, sync=other, status="succeeded", counts={"updated": 3, "unchanged": 97})
         for other in others
@@ -190,8 +222,10 @@ def main() -> None:
 
         started = time.monotonic()
         user, workspace, sync, run = existing() if args.reuse else populate(args.runs)
-        print(f"set-up: {args.runs:,} runs, {BIG_RUN_RECORDS + RUNS_WITH_RECORDS * RECORDS_PER_RUN:,} record "
-              f"results in {time.monotonic() - started:.1f} s")  # fmt: skip
+        print(
+            f"set-up: {args.runs:,} runs, {BIG_RUN_RECORDS + RUNS_WITH_RECORDS * RECORDS_PER_RUN:,} record "
+            f"results in {time.monotonic() - started:.1f} s"
+        )
         # Not setup_test_environment(): its template instrumentation copies every context (test-only cost).
         client = Client(HTTP_HOST="localhost")
         client.force_login(user)

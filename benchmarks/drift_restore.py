@@ -45,9 +45,11 @@ def main() -> None:
                 sent = counts["created"] + counts["updated"]
                 per = counts["api_calls"] / sent if sent else 0.0
                 rows.append(per)
-                print(f"{label:<34} {counts['created']:>6,} created ({counts['restored']:,} restored) "
-                      f"{counts['updated']:>6,} updated  {counts['api_calls']:>6,} calls  {per:.3f} calls/record  "
-                      f"drift {counts['drift_missing']}/{counts['drift_checked']}  ({run.get_status_display()})")  # fmt: skip
+                print(
+                    f"{label:<34} {counts['created']:>6,} created ({counts['restored']:,} restored) "
+                    f"{counts['updated']:>6,} updated  {counts['api_calls']:>6,} calls  {per:.3f} calls/record  "
+                    f"drift {counts['drift_missing']}/{counts['drift_checked']}  ({run.get_status_display()})"
+                )
 
             # A workspace reset.
             workspace, sync = people_sync(emulator, path)

@@ -63,8 +63,10 @@ def create_warehouse(records: int, trials: int) -> None:
     with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{WAREHOUSE_DB}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{WAREHOUSE_DB}"')
-    people = ("SELECT i AS id, '{prefix}' || i || '@bench.example' AS email, 'Person ' || i AS name, "
-              "'free'::text AS plan FROM generate_series(1, {count}) AS i")  # fmt: skip
+    people = (
+        "SELECT i AS id, '{prefix}' || i || '@bench.example' AS email, 'Person ' || i AS name, "
+        "'free'::text AS plan FROM generate_series(1, {count}) AS i"
+    )
     with psycopg.connect(warehouse_dsn(), autocommit=True) as conn:
         conn.execute(f"CREATE TABLE people AS {people.format(prefix='big', count=records)}")  # noqa: S608
         conn.execute("ALTER TABLE people ADD PRIMARY KEY (id)")
@@ -77,10 +79,19 @@ def people_sync(emulator, table: str):
     source = {"host": "127.0.0.1", "port": 5432, "database": WAREHOUSE_DB, "user": "postgres",
               "sslmode": "disable"}  # fmt: skip
     workspace, sync, _ = workspace_with_sync(
-        emulator, source_type="postgres", source_config=source, sql=f"SELECT * FROM {table}",  # noqa: S608
-        primary_key="id", columns=PEOPLE_COLUMNS, object_key="user", behavior="upsert", key_column="id",
-        key_identifier="external_id", mappings=PEOPLE_MAPPINGS, data_attributes=PEOPLE_ATTRIBUTES,
-    )  # fmt: skip
+        emulator,
+        source_type="postgres",
+        source_config=source,
+        sql=f"SELECT * FROM {table}",  # noqa: S608
+        primary_key="id",
+        columns=PEOPLE_COLUMNS,
+        object_key="user",
+        behavior="upsert",
+        key_column="id",
+        key_identifier="external_id",
+        mappings=PEOPLE_MAPPINGS,
+        data_attributes=PEOPLE_ATTRIBUTES,
+    )
     return workspace, sync
 
 
@@ -88,10 +99,19 @@ def sync_of(workspace, like, name: str):
     """Another sync of the same model to the same Intercom workspace (its own ledger, so it sends too)."""
     from apps.syncs import services
 
-    return services.sync_save(workspace=workspace, user=None, name=name, model=like.model,
-                              destination=like.destination, object_key=like.object_key, behavior=like.behavior,
-                              key_column=like.key_column, key_identifier=like.key_identifier,
-                              mappings=like.mappings, options=like.options)  # fmt: skip
+    return services.sync_save(
+        workspace=workspace,
+        user=None,
+        name=name,
+        model=like.model,
+        destination=like.destination,
+        object_key=like.object_key,
+        behavior=like.behavior,
+        key_column=like.key_column,
+        key_identifier=like.key_identifier,
+        mappings=like.mappings,
+        options=like.options,
+    )
 
 
 def procfile_worker_command() -> list[str]:
@@ -225,18 +245,22 @@ def main() -> None:
             ]
             smalls = [people_sync(emulator, f"small_{n}") for n in range(1, args.trials + 1)]
             workers = start_workers(args.workers, emulator, log)
-            print(f"set-up: {args.big_syncs} sync(s) of a {args.records:,}-row model, {args.trials} ten-row models in other workspaces, "
-                  f"{args.workers} worker process(es): {shlex.join(procfile_worker_command()[3:])}; "
-                  f"{time.monotonic() - set_up:.0f} s; worker log {log.name}")  # fmt: skip
+            print(
+                f"set-up: {args.big_syncs} sync(s) of a {args.records:,}-row model, {args.trials} ten-row models in other workspaces, "
+                f"{args.workers} worker process(es): {shlex.join(procfile_worker_command()[3:])}; "
+                f"{time.monotonic() - set_up:.0f} s; worker log {log.name}"
+            )
             trials = []
             for number, (small_workspace, small_sync) in enumerate(smalls, start=1):
                 result = trial(big_workspace, big_syncs, small_workspace, small_sync, args.small_timeout)
                 trials.append(result)
-                print(f"trial {number}: {result.big_running} big run(s) running had sent {result.big_sent_before:,} calls "
-                      f"({result.big_calls_per_second:.0f} calls/s; Intercom allows {10_000 / 60:.0f}/s); "
-                      f"the small run ({result.small_status}, {result.small_created} created) started "
-                      f"{result.start_delay:.2f} s and finished {result.finish:.2f} s after its trigger; "
-                      f"the big run(s) stopped {result.cancel_delay:.2f} s after the cancel")  # fmt: skip
+                print(
+                    f"trial {number}: {result.big_running} big run(s) running had sent {result.big_sent_before:,} calls "
+                    f"({result.big_calls_per_second:.0f} calls/s; Intercom allows {10_000 / 60:.0f}/s); "
+                    f"the small run ({result.small_status}, {result.small_created} created) started "
+                    f"{result.start_delay:.2f} s and finished {result.finish:.2f} s after its trigger; "
+                    f"the big run(s) stopped {result.cancel_delay:.2f} s after the cancel"
+                )
     finally:
         stop_workers(workers)
         server.stop()
@@ -247,8 +271,10 @@ def main() -> None:
             admin.execute(f'DROP DATABASE IF EXISTS "{WAREHOUSE_DB}" WITH (FORCE)')
     start = statistics.median(t.start_delay for t in trials)
     finish = statistics.median(t.finish for t in trials)
-    print(f"small sync, median of {len(trials)}: started {start:.2f} s, finished {finish:.2f} s after its "
-          f"trigger (target: finished in under 10 s)")  # fmt: skip
+    print(
+        f"small sync, median of {len(trials)}: started {start:.2f} s, finished {finish:.2f} s after its "
+        f"trigger (target: finished in under 10 s)"
+    )
     print(f"{finish:.2f}")
 
 

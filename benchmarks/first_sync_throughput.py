@@ -26,8 +26,14 @@ def main() -> None:
     from django.conf import settings
 
     settings.INTERCOM_RATE_LIMIT_PER_MINUTE = args.limit
-    server, emulator = start_emulator("--latency-ms", "50", "--app-rate-limit", str(args.limit),
-                                      "--workspace-rate-limit", str(max(args.limit, 25_000)))  # fmt: skip
+    server, emulator = start_emulator(
+        "--latency-ms",
+        "50",
+        "--app-rate-limit",
+        str(args.limit),
+        "--workspace-rate-limit",
+        str(max(args.limit, 25_000)),
+    )
     try:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "people.duckdb"
@@ -42,8 +48,10 @@ def main() -> None:
         print(
             f"run: {run.get_status_display()}, created {run.counts['created']:,}, rejected {run.counts['rejected']:,}"
         )
-        print(f"calls: {calls:,} in {elapsed:.1f} s = {achieved:.1f} calls/s; allowed {allowed:.1f} calls/s; "
-              f"429s received: {limited}")  # fmt: skip
+        print(
+            f"calls: {calls:,} in {elapsed:.1f} s = {achieved:.1f} calls/s; allowed {allowed:.1f} calls/s; "
+            f"429s received: {limited}"
+        )
         print(f"{achieved / allowed:.3f}")
     finally:
         server.stop()

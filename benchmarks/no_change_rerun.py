@@ -99,8 +99,22 @@ def seed_ledger(sync) -> int:
             ) as copy,
         ):
             for record in chunk:
-                copy.write_row((sync.workspace_id, sync.pk, record.key, record.payload_hash, record.row_hash,
-                                f"c{rows}", "", "", "", "", False, "now"))  # fmt: skip
+                copy.write_row(
+                    (
+                        sync.workspace_id,
+                        sync.pk,
+                        record.key,
+                        record.payload_hash,
+                        record.row_hash,
+                        f"c{rows}",
+                        "",
+                        "",
+                        "",
+                        "",
+                        False,
+                        "now",
+                    )
+                )
                 rows += 1
     # … and a run history that says so, as the first run leaves it.
     from apps.syncs.engine.outcomes import RunCounts
@@ -147,10 +161,19 @@ def main() -> None:
         started = time.monotonic()
         load_into_postgres(f"host=127.0.0.1 user=postgres dbname={WAREHOUSE_DB}", users=args.users)
         _, sync, _ = workspace_with_sync(
-            emulator, source_type="postgres", source_config=SOURCE, sql=SQL, primary_key="external_id",
-            columns=COLUMNS, object_key="user", behavior="upsert", key_column="external_id",
-            key_identifier="external_id", mappings=MAPPINGS, data_attributes=ATTRIBUTES,
-        )  # fmt: skip
+            emulator,
+            source_type="postgres",
+            source_config=SOURCE,
+            sql=SQL,
+            primary_key="external_id",
+            columns=COLUMNS,
+            object_key="user",
+            behavior="upsert",
+            key_column="external_id",
+            key_identifier="external_id",
+            mappings=MAPPINGS,
+            data_attributes=ATTRIBUTES,
+        )
         seeded = seed_ledger(sync)
         print(
             f"set-up: {args.users:,} users loaded, {seeded:,} ledger entries, {time.monotonic() - started:.0f} s"
@@ -184,8 +207,10 @@ def main() -> None:
         unchanged = sorted({r["counts"]["unchanged"] for r in reruns})
         rerun_s = statistics.median(r["seconds"] for r in reruns)
         copy_s = statistics.median(c["seconds"] for c in copies)
-        print(f"rerun: {rerun_s:.2f} s median, peak {statistics.median(r['peak_mb'] for r in reruns):.0f} MB, "
-              f"API calls {calls}, unchanged {unchanged}, emulator requests {emulator.request_count()}")  # fmt: skip
+        print(
+            f"rerun: {rerun_s:.2f} s median, peak {statistics.median(r['peak_mb'] for r in reruns):.0f} MB, "
+            f"API calls {calls}, unchanged {unchanged}, emulator requests {emulator.request_count()}"
+        )
         print(f"COPY:  {copy_s:.2f} s median, peak {statistics.median(c['peak_mb'] for c in copies):.0f} MB")
         print(f"{rerun_s / copy_s:.2f}")
     finally:

@@ -109,9 +109,15 @@ def _postgres_open(database: str):
 
     return open_source(
         "postgres",
-        {"host": "127.0.0.1", "port": 5432, "database": database, "user": "postgres", "sslmode": "disable",
-         "search_path": "demo"},
-    )  # fmt: skip
+        {
+            "host": "127.0.0.1",
+            "port": 5432,
+            "database": database,
+            "user": "postgres",
+            "sslmode": "disable",
+            "search_path": "demo",
+        },
+    )
 
 
 # --- the stand-ins --------------------------------------------------------------------------------------------
@@ -174,10 +180,19 @@ def _sheets_loaded(users: int) -> Iterator[Loaded]:
         started = time.perf_counter()
         server.register_account(key)
         rows = [
-            [x + 1, f"user{x}@example.com", f"User {x}", "pro" if x % 3 == 0 else "free", round((x % 1000) / 7, 4),
-             f"{x % 50:,}", hashlib.md5(str(x).encode()).hexdigest(), "Zoë 🚀", x % 2 == 0]  # noqa: S324
+            [
+                x + 1,
+                f"user{x}@example.com",
+                f"User {x}",
+                "pro" if x % 3 == 0 else "free",
+                round((x % 1000) / 7, 4),
+                f"{x % 50:,}",
+                hashlib.md5(str(x).encode()).hexdigest(),  # noqa: S324 - test data, not security
+                "Zoë 🚀",
+                x % 2 == 0,
+            ]
             for x in range(users)
-        ]  # fmt: skip
+        ]
         header = ["id", "email", "name", "plan", "mrr", "seats", "external_id", "note", "active", "nothing"]
         server.add_spreadsheet(
             SHEETS_SPREADSHEET, {"Users": [header, *rows]}, shared_with={key["client_email"]}
@@ -259,8 +274,11 @@ def measure(kind: str, source_name: str, target: str) -> dict:
     for _ in range(RUNS):
         out = subprocess.run(
             [sys.executable, __file__, "--worker", kind, "--source", source_name, "--target", target],
-            capture_output=True, text=True, check=True, timeout=900,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=900,
+        )
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {
         "seconds": statistics.median(r["seconds"] for r in results),

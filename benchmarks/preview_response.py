@@ -79,10 +79,19 @@ def main() -> None:
         server, emulator = start_emulator()
         load_into_postgres(warehouse, users=args.users)
         workspace, sync, _ = workspace_with_sync(
-            emulator, source_type="postgres", source_config=base.SOURCE, sql=base.SQL, primary_key="external_id",
-            columns=base.COLUMNS, object_key="user", behavior="upsert", key_column="external_id",
-            key_identifier="external_id", mappings=base.MAPPINGS, data_attributes=base.ATTRIBUTES,
-        )  # fmt: skip
+            emulator,
+            source_type="postgres",
+            source_config=base.SOURCE,
+            sql=base.SQL,
+            primary_key="external_id",
+            columns=base.COLUMNS,
+            object_key="user",
+            behavior="upsert",
+            key_column="external_id",
+            key_identifier="external_id",
+            mappings=base.MAPPINGS,
+            data_attributes=base.ATTRIBUTES,
+        )
         base.seed_ledger(sync)
         every = round(1 / args.changed_share)
         with psycopg.connect(warehouse, autocommit=True) as conn:
@@ -145,13 +154,19 @@ def main() -> None:
             assert preview.status == "done", preview.error
             counts = RunCounts.from_json(preview.counts)
         same = all(counts[key] == n for key, n in outcome.items())
-        print(f"the preview's counts: {', '.join(f'{k} {v:,}' for k, v in sorted(counts.to_json().items()) if v)}"
-              f" ({'equal to' if same else 'NOT equal to'} the plan's)")  # fmt: skip
+        print(
+            f"the preview's counts: {', '.join(f'{k} {v:,}' for k, v in sorted(counts.to_json().items()) if v)}"
+            f" ({'equal to' if same else 'NOT equal to'} the plan's)"
+        )
         answer_ms, shown_s = statistics.median(answers) * 1000, statistics.median(shown)
-        print(f"page answered: {answer_ms:.0f} ms median of {', '.join(f'{a * 1000:.0f}' for a in answers)} "
-              f"(goal < 200 ms)")  # fmt: skip
-        print(f"counts shown: {shown_s:.2f} s median of {', '.join(f'{s:.2f}' for s in shown)}; "
-              f"{shown_s / plan_s:.2f}× the plan time (goal ≤ 1.2×)")  # fmt: skip
+        print(
+            f"page answered: {answer_ms:.0f} ms median of {', '.join(f'{a * 1000:.0f}' for a in answers)} "
+            f"(goal < 200 ms)"
+        )
+        print(
+            f"counts shown: {shown_s:.2f} s median of {', '.join(f'{s:.2f}' for s in shown)}; "
+            f"{shown_s / plan_s:.2f}× the plan time (goal ≤ 1.2×)"
+        )
         print(f"{answer_ms:.0f}")
     finally:
         if worker is not None:

@@ -60,9 +60,11 @@ def trial(number: int) -> float:
             recovered = time.monotonic() - killed_at
             stack.wait_for(lambda: len(emulator.contacts("acme-us")) >= USERS, "every contact", 240)
             conflicts = emulator.request_count("POST /contacts", status=409)
-            print(f"trial {number}: sending again {recovered:.1f} s after the kill; "
-                  f"{len(emulator.contacts('acme-us'))} contacts; {conflicts} creates answered 'already exists'",
-                  flush=True)  # fmt: skip
+            print(
+                f"trial {number}: sending again {recovered:.1f} s after the kill; "
+                f"{len(emulator.contacts('acme-us'))} contacts; {conflicts} creates answered 'already exists'",
+                flush=True,
+            )
             return recovered
         finally:
             stack.stop()

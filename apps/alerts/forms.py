@@ -25,8 +25,9 @@ class RecipientsForm(forms.Form):
 
     def __init__(self, *args, members: list[Membership], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["members"].choices = [(m.user_id, f"{m.user.email} ({m.get_role_display().lower()})")
-                                          for m in members]  # fmt: skip
+        self.fields["members"].choices = [
+            (m.user_id, f"{m.user.email} ({m.get_role_display().lower()})") for m in members
+        ]
 
     def clean_extra_emails(self) -> list[str]:
         addresses = [a for a in re.split(r"[\s,;]+", self.cleaned_data["extra_emails"]) if a]
@@ -57,19 +58,28 @@ class SyncAlertsForm(RecipientsForm):
         label="Who gets them",
     )
     rejected_threshold = forms.IntegerField(
-        min_value=1, max_value=100, initial=DEFAULT_REJECTED_THRESHOLD,
+        min_value=1,
+        max_value=100,
+        initial=DEFAULT_REJECTED_THRESHOLD,
         label="Rejected records threshold (%)",
         help_text="Alert when Intercom rejects more than this share of the records a run sends it.",
-        error_messages={"min_value": "Use a percentage from 1 to 100.", "max_value": "Use a percentage from 1 to 100.",
-                        "required": "Enter a percentage from 1 to 100 (75 is the default)."},
-    )  # fmt: skip
+        error_messages={
+            "min_value": "Use a percentage from 1 to 100.",
+            "max_value": "Use a percentage from 1 to 100.",
+            "required": "Enter a percentage from 1 to 100 (75 is the default).",
+        },
+    )
     max_duration_minutes = forms.IntegerField(
-        min_value=1, max_value=7 * 24 * 60, required=False,
+        min_value=1,
+        max_value=7 * 24 * 60,
+        required=False,
         label="Alert when a run takes longer than (minutes)",
         help_text="Checked every minute while a run is still going. Leave empty for no limit.",
-        error_messages={"min_value": "Enter at least 1 minute, or leave it empty for no limit.",
-                        "max_value": "Enter at most 10080 minutes (a week), or leave it empty for no limit."},
-    )  # fmt: skip
+        error_messages={
+            "min_value": "Enter at least 1 minute, or leave it empty for no limit.",
+            "max_value": "Enter at most 10080 minutes (a week), or leave it empty for no limit.",
+        },
+    )
 
     def clean(self):
         data = super().clean()
@@ -106,19 +116,28 @@ class SyncAlertsForm(RecipientsForm):
 
 class WebhookForm(forms.Form):
     url = forms.CharField(
-        max_length=2000, label="Endpoint URL",
-        widget=forms.URLInput(attrs={"placeholder": "https://example.com/hooks/syncline", "autocomplete": "off"}),
+        max_length=2000,
+        label="Endpoint URL",
+        widget=forms.URLInput(
+            attrs={"placeholder": "https://example.com/hooks/syncline", "autocomplete": "off"}
+        ),
         error_messages={"required": "Enter the URL that should receive the events."},
-    )  # fmt: skip
-    description = forms.CharField(max_length=200, required=False, label="Description",
-                                  help_text="What listens there, e.g. “Airflow: start the dbt job”.")  # fmt: skip
+    )
+    description = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Description",
+        help_text="What listens there, e.g. “Airflow: start the dbt job”.",
+    )
     events = forms.MultipleChoiceField(
-        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple, label="Events",
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="Events",
         error_messages={"required": "Choose at least one event to send."},
         help_text="A partially failed run sends run.failed with data.status “partially_failed”; a run that "
-                  "succeeded with warnings sends run.succeeded with data.status “succeeded_with_warnings”. "
-                  "A cancelled run sends no end event.",
-    )  # fmt: skip
+        "succeeded with warnings sends run.succeeded with data.status “succeeded_with_warnings”. "
+        "A cancelled run sends no end event.",
+    )
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"].strip()

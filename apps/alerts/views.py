@@ -77,9 +77,12 @@ def webhook_list(request, workspace):
     form = WebhookForm(request.POST or None, initial={"events": WebhookEvent.values})
     if request.method == "POST" and form.is_valid():
         endpoint, secret = webhooks.webhook_create(
-            workspace=workspace, user=request.user, url=form.cleaned_data["url"],
-            description=form.cleaned_data["description"], events=form.cleaned_data["events"],
-        )  # fmt: skip
+            workspace=workspace,
+            user=request.user,
+            url=form.cleaned_data["url"],
+            description=form.cleaned_data["description"],
+            events=form.cleaned_data["events"],
+        )
         return _detail(request, workspace, endpoint, new_secret=secret, status=201)
     context = {"tab": "webhooks", "form": form, "endpoints": selectors.webhook_list(workspace=workspace)}
     return TemplateResponse(
@@ -118,10 +121,13 @@ def webhook_detail(request, workspace, webhook_id):
     if not form.is_valid():
         return _detail(request, workspace, endpoint, form=form, status=422)
     webhooks.webhook_update(
-        workspace=workspace, endpoint=endpoint, url=form.cleaned_data["url"],
-        description=form.cleaned_data["description"], events=form.cleaned_data["events"],
+        workspace=workspace,
+        endpoint=endpoint,
+        url=form.cleaned_data["url"],
+        description=form.cleaned_data["description"],
+        events=form.cleaned_data["events"],
         enabled=form.cleaned_data["enabled"],
-    )  # fmt: skip
+    )
     messages.success(request, "Webhook saved.")
     return redirect("webhook_settings_edit", workspace_slug=workspace.slug, webhook_id=endpoint.pk)
 

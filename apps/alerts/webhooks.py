@@ -57,16 +57,26 @@ def webhook_create(
     webhook_url_check(url)
     secret = signing.new_secret()
     endpoint = WebhookEndpoint.objects.create(
-        workspace=workspace, url=url.strip(), description=description, events=list(events),
-        signing={"secret": secret}, secret_hint=_secret_hint(secret), created_by=user,
-    )  # fmt: skip
+        workspace=workspace,
+        url=url.strip(),
+        description=description,
+        events=list(events),
+        signing={"secret": secret},
+        secret_hint=_secret_hint(secret),
+        created_by=user,
+    )
     return endpoint, secret
 
 
 def webhook_update(
-    *, workspace: Workspace, endpoint: WebhookEndpoint, url: str, description: str, events: list[str],
+    *,
+    workspace: Workspace,
+    endpoint: WebhookEndpoint,
+    url: str,
+    description: str,
+    events: list[str],
     enabled: bool,
-) -> WebhookEndpoint:  # fmt: skip
+) -> WebhookEndpoint:
     webhook_url_check(url)
     endpoint.url, endpoint.description, endpoint.events, endpoint.enabled = (
         url.strip(),
@@ -157,9 +167,12 @@ def webhook_deliveries_create(*, run: SyncRun, event_type: str) -> list[WebhookD
             continue
         message_id = _new_message_id()
         delivery = WebhookDelivery.objects.create(
-            workspace_id=run.workspace_id, endpoint=endpoint, message_id=message_id, event_type=event_type,
+            workspace_id=run.workspace_id,
+            endpoint=endpoint,
+            message_id=message_id,
+            event_type=event_type,
             body=_envelope(message_id, event_type, run_event_data(run)),
-        )  # fmt: skip
+        )
         deliver_webhook_task.delay_on_commit(delivery.pk)
         deliveries.append(delivery)
     return deliveries
@@ -233,9 +246,13 @@ def webhook_attempt(*, delivery_id: int, retries_allowed: bool = True) -> tuple[
     else:
         code, error, retryable = None, "Not sent: the endpoint was turned off.", False
     WebhookAttempt.objects.create(
-        workspace_id=delivery.workspace_id, delivery=delivery, number=number, status_code=code,
-        duration_ms=int((time.monotonic() - started) * 1000), error=error,
-    )  # fmt: skip
+        workspace_id=delivery.workspace_id,
+        delivery=delivery,
+        number=number,
+        status_code=code,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        error=error,
+    )
     if not error:
         outcome = Outcome.DELIVERED
     elif retryable and retries_allowed and number < settings.WEBHOOK_MAX_ATTEMPTS:
@@ -259,9 +276,12 @@ def webhook_send_test(*, workspace: Workspace, endpoint: WebhookEndpoint) -> Web
         "message": "A test event from Syncline. Check its signature the way you will check run events.",
     }
     delivery = WebhookDelivery.objects.create(
-        workspace=workspace, endpoint=endpoint, message_id=message_id, event_type=TEST_EVENT,
+        workspace=workspace,
+        endpoint=endpoint,
+        message_id=message_id,
+        event_type=TEST_EVENT,
         body=_envelope(message_id, TEST_EVENT, data),
-    )  # fmt: skip
+    )
     webhook_attempt(delivery_id=delivery.pk, retries_allowed=False)
     delivery.refresh_from_db()
     return delivery

@@ -59,8 +59,13 @@ def operations(schema: dict) -> list[dict]:
             responses = []
             for code, answer in op["responses"].items():
                 body_schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
-                responses.append({"code": code, "description": _text(answer.get("description", "")),
-                                  "schema": _resolve(schema, body_schema).get("title", "")})  # fmt: skip
+                responses.append(
+                    {
+                        "code": code,
+                        "description": _text(answer.get("description", "")),
+                        "schema": _resolve(schema, body_schema).get("title", ""),
+                    }
+                )
             result.append({
                 "method": method.upper(), "path": path, "summary": op.get("summary", ""),
                 "description": _text(op.get("description", "")), "anchor": op.get("operationId", ""),

@@ -76,7 +76,9 @@ def build_demo_tables(
 
     # r(n, purpose): a deterministic pseudo-random unsigned integer for row n and a purpose.
     conn.execute(f"CREATE OR REPLACE TEMP MACRO r(n, purpose) AS hash({seed}, n, purpose)")
-    conn.execute("CREATE OR REPLACE TEMP MACRO pick(options, n, purpose) AS options[1 + (r(n, purpose) % len(options))::INT]")  # fmt: skip
+    conn.execute(
+        "CREATE OR REPLACE TEMP MACRO pick(options, n, purpose) AS options[1 + (r(n, purpose) % len(options))::INT]"
+    )
     conn.execute(f"""
         CREATE OR REPLACE TABLE companies AS
         SELECT

@@ -30,9 +30,14 @@ class SqlModelForm(forms.Form):
         if model is not None:
             kwargs.setdefault(
                 "initial",
-                {"name": model.name, "description": model.description, "source": model.source_id,
-                 "sql": model.sql, "primary_key": model.primary_key},
-            )  # fmt: skip
+                {
+                    "name": model.name,
+                    "description": model.description,
+                    "source": model.source_id,
+                    "sql": model.sql,
+                    "primary_key": model.primary_key,
+                },
+            )
         super().__init__(*args, **kwargs)
         self.fields["source"].queryset = Connection.objects.for_workspace(workspace).filter(
             kind=ConnectionKind.SOURCE

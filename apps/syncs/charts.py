@@ -39,8 +39,14 @@ class BarChart:
         return self.peak == 0
 
 
-def stacked_bars(columns: list[tuple[str, dict[str, int], int | None]], series: list[tuple[str, str]], *,
-                 width: int = 600, height: int = 120, gap: float = 0.2) -> BarChart:  # fmt: skip
+def stacked_bars(
+    columns: list[tuple[str, dict[str, int], int | None]],
+    series: list[tuple[str, str]],
+    *,
+    width: int = 600,
+    height: int = 120,
+    gap: float = 0.2,
+) -> BarChart:
     """One bar per column (label, {series: value}, ref), its series stacked bottom up.
 
     The SVG's y axis points down, so a segment starts at `height - (what is below it + itself)`.
@@ -61,7 +67,22 @@ def stacked_bars(columns: list[tuple[str, dict[str, int], int | None]], series: 
             segments.append(Segment(series=key, y=round(height - below, 2), height=round(segment_height, 2)))
         figures = ", ".join(f"{values.get(key, 0):,} {name}" for key, name in series)
         total += sum(values.get(key, 0) for key, _ in series)
-        bars.append(Bar(label=label, x=round(index * slot + (slot - bar_width) / 2, 2), values=values,
-                        title=f"{label}: {figures}", segments=segments, ref=ref))  # fmt: skip
-    return BarChart(bars=bars, series=series, width=width, height=height, bar_width=round(bar_width, 2),
-                    peak=peak, total=total)  # fmt: skip
+        bars.append(
+            Bar(
+                label=label,
+                x=round(index * slot + (slot - bar_width) / 2, 2),
+                values=values,
+                title=f"{label}: {figures}",
+                segments=segments,
+                ref=ref,
+            )
+        )
+    return BarChart(
+        bars=bars,
+        series=series,
+        width=width,
+        height=height,
+        bar_width=round(bar_width, 2),
+        peak=peak,
+        total=total,
+    )

@@ -76,9 +76,14 @@ class Sync(WorkspaceOwnedModel, TimeStampedModel):
     @property
     def config(self) -> SyncConfig:
         """The engine's view of this sync (from the stored JSON, with defaults for keys older versions lack)."""
-        return SyncConfig.from_json(object_key=self.object_key, behavior=self.behavior,
-                                    key_column=self.key_column, key_identifier=self.key_identifier,
-                                    mappings=self.mappings, options=self.options)  # fmt: skip
+        return SyncConfig.from_json(
+            object_key=self.object_key,
+            behavior=self.behavior,
+            key_column=self.key_column,
+            key_identifier=self.key_identifier,
+            mappings=self.mappings,
+            options=self.options,
+        )
 
     def mapped_columns(self) -> set[str]:
         """Every model column this sync reads (for the "column used by a sync" warning)."""

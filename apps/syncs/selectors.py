@@ -94,8 +94,10 @@ def _records_per_day(workspace: Workspace, first: date, *, until: date | None = 
 
 
 def records_per_day_chart(*, workspace: Workspace, days: int = 30) -> BarChart:
-    columns = [(day.strftime("%b %-d"), {"records": n}, None)
-               for day, n in records_synced_per_day(workspace=workspace, days=days)]  # fmt: skip
+    columns = [
+        (day.strftime("%b %-d"), {"records": n}, None)
+        for day, n in records_synced_per_day(workspace=workspace, days=days)
+    ]
     return stacked_bars(columns, [("records", "records synced")], height=80)
 
 

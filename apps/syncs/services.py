@@ -23,11 +23,24 @@ if TYPE_CHECKING:
     pass
 
 
-def engine_config(*, object_key: str, behavior: str, key_column: str, key_identifier: str,
-                  mappings: list[dict[str, Any]], options: dict[str, Any]) -> SyncConfig:  # fmt: skip
+def engine_config(
+    *,
+    object_key: str,
+    behavior: str,
+    key_column: str,
+    key_identifier: str,
+    mappings: list[dict[str, Any]],
+    options: dict[str, Any],
+) -> SyncConfig:
     """The engine's view of a sync's stored configuration."""
-    return SyncConfig.from_json(object_key=object_key, behavior=behavior, key_column=key_column,
-                                key_identifier=key_identifier, mappings=mappings, options=options)  # fmt: skip
+    return SyncConfig.from_json(
+        object_key=object_key,
+        behavior=behavior,
+        key_column=key_column,
+        key_identifier=key_identifier,
+        mappings=mappings,
+        options=options,
+    )
 
 
 def sync_problems(*, model: SqlModel, config: SyncConfig) -> list[Problem]:
@@ -56,8 +69,14 @@ def sync_save(
     sync: Sync | None = None,
 ) -> Sync:
     """Create or update a sync after validating it against its model; raises Invalid with the problems."""
-    config = engine_config(object_key=object_key, behavior=behavior, key_column=key_column,
-                           key_identifier=key_identifier, mappings=mappings, options=options)  # fmt: skip
+    config = engine_config(
+        object_key=object_key,
+        behavior=behavior,
+        key_column=key_column,
+        key_identifier=key_identifier,
+        mappings=mappings,
+        options=options,
+    )
     problems = sync_config_problems(model=model, destination=destination, config=config)
     if problems:
         raise Invalid(problems)
@@ -105,7 +124,7 @@ def _unknown_attributes(destination: Connection, config: SyncConfig) -> list[Pro
             Target(m.target, custom=True),
             "unknown_attribute",
             f"Intercom has no custom attribute “{m.target}” on {model}s: create it in the mapper first.",
-        )  # fmt: skip
+        )
         for m in config.mappings
         if m.custom and m.target not in known
     ]

@@ -147,8 +147,12 @@ def test_a_run_still_running_past_the_limit_alerts_from_the_periodic_check(
     workspace, sync, finish, django_capture_on_commit_callbacks
 ):
     alert_services.sync_alert_settings_save(workspace=workspace, sync=sync, max_duration_minutes=30)
-    run = SyncRunFactory(workspace=workspace, sync=sync, status=RunStatus.RUNNING,
-                         started_at=timezone.now() - timedelta(minutes=20))  # fmt: skip
+    run = SyncRunFactory(
+        workspace=workspace,
+        sync=sync,
+        status=RunStatus.RUNNING,
+        started_at=timezone.now() - timedelta(minutes=20),
+    )
     SyncRunFactory(  # another sync running for hours, without a limit: never alerts
         status=RunStatus.RUNNING, started_at=timezone.now() - timedelta(hours=5)
     )
@@ -210,8 +214,13 @@ def test_members_who_left_and_syncs_with_alerts_off_get_nothing(workspace, sync,
     assert mail.outbox == []
 
     other = SyncFactory(workspace=workspace)
-    alert_services.sync_alert_settings_save(workspace=workspace, sync=other, enabled=False,
-                                            use_workspace_recipients=False, extra_emails=["a@example.com"])  # fmt: skip
+    alert_services.sync_alert_settings_save(
+        workspace=workspace,
+        sync=other,
+        enabled=False,
+        use_workspace_recipients=False,
+        extra_emails=["a@example.com"],
+    )
     finish(other, FAILED, first_error=ERROR)
     assert mail.outbox == []
     # The state is kept while alerts are off, so the page can still say the sync is failing.
@@ -221,9 +230,11 @@ def test_members_who_left_and_syncs_with_alerts_off_get_nothing(workspace, sync,
 def test_the_email_has_the_first_error_the_counts_and_an_absolute_link(settings, workspace, sync, finish):
     settings.SITE_URL = "https://syncline.example.com/"
     run = finish(
-        sync, FAILED, {"source_rows": 500, "updated": 0, "rejected": 412, "invalid": 88},
+        sync,
+        FAILED,
+        {"source_rows": 500, "updated": 0, "rejected": 412, "invalid": 88},
         first_error="ada@example: Email is not a valid email address",
-    )  # fmt: skip
+    )
     message = mail.outbox[0]
     run_url = f"https://syncline.example.com/w/{workspace.slug}/runs/{run.pk}/"
     assert "First error: ada@example: Email is not a valid email address" in message.body

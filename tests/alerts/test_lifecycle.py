@@ -34,14 +34,24 @@ def flaky(*, run) -> None:
 
 @pytest.fixture
 def endpoint(workspace, hook_server, local_webhooks):
-    webhooks.webhook_create(workspace=workspace, user=None, url=hook_server.url, description="",
-                            events=["run.started", "run.succeeded", "run.failed"])  # fmt: skip
+    webhooks.webhook_create(
+        workspace=workspace,
+        user=None,
+        url=hook_server.url,
+        description="",
+        events=["run.started", "run.succeeded", "run.failed"],
+    )
     return hook_server
 
 
 def running_run(workspace, **fields) -> SyncRun:
-    return SyncRunFactory(workspace=workspace, sync=SyncFactory(workspace=workspace), status=RunStatus.RUNNING,
-                          started_at=timezone.now(), **fields)  # fmt: skip
+    return SyncRunFactory(
+        workspace=workspace,
+        sync=SyncFactory(workspace=workspace),
+        status=RunStatus.RUNNING,
+        started_at=timezone.now(),
+        **fields,
+    )
 
 
 def finished_count(status) -> float:
@@ -147,12 +157,14 @@ def wait_for(condition, timeout=90.0):
 @pytest.mark.django_db(transaction=True)
 def test_a_reaped_run_is_announced_by_a_real_worker(worker, hook_server, local_webhooks, settings):
     workspace = MembershipFactory().workspace
-    webhooks.webhook_create(workspace=workspace, user=None, url=hook_server.url, description="",
-                            events=["run.failed"])  # fmt: skip
+    webhooks.webhook_create(
+        workspace=workspace, user=None, url=hook_server.url, description="", events=["run.failed"]
+    )
     stale = timezone.now() - timedelta(seconds=settings.SYNC_RUN_LEASE_SECONDS + 5)
     sync = SyncFactory(workspace=workspace, paused=True)  # no recovery run continues it
-    run = SyncRunFactory(workspace=workspace, sync=sync, status=RunStatus.RUNNING, started_at=stale,
-                         heartbeat_at=stale)  # fmt: skip
+    run = SyncRunFactory(
+        workspace=workspace, sync=sync, status=RunStatus.RUNNING, started_at=stale, heartbeat_at=stale
+    )
 
     assert run_services.runs_reap_stale() == 0  # ended, and nothing continues it
 

@@ -53,8 +53,12 @@ def test_a_failing_endpoint_is_retried_with_backoff_by_a_real_worker(worker, hoo
     endpoint, secret = webhooks.webhook_create(
         workspace=workspace, user=None, url=hook_server.url, description="", events=["run.failed"]
     )
-    run = SyncRunFactory(workspace=workspace, sync=SyncFactory(workspace=workspace), status=RunStatus.RUNNING,
-                         started_at=timezone.now())  # fmt: skip
+    run = SyncRunFactory(
+        workspace=workspace,
+        sync=SyncFactory(workspace=workspace),
+        status=RunStatus.RUNNING,
+        started_at=timezone.now(),
+    )
 
     run_services.run_finish(
         run=run, status=RunStatus.FAILED, counts=RunCounts(rejected=2), first_error="1: refused"

@@ -84,8 +84,12 @@ def test_events_go_only_to_enabled_endpoints_of_the_workspace_that_chose_them(
     start_and_finish(sync, RunStatus.SUCCEEDED_WITH_WARNINGS, django_capture_on_commit_callbacks)
     assert deliveries(workspace) == []
 
-    start_and_finish(sync, RunStatus.PARTIALLY_FAILED, django_capture_on_commit_callbacks,
-                     counts={"updated": 2, "rejected": 1})  # fmt: skip
+    start_and_finish(
+        sync,
+        RunStatus.PARTIALLY_FAILED,
+        django_capture_on_commit_callbacks,
+        counts={"updated": 2, "rejected": 1},
+    )
     start_and_finish(sync, RunStatus.CANCELLED, django_capture_on_commit_callbacks)
     sent = deliveries(workspace)
     assert [(d.endpoint_id, d.event_type, d.body["data"]["status"]) for d in sent] == [
@@ -203,8 +207,12 @@ def test_a_run_that_succeeded_with_warnings_is_run_succeeded(
     workspace, sync, django_capture_on_commit_callbacks
 ):
     endpoint = WebhookEndpointFactory(workspace=workspace, events=["run.succeeded", "run.failed"])
-    start_and_finish(sync, RunStatus.SUCCEEDED_WITH_WARNINGS, django_capture_on_commit_callbacks,
-                     counts={"source_rows": 3, "created": 2, "invalid": 1})  # fmt: skip
+    start_and_finish(
+        sync,
+        RunStatus.SUCCEEDED_WITH_WARNINGS,
+        django_capture_on_commit_callbacks,
+        counts={"source_rows": 3, "created": 2, "invalid": 1},
+    )
     (sent,) = deliveries(workspace)
     assert (sent.endpoint_id, sent.event_type, sent.body["data"]["status"]) == (
         endpoint.pk,

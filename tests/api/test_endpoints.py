@@ -105,8 +105,9 @@ def test_objects_of_another_workspace_answer_like_missing_ones(api, workspace, o
         missing = api.post(path_of(missing_id)) if path_of is trigger_url else api.get(path_of(missing_id))
         assert theirs.status_code == missing.status_code == 404
         assert theirs.json()["error"] == missing.json()["error"] == "not_found"
-        assert theirs.json()["message"].replace(str(their_sync.pk if path_of is trigger_url else their_run.pk),
-                                                "ID") == missing.json()["message"].replace(str(missing_id), "ID")  # fmt: skip
+        assert theirs.json()["message"].replace(
+            str(their_sync.pk if path_of is trigger_url else their_run.pk), "ID"
+        ) == missing.json()["message"].replace(str(missing_id), "ID")
     assert not SyncRun.objects.for_workspace(their_sync.workspace).exclude(pk=their_run.pk).exists()
 
 
@@ -261,11 +262,22 @@ def test_a_run_reports_status_timings_and_counts(api, workspace):
 
 def test_trigger_then_poll_until_the_run_has_synced_the_records(api, workspace, warehouse, destination):
     """End to end: the API's run is executed against the Intercom emulator; its counts come back."""
-    warehouse.table("users", "id INTEGER, email VARCHAR, name VARCHAR",
-                    [(1, "ada@example.com", "Ada"), (2, "alan@example.com", "Alan")])  # fmt: skip
+    warehouse.table(
+        "users",
+        "id INTEGER, email VARCHAR, name VARCHAR",
+        [(1, "ada@example.com", "Ada"), (2, "alan@example.com", "Alan")],
+    )
     model = warehouse.model("SELECT * FROM users", "id", ["id", "email", "name"], unique=("email",))
-    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert",
-                     key_column="email", key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name")],
+    )
     run_id = api.post(trigger_url(sync.pk)).json()["id"]
     assert api.get(run_url(run_id)).json()["finished_at"] is None
 
@@ -298,8 +310,9 @@ def test_a_mistyped_endpoint_is_a_json_404(api, path):
 # --- attribution and rate limit -------------------------------------------------------------------------
 
 
-def test_a_run_records_the_key_that_triggered_it_and_its_page_says_so(api, api_key_and_secret, workspace,
-                                                                         owner, owner_client):  # fmt: skip
+def test_a_run_records_the_key_that_triggered_it_and_its_page_says_so(
+    api, api_key_and_secret, workspace, owner, owner_client
+):
     api_key, _ = api_key_and_secret
     run_id = api.post(trigger_url(SyncFactory(workspace=workspace).pk)).json()["id"]
 

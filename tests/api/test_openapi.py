@@ -45,14 +45,17 @@ def test_every_answer_matches_the_description(description, api, client, workspac
         api.post(f"/api/v1/syncs/{idle.pk}/trigger", {"full_resync": "maybe"}),
         api.client.post(
             f"/api/v1/syncs/{idle.pk}/trigger", "{", content_type="application/json", headers=api.headers
-        ),  # fmt: skip
+        ),
         client.get("/api/v1/syncs"),
     ]
     settings.API_RATE_LIMIT = (
         f"{len(answers) - 1}/min"  # the key has made that many requests: one more is 429
     )
-    answers += [api.get("/api/v1/syncs"), api.get(f"/api/v1/sync_runs/{finished.pk}"), api.post(
-        f"/api/v1/syncs/{sync.pk}/trigger")]  # fmt: skip
+    answers += [
+        api.get("/api/v1/syncs"),
+        api.get(f"/api/v1/sync_runs/{finished.pk}"),
+        api.post(f"/api/v1/syncs/{sync.pk}/trigger"),
+    ]
     assert [a.status_code for a in answers] == [200, 200, 404, 202, 409, 404, 422, 400, 401, 429, 429, 429]
     for answer in answers:
         request = DjangoOpenAPIRequest(answer.wsgi_request)

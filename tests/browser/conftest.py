@@ -47,7 +47,7 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
-        ],  # fmt: skip
+        ],
     }
 
 

@@ -41,9 +41,11 @@ def test_a_run_with_drift_offers_restore_and_the_restore_says_what_it_brought_ba
     shot("restore-queued")
 
     SyncRun.objects.for_workspace(workspace).filter(pk=restore.pk).update(
-        status=RunStatus.SUCCEEDED, started_at=started, finished_at=started + dt.timedelta(seconds=9),
+        status=RunStatus.SUCCEEDED,
+        started_at=started,
+        finished_at=started + dt.timedelta(seconds=9),
         counts={"source_rows": 2000, "created": 2000, "restored": 2000, "api_calls": 2000},
-    )  # fmt: skip
+    )
     page.goto(f"{live_server.url}/w/{workspace.slug}/runs/{restore.pk}/")
     assert "Of the 2,000 created, 2,000 restored" in page.inner_text("body")
     assert page.locator("#drift").count() == 0

@@ -39,8 +39,12 @@ def wait_for_run(sync, seconds=90):
 
 def test_from_sign_up_to_records_in_intercom(page, shot, live_server, live_intercom, run_worker, tmp_path):
     live_intercom.seed_workspace(name="Acme US", region="US", admin_email="admin@example.com")
-    europe = live_intercom.seed_workspace(name="Acme Europe", region="EU", admin_email="admin@example.com",
-                                          data_attributes=[{"name": "plan", "data_type": "string"}])  # fmt: skip
+    europe = live_intercom.seed_workspace(
+        name="Acme Europe",
+        region="EU",
+        admin_email="admin@example.com",
+        data_attributes=[{"name": "plan", "data_type": "string"}],
+    )
 
     # Sign up: the account and its workspace.
     page.goto(f"{live_server.url}/accounts/signup/")

@@ -36,8 +36,9 @@ def focus_is_visible(page) -> bool:
         return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'; }""")
 
 
-def test_the_wizard_with_the_keyboard_only(page, shot, live_server, live_intercom, run_worker, workspace, owner,
-                                           people, destination):  # fmt: skip
+def test_the_wizard_with_the_keyboard_only(
+    page, shot, live_server, live_intercom, run_worker, workspace, owner, people, destination
+):
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/new/")
 

@@ -15,9 +15,12 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 def test_deleting_a_webhook_asks_first(page, live_server, workspace, owner):
     endpoint = WebhookEndpoint.objects.create(
-        workspace=workspace, url="https://hooks.example.com/syncline", signing={"secret": "whsec_x"},
-        secret_hint="x", events=[],
-    )  # fmt: skip
+        workspace=workspace,
+        url="https://hooks.example.com/syncline",
+        signing={"secret": "whsec_x"},
+        secret_hint="x",
+        events=[],
+    )
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/settings/webhooks/{endpoint.pk}/")
     questions = []

@@ -16,21 +16,44 @@ ROWS = [(1, "ada@example.com", "Ada", "pro", 1_700_000_000_000, None),
         (2, "alan@example.com", "Alan", "free", 1_600_000_000_000, None)]  # fmt: skip
 
 
-def test_the_preview_reads_as_a_table_of_old_and_new_values(page, shot, live_server, run_worker, workspace, owner,
-                                                              warehouse, destination):  # fmt: skip
+def test_the_preview_reads_as_a_table_of_old_and_new_values(
+    page, shot, live_server, run_worker, workspace, owner, warehouse, destination
+):
     workspace.time_zone = "Europe/Paris"
     workspace.save()
     warehouse.table("people", COLUMNS, ROWS)
-    model = typed(warehouse.model("SELECT * FROM people", "id", NAMES, unique=("email",)),
-                  id="integer", signed_up="integer", seen_at="timestamp")  # fmt: skip
-    sync = make_sync(workspace, model, destination, name="People", object_key="user", behavior="upsert",
-                     key_column="id", key_identifier="external_id",
-                     mappings=[m("email", "string", "email"), m("name", "string", "name"),
-                               m("plan", "string", "plan", custom=True),
-                               m("signed_up_at", "date", "signed_up") | {"unit": "milliseconds"}])  # fmt: skip
+    model = typed(
+        warehouse.model("SELECT * FROM people", "id", NAMES, unique=("email",)),
+        id="integer",
+        signed_up="integer",
+        seen_at="timestamp",
+    )
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        name="People",
+        object_key="user",
+        behavior="upsert",
+        key_column="id",
+        key_identifier="external_id",
+        mappings=[
+            m("email", "string", "email"),
+            m("name", "string", "name"),
+            m("plan", "string", "plan", custom=True),
+            m("signed_up_at", "date", "signed_up") | {"unit": "milliseconds"},
+        ],
+    )
     run_sync(workspace, sync)
-    warehouse.table("people", COLUMNS, [(1, "ada@example.com", "Ada L.", "team", 1_710_000_000_000, None), ROWS[1],
-                                        (3, "grace@example.com", "Grace", "pro", 1_500_000_000_000, None)])  # fmt: skip
+    warehouse.table(
+        "people",
+        COLUMNS,
+        [
+            (1, "ada@example.com", "Ada L.", "team", 1_710_000_000_000, None),
+            ROWS[1],
+            (3, "grace@example.com", "Grace", "pro", 1_500_000_000_000, None),
+        ],
+    )
 
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/preview/")
@@ -68,20 +91,35 @@ def test_the_preview_reads_as_a_table_of_old_and_new_values(page, shot, live_ser
     shot("mapper-date-unit")
 
 
-def test_an_event_preview_reads_as_name_contact_time_and_metadata(page, shot, live_server, run_worker, workspace,
-                                                                   owner, warehouse, destination):  # fmt: skip
+def test_an_event_preview_reads_as_name_contact_time_and_metadata(
+    page, shot, live_server, run_worker, workspace, owner, warehouse, destination
+):
     warehouse.table("people", COLUMNS, ROWS)
-    model = typed(warehouse.model("SELECT * FROM people", "id", NAMES, unique=("email",)),
-                  id="integer", signed_up="integer", seen_at="timestamp")  # fmt: skip
+    model = typed(
+        warehouse.model("SELECT * FROM people", "id", NAMES, unique=("email",)),
+        id="integer",
+        signed_up="integer",
+        seen_at="timestamp",
+    )
     options = {"event": {"event_name": "signed-up", "contact_column": "email", "contact_key": "email",
                          "created_at_column": "signed_up", "created_at_unit": "milliseconds",
                          "metadata_columns": ["plan", "name"]}}  # fmt: skip
-    sync = make_sync(workspace, model, destination, name="Signups", object_key="event", behavior="send",
-                     key_column="id", key_identifier="event_id", options=options)  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        name="Signups",
+        object_key="event",
+        behavior="send",
+        key_column="id",
+        key_identifier="event_id",
+        options=options,
+    )
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/preview/")
     event = page.locator("section.sample-sent table tbody tr").first.locator("td")
-    expect(event).to_have_text(["1", "signed-up", "ada@example.com Email", "2023-11-14 22:13:20 UTC",
-                                "plan: pro name: Ada"])  # fmt: skip
+    expect(event).to_have_text(
+        ["1", "signed-up", "ada@example.com Email", "2023-11-14 22:13:20 UTC", "plan: pro name: Ada"]
+    )
     expect(page.locator("#event")).to_contain_text("signed_up (numbers as epoch milliseconds)")
     shot("event-preview")

@@ -17,17 +17,36 @@ __all__ = ["pg_warehouse"]  # a fixture, used by name
 def napping_sync(workspace, destination, database):
     """A sync of the warehouse's one person, whose query sleeps three seconds before answering."""
     source = SourceConnectionFactory(
-        workspace=workspace, type="postgres",
-        config={"host": "127.0.0.1", "port": 5432, "database": database, "user": "postgres", "sslmode": "disable"},
+        workspace=workspace,
+        type="postgres",
+        config={
+            "host": "127.0.0.1",
+            "port": 5432,
+            "database": database,
+            "user": "postgres",
+            "sslmode": "disable",
+        },
         credentials={"password": ""},
-    )  # fmt: skip
+    )
     model = SqlModelFactory(
-        workspace=workspace, source=source, sql="SELECT id, email, name FROM people CROSS JOIN pg_sleep(3)",
-        primary_key="id", unique_columns=["email"],
+        workspace=workspace,
+        source=source,
+        sql="SELECT id, email, name FROM people CROSS JOIN pg_sleep(3)",
+        primary_key="id",
+        unique_columns=["email"],
         columns=[{"name": c, "db_type": "", "kind": "string"} for c in ("id", "email", "name")],
-    )  # fmt: skip
-    return make_sync(workspace, model, destination, name="Nap", object_key="user", behavior="upsert",
-                     key_column="email", key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
+    )
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        name="Nap",
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name")],
+    )
 
 
 def test_the_preview_shows_its_progress_then_the_counts(

@@ -13,14 +13,18 @@ from tests.syncs.test_views import run_sync
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-def test_a_record_found_by_email_and_its_page(page, shot, live_server, workspace, owner, warehouse, destination,
-                                              intercom_emulator, intercom_workspace):  # fmt: skip
+def test_a_record_found_by_email_and_its_page(
+    page, shot, live_server, workspace, owner, warehouse, destination, intercom_emulator, intercom_workspace
+):
     with intercom_emulator.client(intercom_workspace.token) as api:  # Intercom has u-1 already
         api.post("/contacts", json={"role": "user", "external_id": "u-1", "email": "p1@example.com"})
     sync = user_sync(workspace, warehouse, ROWS, destination)
     first = run_sync(workspace, sync)
-    warehouse.table("people", "id INTEGER, email VARCHAR, name VARCHAR, external_id VARCHAR, seats VARCHAR, "
-                    "signed_up BIGINT", [(1, "p1@example.com", "Ada L.", "u-1", None, 1_710_000_000), *ROWS[1:]])  # fmt: skip
+    warehouse.table(
+        "people",
+        "id INTEGER, email VARCHAR, name VARCHAR, external_id VARCHAR, seats VARCHAR, signed_up BIGINT",
+        [(1, "p1@example.com", "Ada L.", "u-1", None, 1_710_000_000), *ROWS[1:]],
+    )
     second = run_sync(workspace, sync)
 
     log_in(page, live_server, owner)

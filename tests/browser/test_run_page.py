@@ -35,8 +35,17 @@ def test_the_run_page_agrees_with_itself_while_the_run_goes_and_at_its_end(
 ):
     warehouse.table("people", "id INTEGER, email VARCHAR, name VARCHAR", ROWS)
     model = warehouse.model("SELECT * FROM people", "id", ["id", "email", "name"])
-    sync = make_sync(workspace, model, destination, name="People", object_key="user", behavior="upsert",
-                     key_column="email", key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        name="People",
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name")],
+    )
     intercom_emulator.set_faults(
         latency_ms=250
     )  # 40 records at a few calls a second: a run of several seconds

@@ -31,11 +31,22 @@ def test_run_tables_fit_a_1280_pixel_screen(page, shot, live_server, workspace, 
     assert page.viewport_size["width"] == 1280
     syncs = []
     for (object_key, behavior), counts in BEHAVIORS.items():
-        sync = SyncFactory(workspace=workspace, object_key=object_key, behavior=behavior,
-                           name=f"Warehouse {object_key}s to Intercom, {behavior} every hour")  # fmt: skip
+        sync = SyncFactory(
+            workspace=workspace,
+            object_key=object_key,
+            behavior=behavior,
+            name=f"Warehouse {object_key}s to Intercom, {behavior} every hour",
+        )
         started = timezone.now() - dt.timedelta(days=3, hours=2)
-        SyncRunFactory.create_batch(3, workspace=workspace, sync=sync, counts=counts, full_resync=True,
-                                    started_at=started, finished_at=started + dt.timedelta(hours=1, minutes=7))  # fmt: skip
+        SyncRunFactory.create_batch(
+            3,
+            workspace=workspace,
+            sync=sync,
+            counts=counts,
+            full_resync=True,
+            started_at=started,
+            finished_at=started + dt.timedelta(hours=1, minutes=7),
+        )
         syncs.append(sync)
     log_in(page, live_server, owner)
 

@@ -23,12 +23,21 @@ def people(warehouse):
     return warehouse.model("SELECT * FROM people", "id", ["id", "email", "name", "plan"], unique=("email",))
 
 
-def test_a_failing_run_shows_its_rejected_records(page, shot, live_server, run_worker, workspace, owner,
-                                                  people, destination):  # fmt: skip
+def test_a_failing_run_shows_its_rejected_records(
+    page, shot, live_server, run_worker, workspace, owner, people, destination
+):
     # The attribute was never created in Intercom (and Syncline never read the list): every record is refused.
-    sync = make_sync(workspace, people, destination, name="People", object_key="user", behavior="upsert",
-                     key_column="email", key_identifier="email",
-                     mappings=[m("name", "string", "name"), m("lifetime_value", "string", "plan", custom=True)])  # fmt: skip
+    sync = make_sync(
+        workspace,
+        people,
+        destination,
+        name="People",
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name"), m("lifetime_value", "string", "plan", custom=True)],
+    )
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/")
     with page.expect_navigation():  # the trigger's redirect back to the sync page
@@ -55,8 +64,17 @@ def test_a_failing_run_shows_its_rejected_records(page, shot, live_server, run_w
 def test_a_viewer_sees_everything_and_changes_nothing(
     page, shot, live_server, workspace, people, destination
 ):
-    sync = make_sync(workspace, people, destination, name="People", object_key="user", behavior="upsert",
-                     key_column="email", key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
+    sync = make_sync(
+        workspace,
+        people,
+        destination,
+        name="People",
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name")],
+    )
     SyncRunFactory(workspace=workspace, sync=sync, status=RunStatus.SUCCEEDED, counts={"created": 3})
     viewer = member_of(workspace, Role.VIEWER).user
     log_in(page, live_server, viewer)
@@ -88,7 +106,11 @@ def test_a_viewer_sees_everything_and_changes_nothing(
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     headers = {"X-CSRFToken": token, "Referer": f"{w}/syncs/{sync.pk}/"}
     assert page.request.post(f"{w}/syncs/{sync.pk}/run/", headers=headers).status == 403
-    assert page.request.post(f"{w}/syncs/new/data/", headers=headers,
-                             form={"source": people.source_id, "model": people.pk}).status == 403  # fmt: skip
+    assert (
+        page.request.post(
+            f"{w}/syncs/new/data/", headers=headers, form={"source": people.source_id, "model": people.pk}
+        ).status
+        == 403
+    )
     assert SyncRun.objects.for_workspace(workspace).count() == 1
     assert not RecordResult.objects.for_workspace(workspace).exists()

@@ -16,9 +16,13 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 def test_an_owner_picks_a_time_zone_and_the_run_page_follows_it(page, shot, live_server, workspace, owner):
     sync = SyncFactory(workspace=workspace, name="Users → Intercom")
     with time_machine.travel(datetime(2026, 1, 15, 7, 59, 58, tzinfo=UTC), tick=False):  # queued
-        run = SyncRunFactory(workspace=workspace, sync=sync, status=RunStatus.SUCCEEDED,
-                             started_at=datetime(2026, 1, 15, 8, 0, tzinfo=UTC),
-                             finished_at=datetime(2026, 1, 15, 8, 1, 30, tzinfo=UTC))  # fmt: skip
+        run = SyncRunFactory(
+            workspace=workspace,
+            sync=sync,
+            status=RunStatus.SUCCEEDED,
+            started_at=datetime(2026, 1, 15, 8, 0, tzinfo=UTC),
+            finished_at=datetime(2026, 1, 15, 8, 1, 30, tzinfo=UTC),
+        )
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/settings/")
     zone = page.get_by_label("Time zone", exact=True)

@@ -15,8 +15,12 @@ def start(extra: dict[str, str]):
     env |= PRODUCTION_ENV | extra
     return subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", SHOW],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_team_is_the_default_and_the_data_folder_is_under_var():

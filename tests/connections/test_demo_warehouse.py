@@ -47,8 +47,11 @@ def test_same_seed_same_data_other_seed_other_data(demo, tmp_path):
 
 
 def test_sizes(demo):
-    assert query(demo, "SELECT (SELECT count(*) FROM companies), (SELECT count(*) FROM users), "
-                       "(SELECT count(*) FROM events)") == [(50, 500, 2500)]  # fmt: skip
+    assert query(
+        demo,
+        "SELECT (SELECT count(*) FROM companies), (SELECT count(*) FROM users), "
+        "(SELECT count(*) FROM events)",
+    ) == [(50, 500, 2500)]
 
 
 def test_users_look_like_a_saas_customer_base(demo):
@@ -68,8 +71,23 @@ def test_users_look_like_a_saas_customer_base(demo):
                   count(*) FILTER (WHERE company_id NOT IN (SELECT company_id FROM companies))
            FROM users""",
     )
-    (emails, ids, min_role, max_role, seen_before_signup, last_seen, last_signup, trial_not_free, trials,
-     bad_activity, free_paying, paid_free, bad_email, plans, orphans) = row  # fmt: skip
+    (
+        emails,
+        ids,
+        min_role,
+        max_role,
+        seen_before_signup,
+        last_seen,
+        last_signup,
+        trial_not_free,
+        trials,
+        bad_activity,
+        free_paying,
+        paid_free,
+        bad_email,
+        plans,
+        orphans,
+    ) = row
     assert emails == ids == 500
     assert (min_role, max_role) == ("lead", "user")
     assert seen_before_signup == 0
@@ -104,8 +122,11 @@ def test_module_entry_point(tmp_path):
     out = tmp_path / "module.duckdb"
     result = subprocess.run(
         [sys.executable, "-m", "apps.connections.demo_warehouse", "--out", str(out), "--users", "10"],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert "10 users" in result.stdout
 
 

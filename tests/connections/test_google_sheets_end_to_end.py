@@ -123,11 +123,19 @@ def test_connect_model_sync_and_an_unchanged_rerun_without_calls(
     }
 
     sync = make_sync(
-        workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
         key_identifier="email",
-        mappings=[m("name", "string", "name"), m("plan", "string", "plan", custom=True),
-                  m("seats", "integer", "seats", custom=True)],
-    )  # fmt: skip
+        mappings=[
+            m("name", "string", "name"),
+            m("plan", "string", "plan", custom=True),
+            m("seats", "integer", "seats", custom=True),
+        ],
+    )
     first = run(workspace, sync)
     assert (first.status, first.counts["created"]) == ("succeeded", 3), first.first_error
     state = {c["email"]: c for c in intercom_emulator.contacts(intercom_workspace.id_code)}

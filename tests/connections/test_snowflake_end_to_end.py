@@ -110,8 +110,9 @@ def _key_pair(passphrase: bytes | None = None) -> bytes:
 
 def test_key_pair_authentication_with_an_uploaded_encrypted_key(owner_client, workspace, snowflake_endpoint):
     pem = _key_pair(b"open sesame")
-    data = snowflake_form(name="Snowflake (key)", authentication="key_pair", password="",
-                          private_key_passphrase="open sesame")  # fmt: skip
+    data = snowflake_form(
+        name="Snowflake (key)", authentication="key_pair", password="", private_key_passphrase="open sesame"
+    )
     data["private_key_file"] = SimpleUploadedFile("rsa_key.p8", pem)
     connection = connect(owner_client, workspace, data)
     assert connection.status == "connected", connection.status_message
@@ -121,8 +122,13 @@ def test_key_pair_authentication_with_an_uploaded_encrypted_key(owner_client, wo
     assert "BEGIN ENCRYPTED PRIVATE KEY" not in edit and "open sesame" not in edit
 
     # a wrong passphrase is caught before anything is sent, next to the key
-    wrong = snowflake_form(name="Snowflake (wrong)", authentication="key_pair", password="",
-                           private_key=pem.decode(), private_key_passphrase="wrong")  # fmt: skip
+    wrong = snowflake_form(
+        name="Snowflake (wrong)",
+        authentication="key_pair",
+        password="",
+        private_key=pem.decode(),
+        private_key_passphrase="wrong",
+    )
     response = owner_client.post(reverse("source_create", args=[workspace.slug]), wrong)
     page = response.content.decode()
     assert response.status_code == 422

@@ -99,9 +99,11 @@ def test_a_client_gone_before_its_body_arrived_is_logged_without_a_traceback(
     """A worker killed mid-request leaves a body half sent: nobody is left to answer, and it is no
     emulator failure (the suite's teardown warns on any traceback in the emulator's log)."""
     url = httpx.URL(intercom_emulator.base_url(workspace.region))
-    head = (f"POST {url.path}/contacts HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
-            f"Authorization: Bearer {workspace.token}\r\nContent-Type: application/json\r\n"
-            "Content-Length: 100\r\n\r\n")  # fmt: skip
+    head = (
+        f"POST {url.path}/contacts HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+        f"Authorization: Bearer {workspace.token}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n"
+    )
     with socket.create_connection((url.host, url.port)) as raw:
         raw.sendall(head.encode() + b'{"email": "ada@')  # 15 of the 100 bytes promised
     deadline = time.monotonic() + 5

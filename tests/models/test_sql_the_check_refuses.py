@@ -53,10 +53,22 @@ def test_a_deeply_nested_model_is_not_saved_and_the_sql_field_says_why(owner_cli
 @pytest.mark.django_db
 def test_a_deeply_nested_model_fails_its_run_with_the_message(workspace, warehouse, destination):
     warehouse.table("users", "user_id INTEGER, email VARCHAR", [(1, "ada@example.com")])
-    model = warehouse.model(DEEP.replace(" AS user_id", " AS user_id, 'a@example.com' AS email"), "user_id",
-                            ["user_id", "email"], unique=("email",))  # fmt: skip
-    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=[m("name", "string", "email")])  # fmt: skip
+    model = warehouse.model(
+        DEEP.replace(" AS user_id", " AS user_id, 'a@example.com' AS email"),
+        "user_id",
+        ["user_id", "email"],
+        unique=("email",),
+    )
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "email")],
+    )
     started = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     result = sync_run_execute(run_id=started.pk)
     assert result.status == RunStatus.FAILED

@@ -15,8 +15,11 @@ def workers(celery_queue, intercom_emulator, intercom_workspace, settings):
     settings.SYNC_RUN_LEASE_SECONDS = LEASE
     started: list[WorkerProcess] = []
     env = {f"INTERCOM_API_BASE_URL_{region}": url for region, url in intercom_emulator.base_urls.items()}
-    env |= {"SYNC_RUN_HEARTBEAT_SECONDS": "0.5", "SYNC_RUN_LEASE_SECONDS": str(LEASE),
-            "INTERCOM_RATE_LIMIT_PER_MINUTE": "600000"}  # fmt: skip
+    env |= {
+        "SYNC_RUN_HEARTBEAT_SECONDS": "0.5",
+        "SYNC_RUN_LEASE_SECONDS": str(LEASE),
+        "INTERCOM_RATE_LIMIT_PER_MINUTE": "600000",
+    }
 
     def start() -> WorkerProcess:
         worker = WorkerProcess(celery_queue).start(concurrency=4, pool="threads", env=env)

@@ -55,10 +55,15 @@ def sleeping_sync(workspace, destination, database):
     source = SourceConnectionFactory(
         workspace=workspace,
         type="postgres",
-        config={"host": "127.0.0.1", "port": 5432, "database": database, "user": "postgres",
-                "sslmode": "disable"},
+        config={
+            "host": "127.0.0.1",
+            "port": 5432,
+            "database": database,
+            "user": "postgres",
+            "sslmode": "disable",
+        },
         credentials={"password": ""},
-    )  # fmt: skip
+    )
     model = SqlModelFactory(
         workspace=workspace,
         source=source,
@@ -67,8 +72,16 @@ def sleeping_sync(workspace, destination, database):
         unique_columns=["email"],
         columns=[{"name": c, "db_type": "", "kind": "string"} for c in ("id", "email", "name", "nap")],
     )
-    return make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name")],
+    )
 
 
 def sleeping_backends(database: str) -> list[tuple]:
@@ -237,9 +250,14 @@ def test_cancelling_a_run_whose_worker_is_dead_ends_it_at_once(workspace, wareho
 
 @pytestmark_db
 def test_a_cancel_that_arrives_while_a_long_run_is_between_slices_is_final(
-    workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings,
+    workspace,
+    warehouse,
+    destination,
+    intercom_emulator,
+    intercom_workspace,
+    settings,
     django_capture_on_commit_callbacks,
-):  # fmt: skip
+):
     settings.SYNC_RUN_SLICE_SECONDS = 0.3
     settings.SYNC_CONCURRENCY = 2
     settings.SYNC_RUN_REQUEUE_SECONDS = 0

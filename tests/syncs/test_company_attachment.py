@@ -31,16 +31,32 @@ def people(warehouse, rows):
 def contact_sync(workspace, warehouse, destination, rows):
     people(warehouse, rows)
     model = warehouse.model("SELECT * FROM people", "email", ["email", "name", "company"], unique=("email",))
-    return make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=[m("name", "string", "name")],
-                     options={"company_id_column": "company"})  # fmt: skip
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name")],
+        options={"company_id_column": "company"},
+    )
 
 
 def company_sync(workspace, warehouse, destination, rows):
     warehouse.table("orgs", "company_id VARCHAR, name VARCHAR", rows)
     model = warehouse.model("SELECT * FROM orgs", "company_id", ["company_id", "name"])
-    return make_sync(workspace, model, destination, object_key="company", behavior="upsert",
-                     key_column="company_id", key_identifier="company_id", mappings=[m("name", "string", "name")])  # fmt: skip
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="company",
+        behavior="upsert",
+        key_column="company_id",
+        key_identifier="company_id",
+        mappings=[m("name", "string", "name")],
+    )
 
 
 def companies_of(emulator, ws, email) -> set[str]:
@@ -72,7 +88,11 @@ def test_a_contact_whose_company_is_missing_is_saved_with_a_warning_and_attached
     assert companies_of(intercom_emulator, ws, "ada@example.com") == set()
     result = RecordResult.objects.for_workspace(workspace).get(run=first, outcome="warning")
     assert (result.key, result.outcome, result.code, result.message) == (
-        "ada@example.com", "warning", "company_not_found", MISSING_C7)  # fmt: skip
+        "ada@example.com",
+        "warning",
+        "company_not_found",
+        MISSING_C7,
+    )
     entry = LedgerEntry.objects.for_workspace(workspace).get(sync=sync, key="ada@example.com")
     assert entry.payload_hash and entry.destination_id and entry.company_id == ""
 
@@ -192,8 +212,15 @@ def test_a_company_a_delete_sync_removed_is_looked_up_not_taken_from_the_ledger(
 ):
     upsert = company_sync(workspace, warehouse, destination, [("c-1", "Acme")])
     run(workspace, upsert)
-    delete = make_sync(workspace, upsert.model, destination, object_key="company", behavior="delete",
-                       key_column="company_id", key_identifier="company_id")  # fmt: skip
+    delete = make_sync(
+        workspace,
+        upsert.model,
+        destination,
+        object_key="company",
+        behavior="delete",
+        key_column="company_id",
+        key_identifier="company_id",
+    )
     assert run(workspace, delete).counts["deleted"] == 1
     sync = contact_sync(workspace, warehouse, destination, [("ada@example.com", "Ada", "c-1")])
     before = calls(intercom_emulator)

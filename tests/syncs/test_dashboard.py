@@ -121,8 +121,9 @@ def test_viewers_see_everything_and_no_button(client, workspace, sync):
         (RunStatus.FAILED, False),
     ],
 )
-def test_a_run_that_read_the_whole_model_is_the_yardstick_of_the_next(owner_client, workspace, sync, status,
-                                                                     yardstick):  # fmt: skip
+def test_a_run_that_read_the_whole_model_is_the_yardstick_of_the_next(
+    owner_client, workspace, sync, status, yardstick
+):
     finished_run(workspace, sync, counts={"source_rows": 200, "created": 199, "invalid": 1}, status=status)
     run = run_services.sync_run_start(workspace=workspace, sync=sync, enqueue=False)
     run_services.run_mark_running(run=run)
@@ -171,11 +172,21 @@ def test_a_first_run_has_an_indeterminate_bar(owner_client, workspace, sync):
 def failed_run(workspace, sync):
     run = finished_run(workspace, sync, counts={"created": 5, "rejected": 4, "invalid": 1, "api_calls": 9,
                                                 "rate_limited": 2}, status=RunStatus.PARTIALLY_FAILED)  # fmt: skip
-    for key, outcome, code in [("a@x.io", "rejected", "conflict"), ("b@x.io", "rejected", "parameter_invalid"),
-                               ("c@x.io", "rejected", "conflict"), ("d@x.io", "rejected", "conflict"),
-                               ("", "invalid", "invalid")]:  # fmt: skip
-        RecordResult.objects.create(workspace=workspace, run=run, key=key, outcome=outcome, code=code,
-                                    message=f"{code} for {key or 'row 7'}")  # fmt: skip
+    for key, outcome, code in [
+        ("a@x.io", "rejected", "conflict"),
+        ("b@x.io", "rejected", "parameter_invalid"),
+        ("c@x.io", "rejected", "conflict"),
+        ("d@x.io", "rejected", "conflict"),
+        ("", "invalid", "invalid"),
+    ]:
+        RecordResult.objects.create(
+            workspace=workspace,
+            run=run,
+            key=key,
+            outcome=outcome,
+            code=code,
+            message=f"{code} for {key or 'row 7'}",
+        )
     return run
 
 

@@ -79,8 +79,12 @@ def test_the_mapper_saves_restores_and_shows_the_unit_of_a_date_column(
 
 def test_seconds_stay_the_default_and_are_not_stored(owner_client, workspace, people, destination):
     through_behavior(owner_client, workspace, people, destination)
-    answer(owner_client, workspace, "fields", {"name": "People", "col:std:signed_up_at": "signed_up",
-                                               "unit:std:signed_up_at": "seconds"})  # fmt: skip
+    answer(
+        owner_client,
+        workspace,
+        "fields",
+        {"name": "People", "col:std:signed_up_at": "signed_up", "unit:std:signed_up_at": "seconds"},
+    )
     answer(owner_client, workspace, "preview", {"action": "schedule"})
     (mapping,) = Sync.objects.for_workspace(workspace).get().mappings
     assert "unit" not in mapping  # stored JSON as it was before units existed
@@ -88,8 +92,12 @@ def test_seconds_stay_the_default_and_are_not_stored(owner_client, workspace, pe
 
 def test_an_unknown_unit_is_refused_on_its_row(owner_client, workspace, people, destination):
     through_behavior(owner_client, workspace, people, destination)
-    response = answer(owner_client, workspace, "fields", {"name": "People", "col:std:signed_up_at": "signed_up",
-                                                          "unit:std:signed_up_at": "microseconds"})  # fmt: skip
+    response = answer(
+        owner_client,
+        workspace,
+        "fields",
+        {"name": "People", "col:std:signed_up_at": "signed_up", "unit:std:signed_up_at": "microseconds"},
+    )
     assert response.status_code == 422
     row = next(r for r in response.context["form"].rows if r.target == "signed_up_at")
     assert row.error == "Say what the numbers in this column are: epoch seconds or epoch milliseconds."
@@ -98,8 +106,16 @@ def test_an_unknown_unit_is_refused_on_its_row(owner_client, workspace, people, 
 def test_milliseconds_plan_as_the_date_and_seconds_say_to_choose_milliseconds(
     client, owner_client, workspace, people, destination, intercom_emulator, intercom_workspace
 ):
-    millis = make_sync(workspace, people, destination, object_key="user", behavior="upsert", key_column="email",
-                       key_identifier="email", mappings=[m("signed_up_at", "date", "signed_up") | {"unit": "milliseconds"}])  # fmt: skip
+    millis = make_sync(
+        workspace,
+        people,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("signed_up_at", "date", "signed_up") | {"unit": "milliseconds"}],
+    )
     preview = owner_client.get(url("sync_preview", workspace, millis.pk), follow=True)
     (created,) = preview.context["preview"].samples["created"]
     assert created.payload["signed_up_at"] == 1_700_000_000
@@ -108,8 +124,16 @@ def test_milliseconds_plan_as_the_date_and_seconds_say_to_choose_milliseconds(
     (contact,) = intercom_emulator.contacts(intercom_workspace.id_code)
     assert contact["signed_up_at"] == 1_700_000_000  # what the run sent: the same date
 
-    seconds = make_sync(workspace, people, destination, object_key="user", behavior="upsert", key_column="email",
-                        key_identifier="email", mappings=[m("signed_up_at", "date", "signed_up")])  # fmt: skip
+    seconds = make_sync(
+        workspace,
+        people,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("signed_up_at", "date", "signed_up")],
+    )
     preview = owner_client.get(url("sync_preview", workspace, seconds.pk), follow=True)
     assert preview.context["preview"].counts["invalid"] == 1
     (invalid,) = preview.context["preview"].invalid
@@ -121,8 +145,16 @@ def test_milliseconds_plan_as_the_date_and_seconds_say_to_choose_milliseconds(
 
 
 def test_the_event_time_unit_is_saved_restored_and_used(owner_client, workspace, people, destination):
-    through_behavior(owner_client, workspace, people, destination, object_key="event", behavior="send",
-                     key_identifier="event_id", key_column="id")  # fmt: skip
+    through_behavior(
+        owner_client,
+        workspace,
+        people,
+        destination,
+        object_key="event",
+        behavior="send",
+        key_identifier="event_id",
+        key_column="id",
+    )
     page = owner_client.get(step_url(workspace, "fields")).content.decode()
     assert 'name="opt-created_at_unit"' in page and "Numbers in this column are" in page
     data = {"name": "Signups", "opt-event_name": "signed-up", "opt-contact_column": "email",

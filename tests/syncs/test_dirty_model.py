@@ -72,8 +72,16 @@ def dirty_sync(workspace, warehouse, destination, rows):
         m("mrr", "float", "mrr", custom=True),
         m("plan", "string", "plan", custom=True),
     ]
-    return make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=mappings)  # fmt: skip
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=mappings,
+    )
 
 
 def sent_bodies(intercom_requests, since: int = 0) -> list[str]:

@@ -36,8 +36,16 @@ def user_sync(workspace, warehouse, destination, rows, *, behavior="upsert", ide
     mappings = [m("name", "string", "name")]
     if identifier != "email":
         mappings.append(m("email", "string", "email"))
-    return make_sync(workspace, model, destination, object_key="user", behavior=behavior, key_column=identifier,
-                     key_identifier=identifier, mappings=mappings)  # fmt: skip
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior=behavior,
+        key_column=identifier,
+        key_identifier=identifier,
+        mappings=mappings,
+    )
 
 
 def run_now(workspace, sync, **kwargs) -> SyncRun:
@@ -76,8 +84,9 @@ def test_a_wiped_workspace_is_reported_as_drift_and_restore_brings_every_record_
     calls = intercom_emulator.request_count()
     drifted = run_now(workspace, sync)
     # The ledger still says "unchanged", but the sample of 5 looked up in Intercom is missing.
-    assert counts_of(drifted) == RunCounts(source_rows=20, unchanged=20, drift_checked=5, drift_missing=5,
-                                           api_calls=5)  # fmt: skip
+    assert counts_of(drifted) == RunCounts(
+        source_rows=20, unchanged=20, drift_checked=5, drift_missing=5, api_calls=5
+    )
     assert intercom_emulator.request_count() - calls == 5  # the check's calls are all it made, and counted
     assert drifted.status == RunStatus.SUCCEEDED_WITH_WARNINGS
     shown = page(owner_client, workspace, drifted)
@@ -127,8 +136,9 @@ def test_a_restore_where_most_records_are_there_updates_by_id_and_creates_the_mi
 
     settings.SYNC_DRIFT_SAMPLE = 10  # the whole ledger: the counts do not depend on the draw
     drifted = run_now(workspace, sync)
-    assert counts_of(drifted) == RunCounts(source_rows=10, unchanged=10, drift_checked=10, drift_missing=2,
-                                           api_calls=10)  # fmt: skip
+    assert counts_of(drifted) == RunCounts(
+        source_rows=10, unchanged=10, drift_checked=10, drift_missing=2, api_calls=10
+    )
     assert "It updates each record by its Intercom id" in page(owner_client, workspace, drifted)
 
     restore = run_services.sync_run_restore(workspace=workspace, run=drifted)
@@ -160,8 +170,9 @@ def test_an_update_answered_404_creates_the_record_in_the_same_run_and_counts_it
     assert entry.destination_id == new_id  # the next change updates the new contact, one call
 
 
-def test_an_archived_contact_is_drift(workspace, warehouse, destination, intercom_emulator, intercom_workspace,
-                                      settings):  # fmt: skip
+def test_an_archived_contact_is_drift(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings
+):
     sync = user_sync(workspace, warehouse, destination, people(3))
     run_now(workspace, sync)
     with intercom_emulator.client(intercom_workspace.token) as api:
@@ -170,26 +181,39 @@ def test_an_archived_contact_is_drift(workspace, warehouse, destination, interco
 
     settings.SYNC_DRIFT_SAMPLE = 5  # more than the ledger has: each record is checked once
     drifted = run_now(workspace, sync)
-    assert counts_of(drifted) == RunCounts(source_rows=3, unchanged=3, drift_checked=3, drift_missing=1,
-                                           api_calls=3)  # fmt: skip
+    assert counts_of(drifted) == RunCounts(
+        source_rows=3, unchanged=3, drift_checked=3, drift_missing=1, api_calls=3
+    )
     assert drifted.status == RunStatus.SUCCEEDED_WITH_WARNINGS
 
 
 def test_a_wiped_company_sync_is_restored_at_one_call_each(
     workspace, warehouse, destination, intercom_emulator, intercom_workspace, settings
 ):
-    warehouse.table("companies", "company_id VARCHAR, name VARCHAR",
-                    [("cmp-1", "Acme"), ("cmp-2", "Globex ☃"), ("cmp-3", "<b>Initech</b>")])  # fmt: skip
+    warehouse.table(
+        "companies",
+        "company_id VARCHAR, name VARCHAR",
+        [("cmp-1", "Acme"), ("cmp-2", "Globex ☃"), ("cmp-3", "<b>Initech</b>")],
+    )
     model = warehouse.model("SELECT * FROM companies", "company_id", ["company_id", "name"])
-    sync = make_sync(workspace, model, destination, object_key="company", behavior="upsert", key_column="company_id",
-                     key_identifier="company_id", mappings=[m("name", "string", "name")])  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="company",
+        behavior="upsert",
+        key_column="company_id",
+        key_identifier="company_id",
+        mappings=[m("name", "string", "name")],
+    )
     run_now(workspace, sync)
     intercom_emulator.wipe_workspace(intercom_workspace.id_code)
 
     settings.SYNC_DRIFT_SAMPLE = 5
     drifted = run_now(workspace, sync)
-    assert counts_of(drifted) == RunCounts(source_rows=3, unchanged=3, drift_checked=3, drift_missing=3,
-                                           api_calls=3)  # fmt: skip
+    assert counts_of(drifted) == RunCounts(
+        source_rows=3, unchanged=3, drift_checked=3, drift_missing=3, api_calls=3
+    )
     restore = sync_run_execute(run_id=run_services.sync_run_restore(workspace=workspace, run=drifted).pk)
     assert counts_of(restore) == RunCounts(source_rows=3, created=3, restored=3, api_calls=3)
     companies = {c["company_id"]: c["name"] for c in intercom_emulator.companies(intercom_workspace.id_code)}
@@ -205,8 +229,9 @@ def test_update_only_never_creates_a_contact_its_update_finds_missing(
                 "/contacts", json={"role": "user", "external_id": f"u-{i}", "email": f"p{i}@example.com"}
             )
     intercom_emulator.wait_for_search()  # Update Only finds them by search, which lags writes
-    sync = user_sync(workspace, warehouse, destination, people(3), behavior="update_only",
-                     identifier="external_id")  # fmt: skip
+    sync = user_sync(
+        workspace, warehouse, destination, people(3), behavior="update_only", identifier="external_id"
+    )
     assert counts_of(run_now(workspace, sync)).updated == 3
     with intercom_emulator.client(intercom_workspace.token) as api:
         api.delete(f"/contacts/{ids_by_email(intercom_emulator, intercom_workspace)['p2@example.com']}")
@@ -215,8 +240,9 @@ def test_update_only_never_creates_a_contact_its_update_finds_missing(
     settings.SYNC_DRIFT_SAMPLE = 5
     changed = run_now(workspace, sync)
     # The sample finds u-2 missing; its update by id is answered 404: skipped, not created.
-    assert counts_of(changed) == RunCounts(source_rows=3, unchanged=2, skipped=1, drift_checked=3,
-                                           drift_missing=1, api_calls=4)  # fmt: skip
+    assert counts_of(changed) == RunCounts(
+        source_rows=3, unchanged=2, skipped=1, drift_checked=3, drift_missing=1, api_calls=4
+    )
     assert "p2@example.com" not in held(intercom_emulator, intercom_workspace)
     results = RecordResult.objects.for_workspace(workspace).filter(run=changed)
     assert [(r.key, r.outcome, r.code, r.message) for r in results] == [
@@ -265,8 +291,16 @@ def test_a_sync_keyed_by_the_intercom_id_skips_a_contact_deleted_in_intercom(
         ]
     warehouse.table("people", "intercom_id VARCHAR, name VARCHAR", [(ids[0], "First"), (ids[1], "Second")])
     model = warehouse.model("SELECT * FROM people", "intercom_id", ["intercom_id", "name"])
-    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="intercom_id",
-                     key_identifier="id", mappings=[m("name", "string", "name")])  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="intercom_id",
+        key_identifier="id",
+        mappings=[m("name", "string", "name")],
+    )
     assert counts_of(run_now(workspace, sync)).updated == 2
     with intercom_emulator.client(intercom_workspace.token) as api:
         api.delete(f"/contacts/{ids[1]}")

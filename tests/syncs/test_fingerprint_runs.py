@@ -99,8 +99,10 @@ class DuckDbPeople:
 
     def write(self, rows):
         with duckdb.connect(str(self.path)) as conn:
-            conn.execute("CREATE OR REPLACE TABLE people (id INTEGER, email VARCHAR, name VARCHAR, plan VARCHAR, "
-                         "seats INTEGER)")  # fmt: skip
+            conn.execute(
+                "CREATE OR REPLACE TABLE people (id INTEGER, email VARCHAR, name VARCHAR, plan VARCHAR, "
+                "seats INTEGER)"
+            )
             conn.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?)", rows)
 
     def drop(self):
@@ -123,10 +125,23 @@ def people_sync(people, workspace, destination):
     """The people table holding ROWS, its model, and a User sync of it keyed by email."""
     people.write(ROWS)
     source = SourceConnectionFactory(workspace=workspace, type=people.type, config=people.config)
-    model = SqlModelFactory(workspace=workspace, source=source, sql="SELECT * FROM people", primary_key="email",
-                            columns=[{"name": c, "db_type": "", "kind": "string"} for c in COLUMNS])  # fmt: skip
-    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=MAPPINGS)  # fmt: skip
+    model = SqlModelFactory(
+        workspace=workspace,
+        source=source,
+        sql="SELECT * FROM people",
+        primary_key="email",
+        columns=[{"name": c, "db_type": "", "kind": "string"} for c in COLUMNS],
+    )
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=MAPPINGS,
+    )
     return model, sync
 
 
@@ -168,9 +183,16 @@ def test_reruns_by_fingerprint_plan_what_reading_every_row_plans(
     assert rerun.counts["unchanged"] == 3 and intercom_emulator.request_count() == calls
 
     # Alan changed, Grace removed, Linus added; a key in two rows and a row without a key.
-    people.write([ROWS[0], (2, "alan@example.com", "Alan", "pro", 1), (4, "linus@example.com", "Linus", None, 2),
-                  (5, "marie@example.com", "Marie", "free", 1), (6, None, "Nobody", "free", 1),
-                  (7, "Marie@Example.com", "Marie C.", "free", 1)])  # fmt: skip
+    people.write(
+        [
+            ROWS[0],
+            (2, "alan@example.com", "Alan", "pro", 1),
+            (4, "linus@example.com", "Linus", None, 2),
+            (5, "marie@example.com", "Marie", "free", 1),
+            (6, None, "Nobody", "free", 1),
+            (7, "Marie@Example.com", "Marie C.", "free", 1),
+        ]
+    )
     assert outcome(sync_plan(sync=sync, full_resync=False, preview=True)) == outcome(every_row_plan(sync))
     preview = sync_preview(workspace=workspace, sync=sync)
     assert preview.counts == RunCounts(source_rows=6, unchanged=1, updated=1, created=1, invalid=3)
@@ -183,18 +205,38 @@ def test_reruns_by_fingerprint_plan_what_reading_every_row_plans(
     assert state["linus@example.com"]["name"] == "Linus"
 
     # A changed configuration changes every payload: every valid row is read and updated.
-    sync = services.sync_save(workspace=workspace, user=None, name=sync.name, model=model, destination=destination,
-                              object_key="user", behavior="upsert", key_column="email", key_identifier="email",
-                              mappings=[*MAPPINGS[:2], m("seats", "integer", constant=7, custom=True)], options={},
-                              sync=sync)  # fmt: skip
+    sync = services.sync_save(
+        workspace=workspace,
+        user=None,
+        name=sync.name,
+        model=model,
+        destination=destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[*MAPPINGS[:2], m("seats", "integer", constant=7, custom=True)],
+        options={},
+        sync=sync,
+    )
     assert outcome(sync_plan(sync=sync, full_resync=False, preview=True)) == outcome(every_row_plan(sync))
     assert run(workspace, sync).counts["updated"] == 3
 
     # Mappings reordered: new fingerprints, same payloads. No call; the next rerun skips every row again.
-    sync = services.sync_save(workspace=workspace, user=None, name=sync.name, model=model, destination=destination,
-                              object_key="user", behavior="upsert", key_column="email", key_identifier="email",
-                              mappings=[m("seats", "integer", constant=7, custom=True), *MAPPINGS[:2]], options={},
-                              sync=sync)  # fmt: skip
+    sync = services.sync_save(
+        workspace=workspace,
+        user=None,
+        name=sync.name,
+        model=model,
+        destination=destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("seats", "integer", constant=7, custom=True), *MAPPINGS[:2]],
+        options={},
+        sync=sync,
+    )
     ledger = DbLedger(sync)
     before = ledger.row_hashes_among(["ada@example.com", "alan@example.com", "linus@example.com"])
     calls = intercom_emulator.request_count()
@@ -275,17 +317,30 @@ def test_a_rerun_of_an_unchanged_model_is_proven_unchanged_in_two_queries(
     ledger = DbLedger(sync)
     ledger.record_rejection("alan@example.com", "400: try again")
     falls_through({"source_rows": 3, "unchanged": 3})
-    ledger.record_accepted("alan@example.com", payload_hash=ledger.get_many(["alan@example.com"])[
-        "alan@example.com"].payload_hash, destination_id=None, row_hash=ledger.row_hashes_among(
-        ["alan@example.com"])["alan@example.com"])  # fmt: skip
+    ledger.record_accepted(
+        "alan@example.com",
+        payload_hash=ledger.get_many(["alan@example.com"])["alan@example.com"].payload_hash,
+        destination_id=None,
+        row_hash=ledger.row_hashes_among(["alan@example.com"])["alan@example.com"],
+    )
     reads.clear()
     assert sync_preview(workspace=workspace, sync=sync).counts == RunCounts(source_rows=3, unchanged=3)
     assert not reads
 
-    sync = services.sync_save(workspace=workspace, user=None, name=sync.name, model=model, destination=destination,
-                              object_key="user", behavior="upsert", key_column="email", key_identifier="email",
-                              mappings=[*MAPPINGS[:2], m("seats", "integer", constant=7, custom=True)], options={},
-                              sync=sync)  # fmt: skip
+    sync = services.sync_save(
+        workspace=workspace,
+        user=None,
+        name=sync.name,
+        model=model,
+        destination=destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[*MAPPINGS[:2], m("seats", "integer", constant=7, custom=True)],
+        options={},
+        sync=sync,
+    )
     falls_through({"source_rows": 3, "updated": 3})
 
 

@@ -68,16 +68,29 @@ def test_connections_to_reconnect_and_failing_syncs_come_first(
 ):
     warehouse.table("people", "email VARCHAR, name VARCHAR", [("a@example.com", "A")])
     model = warehouse.model("SELECT * FROM people", "email", ["email", "name"])
-    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=[m("name", "string", "name")], name="People")  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name")],
+        name="People",
+    )
     SyncRunFactory(workspace=workspace, sync=sync, status="succeeded", counts={"created": 5})
     SyncRunFactory(
         workspace=workspace, sync=sync, status="partially_failed", counts={"updated": 7, "rejected": 2}
     )
     healthy = SyncFactory(workspace=workspace, name="Companies")
     SyncRunFactory(workspace=workspace, sync=healthy, counts={"unchanged": 40})
-    IntercomConnectionFactory(workspace=workspace, name="Old Intercom", status="needs_reconnect",
-                              status_message="Intercom refused the access token")  # fmt: skip
+    IntercomConnectionFactory(
+        workspace=workspace,
+        name="Old Intercom",
+        status="needs_reconnect",
+        status_message="Intercom refused the access token",
+    )
     html = home(owner_client, workspace)
     attention = html.index("Needs attention")
     assert attention < html.index("Records synced per day") < html.index("<table>")
@@ -110,8 +123,12 @@ def test_no_records_yet_says_so_instead_of_an_empty_chart(owner_client, workspac
 def test_records_per_day_are_summed_by_day_within_the_workspace(workspace):
     sync = SyncFactory(workspace=workspace)
     now = timezone.now()
-    for days_ago, counts in [(0, {"created": 2, "sent": 1}), (0, {"archived": 4, "rejected": 9}),
-                             (3, {"deleted": 5, "unchanged": 100}), (30, {"created": 1000})]:  # fmt: skip
+    for days_ago, counts in [
+        (0, {"created": 2, "sent": 1}),
+        (0, {"archived": 4, "rejected": 9}),
+        (3, {"deleted": 5, "unchanged": 100}),
+        (30, {"created": 1000}),
+    ]:
         run = SyncRunFactory(workspace=workspace, sync=sync, counts=counts)
         SyncRun.objects.for_workspace(workspace).filter(pk=run.pk).update(
             created_at=now - timedelta(days=days_ago)
@@ -132,8 +149,12 @@ def test_next_run_reads_the_schedule_when_there_is_one():
         {"sync": SimpleNamespace(paused=False, next_run_at=in_an_hour, **daily)},
     )
     assert "an hour from now" in scheduled and "Europe/Paris" in scheduled  # the exact time, on hover
-    after = SimpleNamespace(paused=False, next_run_at=None, schedule_kind="after_sync",
-                            schedule_after=SimpleNamespace(name="Companies"))  # fmt: skip
+    after = SimpleNamespace(
+        paused=False,
+        next_run_at=None,
+        schedule_kind="after_sync",
+        schedule_after=SimpleNamespace(name="Companies"),
+    )
     assert "After Companies succeeds" in render_to_string("syncs/includes/next_run.html", {"sync": after})
     manual = render_to_string("syncs/includes/next_run.html", {"sync": SimpleNamespace(paused=False)})
     assert "Manual" in manual

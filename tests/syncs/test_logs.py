@@ -30,8 +30,18 @@ def json_lines():
     handler.addFilter(logs.ContextFilter())
     handler.setFormatter(logs.JsonLines())
     # Earlier tests may have left levels on these loggers: DEBUG for all of them, then back as they were.
-    loggers = [logging.getLogger(name) for name in ("", "apps", "apps.connections.intercom.client", "urllib3",
-                                                    "urllib3.connectionpool", "django", "django.request")]  # fmt: skip
+    loggers = [
+        logging.getLogger(name)
+        for name in (
+            "",
+            "apps",
+            "apps.connections.intercom.client",
+            "urllib3",
+            "urllib3.connectionpool",
+            "django",
+            "django.request",
+        )
+    ]
     levels = [(logger, logger.level, logger.disabled) for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.DEBUG)
@@ -77,8 +87,10 @@ def test_a_full_run_and_requests_log_json_with_their_context_and_no_secret(
 
     # The run: its lines (record threads' included) name it; some came from the Intercom client's threads.
     assert intercom_emulator.request_count(status=500) > 0
-    assert any(line["logger"] == "apps.connections.intercom.client" and line["level"] == "WARNING"
-               for line in run_lines)  # fmt: skip
+    assert any(
+        line["logger"] == "apps.connections.intercom.client" and line["level"] == "WARNING"
+        for line in run_lines
+    )
     for line in run_lines:
         assert (line["workspace"], line["sync_id"], line["run_id"]) == (workspace.pk, sync.pk, run.pk), line
         assert {"time", "level", "logger", "message"} <= line.keys()

@@ -36,9 +36,15 @@ def token(settings):
 
 
 def test_metrics_after_a_run_count_its_run_records_and_intercom_calls(
-    client, workspace, warehouse, destination, intercom_emulator, intercom_workspace, eager_tasks,
+    client,
+    workspace,
+    warehouse,
+    destination,
+    intercom_emulator,
+    intercom_workspace,
+    eager_tasks,
     django_capture_on_commit_callbacks,
-):  # fmt: skip
+):
     intercom_emulator.set_rate_limit(workspace_per_minute=6, window_seconds=0.5)  # 1 call a half second
     sync = people_sync(workspace, warehouse, destination, people(6, bad_every=6))  # 5 good rows, 1 no key
     before = scrape(client)

@@ -15,8 +15,16 @@ pytestmark = pytest.mark.django_db
 def people_sync(workspace, warehouse, destination):
     warehouse.table("people", "email VARCHAR, name VARCHAR", [("ada@example.com", "Ada")])
     model = warehouse.model("SELECT * FROM people", "email", ["email", "name"])
-    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name")],
+    )
     return model, sync
 
 

@@ -61,8 +61,16 @@ def users_sync(workspace, warehouse, destination, rows):
     model = warehouse.model("SELECT * FROM users", "id", USER_NAMES, unique=("email",))
     mappings = [m("email", "string", "email"), m("name", "string", "name", on_null="clear"),
                 m("plan", "string", "plan", custom=True)]  # fmt: skip
-    return make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="id",
-                     key_identifier="external_id", mappings=mappings)  # fmt: skip
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="id",
+        key_identifier="external_id",
+        mappings=mappings,
+    )
 
 
 def test_contacts_keep_or_clear_per_mapping_and_never_send_a_null_email(
@@ -112,11 +120,22 @@ def test_companies_never_send_null_and_keep_their_values(
     model = warehouse.model("SELECT * FROM companies", "company_id", COMPANY_NAMES)
     mappings = [m("name", "string", "name"), m("website", "string", "website"), m("size", "integer", "size"),
                 m("tier", "string", "tier", custom=True)]  # fmt: skip
-    sync = make_sync(workspace, model, destination, object_key="company", behavior="upsert",
-                     key_column="company_id", key_identifier="company_id", mappings=mappings)  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="company",
+        behavior="upsert",
+        key_column="company_id",
+        key_identifier="company_id",
+        mappings=mappings,
+    )
     assert run(workspace, sync).counts["created"] == 1
-    warehouse.table("companies", COMPANY_COLUMNS, [("cmp-1", "Acme Inc", None, None, None),
-                                                   ("cmp-2", None, None, None, None)])  # fmt: skip
+    warehouse.table(
+        "companies",
+        COMPANY_COLUMNS,
+        [("cmp-1", "Acme Inc", None, None, None), ("cmp-2", None, None, None, None)],
+    )
 
     result = run(workspace, sync)
 
@@ -135,12 +154,23 @@ def test_clear_on_a_field_intercom_cannot_clear_is_refused_on_save(workspace, wa
     warehouse.table("users", USER_COLUMNS, [])
     model = warehouse.model("SELECT * FROM users", "id", USER_NAMES, unique=("email",))
     with pytest.raises(Invalid) as refused:
-        make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="id",
-                  key_identifier="external_id", mappings=[m("email", "string", "email", on_null="clear")])  # fmt: skip
+        make_sync(
+            workspace,
+            model,
+            destination,
+            object_key="user",
+            behavior="upsert",
+            key_column="id",
+            key_identifier="external_id",
+            mappings=[m("email", "string", "email", on_null="clear")],
+        )
     assert refused.value.problems == [
-        Problem(Target("email"), "cannot_clear",
-                "Intercom cannot clear “email”: it does not accept null. Choose “Keep Intercom's value”.")
-    ]  # fmt: skip
+        Problem(
+            Target("email"),
+            "cannot_clear",
+            "Intercom cannot clear “email”: it does not accept null. Choose “Keep Intercom's value”.",
+        )
+    ]
 
 
 # --- the mapper and the pages ------------------------------------------------------------------------------
@@ -178,8 +208,10 @@ def test_the_mapper_saves_each_policy_and_the_pages_show_it(
     answer(owner_client, workspace, "preview", {"action": "schedule"})
     sync = Sync.objects.for_workspace(workspace).get()
     assert {x["target"]: x["on_null"] for x in sync.mappings} == {
-        "name": "clear", "plan": "keep", "external_id": "keep"
-    }  # fmt: skip
+        "name": "clear",
+        "plan": "keep",
+        "external_id": "keep",
+    }
     assert "dont_overwrite_with_null" not in sync.options
 
     page = owner_client.get(url("sync_preview", workspace, sync.pk), follow=True).content.decode()
@@ -213,8 +245,9 @@ def test_clear_asked_on_a_field_that_cannot_be_cleared_is_refused_on_its_row(
 
 def test_an_unknown_null_choice_is_an_error_on_its_row(owner_client, workspace, users_model, destination):
     through_behavior(owner_client, workspace, users_model, destination)
-    response = answer(owner_client, workspace, "fields", {"name": "Users", "col:std:name": "name",
-                                                           "null:std:name": "erase"})  # fmt: skip
+    response = answer(
+        owner_client, workspace, "fields", {"name": "Users", "col:std:name": "name", "null:std:name": "erase"}
+    )
     assert response.status_code == 422
     assert (
         rows_of(response)["std:name"].error
@@ -223,8 +256,15 @@ def test_an_unknown_null_choice_is_an_error_on_its_row(owner_client, workspace, 
 
 
 def test_company_fields_offer_no_clear(owner_client, workspace, users_model, destination):
-    through_behavior(owner_client, workspace, users_model, destination, object_key="company",
-                     key_identifier="company_id", key_column="id")  # fmt: skip
+    through_behavior(
+        owner_client,
+        workspace,
+        users_model,
+        destination,
+        object_key="company",
+        key_identifier="company_id",
+        key_column="id",
+    )
     response = owner_client.get(step_url(workspace, "fields"))
     html = response.content.decode()
     assert 'name="null:' not in html
@@ -252,19 +292,39 @@ def test_the_migration_keeps_what_each_sync_sent(workspace):
     user_mappings = [m("email", "string", "email"), m("name", "string", "name"),
                      m("plan", "string", "plan", custom=True), m("role", "string", constant="user")]  # fmt: skip
     company_mappings = [m("website", "string", "website"), m("tier", "string", "tier", custom=True)]
-    kept = old_style(workspace=workspace, object_key="contact", key_identifier="external_id",
-                     mappings=user_mappings, options={"dont_overwrite_with_null": True, "company_id_column": "org"})  # fmt: skip
-    sent = old_style(workspace=workspace, object_key="user", key_identifier="external_id",
-                     mappings=user_mappings, options={"dont_overwrite_with_null": False})  # fmt: skip
-    never_set = old_style(workspace=workspace, object_key="lead", key_identifier="email",
-                          mappings=user_mappings[1:], options={})  # fmt: skip
+    kept = old_style(
+        workspace=workspace,
+        object_key="contact",
+        key_identifier="external_id",
+        mappings=user_mappings,
+        options={"dont_overwrite_with_null": True, "company_id_column": "org"},
+    )
+    sent = old_style(
+        workspace=workspace,
+        object_key="user",
+        key_identifier="external_id",
+        mappings=user_mappings,
+        options={"dont_overwrite_with_null": False},
+    )
+    never_set = old_style(
+        workspace=workspace, object_key="lead", key_identifier="email", mappings=user_mappings[1:], options={}
+    )
     company = old_style(workspace=workspace, mappings=company_mappings, options={})
-    saved_since = SyncFactory(workspace=workspace, object_key="user", key_identifier="external_id",
-                              mappings=[m("name", "string", "name", on_null="keep")])  # fmt: skip
+    saved_since = SyncFactory(
+        workspace=workspace,
+        object_key="user",
+        key_identifier="external_id",
+        mappings=[m("name", "string", "name", on_null="keep")],
+    )
     event_options = {"event": {"contact_column": "who", "contact_key": "user_id", "created_at_column": "at",
                                "event_name": "signed-up"}}  # fmt: skip
-    event = old_style(workspace=workspace, object_key="event", behavior="send", key_identifier="event_id",
-                      options=event_options)  # fmt: skip
+    event = old_style(
+        workspace=workspace,
+        object_key="event",
+        behavior="send",
+        key_identifier="event_id",
+        options=event_options,
+    )
     updated_at = {s.pk: s.updated_at for s in Sync.objects.for_workspace(workspace)}
 
     apply_migration_again("syncs", MIGRATION)

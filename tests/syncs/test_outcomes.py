@@ -39,8 +39,16 @@ def user_sync(workspace, warehouse, destination, rows, *, behavior="upsert", ide
     key_column = {"email": "email", "external_id": "external_id"}[identifier]
     if identifier != "email":
         mappings.append(m("email", "string", "email"))
-    return make_sync(workspace, model, destination, object_key="user", behavior=behavior, key_column=key_column,
-                     key_identifier=identifier, mappings=mappings)  # fmt: skip
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior=behavior,
+        key_column=key_column,
+        key_identifier=identifier,
+        mappings=mappings,
+    )
 
 
 @pytest.fixture
@@ -71,8 +79,9 @@ def outcomes_of(run) -> dict[str, set[str]]:
 # --- the rules, one by one ---------------------------------------------------------------------------
 
 
-def test_every_record_through_is_succeeded(workspace, warehouse, destination, run_now, intercom_emulator,
-                                           intercom_workspace):  # fmt: skip
+def test_every_record_through_is_succeeded(
+    workspace, warehouse, destination, run_now, intercom_emulator, intercom_workspace
+):
     run = run_now(user_sync(workspace, warehouse, destination, people(3)))
     assert counts_of(run) == RunCounts(source_rows=3, created=3, api_calls=3)
     assert run.status == RunStatus.SUCCEEDED, run.first_error
@@ -210,8 +219,9 @@ def test_the_run_page_the_api_and_the_webhook_carry_the_same_counts(
         api.post("/contacts", json={"role": "user", "email": "p1@example.com"})
     rows = people(6, seats={3: "many"}, no_key={5})
     run = run_now(user_sync(workspace, warehouse, destination, rows))
-    assert counts_of(run) == RunCounts(source_rows=6, created=3, updated=1, matched_existing=1, invalid=1,
-                                       rejected=1, api_calls=6)  # fmt: skip
+    assert counts_of(run) == RunCounts(
+        source_rows=6, created=3, updated=1, matched_existing=1, invalid=1, rejected=1, api_calls=6
+    )
 
     webhook = run_event_data(run)["counts"]
     _, secret = api_key_create(workspace=workspace, user=owner, name="Airflow")

@@ -30,10 +30,20 @@ def people(warehouse):
 
 
 def user_sync(workspace, model, destination, behavior="upsert", key="email"):
-    return make_sync(workspace, model, destination, object_key="user", behavior=behavior, key_column=key,
-                     key_identifier="external_id" if key == "id" else key,
-                     mappings=[m("name", "string", "name"), m("plan", "string", "plan", custom=True),
-                               m("signed_up_at", "date", "signed_up")])  # fmt: skip
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior=behavior,
+        key_column=key,
+        key_identifier="external_id" if key == "id" else key,
+        mappings=[
+            m("name", "string", "name"),
+            m("plan", "string", "plan", custom=True),
+            m("signed_up_at", "date", "signed_up"),
+        ],
+    )
 
 
 def test_an_update_shows_each_changed_field_old_and_new_with_dates_as_dates(
@@ -59,8 +69,11 @@ def test_an_update_shows_each_changed_field_old_and_new_with_dates_as_dates(
     assert ["plan custom", "=1+1"] in updates and ["signed_up_at", "2017-07-14 02:40:00 UTC"] in updates
     assert "<b>Linus</b>" not in html
     # The request body, one click away.
-    body = re.search(r'<details class="raw-payload"><summary>Request body</summary><pre class="payload">(.*?)</pre>',
-                     html, re.S)  # fmt: skip
+    body = re.search(
+        r'<details class="raw-payload"><summary>Request body</summary><pre class="payload">(.*?)</pre>',
+        html,
+        re.S,
+    )
     assert body and "&quot;signed_up_at&quot;: 1500000000" in body.group(1)  # the first: the create
 
 
@@ -74,9 +87,14 @@ def test_dates_show_in_the_workspace_time_zone(owner_client, workspace, people, 
 
 
 def test_dates_at_the_ends_of_the_calendar_show_in_utc_where_the_zone_cannot():
-    config = services.engine_config(object_key="user", behavior="upsert", key_column="email",
-                                    key_identifier="email", mappings=[m("signed_up_at", "date", "d")],
-                                    options={})  # fmt: skip
+    config = services.engine_config(
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("signed_up_at", "date", "d")],
+        options={},
+    )
     east = ValueFormatter(config, [], zone_or_utc("Pacific/Kiritimati"))
     west = ValueFormatter(config, [], zone_or_utc("America/New_York"))
     assert east.date(LAST_SECOND).text == "9999-12-31 23:59:59 UTC"
@@ -91,8 +109,16 @@ def test_an_event_preview_shows_the_event_name_contact_time_and_metadata(
 ):
     options = {"event": {"event_name": "signed-up", "contact_column": "email", "contact_key": "email",
                          "created_at_column": "signed_up", "metadata_columns": ["plan", "name"]}}  # fmt: skip
-    sync = make_sync(workspace, people, destination, object_key="event", behavior="send", key_column="id",
-                     key_identifier="event_id", options=options)  # fmt: skip
+    sync = make_sync(
+        workspace,
+        people,
+        destination,
+        object_key="event",
+        behavior="send",
+        key_column="id",
+        key_identifier="event_id",
+        options=options,
+    )
     html = owner_client.get(url("sync_preview", workspace, sync.pk), follow=True).content.decode()
     rows = table_rows(html, "preview-events")
     assert rows[0] == ["Event ID", "Event name", "Contact", "Time", "Metadata"]
@@ -114,8 +140,15 @@ def test_update_only_says_what_skipped_means(owner_client, workspace, people, de
     run_sync(workspace, sync)  # created as an upsert: the ledger knows Ada's and Alan's Intercom ids
     sync.behavior = "update_only"
     sync.save()
-    warehouse.table("people", COLUMNS, [(1, "ada@example.com", "Ada L.", "pro", 1_700_000_000), ALAN,
-                                        (3, "linus@example.com", "Linus", "free", 1_500_000_000)])  # fmt: skip
+    warehouse.table(
+        "people",
+        COLUMNS,
+        [
+            (1, "ada@example.com", "Ada L.", "pro", 1_700_000_000),
+            ALAN,
+            (3, "linus@example.com", "Linus", "free", 1_500_000_000),
+        ],
+    )
     response = owner_client.get(url("sync_preview", workspace, sync.pk), follow=True)
     html = response.content.decode()
     assert "Update Only: contacts not found in Intercom by External ID are skipped, not created." in html
@@ -143,8 +176,15 @@ def test_a_long_value_is_cut_in_the_table_and_whole_in_the_request_body(
 
 
 def test_a_delete_preview_lists_the_records_to_archive(owner_client, workspace, people, destination):
-    sync = make_sync(workspace, people, destination, object_key="user", behavior="delete", key_column="id",
-                     key_identifier="external_id")  # fmt: skip
+    sync = make_sync(
+        workspace,
+        people,
+        destination,
+        object_key="user",
+        behavior="delete",
+        key_column="id",
+        key_identifier="external_id",
+    )
     html = owner_client.get(url("sync_preview", workspace, sync.pk), follow=True).content.decode()
     assert "Records to archive" in html
     rows = table_rows(html)

@@ -257,8 +257,10 @@ def test_the_wizard_previews_its_unsaved_draft_and_a_changed_draft_gets_a_new_pr
     page = owner_client.get(response.url)
     assert page.context["preview"].counts.unchanged == 4 and "Planned operations" in page.content.decode()
     # The same address, once the draft changed (another name), plans the new draft.
-    owner_client.post(reverse("sync_edit_step", args=[workspace.slug, sync.pk, "fields"]),
-                      {"name": "Renamed", "col:std:name": "name", "action": "next"})  # fmt: skip
+    owner_client.post(
+        reverse("sync_edit_step", args=[workspace.slug, sync.pk, "fields"]),
+        {"name": "Renamed", "col:std:name": "name", "action": "next"},
+    )
     again = owner_client.get(response.url)
     assert again.status_code == 302 and again.url != response.url
     assert the_preview(workspace, from_wizard=True).config["name"] == "Renamed"
@@ -277,9 +279,18 @@ def test_a_new_syncs_draft_is_previewed_without_a_saved_sync(owner_client, works
 
 
 def make_draft(sync):
-    return sync.__class__(workspace=sync.workspace, name="Draft", model=sync.model, destination=sync.destination,
-                          object_key=sync.object_key, behavior=sync.behavior, key_column=sync.key_column,
-                          key_identifier=sync.key_identifier, mappings=sync.mappings, options=sync.options)  # fmt: skip
+    return sync.__class__(
+        workspace=sync.workspace,
+        name="Draft",
+        model=sync.model,
+        destination=sync.destination,
+        object_key=sync.object_key,
+        behavior=sync.behavior,
+        key_column=sync.key_column,
+        key_identifier=sync.key_identifier,
+        mappings=sync.mappings,
+        options=sync.options,
+    )
 
 
 @pytest.mark.django_db

@@ -35,12 +35,25 @@ ROWS = [
 
 def user_sync(workspace, warehouse, rows, destination, behavior="upsert"):
     warehouse.table("people", COLUMNS, rows)
-    model = typed(warehouse.model("SELECT * FROM people", "id", NAMES, unique=("email", "external_id")),
-                  signed_up="integer")  # fmt: skip
-    return make_sync(workspace, model, destination, object_key="user", behavior=behavior, key_column="external_id",
-                     key_identifier="external_id",
-                     mappings=[m("email", "string", "email"), m("name", "string", "name"),
-                               m("seats", "string", "seats", custom=True), m("signed_up_at", "date", "signed_up")])  # fmt: skip
+    model = typed(
+        warehouse.model("SELECT * FROM people", "id", NAMES, unique=("email", "external_id")),
+        signed_up="integer",
+    )
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior=behavior,
+        key_column="external_id",
+        key_identifier="external_id",
+        mappings=[
+            m("email", "string", "email"),
+            m("name", "string", "name"),
+            m("seats", "string", "seats", custom=True),
+            m("signed_up_at", "date", "signed_up"),
+        ],
+    )
 
 
 def search(client, workspace, run, q="", outcome=""):
@@ -215,8 +228,16 @@ def test_an_event_is_found_by_its_contacts_email_and_shown_as_an_event(
     model = typed(warehouse.model("SELECT * FROM people", "id", NAMES), signed_up="integer")
     options = {"event": {"event_name": "signed-up", "contact_column": "email", "contact_key": "email",
                          "created_at_column": "signed_up", "metadata_columns": ["name"]}}  # fmt: skip
-    sync = make_sync(workspace, model, destination, object_key="event", behavior="send", key_column="id",
-                     key_identifier="event_id", options=options)  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="event",
+        behavior="send",
+        key_column="id",
+        key_identifier="event_id",
+        options=options,
+    )
     run = run_sync(workspace, sync)
     assert (
         RunCounts.from_json(run.counts).sent == 1

@@ -32,8 +32,16 @@ def people_sync(workspace, warehouse, destination, rows):
     model = warehouse.model(
         "SELECT * FROM people ORDER BY id", "id", ["id", "email", "name"], unique=("email",)
     )
-    return make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name")],
+    )
 
 
 def kill_worker_of(run, settings):
@@ -171,8 +179,14 @@ def test_rows_proven_unchanged_as_a_whole_are_counted_once_across_slices(workspa
     assert fresh.planned(unchanged_rows(5)) is False
     assert (fresh.counts["source_rows"], fresh.counts["unchanged"], fresh.position) == (5, 5, 5)
     # A later slice: the earlier one got through 3 rows (then the model grew by 2) and counted them.
-    later = SyncRun(workspace=workspace, sync=sync, slices=2, resume_after_rows=3, started_at=timezone.now(),
-                    counts={"source_rows": 3, "unchanged": 3})  # fmt: skip
+    later = SyncRun(
+        workspace=workspace,
+        sync=sync,
+        slices=2,
+        resume_after_rows=3,
+        started_at=timezone.now(),
+        counts={"source_rows": 3, "unchanged": 3},
+    )
     recorder = RunRecorder(later, DbLedger(sync))
     assert recorder.planned(unchanged_rows(5)) is False
     assert (recorder.counts["source_rows"], recorder.counts["unchanged"], recorder.position) == (5, 5, 5)
@@ -213,8 +227,16 @@ def event_sync(workspace, warehouse, destination, n_events, n_people=5):
     )
     options = {"event": {"contact_column": "email", "contact_key": "email", "created_at_column": "happened_at",
                          "event_name": "ordered"}}  # fmt: skip
-    return make_sync(workspace, model, destination, object_key="event", behavior="send", key_column="event_id",
-                     key_identifier="event_id", options=options)  # fmt: skip
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="event",
+        behavior="send",
+        key_column="event_id",
+        key_identifier="event_id",
+        options=options,
+    )
 
 
 def test_events_in_flight_when_a_run_died_are_not_sent_twice(

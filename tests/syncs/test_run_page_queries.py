@@ -16,10 +16,19 @@ OUTCOMES = [RecordOutcome.REJECTED, RecordOutcome.INVALID, RecordOutcome.SKIPPED
 
 def records(run, count: int) -> None:
     RecordResult.objects.bulk_create(
-        (RecordResult(workspace=run.workspace, run=run, key=f"user{i}@example.com", outcome=OUTCOMES[i % 4],
-                      code=f"code_{i % 9}", message=f"reason {i}") for i in range(count)),
+        (
+            RecordResult(
+                workspace=run.workspace,
+                run=run,
+                key=f"user{i}@example.com",
+                outcome=OUTCOMES[i % 4],
+                code=f"code_{i % 9}",
+                message=f"reason {i}",
+            )
+            for i in range(count)
+        ),
         batch_size=2_000,
-    )  # fmt: skip
+    )
 
 
 def queries(client, url: str) -> int:
@@ -59,11 +68,20 @@ def history(sync, key: str, runs: int) -> None:
         for _ in range(runs)
     )
     RecordResult.objects.bulk_create(
-        (RecordResult(workspace=sync.workspace, run=run, key=key, outcome=RecordOutcome.UPDATED,
-                      payload={"email": key, "name": f"Person {n}", "signed_up_at": 1_700_000_000 + n},
-                      destination_id=f"id-{n}", lookup=key) for n, run in enumerate(made)),
+        (
+            RecordResult(
+                workspace=sync.workspace,
+                run=run,
+                key=key,
+                outcome=RecordOutcome.UPDATED,
+                payload={"email": key, "name": f"Person {n}", "signed_up_at": 1_700_000_000 + n},
+                destination_id=f"id-{n}",
+                lookup=key,
+            )
+            for n, run in enumerate(made)
+        ),
         batch_size=2_000,
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("query", ["", "&page=2"])
@@ -74,12 +92,19 @@ def test_the_record_page_costs_the_same_queries_with_10_and_10000_records(owner_
         run = SyncRunFactory(workspace=workspace, counts={"source_rows": n, "rejected": n})
         records(run, n)
         history(run.sync, "user1@example.com", n)
-        LedgerEntry.objects.create(workspace=workspace, sync=run.sync, key="user1@example.com", destination_id="c1",
-                                   synced_at=timezone.now())  # fmt: skip
+        LedgerEntry.objects.create(
+            workspace=workspace,
+            sync=run.sync,
+            key="user1@example.com",
+            destination_id="c1",
+            synced_at=timezone.now(),
+        )
         syncs.append(run.sync)
     owner_client.get(reverse("workspace_home", args=[workspace.slug]))
-    pages = [reverse("sync_record", args=[workspace.slug, sync.pk]) + "?key=user1%40example.com" + query
-             for sync in syncs]  # fmt: skip
+    pages = [
+        reverse("sync_record", args=[workspace.slug, sync.pk]) + "?key=user1%40example.com" + query
+        for sync in syncs
+    ]
     assert queries(owner_client, pages[0]) == queries(owner_client, pages[1])
     html = owner_client.get(pages[1]).content.decode()
     assert (

@@ -9,8 +9,17 @@ pytestmark = pytest.mark.django_db
 def test_run_sync_prints_the_counts(workspace, warehouse, destination, intercom_emulator, capsys):
     warehouse.table("people", "email VARCHAR, name VARCHAR", [("a@example.com", "A"), ("b@example.com", "B")])
     model = warehouse.model("SELECT * FROM people", "email", ["email", "name"])
-    sync = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=[m("name", "string", "name")], name="People")  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name")],
+        name="People",
+    )
     call_command("run_sync", workspace.slug, "People")
     out = capsys.readouterr()
     assert "Succeeded" in out.out and "created" in out.out and "2" in out.out

@@ -21,8 +21,9 @@ RUNS = {
 def runs(workspace):
     made = {}
     for (object_key, behavior), counts in RUNS.items():
-        sync = SyncFactory(workspace=workspace, object_key=object_key, behavior=behavior,
-                           name=f"{object_key} {behavior}")  # fmt: skip
+        sync = SyncFactory(
+            workspace=workspace, object_key=object_key, behavior=behavior, name=f"{object_key} {behavior}"
+        )
         made[behavior] = SyncRunFactory(workspace=workspace, sync=sync, counts=counts)
     return made
 
@@ -31,11 +32,19 @@ def runs(workspace):
     ("behavior", "header", "values"),
     [
         ("send", ["Sent", "Skipped", "Unchanged", "Rejected", "Invalid"], ["5", "0", "2", "0", "0"]),
-        ("delete", ["Archived", "Deleted", "Skipped", "Unchanged", "Rejected", "Invalid"], ["3", "0", "1", "0", "0", "0"]),
-        ("update_only", ["Updated", "Skipped", "Unchanged", "Rejected", "Invalid"], ["1", "2", "0", "0", "0"]),
+        (
+            "delete",
+            ["Archived", "Deleted", "Skipped", "Unchanged", "Rejected", "Invalid"],
+            ["3", "0", "1", "0", "0", "0"],
+        ),
+        (
+            "update_only",
+            ["Updated", "Skipped", "Unchanged", "Rejected", "Invalid"],
+            ["1", "2", "0", "0", "0"],
+        ),
         ("upsert", ["Created", "Updated", "Unchanged", "Rejected", "Invalid"], ["2", "0", "0", "1", "1"]),
     ],
-)  # fmt: skip
+)
 def test_a_syncs_history_has_the_columns_of_its_behavior(
     owner_client, workspace, runs, behavior, header, values
 ):

@@ -32,8 +32,17 @@ def contacts(intercom_emulator, ws):
     return {c.get("email"): c for c in intercom_emulator.contacts(ws.id_code)}
 
 
-def users_sync(workspace, warehouse, destination, *, object_key="user", identifier="email", behavior="upsert",
-               rows=USERS, options=None):  # fmt: skip
+def users_sync(
+    workspace,
+    warehouse,
+    destination,
+    *,
+    object_key="user",
+    identifier="email",
+    behavior="upsert",
+    rows=USERS,
+    options=None,
+):
     warehouse.table("users", USER_COLUMNS, rows)
     model = warehouse.model("SELECT * FROM users", "id", USER_NAMES, unique=("email", "external_id"))
     key_column = {"email": "email", "external_id": "external_id"}[identifier]
@@ -44,8 +53,17 @@ def users_sync(workspace, warehouse, destination, *, object_key="user", identifi
     ]
     if identifier != "email":
         mappings.append(m("email", "string", "email"))
-    return make_sync(workspace, model, destination, object_key=object_key, behavior=behavior,
-                     key_column=key_column, key_identifier=identifier, mappings=mappings, options=options)  # fmt: skip
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key=object_key,
+        behavior=behavior,
+        key_column=key_column,
+        key_identifier=identifier,
+        mappings=mappings,
+        options=options,
+    )
 
 
 @pytest.mark.parametrize(
@@ -147,8 +165,15 @@ def test_delete_archives_contacts(workspace, warehouse, destination, intercom_em
     upsert = users_sync(workspace, warehouse, destination)
     run(workspace, upsert)
     model = upsert.model
-    delete = make_sync(workspace, model, destination, object_key="user", behavior="delete",
-                       key_column="email", key_identifier="email")  # fmt: skip
+    delete = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="delete",
+        key_column="email",
+        key_identifier="email",
+    )
     intercom_emulator.wait_for_search()  # search lags writes, as Intercom's does
     result = run(workspace, delete)
     assert result.counts["archived"] == 3, result.first_error
@@ -161,12 +186,26 @@ def test_delete_archives_contacts(workspace, warehouse, destination, intercom_em
 def test_companies_upsert_and_delete(
     workspace, warehouse, destination, intercom_emulator, intercom_workspace
 ):
-    warehouse.table("companies", "company_id VARCHAR, name VARCHAR, size INTEGER, tier VARCHAR",
-                    [("cmp-1", "Acme", 10, "gold"), ("cmp-2", "Globex", 200, "silver")])  # fmt: skip
+    warehouse.table(
+        "companies",
+        "company_id VARCHAR, name VARCHAR, size INTEGER, tier VARCHAR",
+        [("cmp-1", "Acme", 10, "gold"), ("cmp-2", "Globex", 200, "silver")],
+    )
     model = warehouse.model("SELECT * FROM companies", "company_id", ["company_id", "name", "size", "tier"])
-    sync = make_sync(workspace, model, destination, object_key="company", behavior="upsert", key_column="company_id",
-                     key_identifier="company_id", mappings=[m("name", "string", "name"), m("size", "integer", "size"),
-                                                            m("tier", "string", "tier", custom=True)])  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="company",
+        behavior="upsert",
+        key_column="company_id",
+        key_identifier="company_id",
+        mappings=[
+            m("name", "string", "name"),
+            m("size", "integer", "size"),
+            m("tier", "string", "tier", custom=True),
+        ],
+    )
     result = run(workspace, sync)
     assert result.counts["created"] == 2, result.first_error
     companies = {c["company_id"]: c for c in intercom_emulator.companies(intercom_workspace.id_code)}
@@ -174,8 +213,15 @@ def test_companies_upsert_and_delete(
     calls = intercom_emulator.request_count()
     assert run(workspace, sync).counts["unchanged"] == 2 and intercom_emulator.request_count() == calls
 
-    delete = make_sync(workspace, model, destination, object_key="company", behavior="delete",
-                       key_column="company_id", key_identifier="company_id")  # fmt: skip
+    delete = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="company",
+        behavior="delete",
+        key_column="company_id",
+        key_identifier="company_id",
+    )
     assert run(workspace, delete).counts["deleted"] == 2
 
 
@@ -184,9 +230,19 @@ def test_contacts_are_attached_to_their_company(
 ):
     warehouse.table("companies", "company_id VARCHAR, name VARCHAR", [("cmp-1", "Acme"), ("cmp-2", "Globex")])
     companies = warehouse.model("SELECT * FROM companies", "company_id", ["company_id", "name"])
-    run(workspace, make_sync(workspace, companies, destination, object_key="company", behavior="upsert",
-                             key_column="company_id", key_identifier="company_id",
-                             mappings=[m("name", "string", "name")]))  # fmt: skip
+    run(
+        workspace,
+        make_sync(
+            workspace,
+            companies,
+            destination,
+            object_key="company",
+            behavior="upsert",
+            key_column="company_id",
+            key_identifier="company_id",
+            mappings=[m("name", "string", "name")],
+        ),
+    )
     sync = users_sync(workspace, warehouse, destination, options={"company_id_column": "company"})
     result = run(workspace, sync)
     assert result.status == RunStatus.SUCCEEDED, result.first_error
@@ -197,16 +253,29 @@ def test_contacts_are_attached_to_their_company(
 def test_events_are_sent_once(workspace, warehouse, destination, intercom_emulator, intercom_workspace):
     users = users_sync(workspace, warehouse, destination)
     run(workspace, users)
-    warehouse.table("events", "event_id VARCHAR, email VARCHAR, name VARCHAR, happened_at TIMESTAMP, plan VARCHAR",
-                    [("e1", "ada@example.com", "signed-in", "2026-01-01 10:00:00", "pro"),
-                     ("e2", "alan@example.com", "exported-report", "2026-01-02 11:00:00", "free")])  # fmt: skip
+    warehouse.table(
+        "events",
+        "event_id VARCHAR, email VARCHAR, name VARCHAR, happened_at TIMESTAMP, plan VARCHAR",
+        [
+            ("e1", "ada@example.com", "signed-in", "2026-01-01 10:00:00", "pro"),
+            ("e2", "alan@example.com", "exported-report", "2026-01-02 11:00:00", "free"),
+        ],
+    )
     model = warehouse.model(
         "SELECT * FROM events", "event_id", ["event_id", "email", "name", "happened_at", "plan"]
     )
     options = {"event": {"contact_column": "email", "contact_key": "email", "created_at_column": "happened_at",
                          "event_name_column": "name", "metadata_columns": ["plan"]}}  # fmt: skip
-    sync = make_sync(workspace, model, destination, object_key="event", behavior="send", key_column="event_id",
-                     key_identifier="event_id", options=options)  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="event",
+        behavior="send",
+        key_column="event_id",
+        key_identifier="event_id",
+        options=options,
+    )
     assert run(workspace, sync).counts["sent"] == 2
     assert run(workspace, sync, full_resync=True).counts["sent"] == 0  # a full resync never resends events
     events = intercom_emulator.events(intercom_workspace.id_code)
@@ -233,8 +302,9 @@ def test_failures_mid_run_are_retried_next_run_and_successes_are_not_resent(
     assert len(contacts(intercom_emulator, intercom_workspace)) == 40
 
 
-def test_a_revoked_token_fails_the_run_and_marks_the_connection(workspace, warehouse, destination, intercom_emulator,
-                                                                 intercom_workspace):  # fmt: skip
+def test_a_revoked_token_fails_the_run_and_marks_the_connection(
+    workspace, warehouse, destination, intercom_emulator, intercom_workspace
+):
     sync = users_sync(workspace, warehouse, destination)
     intercom_emulator.revoke_token(intercom_workspace.token)
     result = run(workspace, sync)
@@ -257,8 +327,16 @@ def test_update_only_and_delete_for_every_contact_object(
     mappings = [m("name", "string", "name")] if behavior == "update_only" else []
     warehouse.table("users", USER_COLUMNS, USERS)
     model = warehouse.model("SELECT * FROM users", "id", USER_NAMES, unique=("email",))
-    sync = make_sync(workspace, model, destination, object_key=object_key, behavior=behavior, key_column="email",
-                     key_identifier="email", mappings=mappings)  # fmt: skip
+    sync = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key=object_key,
+        behavior=behavior,
+        key_column="email",
+        key_identifier="email",
+        mappings=mappings,
+    )
     result = run(workspace, sync)
     state = contacts(intercom_emulator, intercom_workspace)
     assert set(state) == {"ada@example.com", "alan@example.com"}  # nothing created
@@ -279,15 +357,31 @@ def test_contacts_keyed_by_intercom_id_and_permanent_delete(
         ]
     warehouse.table("people", "intercom_id VARCHAR, name VARCHAR", [(ids[0], "First"), (ids[1], "Second")])
     model = warehouse.model("SELECT * FROM people", "intercom_id", ["intercom_id", "name"])
-    upsert = make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="intercom_id",
-                       key_identifier="id", mappings=[m("name", "string", "name")])  # fmt: skip
+    upsert = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="intercom_id",
+        key_identifier="id",
+        mappings=[m("name", "string", "name")],
+    )
     assert run(workspace, upsert).counts["updated"] == 2
     assert {c["name"] for c in contacts(intercom_emulator, intercom_workspace).values()} == {
         "First",
         "Second",
     }
-    delete = make_sync(workspace, model, destination, object_key="user", behavior="delete", key_column="intercom_id",
-                       key_identifier="id", options={"permanent_delete": True})  # fmt: skip
+    delete = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="delete",
+        key_column="intercom_id",
+        key_identifier="id",
+        options={"permanent_delete": True},
+    )
     assert run(workspace, delete).counts["deleted"] == 2
     assert contacts(intercom_emulator, intercom_workspace) == {}
 
@@ -327,12 +421,23 @@ def test_a_custom_attribute_intercom_does_not_have_is_refused_on_save(workspace,
     warehouse.table("users", USER_COLUMNS, USERS)
     model = warehouse.model("SELECT * FROM users", "id", USER_NAMES, unique=("email",))
     with pytest.raises(Invalid) as error:
-        make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                  key_identifier="email", mappings=[m("favourite_colour", "string", "plan", custom=True)])  # fmt: skip
+        make_sync(
+            workspace,
+            model,
+            destination,
+            object_key="user",
+            behavior="upsert",
+            key_column="email",
+            key_identifier="email",
+            mappings=[m("favourite_colour", "string", "plan", custom=True)],
+        )
     assert error.value.problems == [
-        Problem(Target("favourite_colour", custom=True), "unknown_attribute",
-                "Intercom has no custom attribute “favourite_colour” on contacts: create it in the mapper first.")
-    ]  # fmt: skip
+        Problem(
+            Target("favourite_colour", custom=True),
+            "unknown_attribute",
+            "Intercom has no custom attribute “favourite_colour” on contacts: create it in the mapper first.",
+        )
+    ]
 
 
 # transaction=True: the heartbeat is written on the run watch's own database connection, which sees only

@@ -38,14 +38,22 @@ RUN_TIMEOUT = 180.0
 def _people(warehouse: Warehouse, prefix: str, count: int):
     rows = [(f"{prefix}-{n}", f"{prefix}-{n}@example.com", f"Person {prefix}-{n}") for n in range(count)]
     warehouse.table("people", "external_id VARCHAR, email VARCHAR, name VARCHAR", rows)
-    return warehouse.model("SELECT * FROM people", "external_id", ["external_id", "email", "name"],
-                           unique=("email",))  # fmt: skip
+    return warehouse.model(
+        "SELECT * FROM people", "external_id", ["external_id", "email", "name"], unique=("email",)
+    )
 
 
 def _user_sync(workspace, warehouse: Warehouse, destination, prefix: str, count: int):
-    return make_sync(workspace, _people(warehouse, prefix, count), destination, object_key="user",
-                     behavior="upsert", key_column="external_id", key_identifier="external_id",
-                     mappings=[m("email", "string", "email"), m("name", "string", "name")])  # fmt: skip
+    return make_sync(
+        workspace,
+        _people(warehouse, prefix, count),
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="external_id",
+        key_identifier="external_id",
+        mappings=[m("email", "string", "email"), m("name", "string", "name")],
+    )
 
 
 def _warehouse(workspace, tmp_path: Path, name: str) -> Warehouse:
@@ -121,8 +129,10 @@ def test_two_worker_processes_on_one_intercom_workspace_stay_under_its_limit(
     answered = [r["at"] for r in requests if r["workspace"] == intercom_workspace.id_code]
     busiest = _busiest_window(answered, WINDOW)
     refused = sum(1 for r in requests if r["status"] == 429)
-    print(f"\n[2 workers, 1 Intercom workspace] requests={len(answered)} busiest {WINDOW:g}s window={busiest} "
-          f"limit={PER_WINDOW} 429s={refused} overlap={overlap:.1f}s")  # fmt: skip
+    print(
+        f"\n[2 workers, 1 Intercom workspace] requests={len(answered)} busiest {WINDOW:g}s window={busiest} "
+        f"limit={PER_WINDOW} 429s={refused} overlap={overlap:.1f}s"
+    )
     assert busiest <= PER_WINDOW + TOLERANCE
     assert busiest >= PER_WINDOW - TOLERANCE  # the workers did press on the limit: the check could fail
     assert refused <= TOLERANCE

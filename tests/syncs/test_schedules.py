@@ -23,31 +23,58 @@ def runs(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
     ("schedule", "after", "expected"),
     [
         # Every N minutes: a fixed grid counted from 00:00 UTC, strictly after the given moment.
-        (Schedule(ScheduleKind.INTERVAL, every_minutes=15), utc(2025, 1, 6, 9, 7, 30),
-         [utc(2025, 1, 6, 9, 15), utc(2025, 1, 6, 9, 30)]),
-        (Schedule(ScheduleKind.INTERVAL, every_minutes=15), utc(2025, 1, 6, 9, 15),
-         [utc(2025, 1, 6, 9, 30), utc(2025, 1, 6, 9, 45)]),
-        (Schedule(ScheduleKind.INTERVAL, every_minutes=90, timezone="Europe/Paris"), utc(2025, 1, 6, 0, 1),
-         [utc(2025, 1, 6, 1, 30), utc(2025, 1, 6, 3, 0)]),
+        (
+            Schedule(ScheduleKind.INTERVAL, every_minutes=15),
+            utc(2025, 1, 6, 9, 7, 30),
+            [utc(2025, 1, 6, 9, 15), utc(2025, 1, 6, 9, 30)],
+        ),
+        (
+            Schedule(ScheduleKind.INTERVAL, every_minutes=15),
+            utc(2025, 1, 6, 9, 15),
+            [utc(2025, 1, 6, 9, 30), utc(2025, 1, 6, 9, 45)],
+        ),
+        (
+            Schedule(ScheduleKind.INTERVAL, every_minutes=90, timezone="Europe/Paris"),
+            utc(2025, 1, 6, 0, 1),
+            [utc(2025, 1, 6, 1, 30), utc(2025, 1, 6, 3, 0)],
+        ),
         # Hourly at minute 5, in a zone half an hour off UTC.
-        (Schedule(ScheduleKind.HOURLY, minute=5, timezone="Asia/Kolkata"), utc(2025, 1, 6, 10, 0),
-         [utc(2025, 1, 6, 10, 35), utc(2025, 1, 6, 11, 35)]),
+        (
+            Schedule(ScheduleKind.HOURLY, minute=5, timezone="Asia/Kolkata"),
+            utc(2025, 1, 6, 10, 0),
+            [utc(2025, 1, 6, 10, 35), utc(2025, 1, 6, 11, 35)],
+        ),
         # Daily at 09:00 Paris: 08:00 UTC in winter, 07:00 UTC in summer.
-        (Schedule(ScheduleKind.DAILY, at=time(9), timezone="Europe/Paris"), utc(2025, 1, 6, 8, 0),
-         [utc(2025, 1, 7, 8, 0), utc(2025, 1, 8, 8, 0)]),
-        (Schedule(ScheduleKind.DAILY, at=time(9), timezone="Europe/Paris"), utc(2025, 7, 1, 6, 59),
-         [utc(2025, 7, 1, 7, 0), utc(2025, 7, 2, 7, 0)]),
+        (
+            Schedule(ScheduleKind.DAILY, at=time(9), timezone="Europe/Paris"),
+            utc(2025, 1, 6, 8, 0),
+            [utc(2025, 1, 7, 8, 0), utc(2025, 1, 8, 8, 0)],
+        ),
+        (
+            Schedule(ScheduleKind.DAILY, at=time(9), timezone="Europe/Paris"),
+            utc(2025, 7, 1, 6, 59),
+            [utc(2025, 7, 1, 7, 0), utc(2025, 7, 2, 7, 0)],
+        ),
         # Weekly on Monday at 09:30 New York, asked on a Wednesday.
-        (Schedule(ScheduleKind.WEEKLY, weekday=0, at=time(9, 30), timezone="America/New_York"),
-         utc(2025, 1, 8, 12, 0), [utc(2025, 1, 13, 14, 30), utc(2025, 1, 20, 14, 30)]),
+        (
+            Schedule(ScheduleKind.WEEKLY, weekday=0, at=time(9, 30), timezone="America/New_York"),
+            utc(2025, 1, 8, 12, 0),
+            [utc(2025, 1, 13, 14, 30), utc(2025, 1, 20, 14, 30)],
+        ),
         # Weekly on Sunday (cron's day 0).
-        (Schedule(ScheduleKind.WEEKLY, weekday=6, at=time(23, 0), timezone="UTC"), utc(2025, 1, 8),
-         [utc(2025, 1, 12, 23, 0), utc(2025, 1, 19, 23, 0)]),
+        (
+            Schedule(ScheduleKind.WEEKLY, weekday=6, at=time(23, 0), timezone="UTC"),
+            utc(2025, 1, 8),
+            [utc(2025, 1, 12, 23, 0), utc(2025, 1, 19, 23, 0)],
+        ),
         # Cron: 09:00 on weekdays in Tokyo, asked on a Friday after 09:00 there.
-        (Schedule(ScheduleKind.CRON, cron="0 9 * * 1-5", timezone="Asia/Tokyo"), utc(2025, 1, 10, 1, 0),
-         [utc(2025, 1, 13, 0, 0), utc(2025, 1, 14, 0, 0)]),
+        (
+            Schedule(ScheduleKind.CRON, cron="0 9 * * 1-5", timezone="Asia/Tokyo"),
+            utc(2025, 1, 10, 1, 0),
+            [utc(2025, 1, 13, 0, 0), utc(2025, 1, 14, 0, 0)],
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_kind_gives_its_next_runs(schedule, after, expected):
     assert runs(schedule, after, len(expected)) == expected
     assert schedule.next_run(after) == expected[0]
@@ -102,14 +129,22 @@ def test_new_york_spring_forward_and_fall_back():
 def test_hourly_runs_every_real_hour_through_the_repeated_hour():
     schedule = Schedule(ScheduleKind.HOURLY, minute=30, timezone="Europe/Paris")
     got = runs(schedule, utc(2025, 10, 25, 22, 0), 5)  # from 00:00 CEST on the 26th
-    assert got == [utc(2025, 10, 25, 22, 30), utc(2025, 10, 25, 23, 30), utc(2025, 10, 26, 0, 30),
-                   utc(2025, 10, 26, 1, 30), utc(2025, 10, 26, 2, 30)]  # fmt: skip
+    assert got == [
+        utc(2025, 10, 25, 22, 30),
+        utc(2025, 10, 25, 23, 30),
+        utc(2025, 10, 26, 0, 30),
+        utc(2025, 10, 26, 1, 30),
+        utc(2025, 10, 26, 2, 30),
+    ]
 
 
 def test_an_interval_ignores_daylight_saving():
     schedule = Schedule(ScheduleKind.INTERVAL, every_minutes=60, timezone="Europe/Paris")
-    assert runs(schedule, utc(2025, 10, 26, 0, 0), 3) == [utc(2025, 10, 26, 1), utc(2025, 10, 26, 2),
-                                                          utc(2025, 10, 26, 3)]  # fmt: skip
+    assert runs(schedule, utc(2025, 10, 26, 0, 0), 3) == [
+        utc(2025, 10, 26, 1),
+        utc(2025, 10, 26, 2),
+        utc(2025, 10, 26, 3),
+    ]
 
 
 # --- problems -----------------------------------------------------------------------------------------

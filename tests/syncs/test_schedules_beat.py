@@ -63,16 +63,28 @@ SAVED = utc(2025, 1, 6, 9, 7, 30)  # a Monday, 10:07:30 in Paris
     ("schedule", "first", "second"),
     [
         (Schedule(ScheduleKind.INTERVAL, every_minutes=15), utc(2025, 1, 6, 9, 15), utc(2025, 1, 6, 9, 30)),
-        (Schedule(ScheduleKind.HOURLY, minute=45, timezone="Europe/Paris"), utc(2025, 1, 6, 9, 45),
-         utc(2025, 1, 6, 10, 45)),
-        (Schedule(ScheduleKind.DAILY, at=time(8, 0), timezone="Europe/Paris"), utc(2025, 1, 7, 7, 0),
-         utc(2025, 1, 8, 7, 0)),
-        (Schedule(ScheduleKind.WEEKLY, weekday=2, at=time(6, 0), timezone="America/New_York"),
-         utc(2025, 1, 8, 11, 0), utc(2025, 1, 15, 11, 0)),
-        (Schedule(ScheduleKind.CRON, cron="*/20 9-17 * * 1-5", timezone="Europe/Paris"), utc(2025, 1, 6, 9, 20),
-         utc(2025, 1, 6, 9, 40)),
+        (
+            Schedule(ScheduleKind.HOURLY, minute=45, timezone="Europe/Paris"),
+            utc(2025, 1, 6, 9, 45),
+            utc(2025, 1, 6, 10, 45),
+        ),
+        (
+            Schedule(ScheduleKind.DAILY, at=time(8, 0), timezone="Europe/Paris"),
+            utc(2025, 1, 7, 7, 0),
+            utc(2025, 1, 8, 7, 0),
+        ),
+        (
+            Schedule(ScheduleKind.WEEKLY, weekday=2, at=time(6, 0), timezone="America/New_York"),
+            utc(2025, 1, 8, 11, 0),
+            utc(2025, 1, 15, 11, 0),
+        ),
+        (
+            Schedule(ScheduleKind.CRON, cron="*/20 9-17 * * 1-5", timezone="Europe/Paris"),
+            utc(2025, 1, 6, 9, 20),
+            utc(2025, 1, 6, 9, 40),
+        ),
     ],
-)  # fmt: skip
+)
 def test_every_kind_is_queued_when_due_and_not_before(workspace, schedule, first, second):
     sync = scheduled(workspace, schedule, at=SAVED)
     assert sync.next_run_at == first
@@ -94,9 +106,11 @@ def test_manual_and_sequences_are_never_queued_by_the_beat(workspace):
     leader = SyncFactory(workspace=workspace)
     with time_machine.travel(SAVED, tick=False):
         follower = scheduling.sync_schedule_set(
-            workspace=workspace, sync=SyncFactory(workspace=workspace),
-            schedule=Schedule(ScheduleKind.AFTER_SYNC), after=leader,
-        )  # fmt: skip
+            workspace=workspace,
+            sync=SyncFactory(workspace=workspace),
+            schedule=Schedule(ScheduleKind.AFTER_SYNC),
+            after=leader,
+        )
     assert manual.next_run_at is None and follower.next_run_at is None
     assert beat_at(SAVED + timedelta(days=30)) == []
 
@@ -135,8 +149,9 @@ def test_a_paused_sync_is_skipped_and_its_next_time_still_advances(workspace):
 def test_a_due_sync_whose_run_is_still_active_is_skipped_not_queued_twice(workspace):
     sync = scheduled(workspace, Schedule(ScheduleKind.INTERVAL, every_minutes=5), at=utc(2025, 1, 6, 9, 1))
     with time_machine.travel(utc(2025, 1, 6, 9, 4, 50), tick=False):  # alive: a heartbeat within the lease
-        running = SyncRunFactory(workspace=workspace, sync=sync, status=RunStatus.RUNNING,
-                                 heartbeat_at=utc(2025, 1, 6, 9, 4, 50))  # fmt: skip
+        running = SyncRunFactory(
+            workspace=workspace, sync=sync, status=RunStatus.RUNNING, heartbeat_at=utc(2025, 1, 6, 9, 4, 50)
+        )
 
     assert beat_at(utc(2025, 1, 6, 9, 5)) == []
     assert next_run_at(sync) == utc(2025, 1, 6, 9, 10)
@@ -151,12 +166,14 @@ def test_one_pass_serves_every_workspace(workspace):
     mine = scheduled(workspace, Schedule(ScheduleKind.INTERVAL, every_minutes=5), at=utc(2025, 1, 6, 9, 1))
     other = SyncFactory()
     with time_machine.travel(utc(2025, 1, 6, 9, 1), tick=False):
-        scheduling.sync_schedule_set(workspace=other.workspace, sync=other,
-                                     schedule=Schedule(ScheduleKind.INTERVAL, every_minutes=5))  # fmt: skip
+        scheduling.sync_schedule_set(
+            workspace=other.workspace, sync=other, schedule=Schedule(ScheduleKind.INTERVAL, every_minutes=5)
+        )
     runs = beat_at(utc(2025, 1, 6, 9, 5))
     assert {(r.sync_id, r.workspace_id) for r in runs} == {
-        (mine.pk, mine.workspace_id), (other.pk, other.workspace_id)
-    }  # fmt: skip
+        (mine.pk, mine.workspace_id),
+        (other.pk, other.workspace_id),
+    }
 
 
 def test_the_beat_sends_the_pass_every_minute():
@@ -184,8 +201,11 @@ def beat_every_minute(start: datetime, end: datetime, sync: Sync) -> list[dateti
 
 def test_spring_forward_a_skipped_daily_time_runs_once_at_the_jump(workspace):
     # 30 March 2025, Paris: 02:00 → 03:00; 02:30 does not exist. Passes from 01:00 to 04:00 local.
-    sync = scheduled(workspace, Schedule(ScheduleKind.DAILY, at=time(2, 30), timezone="Europe/Paris"),
-                     at=utc(2025, 3, 29, 12))  # fmt: skip
+    sync = scheduled(
+        workspace,
+        Schedule(ScheduleKind.DAILY, at=time(2, 30), timezone="Europe/Paris"),
+        at=utc(2025, 3, 29, 12),
+    )
     queued = beat_every_minute(utc(2025, 3, 30, 0, 0), utc(2025, 3, 30, 2, 0), sync)
     assert queued == [utc(2025, 3, 30, 1, 0)]  # 03:00 CEST
     assert next_run_at(sync) == utc(2025, 3, 31, 0, 30)
@@ -193,8 +213,11 @@ def test_spring_forward_a_skipped_daily_time_runs_once_at_the_jump(workspace):
 
 def test_fall_back_a_repeated_daily_time_runs_once(workspace):
     # 26 October 2025, Paris: 03:00 → 02:00; 02:30 happens twice. Passes from 01:00 CEST to 03:30 CET.
-    sync = scheduled(workspace, Schedule(ScheduleKind.DAILY, at=time(2, 30), timezone="Europe/Paris"),
-                     at=utc(2025, 10, 25, 12))  # fmt: skip
+    sync = scheduled(
+        workspace,
+        Schedule(ScheduleKind.DAILY, at=time(2, 30), timezone="Europe/Paris"),
+        at=utc(2025, 10, 25, 12),
+    )
     queued = beat_every_minute(utc(2025, 10, 25, 23, 0), utc(2025, 10, 26, 2, 30), sync)
     assert queued == [utc(2025, 10, 26, 0, 30)]
     assert next_run_at(sync) == utc(2025, 10, 27, 1, 30)
@@ -207,8 +230,9 @@ def test_fall_back_a_repeated_daily_time_runs_once(workspace):
 def sequence(workspace):
     """leader → follower (after the leader succeeds)."""
     leader, follower = SyncFactory(workspace=workspace), SyncFactory(workspace=workspace)
-    scheduling.sync_schedule_set(workspace=workspace, sync=follower,
-                                 schedule=Schedule(ScheduleKind.AFTER_SYNC), after=leader)  # fmt: skip
+    scheduling.sync_schedule_set(
+        workspace=workspace, sync=follower, schedule=Schedule(ScheduleKind.AFTER_SYNC), after=leader
+    )
     return leader, follower
 
 
@@ -255,8 +279,9 @@ def test_a_follower_still_running_is_not_queued_twice(workspace, sequence):
 def test_a_chain_runs_one_after_the_other(workspace, sequence):
     leader, follower = sequence
     last = SyncFactory(workspace=workspace)
-    scheduling.sync_schedule_set(workspace=workspace, sync=last, schedule=Schedule(ScheduleKind.AFTER_SYNC),
-                                 after=follower)  # fmt: skip
+    scheduling.sync_schedule_set(
+        workspace=workspace, sync=last, schedule=Schedule(ScheduleKind.AFTER_SYNC), after=follower
+    )
     end_run_of(leader, RunStatus.SUCCEEDED)
     assert runs_of(last) == []  # not yet: only after the follower's own run succeeds
     (follower_run,) = runs_of(follower)
@@ -272,11 +297,20 @@ def test_a_real_run_that_succeeds_queues_its_follower(workspace, warehouse, dest
 
     warehouse.table("companies", "id VARCHAR, name VARCHAR", [("c1", "Acme"), ("c2", "Globex")])
     model = warehouse.model("SELECT * FROM companies", "id", ["id", "name"])
-    leader = make_sync(workspace, model, destination, object_key="company", behavior="upsert", key_column="id",
-                       key_identifier="company_id", mappings=[m("name", "string", "name")])  # fmt: skip
+    leader = make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="company",
+        behavior="upsert",
+        key_column="id",
+        key_identifier="company_id",
+        mappings=[m("name", "string", "name")],
+    )
     follower = SyncFactory(workspace=workspace)
-    scheduling.sync_schedule_set(workspace=workspace, sync=follower, schedule=Schedule(ScheduleKind.AFTER_SYNC),
-                                 after=leader)  # fmt: skip
+    scheduling.sync_schedule_set(
+        workspace=workspace, sync=follower, schedule=Schedule(ScheduleKind.AFTER_SYNC), after=leader
+    )
 
     run = sync_run_execute(
         run_id=run_services.sync_run_start(workspace=workspace, sync=leader, enqueue=False).pk
@@ -293,19 +327,22 @@ def test_a_real_run_that_succeeds_queues_its_follower(workspace, warehouse, dest
 def test_a_sync_cannot_follow_itself(workspace):
     sync = SyncFactory(workspace=workspace)
     with pytest.raises(Invalid) as refused:
-        scheduling.sync_schedule_set(workspace=workspace, sync=sync, schedule=Schedule(ScheduleKind.AFTER_SYNC),
-                                     after=sync)  # fmt: skip
+        scheduling.sync_schedule_set(
+            workspace=workspace, sync=sync, schedule=Schedule(ScheduleKind.AFTER_SYNC), after=sync
+        )
     assert "cannot run after itself" in " ".join(refused.value.about("after"))
 
 
 def test_a_loop_of_sequences_is_refused(workspace, sequence):
     leader, follower = sequence
     last = SyncFactory(workspace=workspace, name="Last")
-    scheduling.sync_schedule_set(workspace=workspace, sync=last, schedule=Schedule(ScheduleKind.AFTER_SYNC),
-                                 after=follower)  # fmt: skip
+    scheduling.sync_schedule_set(
+        workspace=workspace, sync=last, schedule=Schedule(ScheduleKind.AFTER_SYNC), after=follower
+    )
     with pytest.raises(Invalid) as refused:
-        scheduling.sync_schedule_set(workspace=workspace, sync=leader,
-                                     schedule=Schedule(ScheduleKind.AFTER_SYNC), after=last)  # fmt: skip
+        scheduling.sync_schedule_set(
+            workspace=workspace, sync=leader, schedule=Schedule(ScheduleKind.AFTER_SYNC), after=last
+        )
     message = " ".join(refused.value.about("after"))
     assert "loop" in message and f"“{leader.name}” → “{follower.name}” → “Last” → “{leader.name}”" in message
     leader.refresh_from_db()
@@ -315,8 +352,9 @@ def test_a_loop_of_sequences_is_refused(workspace, sequence):
 def test_a_sync_of_another_workspace_cannot_be_followed(workspace):
     sync, foreign = SyncFactory(workspace=workspace), SyncFactory()
     with pytest.raises(Invalid) as refused:
-        scheduling.sync_schedule_set(workspace=workspace, sync=sync, schedule=Schedule(ScheduleKind.AFTER_SYNC),
-                                     after=foreign)  # fmt: skip
+        scheduling.sync_schedule_set(
+            workspace=workspace, sync=sync, schedule=Schedule(ScheduleKind.AFTER_SYNC), after=foreign
+        )
     assert refused.value.problems == [
         Problem("after", "invalid_schedule", "There is no such sync in this workspace.")
     ]
@@ -325,9 +363,13 @@ def test_a_sync_of_another_workspace_cannot_be_followed(workspace):
 def test_changing_the_kind_clears_the_settings_it_no_longer_reads(workspace, sequence):
     leader, follower = sequence
     with time_machine.travel(SAVED, tick=False):
-        scheduling.sync_schedule_set(workspace=workspace, sync=follower,
-                                     schedule=Schedule(ScheduleKind.DAILY, at=time(9), timezone="Europe/Paris",
-                                                       every_minutes=5, cron="* * * * *"))  # fmt: skip
+        scheduling.sync_schedule_set(
+            workspace=workspace,
+            sync=follower,
+            schedule=Schedule(
+                ScheduleKind.DAILY, at=time(9), timezone="Europe/Paris", every_minutes=5, cron="* * * * *"
+            ),
+        )
     follower.refresh_from_db()
     assert (follower.schedule_after, follower.schedule_every_minutes, follower.schedule_cron) == (
         None,

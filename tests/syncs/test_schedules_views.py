@@ -82,12 +82,17 @@ def test_save_a_daily_schedule_and_see_the_next_run_on_the_sync_page(owner_clien
     [
         ({"kind": "interval", "every_minutes": "15"}, {"schedule_every_minutes": 15}),
         ({"kind": "hourly", "minute": "30", "timezone": "Asia/Kolkata"}, {"schedule_minute": 30}),
-        ({"kind": "weekly", "weekday": "4", "at": "17:30", "timezone": "America/New_York"},
-         {"schedule_weekday": 4, "schedule_at": time(17, 30)}),
-        ({"kind": "cron", "cron": " 0  9 * * 1-5 ", "timezone": "Europe/Paris"}, {"schedule_cron": "0 9 * * 1-5"}),
+        (
+            {"kind": "weekly", "weekday": "4", "at": "17:30", "timezone": "America/New_York"},
+            {"schedule_weekday": 4, "schedule_at": time(17, 30)},
+        ),
+        (
+            {"kind": "cron", "cron": " 0  9 * * 1-5 ", "timezone": "Europe/Paris"},
+            {"schedule_cron": "0 9 * * 1-5"},
+        ),
         ({"kind": "manual"}, {"next_run_at": None}),
     ],
-)  # fmt: skip
+)
 def test_every_kind_can_be_saved(owner_client, workspace, sync, values, stored):
     response = owner_client.post(url("sync_schedule", workspace, sync.pk), form(**values))
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -156,8 +161,9 @@ def test_a_sync_cannot_follow_itself_through_the_form(owner_client, workspace, s
 
 def test_a_loop_is_refused_through_the_form(owner_client, workspace, sync):
     other = SyncFactory(workspace=workspace, name="Accounts")
-    scheduling.sync_schedule_set(workspace=workspace, sync=other, schedule=Schedule(ScheduleKind.AFTER_SYNC),
-                                 after=sync)  # fmt: skip
+    scheduling.sync_schedule_set(
+        workspace=workspace, sync=other, schedule=Schedule(ScheduleKind.AFTER_SYNC), after=sync
+    )
     response = owner_client.post(
         url("sync_schedule", workspace, sync.pk), form(kind="after_sync", after=other.pk)
     )
@@ -199,8 +205,11 @@ def test_htmx_preview_shows_the_next_runs_without_saving(owner_client, workspace
         url("sync_schedule", workspace, sync.pk), data | {"cron": "0 9 * *"}, headers=HTMX
     )
     assert "Cron expression: A cron expression has five fields" in bad.content.decode()
-    loop = owner_client.post(url("sync_schedule", workspace, sync.pk), data | {"kind": "after_sync", "after": sync.pk},
-                             headers=HTMX)  # fmt: skip
+    loop = owner_client.post(
+        url("sync_schedule", workspace, sync.pk),
+        data | {"kind": "after_sync", "after": sync.pk},
+        headers=HTMX,
+    )
     assert "After this sync succeeds: A sync cannot run after itself" in loop.content.decode()
 
 
@@ -224,8 +233,11 @@ def test_htmx_save_redirects_the_browser(owner_client, workspace, sync):
 
 
 def test_a_viewer_sees_the_schedule_read_only(client, workspace, sync):
-    scheduling.sync_schedule_set(workspace=workspace, sync=sync,
-                                 schedule=Schedule(ScheduleKind.WEEKLY, weekday=0, at=time(9), timezone="Europe/Paris"))  # fmt: skip
+    scheduling.sync_schedule_set(
+        workspace=workspace,
+        sync=sync,
+        schedule=Schedule(ScheduleKind.WEEKLY, weekday=0, at=time(9), timezone="Europe/Paris"),
+    )
     client.force_login(member_of(workspace, Role.VIEWER).user)
     page = client.get(url("sync_schedule", workspace, sync.pk)).content.decode()
     assert "Weekly on Monday at 09:00" in page and "Mon 2 Dec, 09:00 Europe/Paris (in 3 h)" in page
@@ -253,8 +265,11 @@ def test_a_new_schedule_starts_in_the_workspaces_zone_an_existing_one_keeps_its_
     workspace.save()
     page = owner_client.get(url("sync_schedule", workspace, sync.pk)).content.decode()
     assert re.search(r'name="timezone" value="America/New_York"', page)
-    scheduling.sync_schedule_set(workspace=workspace, sync=sync,
-                                 schedule=Schedule(ScheduleKind.DAILY, at=time(9), timezone="Europe/Paris"))  # fmt: skip
+    scheduling.sync_schedule_set(
+        workspace=workspace,
+        sync=sync,
+        schedule=Schedule(ScheduleKind.DAILY, at=time(9), timezone="Europe/Paris"),
+    )
     page = owner_client.get(url("sync_schedule", workspace, sync.pk)).content.decode()
     assert re.search(r'name="timezone" value="Europe/Paris"', page)
 
@@ -273,5 +288,8 @@ def test_the_upgrade_seeds_each_workspaces_zone_from_its_last_saved_schedule(wor
     apply_migration_again("syncs", "0010_seed_workspace_time_zones")
 
     zones = dict(Workspace.objects.values_list("pk", "time_zone"))
-    assert (zones[workspace.pk], zones[manual_only.pk], zones[chosen.pk]) == ("America/New_York", "UTC",
-                                                                             "Asia/Tokyo")  # fmt: skip
+    assert (zones[workspace.pk], zones[manual_only.pk], zones[chosen.pk]) == (
+        "America/New_York",
+        "UTC",
+        "Asia/Tokyo",
+    )

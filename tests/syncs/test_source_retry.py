@@ -99,14 +99,35 @@ def quick_retries(settings):
 
 def pg_sync(workspace, destination, database, port, sql="SELECT id, email, name FROM people"):
     source = SourceConnectionFactory(
-        workspace=workspace, type="postgres",
-        config={"host": "127.0.0.1", "port": port, "database": database, "user": "postgres", "sslmode": "disable"},
+        workspace=workspace,
+        type="postgres",
+        config={
+            "host": "127.0.0.1",
+            "port": port,
+            "database": database,
+            "user": "postgres",
+            "sslmode": "disable",
+        },
         credentials={"password": ""},
-    )  # fmt: skip
-    model = SqlModelFactory(workspace=workspace, source=source, sql=sql, primary_key="id", unique_columns=["email"],
-                            columns=[{"name": c, "db_type": "", "kind": "string"} for c in ("id", "email", "name")])  # fmt: skip
-    return make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
+    )
+    model = SqlModelFactory(
+        workspace=workspace,
+        source=source,
+        sql=sql,
+        primary_key="id",
+        unique_columns=["email"],
+        columns=[{"name": c, "db_type": "", "kind": "string"} for c in ("id", "email", "name")],
+    )
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name")],
+    )
 
 
 def execute(workspace, sync):

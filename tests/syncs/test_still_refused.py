@@ -174,9 +174,15 @@ def test_an_outage_is_never_still_refused(
 
 
 def test_stop_retrying_skips_the_refused_records_until_their_row_changes_and_retry_now_retries_them(
-    workspace, warehouse, destination, run_now, intercom_emulator, intercom_workspace, owner_client,
+    workspace,
+    warehouse,
+    destination,
+    run_now,
+    intercom_emulator,
+    intercom_workspace,
+    owner_client,
     django_capture_on_commit_callbacks,
-):  # fmt: skip
+):
     sync = user_sync(workspace, warehouse, destination, people(3, seats=REFUSED))
     first = run_now(sync)
     assert counts_of(first) == RunCounts(source_rows=3, created=1, rejected=2, api_calls=3)
@@ -205,10 +211,13 @@ def test_stop_retrying_skips_the_refused_records_until_their_row_changes_and_ret
     assert intercom_emulator.request_count() == calls  # not one call
     listed = RecordResult.objects.for_workspace(workspace).filter(run=skipped)
     assert {r.key: (r.outcome, r.code, r.message) for r in listed} == {
-        key: (RecordOutcome.SKIPPED, RETRY_STOPPED,
-              f"Stopped retrying after Intercom refused it: {codes[key]}: {reasons[key]}")
+        key: (
+            RecordOutcome.SKIPPED,
+            RETRY_STOPPED,
+            f"Stopped retrying after Intercom refused it: {codes[key]}: {reasons[key]}",
+        )
         for key in ("p1@example.com", "p2@example.com")
-    }  # fmt: skip
+    }
 
     # Row 2 changes (another payload): sent again, and refused anew; row 1 is still left out.
     warehouse.table("people", COLUMNS, people(3, seats={1: "ten", 2: "five"}))

@@ -114,12 +114,24 @@ def test_json_of_older_versions_reads_with_defaults():
 
 
 def test_null_json_reads_as_no_mappings_and_no_options():
-    config = SyncConfig.from_json(object_key="company", behavior="upsert", key_column="id",
-                                  key_identifier="company_id", mappings=None, options=None)  # fmt: skip
+    config = SyncConfig.from_json(
+        object_key="company",
+        behavior="upsert",
+        key_column="id",
+        key_identifier="company_id",
+        mappings=None,
+        options=None,
+    )
     assert (config.mappings, config.event, config.company_id_column) == ((), None, None)
     # an event sync whose options lost the event still reads, and says what is missing
-    event = SyncConfig.from_json(object_key="event", behavior="send", key_column="id",
-                                 key_identifier="event_id", mappings=[], options={"event": {}})  # fmt: skip
+    event = SyncConfig.from_json(
+        object_key="event",
+        behavior="send",
+        key_column="id",
+        key_identifier="event_id",
+        mappings=[],
+        options={"event": {}},
+    )
     assert event.event is None
     assert [p.code for p in event.validate(["id"])] == ["event_options_required"]
 
@@ -170,15 +182,34 @@ def test_the_write_in_sync_save_is_the_serialisers():
 def test_the_sync_page_shows_old_json_through_the_config(owner_client, workspace):
     """A sync stored by an older version (no custom flag, null policy, unit, first run or contact key)
     shows its fields, company, deletion and event options as the serialiser reads them."""
-    contacts = SyncFactory(workspace=workspace, object_key="user", key_column="id", key_identifier="external_id",
-                           mappings=[{"target": "name", "field_type": "string", "column": "nom <b>"}],
-                           options={"company_id_column": "société"})  # fmt: skip
-    deleting = SyncFactory(workspace=workspace, object_key="contact", behavior="delete", key_column="id",
-                           key_identifier="external_id", mappings=[], options={"permanent_delete": True})  # fmt: skip
-    events = SyncFactory(workspace=workspace, object_key="event", behavior="send", key_column="id",
-                         key_identifier="event_id", mappings=[],
-                         options={"event": {"contact_column": "email", "created_at_column": "at",
-                                            "event_name_column": "kind"}})  # fmt: skip
+    contacts = SyncFactory(
+        workspace=workspace,
+        object_key="user",
+        key_column="id",
+        key_identifier="external_id",
+        mappings=[{"target": "name", "field_type": "string", "column": "nom <b>"}],
+        options={"company_id_column": "société"},
+    )
+    deleting = SyncFactory(
+        workspace=workspace,
+        object_key="contact",
+        behavior="delete",
+        key_column="id",
+        key_identifier="external_id",
+        mappings=[],
+        options={"permanent_delete": True},
+    )
+    events = SyncFactory(
+        workspace=workspace,
+        object_key="event",
+        behavior="send",
+        key_column="id",
+        key_identifier="event_id",
+        mappings=[],
+        options={
+            "event": {"contact_column": "email", "created_at_column": "at", "event_name_column": "kind"}
+        },
+    )
 
     def page(sync):
         return owner_client.get(reverse("sync_detail", args=[workspace.slug, sync.pk])).content.decode()

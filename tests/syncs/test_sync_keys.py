@@ -33,8 +33,16 @@ def email_sync(workspace, warehouse, destination, rows):
     """A User sync matched Email ↔ Email on a model whose key is user_id; email is declared nowhere."""
     warehouse.table("people", COLUMNS, rows)
     model = warehouse.model("SELECT * FROM people", "user_id", ["user_id", "email", "name"])
-    return make_sync(workspace, model, destination, object_key="user", behavior="upsert", key_column="email",
-                     key_identifier="email", mappings=[m("name", "string", "name")])  # fmt: skip
+    return make_sync(
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name")],
+    )
 
 
 def invalid_reasons(run):

@@ -39,9 +39,17 @@ def users_model(warehouse):
 
 @pytest.fixture
 def users_sync(workspace, users_model, destination):
-    return make_sync(workspace, users_model, destination, name="Users to Intercom", object_key="user",
-                     behavior="upsert", key_column="email", key_identifier="email",
-                     mappings=[m("name", "string", "name"), m("plan", "string", "plan", custom=True)])  # fmt: skip
+    return make_sync(
+        workspace,
+        users_model,
+        destination,
+        name="Users to Intercom",
+        object_key="user",
+        behavior="upsert",
+        key_column="email",
+        key_identifier="email",
+        mappings=[m("name", "string", "name"), m("plan", "string", "plan", custom=True)],
+    )
 
 
 def url(name, workspace, *args):
@@ -96,16 +104,33 @@ def answer(client, workspace, step, data, sync=None, **kwargs):
     return client.post(step_url(workspace, step, sync), data, **kwargs)
 
 
-def through_behavior(client, workspace, model, destination, *, object_key="user", behavior="upsert",
-                     key_identifier="email", key_column="email"):  # fmt: skip
+def through_behavior(
+    client,
+    workspace,
+    model,
+    destination,
+    *,
+    object_key="user",
+    behavior="upsert",
+    key_identifier="email",
+    key_column="email",
+):
     client.get(url("sync_create", workspace))
     assert (
         answer(client, workspace, "data", {"source": model.source_id, "model": model.pk}).status_code == 302
     )
-    assert answer(client, workspace, "destination",
-                  {"destination": destination.pk, "object_key": object_key}).status_code == 302  # fmt: skip
-    response = answer(client, workspace, "behavior", {"behavior": behavior, "key_identifier": key_identifier,
-                                                      "key_column": key_column})  # fmt: skip
+    assert (
+        answer(
+            client, workspace, "destination", {"destination": destination.pk, "object_key": object_key}
+        ).status_code
+        == 302
+    )
+    response = answer(
+        client,
+        workspace,
+        "behavior",
+        {"behavior": behavior, "key_identifier": key_identifier, "key_column": key_column},
+    )
     assert response.status_code == 302, response.context["form"].errors
     assert response.url == step_url(workspace, "fields")
 
@@ -131,15 +156,23 @@ def test_the_wizard_from_the_first_question_to_a_queued_run(
     form = owner_client.get(response.url).context["form"]
     assert form["behavior"].value() == "update_only" and form["key_column"].value() == "id"  # recommended
     assert form["key_identifier"].value() == "external_id"
-    answer(owner_client, workspace, "behavior",
-           {"behavior": "upsert", "key_identifier": "email", "key_column": "email"})  # fmt: skip
+    answer(
+        owner_client,
+        workspace,
+        "behavior",
+        {"behavior": "upsert", "key_identifier": "email", "key_column": "email"},
+    )
     page = owner_client.get(step_url(workspace, "fields")).content.decode()
     assert "Which fields should be updated?" in page
     assert 'name="col:std:name"' in page and 'name="col:cus:plan"' in page  # standard + custom attributes
     assert 'name="col:std:email"' not in page  # set by the sync key
     assert 'list="model-columns"' in page and '<option value="seats">string</option>' in page
-    response = answer(owner_client, workspace, "fields", {"name": "Users", "col:std:name": "name",
-                                                           "const:cus:plan": "trial"})  # fmt: skip
+    response = answer(
+        owner_client,
+        workspace,
+        "fields",
+        {"name": "Users", "col:std:name": "name", "const:cus:plan": "trial"},
+    )
     assert response.url == step_url(workspace, "preview")
     preview = owner_client.get(response.url, follow=True)  # to the preview the page started
     assert preview.context["preview"].counts["created"] == 3
@@ -152,8 +185,9 @@ def test_the_wizard_from_the_first_question_to_a_queued_run(
     assert response.url == url("sync_detail", workspace, sync.pk)
     assert sync.name == "Users" and sync.key_column == "email"
     assert {(x["target"], x.get("column"), x.get("constant")) for x in sync.mappings} == {
-        ("name", "name", None), ("plan", None, "trial")
-    }  # fmt: skip
+        ("name", "name", None),
+        ("plan", None, "trial"),
+    }
     assert SyncRun.objects.for_workspace(workspace).get(sync=sync).status == RunStatus.QUEUED
     # The draft is gone: a new sync starts empty.
     assert owner_client.get(step_url(workspace, "preview")).url == step_url(workspace, "data")
@@ -194,8 +228,14 @@ def test_behavior_step_problems_are_next_to_their_field(
     owner_client, workspace, users_model, destination, overrides, field, words
 ):
     object_key = overrides.pop("object_key", "user")
-    through_behavior(owner_client, workspace, users_model, destination, object_key=object_key,
-                     **({"key_identifier": "company_id", "key_column": "id"} if object_key == "company" else {}))  # fmt: skip
+    through_behavior(
+        owner_client,
+        workspace,
+        users_model,
+        destination,
+        object_key=object_key,
+        **({"key_identifier": "company_id", "key_column": "id"} if object_key == "company" else {}),
+    )
     data = {"behavior": "upsert", "key_identifier": "email", "key_column": "email"} | overrides
     if object_key == "company":
         data["key_identifier"] = "company_id"
@@ -208,13 +248,23 @@ def test_htmx_checks_a_step_in_place_and_goes_on_with_a_client_redirect(
     owner_client, workspace, users_model, destination
 ):
     through_behavior(owner_client, workspace, users_model, destination)
-    response = answer(owner_client, workspace, "behavior",
-                      {"behavior": "upsert", "key_identifier": "email", "key_column": "gone"}, headers=HTMX)  # fmt: skip
+    response = answer(
+        owner_client,
+        workspace,
+        "behavior",
+        {"behavior": "upsert", "key_identifier": "email", "key_column": "gone"},
+        headers=HTMX,
+    )
     html = response.content.decode()
     assert response.status_code == 422 and html.lstrip().startswith('<div id="wizard-step">')
     assert "<html" not in html and "has no column “gone”" in html and 'aria-invalid="true"' in html
-    response = answer(owner_client, workspace, "behavior",
-                      {"behavior": "upsert", "key_identifier": "email", "key_column": "email"}, headers=HTMX)  # fmt: skip
+    response = answer(
+        owner_client,
+        workspace,
+        "behavior",
+        {"behavior": "upsert", "key_identifier": "email", "key_column": "email"},
+        headers=HTMX,
+    )
     assert response["HX-Redirect"] == step_url(workspace, "fields")
 
 
@@ -285,8 +335,16 @@ def test_back_keeps_every_step(owner_client, workspace, users_model, destination
 
 
 def test_event_options_problems_are_next_to_the_option(owner_client, workspace, users_model, destination):
-    through_behavior(owner_client, workspace, users_model, destination, object_key="event", behavior="send",
-                     key_identifier="event_id", key_column="id")  # fmt: skip
+    through_behavior(
+        owner_client,
+        workspace,
+        users_model,
+        destination,
+        object_key="event",
+        behavior="send",
+        key_identifier="event_id",
+        key_column="id",
+    )
     data = {"name": "Signups", "opt-event_name": "signed-up", "opt-contact_column": "email",
             "opt-contact_key": "email", "opt-first_run": "skip_existing"}  # fmt: skip
     response = answer(owner_client, workspace, "fields", data)
@@ -316,8 +374,16 @@ def test_permanent_delete_requires_typing_the_name(owner_client, workspace, user
 
 
 def test_companies_say_they_cannot_be_archived(owner_client, workspace, users_model, destination):
-    through_behavior(owner_client, workspace, users_model, destination, object_key="company", behavior="delete",
-                     key_identifier="company_id", key_column="id")  # fmt: skip
+    through_behavior(
+        owner_client,
+        workspace,
+        users_model,
+        destination,
+        object_key="company",
+        behavior="delete",
+        key_identifier="company_id",
+        key_column="id",
+    )
     assert "Companies cannot be archived" in owner_client.get(step_url(workspace, "fields")).content.decode()
 
 
@@ -404,8 +470,16 @@ def test_preview_shows_counts_and_samples_and_writes_nothing(
     client, workspace, users_sync, warehouse, intercom_emulator
 ):
     run_sync(workspace, users_sync)
-    warehouse.table("users", COLUMNS, [(1, "ada@example.com", "Ada L.", "pro", 3), USERS[1],
-                                       (4, "linus@example.com", "Linus", "free", 1), (5, None, "X", "free", 1)])  # fmt: skip
+    warehouse.table(
+        "users",
+        COLUMNS,
+        [
+            (1, "ada@example.com", "Ada L.", "pro", 3),
+            USERS[1],
+            (4, "linus@example.com", "Linus", "free", 1),
+            (5, None, "X", "free", 1),
+        ],
+    )
     ledger = list(LedgerEntry.objects.for_workspace(workspace).values_list("key", "payload_hash"))
     calls = intercom_emulator.request_count()
 
@@ -469,15 +543,20 @@ def test_cancel_a_queued_run(owner_client, workspace, users_sync):
 
 @pytest.fixture
 def failed_run(workspace, users_sync):
-    run = SyncRunFactory(workspace=workspace, sync=users_sync, status=RunStatus.PARTIALLY_FAILED,
-                         counts={"created": 1, "rejected": 2, "invalid": 1})  # fmt: skip
+    run = SyncRunFactory(
+        workspace=workspace,
+        sync=users_sync,
+        status=RunStatus.PARTIALLY_FAILED,
+        counts={"created": 1, "rejected": 2, "invalid": 1},
+    )
     for key, outcome, code, message in [
         ("ada@example.com", "rejected", "parameter_invalid", "Custom attribute 'plan' is of type string"),
         ("alan@example.com", "rejected", "conflict", 'A contact matching those details, "quoted"'),
         ("", "invalid", "invalid", "row 4: id: the sync key is empty"),
     ]:
-        RecordResult.objects.create(workspace=workspace, run=run, key=key, outcome=outcome, code=code,
-                                    message=message)  # fmt: skip
+        RecordResult.objects.create(
+            workspace=workspace, run=run, key=key, outcome=outcome, code=code, message=message
+        )
     return run
 
 
@@ -513,12 +592,19 @@ PLAIN_KEYS = ["ada@example.com", "Zoë 🚀 Ñandú"]
 def test_run_records_csv_opens_formulas_as_text(owner_client, workspace, users_sync):
     run = SyncRunFactory(workspace=workspace, sync=users_sync, status=RunStatus.PARTIALLY_FAILED)
     for key in FORMULA_KEYS + PLAIN_KEYS:
-        RecordResult.objects.create(workspace=workspace, run=run, key=key, outcome="invalid", code="invalid",
-                                    message=f"row 2: email: {key} is not an email address")  # fmt: skip
+        RecordResult.objects.create(
+            workspace=workspace,
+            run=run,
+            key=key,
+            outcome="invalid",
+            code="invalid",
+            message=f"row 2: email: {key} is not an email address",
+        )
     # Intercom's own code and message are data too: a message starting with "=" must not run.
     evil = '=HYPERLINK("http://evil.example","Click")'
-    RecordResult.objects.create(workspace=workspace, run=run, key="grace@example.com", outcome="rejected",
-                                code="+bad", message=evil)  # fmt: skip
+    RecordResult.objects.create(
+        workspace=workspace, run=run, key="grace@example.com", outcome="rejected", code="+bad", message=evil
+    )
     response = owner_client.get(url("run_records_csv", workspace, run.pk))
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))

@@ -80,7 +80,7 @@ def _fetch(connection: Connection) -> dict[str, list[dict]]:
                         "name": a["name"],
                         "data_type": a.get("data_type", "string"),
                         "description": a.get("description") or "",
-                    }  # fmt: skip
+                    }
                     for a in (outcome.body or {}).get("data", [])
                     if a.get("custom") and a.get("api_writable") and not a.get("archived")
                 ),
@@ -102,8 +102,9 @@ def attributes_stale(connection: Connection) -> bool:
     return fetched is None or timezone.now() - fetched > ATTRIBUTES_MAX_AGE
 
 
-def attribute_list(connection: Connection, *, model: str | None = None, refresh: bool = False
-                   ) -> list[CustomAttribute]:  # fmt: skip
+def attribute_list(
+    connection: Connection, *, model: str | None = None, refresh: bool = False
+) -> list[CustomAttribute]:
     """The destination's custom attributes (of one model, or of both), refreshed when stale or asked."""
     if refresh or attributes_stale(connection):
         attributes_refresh(connection)

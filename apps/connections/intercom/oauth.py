@@ -157,8 +157,15 @@ def identify(*, token: str, region: str) -> Identity:
 
 
 @transaction.atomic
-def _save(*, workspace: Workspace, user: User, identity: Identity, token: str, auth: str,
-          connection: Connection | None) -> Connection:  # fmt: skip
+def _save(
+    *,
+    workspace: Workspace,
+    user: User,
+    identity: Identity,
+    token: str,
+    auth: str,
+    connection: Connection | None,
+) -> Connection:
     app = identity.app
     id_code = app.get("id_code", "")
     if connection is None:
@@ -216,15 +223,28 @@ def oauth_complete(*, user: User, params: dict[str, str]) -> tuple[Connection, l
         raise ConnectError("Intercom sent no authorization code. Start again.")
     token = _exchange_code(region=attempt.region, code=params["code"], state=attempt.state)
     identity = identify(token=token, region=attempt.region)
-    connection = _save(workspace=attempt.workspace, user=user, identity=identity, token=token, auth="oauth",
-                       connection=attempt.connection)  # fmt: skip
+    connection = _save(
+        workspace=attempt.workspace,
+        user=user,
+        identity=identity,
+        token=token,
+        auth="oauth",
+        connection=attempt.connection,
+    )
     return connection, identity.notes
 
 
-def token_connect(*, workspace: Workspace, user: User, region: str, token: str,
-                  connection: Connection | None = None) -> tuple[Connection, list[str]]:  # fmt: skip
+def token_connect(
+    *, workspace: Workspace, user: User, region: str, token: str, connection: Connection | None = None
+) -> tuple[Connection, list[str]]:
     """Self-hosters without an OAuth app paste an access token; it is checked with /me the same way."""
     identity = identify(token=token.strip(), region=region)
-    connection = _save(workspace=workspace, user=user, identity=identity, token=token.strip(), auth="token",
-                       connection=connection)  # fmt: skip
+    connection = _save(
+        workspace=workspace,
+        user=user,
+        identity=identity,
+        token=token.strip(),
+        auth="token",
+        connection=connection,
+    )
     return connection, identity.notes

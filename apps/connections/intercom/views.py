@@ -125,8 +125,14 @@ def intercom_attribute_create(request, workspace, destination_id):
     connection = _intercom(workspace, destination_id)
     form = AttributeCreateForm(request.POST)
     if not form.is_valid():
-        return _attributes_card(request, workspace, connection, form=form, status=422,
-                                error="" if request.htmx else "Give the attribute a name, a model and a type.")  # fmt: skip
+        return _attributes_card(
+            request,
+            workspace,
+            connection,
+            form=form,
+            status=422,
+            error="" if request.htmx else "Give the attribute a name, a model and a type.",
+        )
     try:
         created = attributes.attribute_create(connection, **form.cleaned_data)
     except attributes.AttributesUnavailable as error:

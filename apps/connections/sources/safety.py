@@ -142,12 +142,28 @@ def _deepest_nesting(tokens: list) -> int:
 # Keywords that never belong in a read-only query (checked only when the full parser gave up).
 _WRITE_TOKENS = frozenset(
     {
-        TokenType.INSERT, TokenType.UPDATE, TokenType.DELETE, TokenType.MERGE, TokenType.INTO,
-        TokenType.CREATE, TokenType.DROP, TokenType.ALTER, TokenType.COPY, TokenType.COMMAND,
-        TokenType.SET, TokenType.COMMIT, TokenType.ROLLBACK, TokenType.BEGIN, TokenType.TRUNCATE,
-        TokenType.PRAGMA, TokenType.USE, TokenType.GRANT, TokenType.REPLACE, TokenType.LOAD,
+        TokenType.INSERT,
+        TokenType.UPDATE,
+        TokenType.DELETE,
+        TokenType.MERGE,
+        TokenType.INTO,
+        TokenType.CREATE,
+        TokenType.DROP,
+        TokenType.ALTER,
+        TokenType.COPY,
+        TokenType.COMMAND,
+        TokenType.SET,
+        TokenType.COMMIT,
+        TokenType.ROLLBACK,
+        TokenType.BEGIN,
+        TokenType.TRUNCATE,
+        TokenType.PRAGMA,
+        TokenType.USE,
+        TokenType.GRANT,
+        TokenType.REPLACE,
+        TokenType.LOAD,
     }
-)  # fmt: skip
+)
 _QUERY_START_TOKENS = frozenset({TokenType.SELECT, TokenType.WITH, TokenType.VALUES, TokenType.L_PAREN})
 
 

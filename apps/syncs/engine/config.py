@@ -192,8 +192,16 @@ class SyncConfig:
     permanent_delete: bool = False  # Delete on contacts: delete instead of archive (companies always delete)
 
     @classmethod
-    def from_json(cls, *, object_key: str, behavior: str, key_column: str, key_identifier: str,
-                  mappings: list[dict[str, Any]] | None, options: dict[str, Any] | None) -> SyncConfig:  # fmt: skip
+    def from_json(
+        cls,
+        *,
+        object_key: str,
+        behavior: str,
+        key_column: str,
+        key_identifier: str,
+        mappings: list[dict[str, Any]] | None,
+        options: dict[str, Any] | None,
+    ) -> SyncConfig:
         """A sync as stored: its fields, and the JSON of `Sync.mappings` and `Sync.options` (the only reader
         of those columns; a key an older version did not write takes its default)."""
         options = options or {}

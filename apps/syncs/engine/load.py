@@ -198,8 +198,9 @@ class IntercomLoader:
             if isinstance(outcome, Rejected) and outcome.status == 404:
                 # Deleted or archived in Intercom since the last run: create it again, if this sync creates.
                 if not self.creates:
-                    return LoadResult(Outcome.SKIPPED, code="not_found", message=self._not_found(record),
-                                      forget=True)  # fmt: skip
+                    return LoadResult(
+                        Outcome.SKIPPED, code="not_found", message=self._not_found(record), forget=True
+                    )
                 outcome, done = self.client.create_contact(_body(record)), Outcome.CREATED
         elif (lead_id := self._existing_lead(record)) is not None:  # Intercom would take a duplicate lead
             outcome, done = self.client.update_contact(lead_id, _body(record)), Outcome.UPDATED
@@ -240,8 +241,9 @@ class IntercomLoader:
             )
         return f"Update Only: no Intercom contact with {identifier} {record.key}."
 
-    def _attach(self, record: PlannedRecord, contact_id: str | None, *, saved: Outcome | None,
-                attach: bool = True) -> LoadResult:  # fmt: skip
+    def _attach(
+        self, record: PlannedRecord, contact_id: str | None, *, saved: Outcome | None, attach: bool = True
+    ) -> LoadResult:
         """The contact's attachment to its company, when it needs one. `saved`: the contact's outcome when
         its body was just sent (None when only the attachment is sent). A company that cannot be attached
         leaves a warning: the contact itself went through (or was up to date already), and the ledger says

@@ -374,9 +374,16 @@ class _Planner:
             and not self.full_resync
         ):
             known_id = item.key if self.config.key_is_destination_id else entry.destination_id
-            return PlannedRecord(item.key, Operation.UNCHANGED, None, entry.payload_hash, known_id,
-                                 company_id=entry.company_id, row_number=item.row_number,
-                                 row_hash=item.row_hash)  # fmt: skip
+            return PlannedRecord(
+                item.key,
+                Operation.UNCHANGED,
+                None,
+                entry.payload_hash,
+                known_id,
+                company_id=entry.company_id,
+                row_number=item.row_number,
+                row_hash=item.row_hash,
+            )
         try:
             built = self.builder.build(item.row, item.key)
         except InvalidValue as error:

@@ -40,8 +40,10 @@ def source_retry_delay(error: SourceError, attempt: int, waited: float) -> float
     SYNC_SOURCE_RETRY_ATTEMPTS times in all, with a doubling pause, within SYNC_SOURCE_RETRY_SECONDS."""
     if not error.transient or attempt >= settings.SYNC_SOURCE_RETRY_ATTEMPTS:
         return None
-    delay = min(settings.SYNC_SOURCE_RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1),
-                settings.SYNC_SOURCE_RETRY_SECONDS - waited)  # fmt: skip
+    delay = min(
+        settings.SYNC_SOURCE_RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1),
+        settings.SYNC_SOURCE_RETRY_SECONDS - waited,
+    )
     return delay if delay > 0 else None
 
 

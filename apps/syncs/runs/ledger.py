@@ -167,8 +167,10 @@ class DbLedger:
         """The records a user stopped retrying: key → (the payload hash refused, the refusal). One query,
         at the start of a run; runs leave those payloads out until the row changes."""
         rows = self._rows.filter(retry_stopped=True).exclude(rejected_hash="")
-        return {key: (digest, reason) for key, digest, reason in
-                rows.values_list("key", "rejected_hash", "last_rejection")}  # fmt: skip
+        return {
+            key: (digest, reason)
+            for key, digest, reason in rows.values_list("key", "rejected_hash", "last_rejection")
+        }
 
     def record_row_hashes(self, pairs: list[tuple[str, str]]) -> None:
         """Keys planned unchanged whose row now has another fingerprint (a changed configuration, say):

@@ -142,7 +142,7 @@ def sample_tables(sync, preview) -> list[SampleTable]:
             [describe(r) for r in preview.samples[outcome]],
             key_label,
             shows_old=outcome is Outcome.UPDATED,
-        )  # fmt: skip
+        )
         for outcome, label in SAMPLED_OPERATIONS
         if preview.samples.get(outcome)
     ]

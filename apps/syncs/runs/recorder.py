@@ -139,9 +139,13 @@ class RunRecorder:
                 first_refused_in = None
                 self.first_error = self.first_error or f"{record.key}: {message}"
             self._result(
-                record.key, RecordOutcome.REJECTED, result.code, message, payload=record.payload,
+                record.key,
+                RecordOutcome.REJECTED,
+                result.code,
+                message,
+                payload=record.payload,
                 first_refused_in=first_refused_in,
-            )  # fmt: skip
+            )
         elif result.outcome is Outcome.SKIPPED:
             self._result(
                 record.key, RecordOutcome.SKIPPED, result.code, result.message, identified_by=record.payload
@@ -179,13 +183,28 @@ class RunRecorder:
                 f"Only attached to company “{record.company_id}”: the fields were up to date.",
             )
         self._result(
-            record.key, RecordOutcome(result.outcome.value), "", message, payload=payload,
-            destination_id=result.destination_id, already_existed=result.matched_existing,
-        )  # fmt: skip
+            record.key,
+            RecordOutcome(result.outcome.value),
+            "",
+            message,
+            payload=payload,
+            destination_id=result.destination_id,
+            already_existed=result.matched_existing,
+        )
 
-    def _result(self, key: str, outcome: str, code: str, message: str, *, payload: dict | None = None,
-                destination_id: str | None = None, already_existed: bool = False,
-                identified_by: dict | None = None, first_refused_in: int | None = None) -> None:  # fmt: skip
+    def _result(
+        self,
+        key: str,
+        outcome: str,
+        code: str,
+        message: str,
+        *,
+        payload: dict | None = None,
+        destination_id: str | None = None,
+        already_existed: bool = False,
+        identified_by: dict | None = None,
+        first_refused_in: int | None = None,
+    ) -> None:
         """`identified_by`: a body not sent whose identifying values the search finds the record by."""
         self._results.append(
             {

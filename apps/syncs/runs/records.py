@@ -36,8 +36,11 @@ def record_results_insert(rows: list[dict[str, Any]]) -> None:
     if db.vendor != "postgresql":  # the embedded SQLite database: the ORM
         RecordResult.objects.bulk_create(RecordResult(**row) for row in rows)
         return
-    columns = [(f.column, f.db_type(db)) for f in RecordResult._meta.concrete_fields
-               if f.column not in ("id", "created_at")]  # fmt: skip
+    columns = [
+        (f.column, f.db_type(db))
+        for f in RecordResult._meta.concrete_fields
+        if f.column not in ("id", "created_at")
+    ]
     names = ", ".join(f'"{name}"' for name, _ in columns)
     typed = ", ".join(f'"{name}" {kind}' for name, kind in columns)
     with db.cursor() as cursor:

@@ -65,8 +65,9 @@ def run_get(*, workspace: Workspace, run_id: int) -> SyncRun:
     return get_object_or_404(queryset, pk=run_id)
 
 
-def run_record_results(*, workspace: Workspace, run: SyncRun, query: str = "", outcome: str = "",
-                       code: str = "") -> QuerySet:  # fmt: skip
+def run_record_results(
+    *, workspace: Workspace, run: SyncRun, query: str = "", outcome: str = "", code: str = ""
+) -> QuerySet:
     """The run's records (every one it made a call or a decision for, and its warnings), optionally
     narrowed by any identifying value (contains: key, email, external_id, Intercom id…), outcome and code."""
     query, code = _typed(query), _typed(code)
@@ -88,8 +89,9 @@ def _typed(text: str) -> str:
     return text.replace("\x00", "")
 
 
-def run_record_results_page(*, workspace: Workspace, run: SyncRun, query: str = "", outcome: str = "",
-                            code: str = "", page=1) -> Page:  # fmt: skip
+def run_record_results_page(
+    *, workspace: Workspace, run: SyncRun, query: str = "", outcome: str = "", code: str = "", page=1
+) -> Page:
     results = run_record_results(workspace=workspace, run=run, query=query, outcome=outcome, code=code)
     return _page(results, page, RECORDS_PER_PAGE)
 
@@ -128,8 +130,11 @@ def sync_recent_runs_chart(*, workspace: Workspace, sync: Sync, runs: int = CHAR
         values = {name: sum(counts[key] for key in keys) for name, _, keys in RUN_SERIES}
         label = f"Run {run['id']} ({timezone.localtime(run['created_at']):%b %-d %H:%M})"
         columns.append((label, values, run["id"]))
-    shown = [(name, label) for name, label, _ in RUN_SERIES
-             if name in ALWAYS_SHOWN or any(v[name] for _, v, _ in columns)]  # fmt: skip
+    shown = [
+        (name, label)
+        for name, label, _ in RUN_SERIES
+        if name in ALWAYS_SHOWN or any(v[name] for _, v, _ in columns)
+    ]
     return stacked_bars(columns, shown)
 
 
@@ -201,7 +206,7 @@ def sync_record_ledger(*, workspace: Workspace, sync_id: int, key: str) -> dict 
             "company_id",
             "last_rejection",
             "last_rejected_at",
-        )  # fmt: skip
+        )
         .first()
     )
 
@@ -224,6 +229,6 @@ def sync_record_history_page(*, workspace: Workspace, sync: Sync, key: str, page
             "already_existed",
             "created_at",
             run_status=F("run__status"),
-        )  # fmt: skip
+        )
     )
     return _page(results, page, RECORD_RUNS_PER_PAGE)

@@ -54,9 +54,14 @@ def sync_run_start(
         if active is not None:
             raise SyncAlreadyRunning(active)
         run = SyncRun.objects.create(
-            workspace=workspace, sync=sync, trigger=trigger, full_resync=full_resync, triggered_by=user,
-            api_key=api_key, restores=restores,
-        )  # fmt: skip
+            workspace=workspace,
+            sync=sync,
+            trigger=trigger,
+            full_resync=full_resync,
+            triggered_by=user,
+            api_key=api_key,
+            restores=restores,
+        )
         if enqueue:
             execute_sync_run_task.apply_async_on_commit(args=[run.pk])
     return run
@@ -95,7 +100,7 @@ def run_mark_running(*, run: SyncRun, max_running: int | None = None) -> bool:
             heartbeat_at=now,
             slices=F("slices") + 1,
             updated_at=now,
-        )  # fmt: skip
+        )
     run.refresh_from_db()
     if updated and run.slices == 1:
         run_started(run)
@@ -115,7 +120,7 @@ def run_requeue_slice(*, run: SyncRun, counts: RunCounts, resume_after_rows: int
             counts=counts.to_json(),
             resume_after_rows=resume_after_rows,
             updated_at=timezone.now(),
-        )  # fmt: skip
+        )
     )
     if updated:
         execute_sync_run_task.apply_async_on_commit(args=[run.pk])
@@ -177,13 +182,20 @@ def _reap(runs: QuerySet[SyncRun]) -> list[SyncRun]:
         follower = None
         if not sync.paused:
             follower = SyncRun.objects.create(
-                workspace_id=run.workspace_id, sync=sync, trigger=RunTrigger.RECOVERY,
-                full_resync=run.full_resync, continues=run, restores_id=run.restores_id,
-            )  # fmt: skip
+                workspace_id=run.workspace_id,
+                sync=sync,
+                trigger=RunTrigger.RECOVERY,
+                full_resync=run.full_resync,
+                continues=run,
+                restores_id=run.restores_id,
+            )
             execute_sync_run_task.apply_async_on_commit(args=[follower.pk])
             continued.append(follower)
-        message = STALE_RUN_MESSAGE.format(seconds=seconds, next=follower.pk) if follower else (
-            STALE_RUN_PAUSED_MESSAGE.format(seconds=seconds))  # fmt: skip
+        message = (
+            STALE_RUN_MESSAGE.format(seconds=seconds, next=follower.pk)
+            if follower
+            else (STALE_RUN_PAUSED_MESSAGE.format(seconds=seconds))
+        )
         ended = runs.filter(pk=run.pk, status=RunStatus.RUNNING).update(
             status=RunStatus.FAILED,
             finished_at=timezone.now(),
@@ -205,9 +217,11 @@ def runs_reap_stale() -> int:
     cutoff = timezone.now() - timedelta(seconds=seconds)
     runs = SyncRun.objects.across_all_workspaces_unsafe()
     acted = 0
-    for sync_id in runs.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff).values_list(
-        "sync_id", flat=True
-    ).distinct():  # fmt: skip
+    for sync_id in (
+        runs.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+        .values_list("sync_id", flat=True)
+        .distinct()
+    ):
         with transaction.atomic():
             Sync.objects.across_all_workspaces_unsafe().select_for_update().filter(pk=sync_id).first()
             acted += len(_reap(runs.filter(sync_id=sync_id)))
@@ -274,9 +288,12 @@ def sync_run_cancel(*, workspace: Workspace, run: SyncRun, user: User | None = N
     runs = SyncRun.objects.for_workspace(workspace)
     message = cancel_message(user)
     if runs.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.CANCELLED, finished_at=timezone.now(), updated_at=timezone.now(),
-        cancel_requested=True, first_error=message,
-    ):  # fmt: skip
+        status=RunStatus.CANCELLED,
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+        cancel_requested=True,
+        first_error=message,
+    ):
         run_ended(run)
     runs.filter(pk=run.pk, status=RunStatus.RUNNING, cancel_requested=False).update(
         cancel_requested=True, first_error=message, updated_at=timezone.now()
@@ -304,8 +321,14 @@ def sync_run_restore(*, workspace: Workspace, run: SyncRun, user: User | None = 
             f"“{run.sync.name}” cannot create records in Intercom ({run.sync.get_behavior_display()}), so it "
             "cannot restore them. A full resync updates every record Intercom still has and skips the missing ones."
         )
-    return sync_run_start(workspace=workspace, sync=run.sync, trigger=RunTrigger.MANUAL, user=user,
-                          full_resync=True, restores=run)  # fmt: skip
+    return sync_run_start(
+        workspace=workspace,
+        sync=run.sync,
+        trigger=RunTrigger.MANUAL,
+        user=user,
+        full_resync=True,
+        restores=run,
+    )
 
 
 def record_results_purge(*, now: datetime | None = None) -> int:

@@ -211,8 +211,11 @@ def run_detail(request, workspace, run_id):
 
 
 def _record_filters(request) -> dict[str, str]:
-    return {"query": request.GET.get("q", "").strip(), "outcome": request.GET.get("outcome", ""),
-            "code": request.GET.get("code", "").strip()}  # fmt: skip
+    return {
+        "query": request.GET.get("q", "").strip(),
+        "outcome": request.GET.get("outcome", ""),
+        "code": request.GET.get("code", "").strip(),
+    }
 
 
 @workspace_view()

@@ -194,8 +194,10 @@ class DestinationStepForm(forms.Form):
 
     def object_choices(self):
         """The object radios with their notes (rendered by the template)."""
-        return [(radio, OBJECTS[radio.data["value"]], OBJECT_NOTES[radio.data["value"]])
-                for radio in self["object_key"]]  # fmt: skip
+        return [
+            (radio, OBJECTS[radio.data["value"]], OBJECT_NOTES[radio.data["value"]])
+            for radio in self["object_key"]
+        ]
 
 
 # --- step 3: how ---------------------------------------------------------------------------------------
@@ -203,8 +205,9 @@ class DestinationStepForm(forms.Form):
 
 class BehaviorStepForm(forms.Form):
     behavior = forms.ChoiceField(label="Behavior", widget=forms.RadioSelect)
-    key_identifier = forms.ChoiceField(label="Intercom identifier", help_text="The Intercom field that "
-                                       "finds the record.")  # fmt: skip
+    key_identifier = forms.ChoiceField(
+        label="Intercom identifier", help_text="The Intercom field that finds the record."
+    )
     key_column = forms.CharField(
         label="Model column",
         help_text="The model column holding that identifier. Any column works: at every run, rows whose "
@@ -221,8 +224,11 @@ class BehaviorStepForm(forms.Form):
         unique = set(model.unique_keys)
         choices = [("", "Choose a column…")]
         for column in model.columns:
-            note = " · the model's key, recommended" if column["name"] == model.primary_key else (
-                " · unique" if column["name"] in unique else "")  # fmt: skip
+            note = (
+                " · the model's key, recommended"
+                if column["name"] == model.primary_key
+                else (" · unique" if column["name"] in unique else "")
+            )
             choices.append((column["name"], f"{column_label(column)}{note}"))
         current = self.data.get("key_column") if self.is_bound else None
         if current and current not in model.column_names:  # a column the model lost: shown, then refused
@@ -232,8 +238,11 @@ class BehaviorStepForm(forms.Form):
     @classmethod
     def initial_for(cls, obj: IntercomObject, model: SqlModel) -> dict[str, str]:
         behavior = next(b for b in BEHAVIOR_ORDER if b in obj.behaviors)
-        return {"behavior": behavior.value, "key_identifier": RECOMMENDED_IDENTIFIER[obj.key],
-                "key_column": model.primary_key}  # fmt: skip
+        return {
+            "behavior": behavior.value,
+            "key_identifier": RECOMMENDED_IDENTIFIER[obj.key],
+            "key_column": model.primary_key,
+        }
 
     def behavior_choices(self):
         return [(radio, BEHAVIOR_NOTES[radio.data["value"]]) for radio in self["behavior"]]
@@ -242,9 +251,14 @@ class BehaviorStepForm(forms.Form):
         data = super().clean()
         if not all(data.get(k) for k in ("behavior", "key_identifier", "key_column")):
             return data
-        config = engine_config(object_key=self.obj.key, behavior=data["behavior"],
-                               key_column=data["key_column"], key_identifier=data["key_identifier"],
-                               mappings=[], options={})  # fmt: skip
+        config = engine_config(
+            object_key=self.obj.key,
+            behavior=data["behavior"],
+            key_column=data["key_column"],
+            key_identifier=data["key_identifier"],
+            mappings=[],
+            options={},
+        )
         for problem in sync_problems(model=self.model, config=config):
             if problem.subject not in BEHAVIOR_PARTS:
                 continue
@@ -263,8 +277,9 @@ BEHAVIOR_PARTS = (SyncPart.BEHAVIOR, SyncPart.KEY_IDENTIFIER, SyncPart.KEY_COLUM
 
 
 class SyncNameForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Name of the sync",
-                           error_messages={"required": "Give the sync a name."})  # fmt: skip
+    name = forms.CharField(
+        max_length=100, label="Name of the sync", error_messages={"required": "Give the sync a name."}
+    )
 
     def __init__(self, *args, workspace: Workspace, sync: Sync | None = None, **kwargs):
         self.workspace, self.sync = workspace, sync
@@ -291,9 +306,11 @@ class SyncOptionsForm(forms.Form):
     event_name_column = forms.ChoiceField(required=False, label="… or the column holding the event name")
     created_at_column = forms.ChoiceField(required=False, label="Event time column")
     created_at_unit = forms.ChoiceField(
-        required=False, label=date_units.UNIT_QUESTION, choices=date_units.UNIT_CHOICES,
+        required=False,
+        label=date_units.UNIT_QUESTION,
+        choices=date_units.UNIT_CHOICES,
         initial=EpochUnit.SECONDS.value,
-    )  # fmt: skip
+    )
     metadata_columns = forms.MultipleChoiceField(
         required=False,
         label="Metadata columns",
@@ -310,7 +327,7 @@ class SyncOptionsForm(forms.Form):
         choices=[
             (FirstRunMode.SEND_ALL.value, "Send all existing rows"),
             (FirstRunMode.SKIP_EXISTING.value, "Skip rows that exist today (send only new ones)"),
-        ],  # fmt: skip
+        ],
         widget=forms.RadioSelect,
         initial=FirstRunMode.SEND_ALL.value,
     )
@@ -376,8 +393,14 @@ class SyncOptionsForm(forms.Form):
             permanent_delete = object_key in CONTACT_OBJECTS and data["permanent_delete"]
         elif object_key in CONTACT_OBJECTS:
             company_id_column = data["company_id_column"] or None
-        config = SyncConfig(object_key, Behavior(behavior), SyncKey("", ""), company_id_column=company_id_column,
-                            permanent_delete=permanent_delete, event=event)  # fmt: skip
+        config = SyncConfig(
+            object_key,
+            Behavior(behavior),
+            SyncKey("", ""),
+            company_id_column=company_id_column,
+            permanent_delete=permanent_delete,
+            event=event,
+        )
         return config.to_json()[1]
 
 
@@ -389,7 +412,7 @@ def options_initial(config: SyncConfig) -> dict[str, Any]:
         **{
             k: getattr(event, k) or ""
             for k in ("event_name", "event_name_column", "created_at_column", "contact_column")
-        },  # fmt: skip
+        },
         "contact_key": event.contact_key.value if config.event else "",
         "metadata_columns": list(event.metadata_columns),
         "first_run": event.first_run.value,
@@ -460,8 +483,9 @@ class MapperRow:
         ).to_json()
 
 
-def mapper_rows(*, object_key: str, key_identifier: str, attributes: list[CustomAttribute], data=None
-                ) -> list[MapperRow]:  # fmt: skip
+def mapper_rows(
+    *, object_key: str, key_identifier: str, attributes: list[CustomAttribute], data=None
+) -> list[MapperRow]:
     """The object's standard fields (but the one the sync key sets), the destination's custom attributes of
     the object's attribute model, and any attribute the data maps that Intercom does not list; with the
     values of `data` (a POST or a draft)."""
@@ -480,7 +504,7 @@ def mapper_rows(*, object_key: str, key_identifier: str, attributes: list[Custom
                 True,
                 a.description,
                 nullable=obj.custom_attributes_nullable,
-            )  # fmt: skip
+            )
             for a in attributes
             if a.model == obj.attribute_model
         ]
@@ -490,9 +514,17 @@ def mapper_rows(*, object_key: str, key_identifier: str, attributes: list[Custom
         slug = key.split(":", 1)[1] if key.startswith(("col:", "const:")) else ""
         if slug.startswith("cus:") and slug not in known and (data.get(key) or "").strip():
             target = slug[4:]
-            rows.append(MapperRow(target, target, data.get(f"type:{slug}") or "string", True,
-                                  "Not found in Intercom.", missing=True,
-                                  nullable=obj.custom_attributes_nullable))  # fmt: skip
+            rows.append(
+                MapperRow(
+                    target,
+                    target,
+                    data.get(f"type:{slug}") or "string",
+                    True,
+                    "Not found in Intercom.",
+                    missing=True,
+                    nullable=obj.custom_attributes_nullable,
+                )
+            )
             known.add(slug)
     for row in rows:
         row.column = (data.get(f"col:{row.slug}") or "").strip()
@@ -530,18 +562,30 @@ def mapper_data(mappings: tuple[FieldMapping, ...]) -> dict[str, list[str]]:
 class FieldsStep:
     """Step 4: the mapper rows, the per-object options and the sync's name, checked together."""
 
-    def __init__(self, data, *, workspace: Workspace, sync: Sync | None, model: SqlModel, obj: IntercomObject,
-                 behavior: str, key_identifier: str, attributes: list[CustomAttribute]):  # fmt: skip
+    def __init__(
+        self,
+        data,
+        *,
+        workspace: Workspace,
+        sync: Sync | None,
+        model: SqlModel,
+        obj: IntercomObject,
+        behavior: str,
+        key_identifier: str,
+        attributes: list[CustomAttribute],
+    ):
         self.model, self.obj, self.behavior = model, obj, behavior
         self.bound = data is not None
-        self.rows = mapper_rows(object_key=obj.key, key_identifier=key_identifier, attributes=attributes,
-                                data=data)  # fmt: skip
+        self.rows = mapper_rows(
+            object_key=obj.key, key_identifier=key_identifier, attributes=attributes, data=data
+        )
         self.columns = {c["name"]: c for c in model.columns}
         for row in self.rows:
             row.column_kind = self.columns.get(row.column, {}).get("kind") or ""
         default_name = f"{model.name} → Intercom {obj.label}"
-        self.name_form = SyncNameForm(data, workspace=workspace, sync=sync,
-                                      initial={"name": sync.name if sync else default_name})  # fmt: skip
+        self.name_form = SyncNameForm(
+            data, workspace=workspace, sync=sync, initial={"name": sync.name if sync else default_name}
+        )
         self.options = SyncOptionsForm(data, columns=model.columns, sync_name=(data or {}).get("name", ""))
         self.problems: list[str] = []
         self.null_choices = NULL_CHOICES
@@ -569,11 +613,15 @@ class FieldsStep:
         if row.column and row.constant:
             return "Choose a column or a constant value, not both."
         if row.missing and row.mapped:
-            return (f"Intercom has no custom attribute “{row.target}” on {self.obj.attribute_model}s: create "
-                    "it below, or clear this field.")  # fmt: skip
+            return (
+                f"Intercom has no custom attribute “{row.target}” on {self.obj.attribute_model}s: create "
+                "it below, or clear this field."
+            )
         if row.column and row.column not in self.columns:
-            return (f"The model “{self.model.name}” has no column “{row.column}”: choose one of its columns, "
-                    "or clear this field.")  # fmt: skip
+            return (
+                f"The model “{self.model.name}” has no column “{row.column}”: choose one of its columns, "
+                "or clear this field."
+            )
         if row.column:
             return type_mismatch(self.columns[row.column], row.field_type, row.label)
         return ""

@@ -147,9 +147,16 @@ class Wizard:
             return BehaviorStepForm(
                 data, obj=obj, model=model, initial=BehaviorStepForm.initial_for(obj, model)
             )
-        return FieldsStep(data, workspace=ws, sync=self.sync, model=chosen["model"],
-                          obj=OBJECTS[chosen["object_key"]], behavior=chosen["behavior"],
-                          key_identifier=chosen["key_identifier"], attributes=self.attributes())  # fmt: skip
+        return FieldsStep(
+            data,
+            workspace=ws,
+            sync=self.sync,
+            model=chosen["model"],
+            obj=OBJECTS[chosen["object_key"]],
+            behavior=chosen["behavior"],
+            key_identifier=chosen["key_identifier"],
+            attributes=self.attributes(),
+        )
 
     def attributes(self):
         destination = self.chosen["destination"]
@@ -164,8 +171,11 @@ class Wizard:
     def accept(self, step: str, form) -> None:
         """Record what a valid step chose, for the steps after it."""
         if step == "fields":
-            self.chosen |= {"name": form.name_form.cleaned_data["name"], "mappings": form.mappings(),
-                            "options": form.sync_options()}  # fmt: skip
+            self.chosen |= {
+                "name": form.name_form.cleaned_data["name"],
+                "mappings": form.mappings(),
+                "options": form.sync_options(),
+            }
         else:
             self.chosen |= form.cleaned_data
 
@@ -226,11 +236,17 @@ def _step(request, workspace, sync, step):
 def _check_with_engine(wizard, fields: FieldsStep) -> None:
     """The service's own checks of the whole configuration, each placed next to what it concerns."""
     chosen = wizard.chosen
-    config = services.engine_config(object_key=chosen["object_key"], behavior=chosen["behavior"],
-                                    key_column=chosen["key_column"], key_identifier=chosen["key_identifier"],
-                                    mappings=fields.mappings(), options=fields.sync_options())  # fmt: skip
-    problems = services.sync_config_problems(model=chosen["model"], destination=chosen["destination"],
-                                             config=config)  # fmt: skip
+    config = services.engine_config(
+        object_key=chosen["object_key"],
+        behavior=chosen["behavior"],
+        key_column=chosen["key_column"],
+        key_identifier=chosen["key_identifier"],
+        mappings=fields.mappings(),
+        options=fields.sync_options(),
+    )
+    problems = services.sync_config_problems(
+        model=chosen["model"], destination=chosen["destination"], config=config
+    )
     fields.place_problems(problems)
 
 
@@ -246,9 +262,11 @@ def _create_attribute(wizard, data) -> tuple[AttributeInlineForm, str]:
         return inline, ""
     try:
         created = intercom_attributes.attribute_create(
-            wizard.chosen["destination"], name=name, model=OBJECTS[wizard.chosen["object_key"]].attribute_model,
+            wizard.chosen["destination"],
+            name=name,
+            model=OBJECTS[wizard.chosen["object_key"]].attribute_model,
             data_type=inline.cleaned_data["new_attribute_type"],
-        )  # fmt: skip
+        )
     except intercom_attributes.AttributesUnavailable as error:
         inline.add_error("new_attribute_name", str(error))
         return inline, ""
@@ -282,11 +300,19 @@ def _render(request, workspace, sync, step, wizard, context, status=200):
 
 def _draft_sync(workspace, sync, chosen) -> Sync:
     """An unsaved Sync of the draft (for an edited sync, with its id, so the preview diffs its ledger)."""
-    return Sync(pk=sync.pk if sync else None, workspace=workspace, name=chosen["name"], model=chosen["model"],
-                destination=chosen["destination"], object_key=chosen["object_key"],
-                behavior=chosen["behavior"], key_column=chosen["key_column"],
-                key_identifier=chosen["key_identifier"], mappings=chosen["mappings"],
-                options=chosen["options"])  # fmt: skip
+    return Sync(
+        pk=sync.pk if sync else None,
+        workspace=workspace,
+        name=chosen["name"],
+        model=chosen["model"],
+        destination=chosen["destination"],
+        object_key=chosen["object_key"],
+        behavior=chosen["behavior"],
+        key_column=chosen["key_column"],
+        key_identifier=chosen["key_identifier"],
+        mappings=chosen["mappings"],
+        options=chosen["options"],
+    )
 
 
 def _preview(request, workspace, sync, wizard):
@@ -297,11 +323,19 @@ def _preview(request, workspace, sync, wizard):
     if request.method == "POST" and action in ("run", "schedule"):
         try:
             saved = services.sync_save(
-                workspace=workspace, user=request.user, sync=sync, name=chosen["name"], model=chosen["model"],
-                destination=chosen["destination"], object_key=chosen["object_key"],
-                behavior=chosen["behavior"], key_column=chosen["key_column"],
-                key_identifier=chosen["key_identifier"], mappings=chosen["mappings"], options=chosen["options"],
-            )  # fmt: skip
+                workspace=workspace,
+                user=request.user,
+                sync=sync,
+                name=chosen["name"],
+                model=chosen["model"],
+                destination=chosen["destination"],
+                object_key=chosen["object_key"],
+                behavior=chosen["behavior"],
+                key_column=chosen["key_column"],
+                key_identifier=chosen["key_identifier"],
+                mappings=chosen["mappings"],
+                options=chosen["options"],
+            )
         except Invalid as invalid:
             problems = invalid.messages
         else:
@@ -310,8 +344,9 @@ def _preview(request, workspace, sync, wizard):
     draft = _draft_sync(workspace, sync, chosen)
     preview_run = _draft_preview(request, workspace, draft)
     if preview_run is None:  # planned by a worker; this page's own address then shows it as it stands
-        preview_run = preview_runs.preview_start(workspace=workspace, user=request.user, sync=draft,
-                                                 from_wizard=True)  # fmt: skip
+        preview_run = preview_runs.preview_start(
+            workspace=workspace, user=request.user, sync=draft, from_wizard=True
+        )
         if request.method == "GET":
             return redirect(f"{_url(workspace, sync, 'preview')}?preview={preview_run.pk}")
     context = {"draft": draft, "problems": problems} | preview_block(request, preview_run, sync=draft)

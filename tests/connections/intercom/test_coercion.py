@@ -280,8 +280,16 @@ def test_floats_must_be_finite_doubles(value, message):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(True, True), ("yes", True), ("F", False), (0, False), ("1", True), (Decimal("1.0"), True), (" off ", False)],
-)  # fmt: skip
+    [
+        (True, True),
+        ("yes", True),
+        ("F", False),
+        (0, False),
+        ("1", True),
+        (Decimal("1.0"), True),
+        (" off ", False),
+    ],
+)
 def test_booleans(value, expected):
     assert coerce(value, "boolean", column="paid") is expected
 
@@ -362,29 +370,44 @@ def test_emails_are_trimmed_and_kept_as_written(value, expected):
         ("not-an-email", "an email address must have an @-sign"),
         ("a@b", "the part after the @-sign is not valid. It should have a period"),
         ("two@@signs.com", "the part after the @-sign contains invalid characters: '@'"),
-        ("ada lovelace@example.com", "the email address contains invalid characters before the @-sign: SPACE"),
+        (
+            "ada lovelace@example.com",
+            "the email address contains invalid characters before the @-sign: SPACE",
+        ),
         ("ada@exa\tmple.com", "the part after the @-sign contains invalid characters: TAB"),
         ("@example.com", "there must be something before the @-sign"),
         ("ada@", "there must be something after the @-sign"),
         ("ada@example..com", "an email address cannot have two periods in a row"),
-        ("ada\nlovelace@example.com", "the email address contains invalid characters before the @-sign: LINE FEED"),
+        (
+            "ada\nlovelace@example.com",
+            "the email address contains invalid characters before the @-sign: LINE FEED",
+        ),
         ("ada\u00a0lovelace@example.com", "the email address contains unsafe characters: NO-BREAK SPACE"),
         ("ada\u200b@example.com", "the email address contains unsafe characters: ZERO WIDTH SPACE"),
-        ("Ada <ada@example.com>", "a display name and angle brackets around the email address are not permitted here"),
+        (
+            "Ada <ada@example.com>",
+            "a display name and angle brackets around the email address are not permitted here",
+        ),
         ("ada@example.com.", "an email address cannot end with a period"),
-        ("ada@acme.test", "the part after the @-sign is a special-use or reserved name that cannot be used with email"),
+        (
+            "ada@acme.test",
+            "the part after the @-sign is a special-use or reserved name that cannot be used with email",
+        ),
         ("a@" + "b" * 250 + ".com", "the email address is too long after the @-sign (1 character too many)"),
         ("   ", "it is blank"),
         ("", "it is blank"),
     ],
-)  # fmt: skip
+)
 def test_invalid_emails_are_refused_with_the_reason_in_plain_words(value, reason):
     with pytest.raises(CoercionError) as error:
         to_email(value, "email")
     assert str(error.value) == f"email: {shown(value)} is not an email address ({reason})"
 
 
-@pytest.mark.parametrize(("value", "message"), [(42, "email: 42 is not an email address"), (None, "email: NULL is not an email address")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(42, "email: 42 is not an email address"), (None, "email: NULL is not an email address")],
+)
 def test_non_text_is_not_an_email(value, message):
     with pytest.raises(CoercionError, match=f"^{message}$"):
         to_email(value, "email")

@@ -196,8 +196,10 @@ def test_a_bad_pasted_token_is_refused_next_to_the_field(owner_client, workspace
 @pytest.mark.django_db
 def test_test_region_change_reconnect_and_disconnect(owner_client, workspace, intercom):
     acme = intercom.seed_workspace(name="Acme", region="EU")
-    owner_client.post(reverse("intercom_new", args=[workspace.slug]),
-                      {"method": "token", "token-region": "EU", "token-token": acme.token})  # fmt: skip
+    owner_client.post(
+        reverse("intercom_new", args=[workspace.slug]),
+        {"method": "token", "token-region": "EU", "token-token": acme.token},
+    )
     (connection,) = destinations(workspace)
     detail = reverse("intercom_detail", args=[workspace.slug, connection.pk])
     owner_client.post(detail, {"region": "US"})  # the wrong region: the token is refused there
@@ -213,8 +215,10 @@ def test_test_region_change_reconnect_and_disconnect(owner_client, workspace, in
     assert connection.status == "needs_reconnect"
 
     fresh = intercom.add_token(acme.id_code)
-    owner_client.post(reverse("intercom_reconnect", args=[workspace.slug, connection.pk]),
-                      {"method": "token", "token-region": "EU", "token-token": fresh})  # fmt: skip
+    owner_client.post(
+        reverse("intercom_reconnect", args=[workspace.slug, connection.pk]),
+        {"method": "token", "token-region": "EU", "token-token": fresh},
+    )
     connection.refresh_from_db()
     assert connection.status == "connected" and connection.credentials["access_token"] == fresh
 

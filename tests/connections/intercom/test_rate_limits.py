@@ -104,8 +104,15 @@ def test_two_processes_share_the_redis_limiter(
     too_many = intercom_emulator.request_count("GET /me", 429)
     busiest = _max_in_any_window([t for r in reports for t in r["answered_at"]], WINDOW)
     minimum = math.ceil(1000 / PER_WINDOW) - 1
-    _report("redis, 2 processes", calls=1000, http_429=too_many, elapsed=f"{elapsed:.2f}s",
-            minimum=f"{minimum}s", overlap=f"{overlap:.2f}s", busiest_second=busiest)  # fmt: skip
+    _report(
+        "redis, 2 processes",
+        calls=1000,
+        http_429=too_many,
+        elapsed=f"{elapsed:.2f}s",
+        minimum=f"{minimum}s",
+        overlap=f"{overlap:.2f}s",
+        busiest_second=busiest,
+    )
     assert overlap > minimum / 2  # the two processes really ran together
     assert too_many <= HANDFUL
     assert elapsed >= minimum
@@ -162,8 +169,15 @@ def test_a_lowered_limit_is_followed_across_processes(
     adopted = redis.Redis.from_url(settings.REDIS_URL).hget(
         f"{redis_key_prefix}{client_workspace.id_code}", "limit"
     )
-    _report("redis, lowered mid-run", calls=300, after_lowering=after, http_429=too_many,
-            elapsed_after=f"{finished - lowered_at:.2f}s", minimum=f"{minimum}s", adopted=adopted)  # fmt: skip
+    _report(
+        "redis, lowered mid-run",
+        calls=300,
+        after_lowering=after,
+        http_429=too_many,
+        elapsed_after=f"{finished - lowered_at:.2f}s",
+        minimum=f"{minimum}s",
+        adopted=adopted,
+    )
     assert float(adopted) == lowered_window
     assert after > 100  # most calls came after the change
     assert too_many <= HANDFUL
@@ -198,8 +212,14 @@ def test_a_lowered_limit_is_followed_by_threads(make_client, intercom_emulator, 
     too_many = intercom_emulator.request_count("GET /me", 429)
     lowered_window = LOWERED_PER_MINUTE // 6
     minimum = math.ceil(after / lowered_window) - 1
-    _report("local, lowered mid-run", calls=300, after_lowering=after, http_429=too_many,
-            elapsed_after=f"{finished - lowered_at:.2f}s", minimum=f"{minimum}s")  # fmt: skip
+    _report(
+        "local, lowered mid-run",
+        calls=300,
+        after_lowering=after,
+        http_429=too_many,
+        elapsed_after=f"{finished - lowered_at:.2f}s",
+        minimum=f"{minimum}s",
+    )
     assert limiter._state[client_workspace.id_code]["limit"] == lowered_window
     assert after > 100
     assert too_many <= HANDFUL

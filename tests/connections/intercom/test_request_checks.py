@@ -81,7 +81,7 @@ GOOD = [
             "custom_attributes": None,
         },
         id="contact-nullable-fields-null",
-    ),  # fmt: skip
+    ),
     pytest.param(
         K.CREATE_CONTACT,
         {
@@ -91,7 +91,7 @@ GOOD = [
             "custom_attributes": {"bio": "<b>Zoë 日本</b>"},
         },
         id="contact-dirty-but-valid-text",
-    ),  # fmt: skip
+    ),
     pytest.param(
         K.CREATE_CONTACT, {"email": "a@example.com", "custom_attributes": {}}, id="contact-empty-map"
     ),
@@ -348,7 +348,7 @@ def test_which_standard_fields_take_null():
         for key in ("contact", "lead", "user")
         for kind in KINDS_OF_OBJECT[key]
         for name in contact_fields
-    }  # fmt: skip
+    }
     assert nullable == expected
     assert is_nullable(K.CREATE_CONTACT, "custom_attributes")
     assert not is_nullable(K.UPSERT_COMPANY, "custom_attributes")

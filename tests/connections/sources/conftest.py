@@ -284,13 +284,39 @@ def secure_postgres():
             ["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, timeout=60
         )
 
-    as_postgres(str(bindir / "initdb"), "-D", str(data), "-U", user, "--pwfile", str(base / "pwfile"),
-                "-A", "scram-sha-256", "--no-sync")  # fmt: skip
+    as_postgres(
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        user,
+        "--pwfile",
+        str(base / "pwfile"),
+        "-A",
+        "scram-sha-256",
+        "--no-sync",
+    )
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-keyout", str(data / "server.key"), "-out", str(data / "server.crt")],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(data / "server.key"),
+            "-out",
+            str(data / "server.crt"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     for name in ("server.key", "server.crt"):
         shutil.chown(data / name, "postgres", "postgres")
     os.chmod(data / "server.key", 0o600)

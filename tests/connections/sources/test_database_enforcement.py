@@ -58,9 +58,17 @@ def test_duckdb_refuses_every_attack_without_sqlglot(duckdb_backend, attack):
 
 @pytest.mark.parametrize(
     "name",
-    ["insert", "update", "delete", "drop", "create", "call_writing_procedure", "select_then_drop",
-     "commit_then_delete"],
-)  # fmt: skip
+    [
+        "insert",
+        "update",
+        "delete",
+        "drop",
+        "create",
+        "call_writing_procedure",
+        "select_then_drop",
+        "commit_then_delete",
+    ],
+)
 def test_mysql_refusals_come_from_the_server(mysql_backend, name):
     with pytest.raises(UnsafeQueryError) as refused:
         mysql_backend.make_source()._preview(ATTACKS[name])

@@ -87,14 +87,41 @@ def test_dirty_cells_become_typed_columns_and_values(fake_sheets):
 
     rows = people.preview(sql).rows
     assert rows == [
-        (1, "Zoë 🚀 数据", Decimal("1234.5"), 1200, True, datetime.date(2024, 2, 29),
-         datetime.datetime(2024, 3, 1, 13, 45), "00123", "plain"),
-        (2, None, Decimal("2469.0"), 7, False, datetime.date(2024, 2, 29),
-         datetime.datetime(2024, 3, 2, 8, 0), "01234", None),
-        (3, "O'Brien \"quoted\"", Decimal("0.1"), -12345, True, datetime.date(2024, 1, 5),
-         datetime.datetime(2024, 3, 1, 12, 0), "90210", None),
+        (
+            1,
+            "Zoë 🚀 数据",
+            Decimal("1234.5"),
+            1200,
+            True,
+            datetime.date(2024, 2, 29),
+            datetime.datetime(2024, 3, 1, 13, 45),
+            "00123",
+            "plain",
+        ),
+        (
+            2,
+            None,
+            Decimal("2469.0"),
+            7,
+            False,
+            datetime.date(2024, 2, 29),
+            datetime.datetime(2024, 3, 2, 8, 0),
+            "01234",
+            None,
+        ),
+        (
+            3,
+            'O\'Brien "quoted"',
+            Decimal("0.1"),
+            -12345,
+            True,
+            datetime.date(2024, 1, 5),
+            datetime.datetime(2024, 3, 1, 12, 0),
+            "90210",
+            None,
+        ),
         (4, None, None, None, None, None, None, None, None),
-    ]  # fmt: skip
+    ]
     assert [batch.rows for batch in people.stream(sql)] == [rows]
 
 

@@ -123,13 +123,20 @@ def test_a_preview_session_caps_the_result_at_101_rows(stand_in):
 @pytest.mark.parametrize(
     ("stand_in", "error", "words"),
     [
-        (("390189", "Role 'SYNCLINE_READER' specified in the connect string is not granted to this user."),
-         RoleNotGranted, "GRANT ROLE SYNCLINE_READER TO USER SYNCLINE"),
-        (("390201", "The requested database does not exist or not authorized."), DatabaseNotFound, '"ANALYTICS"'),
+        (
+            ("390189", "Role 'SYNCLINE_READER' specified in the connect string is not granted to this user."),
+            RoleNotGranted,
+            "GRANT ROLE SYNCLINE_READER TO USER SYNCLINE",
+        ),
+        (
+            ("390201", "The requested database does not exist or not authorized."),
+            DatabaseNotFound,
+            '"ANALYTICS"',
+        ),
         (("390144", "JWT token is invalid."), AuthenticationFailed, "ALTER USER SYNCLINE SET RSA_PUBLIC_KEY"),
     ],
     indirect=["stand_in"],
-)  # fmt: skip
+)
 def test_login_errors_say_which_field_and_what_to_do(stand_in, error, words):
     with pytest.raises(error) as failed:
         stand_in.source().test()
@@ -181,10 +188,13 @@ def test_an_account_that_does_not_resolve_is_named():
 
 @pytest.mark.parametrize(
     ("typed", "account"),
-    [("xy12345.eu-west-1", "xy12345.eu-west-1"), ("  MyOrg-Analytics ", "MyOrg-Analytics"),
-     ("https://myorg-analytics.snowflakecomputing.com/console#/", "myorg-analytics"),
-     ("xy12345.us-east-2.aws.snowflakecomputing.com", "xy12345.us-east-2.aws")],
-)  # fmt: skip
+    [
+        ("xy12345.eu-west-1", "xy12345.eu-west-1"),
+        ("  MyOrg-Analytics ", "MyOrg-Analytics"),
+        ("https://myorg-analytics.snowflakecomputing.com/console#/", "myorg-analytics"),
+        ("xy12345.us-east-2.aws.snowflakecomputing.com", "xy12345.us-east-2.aws"),
+    ],
+)
 def test_the_account_identifier_is_read_from_what_users_paste(typed, account):
     assert account_identifier(typed) == account
 
@@ -249,15 +259,27 @@ def test_query_errors_carry_snowflakes_words_and_codes(snowflake_backend):
     )
     located = translate(compile_error, 30)
     assert (located.line, located.column) == (3, 6) and "(line 3, column 6)" in str(located)
-    assert isinstance(translate(ProgrammingError(msg="Statement reached its statement or warehouse timeout "
-                                                 "of 30 second(s) and was canceled.", errno=630), 30), QueryTimeout)  # fmt: skip
+    assert isinstance(
+        translate(
+            ProgrammingError(
+                msg="Statement reached its statement or warehouse timeout of 30 second(s) and was canceled.",
+                errno=630,
+            ),
+            30,
+        ),
+        QueryTimeout,
+    )
     no_warehouse = translate(
         ProgrammingError(msg="No active warehouse selected in the current session.", errno=606), 30
     )
     assert isinstance(no_warehouse, WarehouseUnavailable)
     assert "GRANT USAGE ON WAREHOUSE SYNCLINE_WH TO ROLE SYNCLINE_READER" in str(no_warehouse)
-    second = translate(ProgrammingError(msg="Actual statement count 2 did not match the desired statement count 1.",
-                                        errno=8), 30)  # fmt: skip
+    second = translate(
+        ProgrammingError(
+            msg="Actual statement count 2 did not match the desired statement count 1.", errno=8
+        ),
+        30,
+    )
     assert isinstance(second, UnsafeQueryError) and second.refused_by == "database"
 
 

@@ -344,14 +344,27 @@ def test_an_unchanged_rerun_makes_no_call_and_the_digest_alone_says_so(
     source = SourceConnectionFactory(
         workspace=workspace, type=every_source.name, config=every_source.connection()
     )
-    model = SqlModelFactory(workspace=workspace, source=source, sql=sql, primary_key=email,
-                            columns=[asdict(column) for column in columns])  # fmt: skip
+    model = SqlModelFactory(
+        workspace=workspace,
+        source=source,
+        sql=sql,
+        primary_key=email,
+        columns=[asdict(column) for column in columns],
+    )
     sync = make_sync(
-        workspace, model, destination, object_key="user", behavior="upsert", key_column=email,
+        workspace,
+        model,
+        destination,
+        object_key="user",
+        behavior="upsert",
+        key_column=email,
         key_identifier="email",
-        mappings=[m("name", "string", name), m("plan", "string", plan, custom=True),
-                  m("seats", "integer", seats, custom=True)],
-    )  # fmt: skip
+        mappings=[
+            m("name", "string", name),
+            m("plan", "string", plan, custom=True),
+            m("seats", "integer", seats, custom=True),
+        ],
+    )
     reads = _count_reads(monkeypatch, every_source.name)
 
     first = run(workspace, sync)

@@ -25,20 +25,50 @@ COLUMNS = ["key", "email", "text", "number", "whole", "when", "flag"]
 HEADERS = {"Authorization": "Bearer x", "Intercom-Version": "2.16", "Accept": "application/json"}
 
 HOSTILE_TEXT = st.sampled_from(
-    ["", " ", "\t", "Ada", "=1+1", "+A", "@SUM(A1)", "-2", "<script>alert(1)</script>", "Zoë 🚀 名前",
-     "x" * 5000, "user", "lead", "NULL", "NaN", "1e400", "2024-12-31", "12/31/2024"]
-)  # fmt: skip
+    [
+        "",
+        " ",
+        "\t",
+        "Ada",
+        "=1+1",
+        "+A",
+        "@SUM(A1)",
+        "-2",
+        "<script>alert(1)</script>",
+        "Zoë 🚀 名前",
+        "x" * 5000,
+        "user",
+        "lead",
+        "NULL",
+        "NaN",
+        "1e400",
+        "2024-12-31",
+        "12/31/2024",
+    ]
+)
 HOSTILE_EMAILS = st.sampled_from(
-    ["ada@example.com", " Ada@Example.com\t", "ADA@EXAMPLE.COM", "not-an-email", "a@b", "two@@signs.com",
-     "in side@example.com", "zoë@exämple.com", "", "   "]
-)  # fmt: skip
+    [
+        "ada@example.com",
+        " Ada@Example.com\t",
+        "ADA@EXAMPLE.COM",
+        "not-an-email",
+        "a@b",
+        "two@@signs.com",
+        "in side@example.com",
+        "zoë@exämple.com",
+        "",
+        "   ",
+    ]
+)
 HOSTILE_NUMBERS = st.one_of(
     st.sampled_from([0, -1, 2**31 - 1, 2**31, -(2**31) - 1, 2**63 - 1, 2**63, -(2**63) - 1, 10**309]),
     st.sampled_from([float("nan"), float("inf"), float("-inf"), 1e308, -0.0, 5e-324, 99.5, 1.5e11]),
-    st.sampled_from([Decimal("99.5"), Decimal("1e400"), Decimal("NaN"), Decimal("-0"), Decimal("12345678901234567890")]),
+    st.sampled_from(
+        [Decimal("99.5"), Decimal("1e400"), Decimal("NaN"), Decimal("-0"), Decimal("12345678901234567890")]
+    ),
     st.integers(),
     st.floats(allow_nan=True, allow_infinity=True),
-)  # fmt: skip
+)
 HOSTILE_DATES = st.one_of(
     st.sampled_from([dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59), dt.date(1970, 1, 1)]),
     st.datetimes(timezones=st.one_of(st.none(), st.timezones())),
@@ -66,8 +96,13 @@ def config_for(object_key: str, behavior: Behavior, identifier: str) -> SyncConf
     obj = OBJECTS[object_key]
     key = SyncKey("key", identifier)
     if object_key == "event":
-        event = EventOptions(contact_column="email", contact_key=EventContactKey.EMAIL, created_at_column="when",
-                             event_name="signed-up", metadata_columns=("text", "number", "whole", "flag"))  # fmt: skip
+        event = EventOptions(
+            contact_column="email",
+            contact_key=EventContactKey.EMAIL,
+            created_at_column="when",
+            event_name="signed-up",
+            metadata_columns=("text", "number", "whole", "flag"),
+        )
         return SyncConfig("event", behavior, key, event=event)
     if behavior is Behavior.DELETE:
         return SyncConfig(object_key, behavior, key)

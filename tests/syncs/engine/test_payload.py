@@ -195,8 +195,9 @@ def test_under_clear_a_null_is_sent_exactly_to_the_fields_intercom_lets_clear(ob
         assert payload[field.name] is None
 
 
-@pytest.mark.parametrize(("object_key", "clears"), [("user", True), ("lead", True), ("contact", True),
-                                                    ("company", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("object_key", "clears"), [("user", True), ("lead", True), ("contact", True), ("company", False)]
+)
 def test_custom_attributes_are_cleared_on_contacts_only(object_key, clears):
     identifier = "company_id" if object_key == "company" else "id"
     config = SyncConfig(

@@ -83,8 +83,20 @@ def outcome(records, *, with_row_hash: bool = True) -> Counter:
             out[(r.key, r.operation)] += 1
         else:
             row_hash = r.row_hash if with_row_hash else None
-            out[(r.key, r.operation, repr(r.payload), r.payload_hash, r.destination_id, r.company_id,
-                 repr(r.changes), row_hash, r.row_hash_stale, r.reason)] += 1  # fmt: skip
+            out[
+                (
+                    r.key,
+                    r.operation,
+                    repr(r.payload),
+                    r.payload_hash,
+                    r.destination_id,
+                    r.company_id,
+                    repr(r.changes),
+                    row_hash,
+                    r.row_hash_stale,
+                    r.reason,
+                )
+            ] += 1
     return out
 
 

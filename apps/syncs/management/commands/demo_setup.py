@@ -59,8 +59,15 @@ class Command(BaseCommand):
             source = self._source(workspace, user, warehouse)
             for name, description, key, sql in DEMO_MODELS:
                 if not SqlModel.objects.for_workspace(workspace).filter(name=name).exists():
-                    sql_model_save(workspace=workspace, user=user, name=name, description=description,
-                                   source=source, sql=sql, primary_key=key)  # fmt: skip
+                    sql_model_save(
+                        workspace=workspace,
+                        user=user,
+                        name=name,
+                        description=description,
+                        source=source,
+                        sql=sql,
+                        primary_key=key,
+                    )
         self.stdout.write(f"{DEMO_EMAIL} / {DEMO_PASSWORD} (workspace /w/{workspace.slug}/)")
 
     def _user_and_workspace(self):

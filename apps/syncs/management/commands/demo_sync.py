@@ -109,9 +109,19 @@ class Command(BaseCommand):
         if "email" not in model.unique_columns:
             model.unique_columns = [*model.unique_columns, "email"]
             model.save(update_fields=["unique_columns", "updated_at"])
-        return services.sync_save(workspace=workspace, user=None, name=SYNC_NAME, model=model, destination=connection,
-                                  object_key="user", behavior="upsert", key_column="email", key_identifier="email",
-                                  mappings=MAPPINGS, options={})  # fmt: skip
+        return services.sync_save(
+            workspace=workspace,
+            user=None,
+            name=SYNC_NAME,
+            model=model,
+            destination=connection,
+            object_key="user",
+            behavior="upsert",
+            key_column="email",
+            key_identifier="email",
+            mappings=MAPPINGS,
+            options={},
+        )
 
 
 def _approve_on_consent_page(authorize_url: str) -> dict[str, str]:
