@@ -31,7 +31,7 @@ from apps.connections.models import Connection
 from apps.connections.services import source_adapter
 from apps.connections.sources.base import SourceAdapter
 from apps.models.models import SqlModel
-from apps.syncs.engine.outcomes import RunCounts
+from apps.syncs.engine.outcomes import Outcome, RunCounts
 from apps.syncs.engine.plan import Operation, PlannedRecord
 from apps.syncs.models import PREVIEW_ACTIVE_STATUSES, PreviewStatus, Sync, SyncPreviewRun
 from apps.syncs.runs.preview import SyncPreview, sync_preview
@@ -295,7 +295,7 @@ def _record(stored: dict[str, Any]) -> PlannedRecord:
 
 def _result_json(result: SyncPreview) -> str:
     stored = {
-        "invalid": [_record_json(r) for r in result.invalid],
+        Outcome.INVALID: [_record_json(r) for r in result.invalid],
         "samples": {
             outcome: [_record_json(r) for r in records] for outcome, records in result.samples.items()
         },
@@ -311,7 +311,7 @@ def preview_result(preview: SyncPreviewRun) -> SyncPreview:
     stored = json.loads(preview.result) if preview.result else {}
     return SyncPreview(
         counts=RunCounts.from_json(preview.counts),
-        invalid=[_record(r) for r in stored.get("invalid", [])],
+        invalid=[_record(r) for r in stored.get(Outcome.INVALID, [])],
         samples={
             outcome: [_record(r) for r in records] for outcome, records in stored.get("samples", {}).items()
         },
