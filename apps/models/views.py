@@ -40,6 +40,8 @@ def _preview(form) -> dict:
 def _editor(request, workspace, model=None):
     form = SqlModelForm(request.POST or None, workspace=workspace, model=model)
     context = {"form": form, "model": model}
+    if model is not None and model.dbt_model is not None:
+        context |= {"dbt_model": model.dbt_model, "sql": model.sql}
     if request.method == "POST":
         wants_preview = request.POST.get("action") == "preview"
         if wants_preview:
