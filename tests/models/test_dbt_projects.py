@@ -2,10 +2,12 @@
 making a Syncline model of a dbt model, and what a new manifest does to them (new, changed, missing)."""
 
 import html as htmllib
+import io
 import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -257,3 +259,54 @@ def test_tenant_isolation_and_roles(owner_client, workspace, dbt_warehouse):
     assert client.get(reverse("dbt_projects", args=[workspace.slug])).status_code == 200
     assert upload(client, workspace, dbt_warehouse.source, b"{}").status_code == 403
     assert use(client, workspace, customers).status_code == 403
+
+
+def test_the_command_loads_a_manifest_after_a_dbt_run_and_names_what_is_wrong(
+    workspace, dbt_warehouse, tmp_path
+):
+    path = tmp_path / "manifest.json"
+    path.write_bytes(manifest_bytes(project_models(dbt_warehouse.catalog)))
+    out = io.StringIO()
+    call_command("dbt_manifest_load", workspace.slug, dbt_warehouse.source.name, str(path), stdout=out)
+    assert "Loaded 3 models of the dbt project “jaffle_shop”" in out.getvalue()
+    path.write_text("[]")
+    with pytest.raises(CommandError, match="not a dbt manifest"):
+        call_command("dbt_manifest_load", workspace.slug, str(dbt_warehouse.source.pk), str(path))
+    with pytest.raises(CommandError, match="No warehouse connection 'Nope'"):
+        call_command("dbt_manifest_load", workspace.slug, "Nope", str(path))
+
+
+def test_what_cannot_be_read_or_used_says_why(owner_client, workspace, dbt_warehouse, settings, tmp_path):
+    settings.DBT_PROJECTS_DIR = tmp_path
+    (tmp_path / "target").mkdir()
+    url = reverse("dbt_manifest_load", args=[workspace.slug])
+    source = dbt_warehouse.source
+    for path in ("target", "nothing-here.json"):
+        html = text(owner_client.post(url, {"source": source.pk, "path": path}))
+        assert f"There is no file at {tmp_path / path}." in html
+    both = {"source": source.pk, "path": "x.json", "manifest": SimpleUploadedFile("m.json", b"{}")}
+    assert "Give either a file or a path, not both." in text(owner_client.post(url, both))
+
+    # A manifest without a project name is named by its models' package; an uploaded one cannot be reloaded.
+    without_name = json.loads(manifest_bytes(project_models(dbt_warehouse.catalog)))
+    del without_name["metadata"]["project_name"]
+    upload(owner_client, workspace, source, json.dumps(without_name).encode())
+    project = DbtProject.objects.for_workspace(workspace).get()
+    assert project.project_name == "jaffle_shop" and project.manifest_path == ""
+    response = owner_client.post(
+        reverse("dbt_project_reload", args=[workspace.slug, project.pk]), follow=True
+    )
+    assert "This project&#x27;s manifest was uploaded: upload it again." in response.content.decode()
+
+    # A relation the warehouse does not have: the warehouse's own words, on the form.
+    ghost = project_models(dbt_warehouse.catalog)[0] | {
+        "relation_name": f'"{dbt_warehouse.catalog}"."analytics"."ghost"'
+    }
+    upload(owner_client, workspace, source, manifest_bytes([ghost]))
+    html = text(use(owner_client, workspace, dbt_model(workspace, CUSTOMERS)))
+    assert "The warehouse could not read the relation of customers" in html and "ghost" in html
+    # A dbt model no longer in the manifest cannot be used.
+    upload(owner_client, workspace, source, manifest_bytes([]))
+    html = text(use(owner_client, workspace, dbt_model(workspace, CUSTOMERS)))
+    assert "“customers” is no longer in the dbt project's manifest." in html
+    assert not SqlModel.objects.for_workspace(workspace).exists()

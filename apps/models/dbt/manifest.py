@@ -128,15 +128,14 @@ def _schema_version(url: Any) -> int:
 
 
 def _node(unique_id: str, node: dict[str, Any]) -> DbtNode | None:
-    config = node.get("config") if isinstance(node.get("config"), dict) else {}
-    materialized = _text(config.get("materialized"), 50)
+    materialized = _text(_mapping(node.get("config")).get("materialized"), 50)
     if materialized == "ephemeral":
         return None
     name = _text(node.get("name"), 255)
     if not name:
         raise ManifestError(f"The model “{unique_id[:200]}” in this manifest has no name.")
     version = node.get("version")
-    columns = node.get("columns") if isinstance(node.get("columns"), dict) else {}
+    columns = _mapping(node.get("columns"))
     return DbtNode(
         unique_id=unique_id[:400],
         name=f"{name}_v{version}" if isinstance(version, int | str) and str(version) else name,
@@ -157,6 +156,10 @@ def _node(unique_id: str, node: dict[str, Any]) -> DbtNode | None:
             if isinstance(column, dict)
         ),
     )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any, limit: int) -> str:

@@ -30,7 +30,8 @@ def dbt_projects(request, workspace):
 
 
 def _loaded(request, workspace, result: services.LoadResult):
-    messages.success(request, result.summary)
+    # Models gone from the project stop their syncs: that is news to act on, not a plain success.
+    (messages.warning if result.missing else messages.success)(request, result.summary)
     url = reverse("dbt_projects", args=[workspace.slug])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -85,7 +86,9 @@ def dbt_model_use(request, workspace, dbt_model_id):
                         problem.subject if problem.subject in form.fields else None, problem.message
                     )
             except SourceError as error:
-                form.add_error(None, f"The warehouse could not read {dbt_model.name}'s relation: {error}")
+                form.add_error(
+                    None, f"The warehouse could not read the relation of {dbt_model.name}: {error}"
+                )
             else:
                 messages.success(
                     request,
