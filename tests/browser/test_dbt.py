@@ -60,7 +60,12 @@ def test_upload_a_manifest_pick_a_model_and_see_it_flagged_when_it_leaves(
     ).to_be_visible()
     shot("loaded")
 
-    page.get_by_role("button", name="Use customers", exact=True).click()
+    # Creating a model offers the dbt models to pick from.
+    page.goto(f"{live_server.url}/w/{workspace.slug}/models/new/")
+    page.get_by_text("Or use a dbt model", exact=True).click()
+    expect(page.locator("details.dbt-pick li")).to_have_count(3)
+    shot("new-model-offers-dbt")
+    page.get_by_role("link", name="customers", exact=True).click()
     expect(page.get_by_role("heading", name="Use the dbt model customers", exact=True)).to_be_visible()
     expect(page.locator("table.dbt-columns")).to_contain_text("Lower-cased e-mail address.")
     page.get_by_label("Primary-key column", exact=True).fill("customer_id")

@@ -50,3 +50,15 @@ def dbt_project_get(*, workspace: Workspace, project_id: int) -> DbtProject:
 def dbt_model_get(*, workspace: Workspace, dbt_model_id: int) -> DbtModel:
     queryset = DbtModel.objects.for_workspace(workspace).select_related("project", "project__source")
     return get_object_or_404(queryset, pk=dbt_model_id)
+
+
+def dbt_models_to_pick(*, workspace: Workspace, limit: int = 50) -> list[DbtModel]:
+    """The dbt models a new Syncline model can read (those still in their manifest), for the "New model"
+    page."""
+    queryset = (
+        DbtModel.objects.for_workspace(workspace)
+        .filter(missing_since__isnull=True)
+        .select_related("project__source")
+        .order_by("name", "pk")
+    )
+    return list(queryset[:limit])
