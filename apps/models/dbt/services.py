@@ -218,33 +218,53 @@ def _load(
     project.loaded_by = user
     project.save()
     result = LoadResult(project=project, total=len(manifest.models))
+    # In bulk: a large project has thousands of models, and a load runs in the request.
     rows = {row.unique_id: row for row in DbtModel.objects.for_workspace(workspace).filter(project=project)}
+    added, updated = [], []
     for node in manifest.models:
+        fields = _fields(node)
         row = rows.pop(node.unique_id, None)
         if row is None:
-            DbtModel.objects.create(
-                workspace=workspace, project=project, unique_id=node.unique_id, **_fields(node)
-            )
+            added.append(DbtModel(workspace=workspace, project=project, unique_id=node.unique_id, **fields))
             result.added.append(node.name)
             continue
-        if relation_select(node_of(row), dialect) != selects[node.unique_id]:
+        if any(getattr(row, name) != fields[name] for name in _RELATION_FIELDS):
             result.changed.append(node.name)
         if row.missing_since is not None:
             result.back.append(node.name)
-        for name, value in _fields(node).items():
+        elif all(getattr(row, name) == value for name, value in fields.items()):
+            continue  # unchanged
+        for name, value in fields.items():
             setattr(row, name, value)
-        row.missing_since = None
-        row.save()
-        # The Syncline models that read it follow its relation (their columns are checked at the next run).
-        SqlModel.objects.for_workspace(workspace).filter(dbt_model=row).exclude(
-            sql=selects[node.unique_id]
-        ).update(sql=selects[node.unique_id], updated_at=now)
-    for row in rows.values():
-        if row.missing_since is None:
-            row.missing_since = now
-            row.save(update_fields=["missing_since", "updated_at"])
-            result.missing.append(row.name)
+        row.missing_since, row.updated_at = None, now
+        updated.append(row)
+    DbtModel.objects.bulk_create(added, batch_size=500)
+    DbtModel.objects.for_workspace(workspace).bulk_update(updated, _UPDATED_FIELDS, batch_size=500)
+    gone = [row for row in rows.values() if row.missing_since is None]
+    DbtModel.objects.for_workspace(workspace).filter(pk__in=[row.pk for row in gone]).update(
+        missing_since=now, updated_at=now
+    )
+    result.missing = [row.name for row in gone]
+    # The Syncline models that read a dbt model follow its relation (their columns are checked at the next run).
+    readers = []
+    for model in (
+        SqlModel.objects.for_workspace(workspace)
+        .filter(dbt_model__project=project)
+        .select_related("dbt_model")
+    ):
+        sql = selects.get(model.dbt_model.unique_id) if model.dbt_model else None
+        if sql is not None and model.sql != sql:
+            model.sql, model.updated_at = sql, now
+            readers.append(model)
+    SqlModel.objects.for_workspace(workspace).bulk_update(readers, ["sql", "updated_at"], batch_size=500)
     return result
+
+
+_RELATION_FIELDS = ("database", "schema", "alias", "relation_name")
+_UPDATED_FIELDS = (
+    *("name", "package_name", "description", "materialized", "columns", *_RELATION_FIELDS),
+    *("missing_since", "updated_at"),
+)
 
 
 def dbt_model_select(dbt_model: DbtModel) -> str:
