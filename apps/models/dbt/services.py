@@ -170,20 +170,15 @@ def node_of(row: DbtModel) -> DbtNode:
     )
 
 
+# What a DbtModel row keeps of a manifest's node (besides its columns); the relation is its last four.
+_RELATION_FIELDS = ("database", "schema", "alias", "relation_name")
+_NODE_FIELDS = ("name", "package_name", "description", "materialized", *_RELATION_FIELDS)
+_UPDATED_FIELDS = (*_NODE_FIELDS, "columns", "missing_since", "updated_at")
+
+
 def _fields(node: DbtNode) -> dict:
-    return {
-        "name": node.name,
-        "package_name": node.package_name,
-        "description": node.description,
-        "database": node.database,
-        "schema": node.schema,
-        "alias": node.alias,
-        "relation_name": node.relation_name,
-        "materialized": node.materialized,
-        "columns": [
-            {"name": c.name, "description": c.description, "data_type": c.data_type} for c in node.columns
-        ],
-    }
+    columns = [{"name": c.name, "description": c.description, "data_type": c.data_type} for c in node.columns]
+    return {name: getattr(node, name) for name in _NODE_FIELDS} | {"columns": columns}
 
 
 @transaction.atomic
@@ -258,13 +253,6 @@ def _load(
             readers.append(model)
     SqlModel.objects.for_workspace(workspace).bulk_update(readers, ["sql", "updated_at"], batch_size=500)
     return result
-
-
-_RELATION_FIELDS = ("database", "schema", "alias", "relation_name")
-_UPDATED_FIELDS = (
-    *("name", "package_name", "description", "materialized", "columns", *_RELATION_FIELDS),
-    *("missing_since", "updated_at"),
-)
 
 
 def dbt_model_select(dbt_model: DbtModel) -> str:
