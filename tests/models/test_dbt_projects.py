@@ -72,13 +72,13 @@ def test_an_uploaded_manifest_lists_its_models_on_the_dbt_page(owner_client, wor
     assert "One row per customer, with their plan." in page
     assert "clients ünïcodé &quot;&quot;q&quot;&quot;" in page  # the dirty relation, escaped
 
-    # The same manifest again changes nothing; a new description is kept without being called a new relation.
+    # The same manifest again: no model added, moved or dropped; a new description is kept all the same.
     models = project_models(dbt_warehouse.catalog)
     again = upload(owner_client, workspace, dbt_warehouse.source, manifest_bytes(models))
-    assert "(dbt 1.9.4): nothing changed." in text(owner_client.get(again.url))
+    assert "(dbt 1.9.4): no model added, moved or dropped." in text(owner_client.get(again.url))
     models[0]["description"] = "Customers, now with their region."
     again = upload(owner_client, workspace, dbt_warehouse.source, manifest_bytes(models))
-    assert "(dbt 1.9.4): nothing changed." in text(owner_client.get(again.url))
+    assert "(dbt 1.9.4): no model added, moved or dropped." in text(owner_client.get(again.url))
     assert dbt_model(workspace, CUSTOMERS).description == "Customers, now with their region."
 
 

@@ -59,7 +59,7 @@ class LoadResult:
             )
             if names
         ]
-        return head + (": " + "; ".join(parts) + "." if parts else ": nothing changed.")
+        return head + (": " + "; ".join(parts) + "." if parts else ": no model added, moved or dropped.")
 
 
 def _names(names: list[str]) -> str:
