@@ -82,6 +82,7 @@ def test_an_uploaded_manifest_lists_its_models_on_the_dbt_page(owner_client, wor
     assert dbt_model(workspace, CUSTOMERS).description == "Customers, now with their region."
 
 
+@pytest.mark.embedded  # the embedded default (SQLite) loads manifests too
 def test_using_a_dbt_model_reads_its_relation_and_shows_what_dbt_documents(
     owner_client, workspace, dbt_warehouse
 ):
@@ -163,6 +164,7 @@ def test_a_relation_that_is_not_one_table_refuses_the_whole_manifest(owner_clien
     assert not DbtModel.objects.for_workspace(workspace).exists()
 
 
+@pytest.mark.embedded  # the embedded default (SQLite) loads manifests too
 def test_a_new_manifest_adds_updates_and_flags_the_model_that_left_with_its_syncs(
     owner_client, workspace, dbt_warehouse, destination, intercom_emulator, intercom_workspace
 ):
