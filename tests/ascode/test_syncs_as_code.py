@@ -32,7 +32,21 @@ from tests.conftest import member_of
 from tests.factories import IntercomConnectionFactory, MembershipFactory, SyncFactory
 
 # Values a YAML 1.1 reader, a spreadsheet or a template would take for something else.
-DIRTY = ["yes", "no", "null", "0x1", "0o17", "1e3", ".inf", "=", '=HYPERLINK("x")', "09:00", "~", 'it\'s "quoted"', "Ünïcødé ✓ 名前"]
+DIRTY = [
+    "yes",
+    "no",
+    "null",
+    "0x1",
+    "0o17",
+    "1e3",
+    ".inf",
+    "=",
+    '=HYPERLINK("x")',
+    "09:00",
+    "~",
+    'it\'s "quoted"',
+    "Ünïcødé ✓ 名前",
+]
 
 
 def _warehouse(tmp_path: Path) -> str:
