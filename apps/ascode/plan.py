@@ -87,7 +87,8 @@ class Plan:
             lines.append(f"{SYMBOLS[change.action]} {change.action} {what}")
             for item in change.fields:
                 if change.action == CREATE:
-                    lines.append(f"    {item.path}: {_show(item.new)}")
+                    if item.path != "name":
+                        lines.append(f"    {item.path}: {_show(item.new)}")
                 else:
                     lines.append(f"    {item.path}: {_show(item.old)} → {_show(item.new)}")
         return "\n".join(
@@ -121,8 +122,9 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
         for key, item in value.items():
             path = f"{prefix}.{key}" if prefix else key
             if key == "mappings" and isinstance(item, list):
-                for mapping in item:
-                    flat |= flatten(mapping, f"{path}[{_mapping_key(mapping)}]")
+                for mapping in item:  # its target and custom flag are in its key
+                    rest = {k: v for k, v in mapping.items() if k not in ("target", "custom")}
+                    flat |= flatten(rest, f"{path}[{_mapping_key(mapping)}]")
             elif isinstance(item, dict) and item:
                 flat |= flatten(item, path)
             else:

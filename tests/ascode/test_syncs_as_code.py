@@ -448,3 +448,38 @@ def test_the_schema_is_served_and_written(client, tmp_path):
     target = tmp_path / "schema.json"
     call_command("syncline", "schema", "--output", str(target))
     assert json.loads(target.read_text()) == schema
+
+
+def test_the_readme_example_is_valid(tmp_path):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Syncs as code", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    out = io.StringIO()
+    call_command("syncline", "validate", str(_write(tmp_path, example)), stdout=out)
+    assert out.getvalue().startswith("Valid: 1 sources, 1 destinations, 1 models, 1 syncs")
+
+
+def _exit_code(*argv: str) -> int:
+    """The exit code `manage.py syncline …` ends with (through Django's own command-line handling, less its
+    closing of the database connections, which the test's transaction still needs)."""
+    from unittest import mock
+
+    from django.core.management import ManagementUtility
+
+    try:
+        with mock.patch("django.db.connections.close_all"):
+            ManagementUtility(["manage.py", "syncline", *argv]).execute()
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0
+
+
+def test_exit_codes_of_plan(populated, tmp_path, capsys):
+    path = _write(tmp_path, _export_text(populated))
+    assert _exit_code("plan", str(path)) == 0
+    path.write_text(path.read_text().replace("paused: true", "paused: false"))
+    assert _exit_code("plan", str(path)) == 2
+    assert "paused: true → false" in capsys.readouterr().out
+    path.write_text(path.read_text().replace("behavior: delete", "behavior: explode"))
+    assert _exit_code("plan", str(path)) == 1
+    assert "'explode' is not one of: upsert, update_only, delete, send" in capsys.readouterr().err

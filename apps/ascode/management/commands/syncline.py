@@ -57,9 +57,9 @@ class Command(BaseCommand):
         try:
             getattr(self, f"do_{action}")(options)
         except DocumentInvalid as invalid:
-            raise CommandError(
-                f"{len(invalid.problems)} problem(s), nothing was changed:\n{invalid}"
-            ) from None
+            count = len(invalid.problems)
+            what = "1 problem" if count == 1 else f"{count} problems"
+            raise CommandError(f"{what}, nothing was changed:\n{invalid}") from None
         except StalePlan as stale:
             raise CommandError(str(stale)) from None
 
