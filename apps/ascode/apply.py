@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import ProtectedError
 
+from apps.alerts.forms import RecipientsForm, SyncAlertsForm
 from apps.alerts.services import sync_alert_settings_save, workspace_alert_settings_save
 from apps.ascode.document import Document, DocumentInvalid, FileProblem, object_problem
 from apps.ascode.plan import DELETE, Plan, config_of, locked_workspace, make_plan, sync_subject_path
@@ -23,6 +24,22 @@ from apps.syncs import services as sync_services
 from apps.syncs.models import Sync
 from apps.syncs.schedules.services import sync_schedule_set
 from apps.tenancy.models import User, Workspace
+from apps.tenancy.selectors import member_list
+
+# The alert forms' fields → where they are in a file (under `alerts:`).
+_FORM_FIELDS: dict[str, tuple[str, ...]] = {
+    "members": ("recipients", "members"),
+    "extra_emails": ("recipients", "emails"),
+    "rejected_threshold": ("rejected_threshold_percent",),
+    "max_duration_minutes": ("max_duration_minutes",),
+}
+
+
+def _recipients_data(applier: _Applier, recipients: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "members": [str(pk) for pk in applier.ids_of(recipients["members"])],
+        "extra_emails": "\n".join(recipients["emails"]),
+    }
 
 
 class StalePlan(Exception):
@@ -90,13 +107,30 @@ class _Applier:
         return [self.member_ids[email.lower()] for email in emails]
 
     def workspace_alerts(self) -> None:
-        if ("alerts", "workspace") in self.changes and self.plan.desired.alerts is not None:
-            recipients = self.plan.desired.alerts["recipients"]
-            workspace_alert_settings_save(
-                workspace=self.workspace,
-                member_ids=self.ids_of(recipients["members"]),
-                extra_emails=recipients["emails"],
+        """Through the dashboard's form (Settings → Alerts), so its rules on addresses hold."""
+        if ("alerts", "workspace") not in self.changes or self.plan.desired.alerts is None:
+            return
+        recipients = self.plan.desired.alerts["recipients"]
+        form = RecipientsForm(
+            _recipients_data(self, recipients), members=member_list(workspace=self.workspace)
+        )
+        if not form.is_valid():
+            item = self.document.alerts
+            raise DocumentInvalid(
+                FileProblem(
+                    item.file if item else "",
+                    item.line if item else None,
+                    f"alerts.recipients.{_FORM_FIELDS.get(field, ('',))[-1]}",
+                    str(message),
+                )
+                for field, messages in form.errors.items()
+                for message in messages
             )
+        workspace_alert_settings_save(
+            workspace=self.workspace,
+            member_ids=form.cleaned_data["members"],
+            extra_emails=form.cleaned_data["extra_emails"],
+        )
 
     def source(self, name: str, change: Any) -> None:
         wanted = self.wanted["sources"][name]
@@ -214,19 +248,30 @@ class _Applier:
                     for p in refused.problems
                 ) from None
         if change.changed("alerts"):
-            alerts = wanted.get("alerts", DEFAULT_SYNC_ALERTS)
-            recipients = alerts["recipients"]
-            own = isinstance(recipients, dict)
-            sync_alert_settings_save(
-                workspace=self.workspace,
-                sync=sync,
-                enabled=alerts["enabled"],
-                use_workspace_recipients=not own,
-                member_ids=self.ids_of(recipients["members"]) if own else [],
-                extra_emails=recipients["emails"] if own else [],
-                rejected_threshold=alerts["rejected_threshold_percent"],
-                max_duration_minutes=alerts["max_duration_minutes"],
+            self.sync_alerts(name, sync)
+
+    def sync_alerts(self, name: str, sync: Sync) -> None:
+        """Through the dashboard's form (the sync's Alerts page), so its rules hold."""
+        alerts = self.wanted["syncs"][name].get("alerts", DEFAULT_SYNC_ALERTS)
+        recipients = alerts["recipients"]
+        own = isinstance(recipients, dict)
+        data = {
+            "recipients": "own" if own else "workspace",
+            "rejected_threshold": alerts["rejected_threshold_percent"],
+            "max_duration_minutes": alerts["max_duration_minutes"] or "",
+            **(_recipients_data(self, recipients) if own else {}),
+        }
+        if alerts["enabled"]:
+            data["enabled"] = "on"
+        form = SyncAlertsForm(data, members=member_list(workspace=self.workspace))
+        if not form.is_valid():
+            item = self.document.objects["syncs"][name]
+            raise DocumentInvalid(
+                object_problem("syncs", item, ("alerts", *_FORM_FIELDS.get(field, ())), str(message))
+                for field, messages in form.errors.items()
+                for message in messages
             )
+        sync_alert_settings_save(workspace=self.workspace, sync=sync, **form.service_values())
 
     def deletions(self) -> None:
         deleted = [c for c in self.plan.changes if c.action == DELETE]

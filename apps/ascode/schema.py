@@ -152,7 +152,10 @@ SCHEDULE = {
         "weekday": {"enum": [day.lower() for day in WEEKDAYS]},
         "cron": {"type": "string"},
         "timezone": {"type": "string", "description": "An IANA time zone, such as Europe/Paris."},
-        "after": _ref("sync this one runs after (when it succeeds)"),
+        "after": {
+            "type": ["string", "null"],
+            "description": "The name of the sync this one runs after (when it succeeds).",
+        },
     },
 }
 RECIPIENTS = {
@@ -164,7 +167,11 @@ RECIPIENTS = {
             "items": {"type": "string"},
             "description": "Emails of members of the workspace.",
         },
-        "emails": {"type": "array", "items": {"type": "string"}, "description": "Other addresses."},
+        "emails": {
+            "type": "array",
+            "items": {"type": "string", "pattern": r"^[^\s,;]+$", "description": "one address"},
+            "description": "Other addresses.",
+        },
     },
 }
 SYNC_ALERTS = {
@@ -174,8 +181,13 @@ SYNC_ALERTS = {
     "properties": {
         "enabled": {"type": "boolean", "default": True},
         "recipients": {"oneOf": [{"const": "workspace"}, RECIPIENTS], "default": "workspace"},
-        "rejected_threshold_percent": {"type": "integer", "minimum": 0, "maximum": 100, "default": 75},
-        "max_duration_minutes": {"type": ["integer", "null"], "minimum": 1, "default": None},
+        "rejected_threshold_percent": {"type": "integer", "minimum": 1, "maximum": 100, "default": 75},
+        "max_duration_minutes": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": 7 * 24 * 60,
+            "default": None,
+        },
     },
 }
 

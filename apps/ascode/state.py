@@ -68,8 +68,13 @@ def _schedule(sync: Sync) -> dict[str, Any]:
 
 
 def _recipients(member_ids: list[int], emails: list[str], emails_by_id: Mapping[int, str]) -> dict[str, Any]:
-    members = sorted({emails_by_id[i] for i in member_ids or () if i in emails_by_id})
-    return {"members": members, "emails": sorted(emails or ())}
+    members = sorted({emails_by_id[i].lower() for i in member_ids or () if i in emails_by_id})
+    return {"members": members, "emails": _addresses(emails)}
+
+
+def _addresses(emails: Any) -> list[str]:
+    """As the alert forms store them: lower case, once each, sorted."""
+    return sorted({str(e).strip().lower() for e in emails or () if str(e).strip()})
 
 
 def _sync_alerts(row: SyncAlertSettings | None, emails_by_id: Mapping[int, str]) -> dict[str, Any] | None:
@@ -197,8 +202,8 @@ def desired_state(document: Document, environ: Mapping[str, str] | None = None) 
         recipients = document.alerts.get("recipients") or {}
         desired.alerts = {
             "recipients": {
-                "members": sorted(set(recipients.get("members") or ())),
-                "emails": sorted(recipients.get("emails") or ()),
+                "members": _addresses(recipients.get("members")),
+                "emails": _addresses(recipients.get("emails")),
             }
         }
     return desired
@@ -265,8 +270,8 @@ def _desired_sync(item: MarkedDict, desired: Desired) -> dict[str, Any]:
     if isinstance(alerts["recipients"], dict):
         given = alerts["recipients"]
         alerts["recipients"] = {
-            "members": sorted(set(given.get("members") or ())),
-            "emails": sorted(given.get("emails") or ()),
+            "members": _addresses(given.get("members")),
+            "emails": _addresses(given.get("emails")),
         }
     if alerts != DEFAULT_SYNC_ALERTS:
         sync["alerts"] = alerts

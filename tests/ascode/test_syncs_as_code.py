@@ -167,6 +167,7 @@ def empty(owner):
     return target
 
 
+@pytest.mark.embedded
 def test_round_trip_is_byte_identical_and_plan_after_apply_is_empty(populated, empty, tmp_path):
     exported = _export_text(populated)
     assert exported.startswith("# yaml-language-server: $schema=http")
@@ -261,6 +262,7 @@ def test_apply_makes_exactly_the_planned_changes(populated, tmp_path):
     assert _plan_exit(path, populated)[0] == 0
 
 
+@pytest.mark.embedded
 def test_an_invalid_file_changes_nothing_and_names_the_file_line_and_field(populated, tmp_path):
     before = export_document(populated)
     text = _export_text(populated)
@@ -483,3 +485,23 @@ def test_exit_codes_of_plan(populated, tmp_path, capsys):
     path.write_text(path.read_text().replace("behavior: delete", "behavior: explode"))
     assert _exit_code("plan", str(path)) == 1
     assert "'explode' is not one of: upsert, update_only, delete, send" in capsys.readouterr().err
+
+
+def test_alerts_follow_the_dashboard_forms_rules(populated, owner, tmp_path):
+    before = export_document(populated)
+    text = _export_text(populated)
+    # a member's email in another case is the same member; an address the form refuses is refused here
+    changed = text.replace("      - oncall@example.com", "      - not-an-address").replace(
+        "      - user0@example.com", f"      - {owner.email.upper()}", 1
+    )
+    path = _write(tmp_path, changed)
+    line = changed.splitlines().index("      - not-an-address")
+    with pytest.raises(documents.DocumentInvalid) as refused:
+        apply(documents.read(path), populated)
+    assert (
+        f":{line}: sync “=cmd|' /C calc'!A0”, alerts.recipients.emails: “not-an-address” is not an email address"
+        in str(refused.value)
+    )
+    assert export_document(populated) == before
+    fixed = _write(tmp_path, changed.replace("not-an-address", "OnCall@Example.com"), "fixed.yml")
+    assert make_plan(documents.read(fixed), populated).changes == []
