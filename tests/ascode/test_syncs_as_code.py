@@ -505,3 +505,41 @@ def test_alerts_follow_the_dashboard_forms_rules(populated, owner, tmp_path):
     assert export_document(populated) == before
     fixed = _write(tmp_path, changed.replace("not-an-address", "OnCall@Example.com"), "fixed.yml")
     assert make_plan(documents.read(fixed), populated).changes == []
+
+
+def test_the_schema_is_a_valid_json_schema_and_accepts_every_export(populated):
+    from jsonschema import Draft202012Validator
+
+    from apps.ascode.schema import document_schema
+
+    Draft202012Validator.check_schema(document_schema())
+    assert list(Draft202012Validator(document_schema()).iter_errors(export_document(populated))) == []
+
+
+def test_a_name_given_twice_across_files_names_both_places(tmp_path):
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    model = "models:\n  - {name: M, source: W, sql: SELECT 1 AS id, primary_key: id}\n"
+    (folder / "a.yml").write_text(
+        "version: syncline/v1\nsources: [{name: W, type: duckdb, config: {path: x.duckdb}}]\n" + model
+    )
+    (folder / "b.yml").write_text("version: syncline/v1\n\n" + model)
+    with pytest.raises(documents.DocumentInvalid) as refused:
+        documents.read(folder)
+    assert str(refused.value) == f"{folder}/b.yml:4: model “M”, name: is also the name at {folder}/a.yml:4"
+
+
+def test_objects_left_out_of_the_files_are_deleted_destinations_never(populated, tmp_path):
+    document = export_document(populated)
+    document["syncs"] = [s for s in document["syncs"] if s["model"] != "0x1"]
+    document["models"] = [m for m in document["models"] if m["name"] != "0x1"]
+    document["destinations"] = []
+    document["syncs"] = []
+    plan = make_plan(documents.read(_write(tmp_path, dump(document))), populated)
+    assert {(c.action, c.kind) for c in plan.changes} == {(DELETE, "syncs"), (DELETE, "models")}
+    apply(documents.read(_write(tmp_path, dump(document))), populated)
+    assert not Sync.objects.for_workspace(populated).exists()
+    assert list(SqlModel.objects.for_workspace(populated).values_list("name", flat=True)) == [
+        "Users: ‘all’ = no"
+    ]
+    assert Connection.objects.for_workspace(populated).filter(kind="destination").count() == 1
