@@ -543,3 +543,52 @@ def test_objects_left_out_of_the_files_are_deleted_destinations_never(populated,
         "Users: ‘all’ = no"
     ]
     assert Connection.objects.for_workspace(populated).filter(kind="destination").count() == 1
+
+
+@pytest.mark.postgres_only(reason="row locks: SQLite locks the whole file, and not with SELECT … FOR UPDATE")
+@pytest.mark.django_db(transaction=True)
+def test_apply_waits_for_the_workspace_lock_then_plans_again(workspace, owner, tmp_path):
+    """An apply holds the workspace's rows from its plan to its commit: a second apply (or a dashboard save
+    of a locked row) waits, then plans against what the first one left."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from apps.ascode.plan import locked_workspace
+
+    _populate(workspace, owner, _warehouse(tmp_path))
+    document = export_document(workspace)
+    document["models"][0]["description"] = "second"
+    path = _write(tmp_path, dump(document))
+    locked, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_lock():
+        try:
+            with transaction.atomic():
+                locked_workspace(workspace)
+                Sync.objects.for_workspace(workspace).filter(name="Companies").update(paused=True)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def second_apply():
+        try:
+            apply(documents.read(path), workspace)
+            done.set()
+        finally:
+            connection.close()
+
+    holder, applier = threading.Thread(target=hold_lock), threading.Thread(target=second_apply)
+    holder.start()
+    assert locked.wait(10)
+    applier.start()
+    assert not done.wait(1.5), "apply went on while another transaction held the workspace"
+    release.set()
+    holder.join(10)
+    applier.join(20)
+    assert done.is_set()
+    assert SqlModel.objects.for_workspace(workspace).get(name="0x1").description == "second"
+    # planned after the first transaction's commit: its pause was seen, and undone as the file says
+    assert Sync.objects.for_workspace(workspace).get(name="Companies").paused is False
+    assert make_plan(documents.read(path), workspace).changes == []
