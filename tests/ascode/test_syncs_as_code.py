@@ -592,3 +592,36 @@ def test_apply_waits_for_the_workspace_lock_then_plans_again(workspace, owner, t
     # planned after the first transaction's commit: its pause was seen, and undone as the file says
     assert Sync.objects.for_workspace(workspace).get(name="Companies").paused is False
     assert make_plan(documents.read(path), workspace).changes == []
+
+
+def test_unique_columns_must_be_columns_of_the_model(populated, tmp_path):
+    text = _export_text(populated).replace(
+        "  unique_columns:\n  - email\n", "  unique_columns:\n  - e_mail\n"
+    )
+    path = _write(tmp_path, text)
+    line = text.splitlines().index("  - e_mail")  # the line of `unique_columns:` (1-based)
+    with pytest.raises(documents.DocumentInvalid) as refused:
+        apply(documents.read(path), populated)
+    assert (
+        f":{line}: model “Users: ‘all’ = no”, unique_columns: “e_mail” is not a column of this model"
+        in str(refused.value)
+    )
+    assert SqlModel.objects.for_workspace(populated).get(name="Users: ‘all’ = no").unique_columns == ["email"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+         "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+         "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+         "is too large or too deeply nested"),
+        ("version: syncline/v1\n1: x\n", "x.yml:2: a key must be text, not 1"),
+        ("version: !!python/object:os.system x\n", "x.yml:1: the tag tag:yaml.org,2002:python/object:os.system is not supported"),
+        ("- version\n", "x.yml: must be a mapping that starts with `version: syncline/v1`"),
+    ],
+)  # fmt: skip
+def test_hostile_yaml_is_refused_with_its_line(tmp_path, text, expected):
+    with pytest.raises(documents.DocumentInvalid) as refused:
+        documents.read(_write(tmp_path, text, "x.yml"))
+    assert expected in str(refused.value).replace(str(tmp_path) + "/", "")
