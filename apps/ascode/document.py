@@ -14,8 +14,10 @@ from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped
 
 from apps.ascode.schema import document_schema
 from apps.ascode.yamlio import MarkedDict, MarkedList, YamlError, load
+from apps.connections.sources.registry import SOURCE_TYPES
 
 KINDS = ("sources", "destinations", "models", "syncs")
+_SECRET_NAMES = frozenset().union(*(t.secret_field_names for t in SOURCE_TYPES.values()))
 SINGULAR = {"sources": "source", "destinations": "destination", "models": "model", "syncs": "sync"}
 
 
@@ -138,6 +140,12 @@ def _message(error: ValidationError) -> tuple[str, list[str | int]]:
     if error.validator == "additionalProperties" and isinstance(instance, dict) and isinstance(schema, dict):
         allowed = list(schema.get("properties", {}))
         unexpected = [key for key in instance if key not in allowed]
+        if unexpected and unexpected[0] in _SECRET_NAMES and list(error.absolute_path)[-1:] == ["config"]:
+            message = (
+                f"“{unexpected[0]}” is a secret: never write it in a file. Name an environment variable "
+                f"under credentials (`{unexpected[0]}: {{env: VARIABLE}}`), or keep the dashboard's (`from: dashboard`)"
+            )
+            return message, [unexpected[0]]
         if unexpected:
             expected = ", ".join(allowed) if allowed else "nothing"
             return f"“{unexpected[0]}” is not expected here (expected: {expected})", [unexpected[0]]

@@ -313,6 +313,8 @@ def test_apply_refuses_sql_that_drops_a_column_a_sync_reads(populated, tmp_path)
         ("version: syncline/v1\nmodels:\n  - name: ' padded'\n", "x.yml:3: model “ padded”, name: must not be empty nor start or end"),
         ("version: syncline/v1\nsources:\n  - name: W\n    type: postgres\n    config: {host: h, database: d, user: u, port: 0x10000}\n",
          "x.yml:5: source “W”, config.port"),
+        ("version: syncline/v1\nsources:\n  - name: W\n    type: postgres\n    config:\n      host: h\n      password: hunter2\n",
+         "x.yml:7: source “W”, config.password: “password” is a secret: never write it in a file"),
     ],
 )  # fmt: skip
 def test_validate_names_the_line(tmp_path, text, expected):

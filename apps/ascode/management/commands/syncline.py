@@ -59,7 +59,8 @@ class Command(BaseCommand):
         except DocumentInvalid as invalid:
             count = len(invalid.problems)
             what = "1 problem" if count == 1 else f"{count} problems"
-            raise CommandError(f"{what}, nothing was changed:\n{invalid}") from None
+            outcome = ", nothing was changed" if action == "apply" else ""
+            raise CommandError(f"{what}{outcome}:\n{invalid}") from None
         except StalePlan as stale:
             raise CommandError(str(stale)) from None
 
