@@ -173,14 +173,17 @@ class Desired:
     problems: list[FileProblem] = field(default_factory=list)
 
 
-def desired_state(document: Document, environ: Mapping[str, str] | None = None) -> Desired:
+def desired_state(
+    document: Document, environ: Mapping[str, str] | None = None, *, read_environment: bool = True
+) -> Desired:
     """The document in canonical form; `problems` lists what the services would refuse that can be told
-    without the database (values, sync configurations, schedules, environment variables)."""
+    without the database (values, schedules, the environment variables named: read from `environ`, by
+    default the process's, unless `read_environment` is false, as for `validate`)."""
     environ = os.environ if environ is None else environ
     desired = Desired()
     objects = document.objects
     for name, item in objects["sources"].items():
-        desired.state["sources"][name] = _desired_source(item, desired, environ)
+        desired.state["sources"][name] = _desired_source(item, desired, environ if read_environment else None)
     for name, item in objects["destinations"].items():
         desired.state["destinations"][name] = {
             "name": name,
@@ -209,7 +212,7 @@ def desired_state(document: Document, environ: Mapping[str, str] | None = None) 
     return desired
 
 
-def _desired_source(item: MarkedDict, desired: Desired, environ: Mapping[str, str]) -> dict[str, Any]:
+def _desired_source(item: MarkedDict, desired: Desired, environ: Mapping[str, str] | None) -> dict[str, Any]:
     type_key = item["type"]
     secret_names = SOURCE_TYPES[type_key].secret_field_names
     config = dict(item.get("config") or {})
@@ -230,13 +233,16 @@ def _desired_source(item: MarkedDict, desired: Desired, environ: Mapping[str, st
         values = {}
         for secret, reference in credentials.items():
             variable = reference["env"]
+            if environ is None:  # not read (validate)
+                continue
             if variable not in environ:
                 message = f"the environment variable {variable} is not set"
                 desired.problems.append(
                     object_problem("sources", item, ("credentials", secret, "env"), message)
                 )
             values[secret] = environ.get(variable, "")
-        desired.secrets[item["name"]] = values
+        if environ is not None:
+            desired.secrets[item["name"]] = values
     return source
 
 

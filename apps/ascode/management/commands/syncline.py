@@ -88,9 +88,8 @@ class Command(BaseCommand):
 
     def do_validate(self, options: dict[str, Any]) -> None:
         document = read(Path(options["path"]))
-        desired = desired_state(document, environ={})  # environment variables are read by plan and apply
-        problems = [p for p in desired.problems if "environment variable" not in p.message]
-        problems += sync_config_problems(document, desired, {})
+        desired = desired_state(document, read_environment=False)  # plan and apply read the variables
+        problems = desired.problems + sync_config_problems(document, desired, {})
         if problems:
             raise DocumentInvalid(problems)
         counts = ", ".join(f"{len(document.objects[kind])} {kind}" for kind in KINDS)
