@@ -9,7 +9,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.ascode.document import KINDS, SINGULAR, Document, FileProblem, object_problem
+from apps.ascode.document import KINDS, SINGULAR, Document, DocumentInvalid, FileProblem, object_problem
 from apps.ascode.state import Desired, State, current_state, desired_state, member_emails
 from apps.ascode.yamlio import MarkedDict
 from apps.common.problems import Invalid
@@ -163,8 +163,6 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any], *, skip: tuple[str, ...
 def make_plan(document: Document, workspace: Workspace, *, environ: Mapping[str, str] | None = None) -> Plan:
     """The changes that applying `document` makes to `workspace`; raises DocumentInvalid with every problem
     that can be told before saving."""
-    from apps.ascode.document import DocumentInvalid
-
     desired = desired_state(document, environ)
     current, current_alerts = current_state(workspace)
     plan = Plan(
