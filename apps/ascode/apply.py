@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
-from django.db.models import ProtectedError
 
 from apps.alerts.forms import RecipientsForm, SyncAlertsForm
 from apps.alerts.services import sync_alert_settings_save, workspace_alert_settings_save
@@ -279,14 +278,10 @@ class _Applier:
             sync_services.sync_delete(workspace=self.workspace, sync=self.syncs[change.name])
         for change in (c for c in deleted if c.kind == "models"):
             model_services.sql_model_delete(workspace=self.workspace, model=self.models[change.name])
-        for change in (c for c in deleted if c.kind == "sources"):
-            try:
-                connection_services.connection_delete(
-                    workspace=self.workspace, connection=self.connections[change.name]
-                )
-            except ProtectedError:
-                message = "is used by models that are not in these files"
-                raise DocumentInvalid([FileProblem("", None, f"source “{change.name}”", message)]) from None
+        for change in (c for c in deleted if c.kind == "sources"):  # their models were deleted just above
+            connection_services.connection_delete(
+                workspace=self.workspace, connection=self.connections[change.name]
+            )
 
     def check_every_sync(self) -> None:
         """No sync is left reading a column its model no longer returns (a model's new SQL may drop one)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import time
 from pathlib import Path
 
@@ -493,8 +494,9 @@ def test_alerts_follow_the_dashboard_forms_rules(populated, owner, tmp_path):
     before = export_document(populated)
     text = _export_text(populated)
     # a member's email in another case is the same member; an address the form refuses is refused here
+    assert f"      - {owner.email}" in text
     changed = text.replace("      - oncall@example.com", "      - not-an-address").replace(
-        "      - user0@example.com", f"      - {owner.email.upper()}", 1
+        f"      - {owner.email}", f"      - {owner.email.upper()}", 1
     )
     path = _write(tmp_path, changed)
     line = changed.splitlines().index("      - not-an-address")
@@ -627,3 +629,42 @@ def test_hostile_yaml_is_refused_with_its_line(tmp_path, text, expected):
     with pytest.raises(documents.DocumentInvalid) as refused:
         documents.read(_write(tmp_path, text, "x.yml"))
     assert expected in str(refused.value).replace(str(tmp_path) + "/", "")
+
+
+def test_what_the_dashboard_refuses_is_refused_at_its_line(populated, owner, tmp_path):
+    """Each refusal of a service or a check lands on the file's line, and nothing is saved."""
+    before = export_document(populated)
+    exported = _export_text(populated)
+    cases = {
+        "type: duckdb\n  config:\n": ("type: postgres\n  config: {host: h, database: d, user: u}\n  credentials: {from: dashboard}\n  ignored:\n",
+                                      "source “yes”, type: a source's type cannot change"),
+        "- name: 'yes'\n": ("- name: Intercom “EU”\n  # …\n", "“Intercom “EU””, name: is also the name at"),
+        f"    members:\n    - {owner.email}\n    emails:\n    - data@example.com": (
+            f"    members:\n    - {owner.email}\n    - stranger@example.com\n    emails:\n    - data@example.com",
+            "alerts.recipients.members: stranger@example.com is not a member",
+        ),
+        "    path: ": ("    path: /nowhere/x.duckdb\n    # ", "source “yes”, config: the connection test failed"),
+        "  sql: SELECT company_id, name FROM users": ("  sql: SELECT nope FROM users", "model “0x1”, sql:"),
+        "    kind: manual": ("    kind: after_sync\n    after: Events ✓", "That would make a loop"),
+    }  # fmt: skip
+    for old, (new, expected) in cases.items():
+        assert old in exported, old
+        text = exported.replace(old, new, 1)
+        if "ignored:" in new:  # the old config's lines go
+            text = re.sub(r"  ignored:\n(    .*\n)+", "", text)
+        if "name: Intercom" in new:  # the models now name a source that is a destination
+            text = text.replace("source: 'yes'", "source: Intercom “EU”")
+        if "after: Events ✓" in new:  # "Forget users" after "Events ✓", itself after the contacts sync…
+            text = text.replace("    after: =cmd|' /C calc'!A0", "    after: Forget users")
+        with pytest.raises(documents.DocumentInvalid) as refused:
+            apply(documents.read(_write(tmp_path, text)), populated)
+        assert expected in str(refused.value), (old, str(refused.value))
+        assert ":None:" not in str(refused.value) and "workspace.yml:" in str(refused.value)
+    assert export_document(populated) == before
+
+
+def test_a_file_with_only_the_destination_empties_the_workspace(populated, tmp_path):
+    text = f"version: syncline/v1\nworkspace: {populated.slug}\ndestinations:\n  - {{name: Intercom “EU”, type: intercom, region: EU}}\n"
+    apply(documents.read(_write(tmp_path, text)), populated)
+    assert export_document(populated)["sources"] == export_document(populated)["models"] == []
+    assert Connection.objects.for_workspace(populated).count() == 1
