@@ -668,3 +668,35 @@ def test_a_file_with_only_the_destination_empties_the_workspace(populated, tmp_p
     apply(documents.read(_write(tmp_path, text)), populated)
     assert export_document(populated)["sources"] == export_document(populated)["models"] == []
     assert Connection.objects.for_workspace(populated).count() == 1
+
+
+def test_option_problems_point_at_the_option(tmp_path):
+    text = """version: syncline/v1
+sources: [{name: W, type: duckdb, config: {path: /tmp/x.duckdb}}]
+destinations: [{name: I, type: intercom}]
+models: [{name: M, source: W, sql: SELECT 1 AS id, primary_key: id}]
+syncs:
+  - name: Events
+    model: M
+    destination: I
+    object: event
+    behavior: send
+    sync_key: {column: id, identifier: event_id}
+    options:
+      company_id_column: id
+      event:
+        contact_column: id
+        created_at_column: id
+        event_name: signed up
+        event_name_column: id
+"""
+    with pytest.raises(CommandError) as refused:
+        call_command("syncline", "validate", str(_write(tmp_path, text, "x.yml")))
+    message = str(refused.value).replace(str(tmp_path) + "/", "")
+    assert (
+        "x.yml:13: sync “Events”, options.company_id_column: Only contact syncs can attach records" in message
+    )
+    assert (
+        "x.yml:17: sync “Events”, options.event.event_name: Give the event name as a constant or as a column"
+        in message
+    )
