@@ -178,7 +178,9 @@ def test_round_trip_is_byte_identical_and_plan_after_apply_is_empty(populated, e
     path = _write(tmp_path, exported.replace(f"workspace: {populated.slug}", f"workspace: {empty.slug}"))
 
     assert _plan_exit(path, empty)[0] == 2
-    call_command("syncline", "apply", str(path), stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("syncline", "apply", str(path), stdout=out)
+    assert out.getvalue().endswith("\n\nApplied: 7 created, 1 changed, 0 deleted.\n")
 
     again = _export_text(empty)
     assert again == exported.replace(f"workspace: {populated.slug}", f"workspace: {empty.slug}")
@@ -440,7 +442,9 @@ def test_tenancy_the_file_reaches_only_its_workspace(populated, owner, tmp_path)
         call_command("syncline", "apply", str(path), "--user", viewer.email)
     with pytest.raises(CommandError, match="There is no workspace “nope”"):
         call_command("syncline", "plan", str(path), "--workspace", "nope")
-    call_command("syncline", "apply", str(path), "--user", owner.email, stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("syncline", "apply", str(path), "--user", owner.email, stdout=out)
+    assert out.getvalue().endswith("No changes: the workspace matches the files.\n")
     other.refresh_from_db()
     assert other.model.name != "0x1" and other.schedule_kind == "manual"
 

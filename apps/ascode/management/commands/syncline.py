@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.ascode.apply import StalePlan, apply
 from apps.ascode.document import KINDS, Document, DocumentInvalid, read
-from apps.ascode.plan import make_plan, sync_config_problems
+from apps.ascode.plan import CREATE, DELETE, UPDATE, make_plan, sync_config_problems
 from apps.ascode.schema import VERSION, document_schema, schema_url
 from apps.ascode.state import desired_state, export_document
 from apps.ascode.yamlio import dump
@@ -108,11 +108,16 @@ class Command(BaseCommand):
         workspace = _target(document, options.get("workspace"))
         user = _member(workspace, options.get("user"))
         plan = apply(document, workspace, user=user, expect=options.get("expect"))
-        if plan.changes:
-            self.stdout.write(plan.text().rsplit("\n", 1)[0].rstrip())
-            self.stdout.write(f"Applied. {plan.summary()[len('Plan: ') :]}")
-        else:
+        if not plan.changes:
             self.stdout.write(plan.text())
+            return
+        changes = plan.text().rsplit("\n\n", 1)[0]  # without the summary and the --expect hint
+        counts = {
+            action: sum(1 for c in plan.changes if c.action == action) for action in (CREATE, UPDATE, DELETE)
+        }
+        self.stdout.write(
+            f"{changes}\n\nApplied: {counts[CREATE]} created, {counts[UPDATE]} changed, {counts[DELETE]} deleted."
+        )
 
     def do_schema(self, options: dict[str, Any]) -> None:
         text = json.dumps(document_schema(), indent=2, ensure_ascii=False) + "\n"
