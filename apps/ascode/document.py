@@ -149,8 +149,11 @@ def _message(error: ValidationError) -> tuple[str, list[str | int]]:
         if unexpected:
             expected = ", ".join(allowed) if allowed else "nothing"
             return f"“{unexpected[0]}” is not expected here (expected: {expected})", [unexpected[0]]
-    if error.validator == "required":
-        return error.message.replace("is a required property", "is required"), []
+    if error.validator == "required" and isinstance(instance, dict):
+        missing = next(
+            (key for key in error.validator_value if key not in instance and repr(key) in error.message), None
+        )
+        return (f"“{missing}” is required" if missing else error.message), []
     if error.validator == "enum":
         choices = ", ".join(str(v) for v in error.validator_value)
         return f"{instance!r} is not one of: {choices}", []

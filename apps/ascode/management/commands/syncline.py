@@ -93,7 +93,8 @@ class Command(BaseCommand):
         if problems:
             raise DocumentInvalid(problems)
         counts = ", ".join(f"{len(document.objects[kind])} {kind}" for kind in KINDS)
-        self.stdout.write(f"Valid: {counts} ({len(document.files)} file(s)).")
+        files = "1 file" if len(document.files) == 1 else f"{len(document.files)} files"
+        self.stdout.write(f"Valid: {counts} ({files}).")
 
     def do_plan(self, options: dict[str, Any]) -> None:
         document = read(Path(options["path"]))
