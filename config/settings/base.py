@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.syncs",
     "apps.alerts",
     "apps.api",
+    "apps.ascode",
 ]
 
 MIDDLEWARE = [
