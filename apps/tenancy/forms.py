@@ -1,3 +1,4 @@
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.db import transaction
@@ -38,6 +39,14 @@ class SignupForm(WorkspaceFieldsMixin, AllauthSignupForm):
 
     field_order = ["email", "password1", "password2", "workspace_name", "workspace_slug", "invitation"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A new account creates its workspace, so the name is required (and labelled so); one that joins an
+        # invitation's workspace does not show the field (the invitation link fills in the invited address).
+        name = self.fields["workspace_name"]
+        name.required = not (self.is_bound and self.data.get("invitation"))
+        name.error_messages["required"] = "Name your workspace (your team or company name)."
+
     def clean(self):
         cleaned = super().clean()
         token = cleaned.get("invitation", "")
@@ -65,6 +74,15 @@ class SignupForm(WorkspaceFieldsMixin, AllauthSignupForm):
                     slug=self.cleaned_data["workspace_slug"],
                 )
         return user
+
+
+class LoginForm(AllauthLoginForm):
+    """The page has its own "Forgot your password?" link under the form; allauth would add a second one as
+    the password field's help."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = ""
 
 
 class WorkspaceCreateForm(WorkspaceFieldsMixin):

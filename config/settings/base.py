@@ -135,7 +135,7 @@ ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
-ACCOUNT_FORMS = {"signup": "apps.tenancy.forms.SignupForm"}
+ACCOUNT_FORMS = {"signup": "apps.tenancy.forms.SignupForm", "login": "apps.tenancy.forms.LoginForm"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Syncline] "
 # Failed logins: at most 10 a minute from one address, and 5 in 5 minutes for one account from one address
 # (the adapter keys "key" by account and address, so a stranger's wrong passwords never lock the user out).
