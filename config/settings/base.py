@@ -225,7 +225,10 @@ if LOG_FORMAT not in ("json", "text"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "apps.common.logs.ContextFilter"}},
+    "filters": {
+        "context": {"()": "apps.common.logs.ContextFilter"},
+        "expected_refusals": {"()": "apps.common.logs.ExpectedRefusalFilter"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s [%(context)s]"},
         "json": {"()": "apps.common.logs.JsonLines"},
@@ -234,7 +237,10 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["expected_refusals"]},  # a 403 is an answer, not a fault
+    },
 }
 
 # Intercom's per-minute limit for one app, enforced in windows of this many seconds (a sixth per window).
