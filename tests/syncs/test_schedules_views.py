@@ -293,3 +293,19 @@ def test_the_upgrade_seeds_each_workspaces_zone_from_its_last_saved_schedule(wor
         "UTC",
         "Asia/Tokyo",
     )
+
+
+def test_choosing_cron_asks_for_the_expression_without_an_error_until_one_is_typed(
+    owner_client, workspace, sync
+):
+    data = form(kind="cron", cron="", timezone="Europe/Paris", action="preview")
+    html = owner_client.post(url("sync_schedule", workspace, sync.pk), data, headers=HTMX).content.decode()
+    assert "Fill in “Cron expression” to see the next runs." in html
+    assert "field-error" not in html and "Enter a cron expression" not in html
+    typed = owner_client.post(
+        url("sync_schedule", workspace, sync.pk), data | {"cron": "0 9 *"}, headers=HTMX
+    )
+    assert "Cron expression: A cron expression has five fields" in typed.content.decode()
+    # Saving with nothing typed is still refused at the field.
+    saved = owner_client.post(url("sync_schedule", workspace, sync.pk), form(kind="cron", cron=""))
+    assert saved.status_code == 422 and "Enter a cron expression" in error_of(saved.content.decode(), "cron")

@@ -50,9 +50,18 @@ def sync_schedule(request, workspace, sync_id):
         else:  # the fields are not marked while typing: say what is wrong here
             found = {name: " ".join(errors) for name, errors in form.errors.items() if name in form.fields}
             found |= problems
-            preview = {
-                "preview_problems": [(form.fields[name].label, message) for name, message in found.items()]
-            }
+            # A setting not typed yet (just chose "Cron expression") is not a mistake: ask for it instead.
+            blank = [n for n in found if n in form.fields and not request.POST.get(n, "").strip()]
+            if len(blank) == len(found):
+                preview = {"preview_waiting": [form.fields[name].label for name in blank]}
+            else:
+                preview = {
+                    "preview_problems": [
+                        (form.fields[name].label, message)
+                        for name, message in found.items()
+                        if name not in blank
+                    ]
+                }
         return TemplateResponse(request, f"{PAGE}#preview", context | preview)
     if form.is_valid() and not problems:
         sync = scheduling.sync_schedule_set(workspace=workspace, sync=sync, schedule=schedule, after=after)
