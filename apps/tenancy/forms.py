@@ -3,7 +3,7 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.db import transaction
 
-from apps.common.time_zones import validate_time_zone
+from apps.common.time_zones import TimeZoneField
 from apps.tenancy import services
 from apps.tenancy.models import Role
 from apps.tenancy.selectors import invitation_find_by_token
@@ -93,13 +93,9 @@ class WorkspaceCreateForm(WorkspaceFieldsMixin):
 
 class WorkspaceSettingsForm(forms.Form):
     name = forms.CharField(label="Workspace name", max_length=100)
-    time_zone = forms.CharField(
-        label="Time zone",
-        max_length=64,
-        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
+    time_zone = TimeZoneField(
         help_text="Times and days on every page of this workspace are shown in it, and new schedules start "
-        "in it. An IANA name such as Europe/Paris.",
-        validators=[validate_time_zone],  # the model's own (the value is stripped first)
+        "in it. Type the first letters of a zone to jump to it: Europe/Paris, America/New_York.",
     )
 
 

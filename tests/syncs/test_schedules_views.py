@@ -149,7 +149,7 @@ def test_bad_input_is_refused_next_to_its_field_and_kept(owner_client, workspace
     html = response.content.decode()
     assert words in error_of(html, field)
     typed = values.get(field)
-    if typed:
+    if typed and field != "timezone":  # the zone is a picker: a crafted name has no option to keep
         assert f'value="{typed}"' in html  # what was typed is still there
     assert reload(sync).schedule_kind == "manual"
 
@@ -264,14 +264,14 @@ def test_a_new_schedule_starts_in_the_workspaces_zone_an_existing_one_keeps_its_
     workspace.time_zone = "America/New_York"
     workspace.save()
     page = owner_client.get(url("sync_schedule", workspace, sync.pk)).content.decode()
-    assert re.search(r'name="timezone" value="America/New_York"', page)
+    assert re.search(r'<option value="America/New_York" selected>', page)
     scheduling.sync_schedule_set(
         workspace=workspace,
         sync=sync,
         schedule=Schedule(ScheduleKind.DAILY, at=time(9), timezone="Europe/Paris"),
     )
     page = owner_client.get(url("sync_schedule", workspace, sync.pk)).content.decode()
-    assert re.search(r'name="timezone" value="Europe/Paris"', page)
+    assert re.search(r'<option value="Europe/Paris" selected>', page)
 
 
 def test_the_upgrade_seeds_each_workspaces_zone_from_its_last_saved_schedule(workspace):

@@ -7,7 +7,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
-from apps.common.time_zones import time_zone_names
 from apps.syncs import selectors
 from apps.syncs.schedules import services as scheduling
 from apps.syncs.schedules.compute import KIND_FIELDS, Schedule, ScheduleKind, format_run_time
@@ -34,7 +33,7 @@ def sync_schedule(request, workspace, sync_id):
     settings = [
         (form[name], " ".join(k for k, used in KIND_FIELDS.items() if name in used)) for name in SETTINGS
     ]
-    context = {"sync": sync, "form": form, "settings": settings, "time_zones": time_zone_names()}
+    context = {"sync": sync, "form": form, "settings": settings}
     if request.method != "POST":
         return TemplateResponse(request, PAGE, context | _preview(sync.schedule, sync.schedule_after))
 
