@@ -41,9 +41,9 @@ def test_an_owner_picks_a_time_zone_and_the_run_page_follows_it(page, shot, live
 
     page.goto(f"{live_server.url}/w/{workspace.slug}/runs/{run.pk}/")
     expect(
-        page.get_by_text("Jan 15, 02:59:58", exact=True)
+        page.get_by_text("Jan 15, 2026, 02:59:58", exact=True)
     ).to_be_visible()  # queued at 07:59:58 UTC: New York's winter
-    expect(page.get_by_text("Jan 15, 03:00:00", exact=True)).to_be_visible()
+    expect(page.get_by_text("Jan 15, 2026, 03:00:00", exact=True)).to_be_visible()
     expect(page.get_by_text("waited 2.0 s →", exact=True)).to_be_visible()
     expect(page.get_by_text("Times in America/New_York.", exact=True)).to_be_visible()
     shot("run-page")

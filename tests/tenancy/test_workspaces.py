@@ -85,7 +85,7 @@ def test_an_owner_sets_the_time_zone_and_pages_show_times_in_it(owner_client, wo
     with time_machine.travel(datetime(2026, 7, 1, 21, 30, tzinfo=UTC), tick=False):
         run = SyncRunFactory(workspace=workspace, sync=sync, status=RunStatus.QUEUED)
     page = owner_client.get(reverse("run_detail", args=[workspace.slug, run.pk])).content.decode()
-    assert "Jul 1, 23:30:00" in page and "Times in Europe/Paris." in page  # summer time: UTC+2
+    assert "Jul 1, 2026, 23:30:00" in page and "Times in Europe/Paris." in page  # summer time: UTC+2
 
 
 @pytest.mark.django_db
@@ -113,7 +113,7 @@ def test_one_workspaces_zone_does_not_leak_into_the_next_request(owner_client, w
     owner_client.get(reverse("workspace_home", args=[workspace.slug]))
     assert timezone.get_current_timezone_name() == "UTC"  # reset once the response is made
     page = owner_client.get(reverse("run_detail", args=[other.slug, run.pk])).content.decode()
-    assert "Jul 1, 21:30:00" in page and "Times in UTC." in page  # not Tokyo's Jul 2, 06:30
+    assert "Jul 1, 2026, 21:30:00" in page and "Times in UTC." in page  # not Tokyo's Jul 2, 06:30
 
 
 @pytest.mark.django_db

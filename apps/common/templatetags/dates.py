@@ -5,6 +5,7 @@ in one format, in the workspace's time zone (workspace_view activates it), on ho
     {% when run.started_at %}      → <time datetime="2026-12-03T14:05:09+01:00" title="Dec 3, 2026, 14:05 CET">5 minutes ago</time>
     {{ run.started_at|ago }}       → 5 minutes ago
     {{ run.started_at|exact }}     → Dec 3, 2026, 14:05 CET
+    {{ run.started_at|exact_seconds }} → Dec 3, 2026, 14:05:09  (a page that says its zone once)
 """
 
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from django.utils.timesince import timesince, timeuntil
 register = template.Library()
 
 EXACT = "M j, Y, H:i T"  # the one format for a moment: Dec 3, 2026, 14:05 CET
+EXACT_SECONDS = "M j, Y, H:i:s"  # the same, to the second, where seconds tell (a run's timeline, a record)
 JUST_NOW = timedelta(minutes=1)
 
 
@@ -42,6 +44,11 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
 def exact(value: datetime | None) -> str:
     """The moment in the one format, in the current (the workspace's) time zone."""
     return date_format(_local(value), EXACT) if value else ""
+
+
+@register.filter
+def exact_seconds(value: datetime | None) -> str:
+    return date_format(_local(value), EXACT_SECONDS) if value else ""
 
 
 @register.simple_tag
