@@ -63,6 +63,8 @@ class TimeZoneField(forms.ChoiceField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", "Time zone")
+        # syncline.js adds a search box above it (type "paris" or "new york"); without scripts, a plain select.
+        kwargs.setdefault("widget", forms.Select(attrs={"data-searchable": "Search time zones"}))
         super().__init__(choices=time_zone_choices, validators=[validate_time_zone], **kwargs)
         self.error_messages["required"] = zone_problem("") or ""
 

@@ -95,7 +95,7 @@ class WorkspaceSettingsForm(forms.Form):
     name = forms.CharField(label="Workspace name", max_length=100)
     time_zone = TimeZoneField(
         help_text="Times and days on every page of this workspace are shown in it, and new schedules start "
-        "in it. Type the first letters of a zone to jump to it: Europe/Paris, America/New_York.",
+        "in it. Search by city or region (Paris, New York), or type the first letters of the name.",
     )
 
 

@@ -33,6 +33,14 @@ def test_an_owner_picks_a_time_zone_and_the_run_page_follows_it(page, shot, live
     zone.focus()
     page.keyboard.type("America/New_Y")  # the select's own type-ahead
     expect(zone).to_have_value("America/New_York")
+    # The search box above it: words in any order, the rest hidden, the first match picked.
+    search = page.get_by_role("searchbox", name="Search time zones", exact=True)
+    search.fill("paris")
+    expect(zone).to_have_value("Europe/Paris")
+    assert zone.evaluate("s => [...s.options].filter(o => !o.hidden).map(o => o.value)") == ["Europe/Paris"]
+    shot("zone-searched")
+    search.fill("york new")
+    expect(zone).to_have_value("America/New_York")
     shot("zone-picked")
 
     page.get_by_role("button", name="Save", exact=True).click()
