@@ -73,7 +73,7 @@ def test_save_a_daily_schedule_and_see_the_next_run_on_the_sync_page(owner_clien
     detail = owner_client.get(response.url).content.decode()
     assert "Schedule saved: “Users to Intercom” runs daily at 09:00." in detail
     assert "Daily at 09:00" in detail
-    assert "Mon 2 Dec, 09:00 Europe/Paris (in 3 h)" in detail
+    assert "Mon, Dec 2, 09:00 Europe/Paris (in 3 h)" in detail
     assert "Edit schedule" in detail
 
 
@@ -198,7 +198,7 @@ def test_htmx_preview_shows_the_next_runs_without_saving(owner_client, workspace
     response = owner_client.post(url("sync_schedule", workspace, sync.pk), data, headers=HTMX)
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
-    assert "Mon 2 Dec, 09:00 Europe/Paris (in 3 h)" in html and "Tue 3 Dec, 09:00 Europe/Paris" in html
+    assert "Mon, Dec 2, 09:00 Europe/Paris (in 3 h)" in html and "Tue, Dec 3, 09:00 Europe/Paris" in html
     assert reload(sync).schedule_kind == "manual"
 
     bad = owner_client.post(
@@ -240,7 +240,7 @@ def test_a_viewer_sees_the_schedule_read_only(client, workspace, sync):
     )
     client.force_login(member_of(workspace, Role.VIEWER).user)
     page = client.get(url("sync_schedule", workspace, sync.pk)).content.decode()
-    assert "Weekly on Monday at 09:00" in page and "Mon 2 Dec, 09:00 Europe/Paris (in 3 h)" in page
+    assert "Weekly on Monday at 09:00" in page and "Mon, Dec 2, 09:00 Europe/Paris (in 3 h)" in page
     assert 'name="kind"' not in page and "Save schedule" not in page
     assert client.post(url("sync_schedule", workspace, sync.pk), form(kind="manual")).status_code == 403
     detail = client.get(url("sync_detail", workspace, sync.pk)).content.decode()
