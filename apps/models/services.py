@@ -135,3 +135,23 @@ def sql_model_check_runnable(model: SqlModel) -> None:
     """Raise ModelNotRunnable when the model is known not to work (see `SqlModel.dbt_missing_message`)."""
     if message := model.dbt_missing_message:
         raise ModelNotRunnable(message)
+
+
+# Problem code of `sql_model_set_unique_columns`.
+UNIQUE_NOT_A_COLUMN = "unique_column_not_a_column"
+
+
+def sql_model_set_unique_columns(
+    *, workspace: Workspace, model: SqlModel, unique_columns: list[str]
+) -> SqlModel:
+    """Declare the other columns whose values are unique (a sync may be keyed on them); each must be a
+    column of the model's result. Raises Invalid."""
+    unknown = [column for column in unique_columns if column not in model.column_names]
+    if unknown:
+        message = (
+            f"“{unknown[0]}” is not a column of this model. Its columns: {', '.join(model.column_names)}."
+        )
+        raise Invalid([Problem("unique_columns", UNIQUE_NOT_A_COLUMN, message)])
+    model.unique_columns = list(unique_columns)
+    model.save(update_fields=["unique_columns", "updated_at"])
+    return model
