@@ -1,4 +1,5 @@
 import factory
+from django.utils import timezone
 
 from apps.tenancy.models import Membership, Role, User, Workspace
 
@@ -110,3 +111,28 @@ class SyncRunFactory(factory.django.DjangoModelFactory):
     status = "succeeded"
     trigger = "manual"
     counts = factory.LazyFunction(lambda: {"source_rows": 1, "created": 1})
+
+
+class DbtProjectFactory(factory.django.DjangoModelFactory):
+    """A warehouse's dbt project, as a loaded manifest left it (tests/models/dbt_manifests.py writes real ones)."""
+
+    class Meta:
+        model = "sql_models.DbtProject"
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    source = factory.SubFactory(SourceConnectionFactory, workspace=factory.SelfAttribute("..workspace"))
+    project_name = "jaffle_shop"
+    schema_version = 12
+    loaded_at = factory.LazyFunction(timezone.now)
+
+
+class DbtModelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sql_models.DbtModel"
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    project = factory.SubFactory(DbtProjectFactory, workspace=factory.SelfAttribute("..workspace"))
+    unique_id = factory.Sequence(lambda n: f"model.jaffle_shop.model_{n}")
+    name = factory.Sequence(lambda n: f"model_{n}")
+    schema = "analytics"
+    alias = factory.SelfAttribute("name")

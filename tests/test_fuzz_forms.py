@@ -28,7 +28,7 @@ from apps.syncs.wizard.views import STEP_KEYS
 from apps.tenancy import services as tenancy_services
 from apps.tenancy.models import Role
 from tests.conftest import member_of
-from tests.factories import SqlModelFactory, SyncFactory, SyncRunFactory
+from tests.factories import DbtModelFactory, SqlModelFactory, SyncFactory, SyncRunFactory
 from tests.urlwalk import all_routes
 
 EXAMPLES = 8  # per page or form target; twice as many for a form with fields
@@ -162,6 +162,7 @@ def full_workspace(owner_membership, destination):
     )
     api_key, _ = api_key_create(workspace=workspace, user=owner, name="CI")
     preview = SyncPreviewRun.objects.create(workspace=workspace, sync=sync, config=preview_config(sync))
+    dbt_model = DbtModelFactory(workspace=workspace, project__source=model.source)
     ids = {
         "workspace_slug": workspace.slug,
         "membership_id": editor.pk,
@@ -174,6 +175,8 @@ def full_workspace(owner_membership, destination):
         "webhook_id": webhook.pk,
         "api_key_id": api_key.pk,
         "preview_id": preview.pk,
+        "dbt_project_id": dbt_model.project_id,
+        "dbt_model_id": dbt_model.pk,
     }
     return workspace, owner, ids
 

@@ -16,6 +16,8 @@ from apps.tenancy import services
 from apps.tenancy.models import Role
 from tests.alerts.factories import WebhookEndpointFactory
 from tests.factories import (
+    DbtModelFactory,
+    DbtProjectFactory,
     IntercomConnectionFactory,
     MembershipFactory,
     SourceConnectionFactory,
@@ -36,6 +38,8 @@ OBJECT_FACTORIES = {
     ),
     "connection_id": lambda ws: SourceConnectionFactory(workspace=ws).pk,
     "model_id": lambda ws: SqlModelFactory(workspace=ws).pk,
+    "dbt_project_id": lambda ws: DbtProjectFactory(workspace=ws, manifest_path="shop/manifest.json").pk,
+    "dbt_model_id": lambda ws: DbtModelFactory(workspace=ws).pk,
     "destination_id": lambda ws: IntercomConnectionFactory(workspace=ws).pk,
     "sync_id": lambda ws: SyncFactory(workspace=ws).pk,
     "run_id": lambda ws: SyncRunFactory(workspace=ws, status="running").pk,

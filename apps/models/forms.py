@@ -42,6 +42,13 @@ class SqlModelForm(forms.Form):
         self.fields["source"].queryset = Connection.objects.for_workspace(workspace).filter(
             kind=ConnectionKind.SOURCE
         )
+        if model is not None and model.dbt_model_id:
+            # dbt owns the SQL: SELECT * FROM the relation of each manifest loaded (apps.models.dbt).
+            for name in ("source", "sql"):
+                self.fields[name].disabled = True
+            self.fields[
+                "sql"
+            ].help_text = "Read from the dbt model: it follows the relation of each manifest loaded."
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

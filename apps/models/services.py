@@ -10,6 +10,7 @@ from apps.common.problems import Invalid, Problem
 from apps.connections.models import Connection
 from apps.connections.services import source_adapter
 from apps.connections.sources.base import Column, Preview
+from apps.connections.sources.errors import SourceError
 from apps.models.models import SqlModel
 from apps.tenancy.models import User, Workspace
 
@@ -123,6 +124,17 @@ def _refuse_dropping_used_columns(model: SqlModel, names: list[str]) -> None:
 
 def sql_model_delete(*, workspace: Workspace, model: SqlModel) -> None:
     SqlModel.objects.for_workspace(workspace).filter(pk=model.pk).delete()
+
+
+class ModelNotRunnable(SourceError):
+    """A model that cannot be read at all (its dbt model left the project): runs fail before touching the
+    warehouse, with the model's own message."""
+
+
+def sql_model_check_runnable(model: SqlModel) -> None:
+    """Raise ModelNotRunnable when the model is known not to work (see `SqlModel.dbt_missing_message`)."""
+    if message := model.dbt_missing_message:
+        raise ModelNotRunnable(message)
 
 
 # Problem code of `sql_model_set_unique_columns`.

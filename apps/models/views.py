@@ -8,6 +8,7 @@ from apps.connections.models import ConnectionKind
 from apps.connections.selectors import connection_list
 from apps.connections.sources.errors import QueryError, SourceError
 from apps.models import selectors, services
+from apps.models.dbt import selectors as dbt_selectors
 from apps.models.forms import SqlModelForm
 from apps.tenancy.access import workspace_view
 
@@ -40,6 +41,10 @@ def _preview(form) -> dict:
 def _editor(request, workspace, model=None):
     form = SqlModelForm(request.POST or None, workspace=workspace, model=model)
     context = {"form": form, "model": model}
+    if model is not None and model.dbt_model is not None:
+        context |= {"dbt_model": model.dbt_model, "sql": model.sql}
+    elif model is None and request.method == "GET":
+        context["dbt_models"] = dbt_selectors.dbt_models_to_pick(workspace=workspace)
     if request.method == "POST":
         wants_preview = request.POST.get("action") == "preview"
         if wants_preview:

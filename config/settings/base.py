@@ -264,6 +264,10 @@ for _replaced in ("SOURCES_BLOCK_PRIVATE_HOSTS", "WEBHOOKS_BLOCK_PRIVATE_HOSTS")
 # DuckDB files: every file a connection opens lives here; uploads go to workspaces/<workspace id>/ below it.
 DUCKDB_DATA_DIR = Path(env("DUCKDB_DATA_DIR", default=str(VAR_DIR / "duckdb")))
 DUCKDB_UPLOAD_MAX_MB = env.int("DUCKDB_UPLOAD_MAX_MB", default=1024)
+# dbt manifests (README, "dbt models"): the largest manifest.json accepted, uploaded or read from a path; and,
+# in team hosting only, the folder whose manifests a dbt project may be read from by path.
+DBT_MANIFEST_MAX_MB = env.int("DBT_MANIFEST_MAX_MB", default=100)
+DBT_PROJECTS_DIR = Path(env("DBT_PROJECTS_DIR", default=str(VAR_DIR / "dbt")))
 # Where Snowflake connections send their requests instead of <account>.snowflakecomputing.com, as a URL
 # (http://127.0.0.1:8123): for tests against a stand-in only; empty in every real installation.
 SNOWFLAKE_ENDPOINT = env("SYNCLINE_SNOWFLAKE_ENDPOINT", default="")

@@ -18,6 +18,7 @@ from apps.connections.intercom.destination import DestinationUnavailable, client
 from apps.connections.intercom.reconnect import run_refused
 from apps.connections.services import source_adapter
 from apps.connections.sources.errors import QueryInterrupted, SourceError
+from apps.models.services import sql_model_check_runnable
 from apps.syncs.engine.load import IntercomLoader
 from apps.syncs.engine.outcomes import RunCounts, Tally
 from apps.syncs.models import Sync, SyncRun
@@ -92,6 +93,7 @@ def sync_run_execute(
     error, client, stop = "", None, Stop.DONE
     with RunWatch(run) as watch:
         try:
+            sql_model_check_runnable(sync.model)  # e.g. its dbt model left the project: fail before any call
             adapter = watch.adapter = source_adapter(sync.model.source)
             client = client_for(sync.destination)
             events_in_flight.settle(sync, client, ledger)
