@@ -48,6 +48,22 @@ def _fields(schema: dict, node: dict) -> list[dict]:
     return fields
 
 
+def _parameters(schema: dict, parameters: list[dict]) -> list[dict]:
+    """The path and query parameters: name, where, type and meaning."""
+    return [
+        {
+            "name": p["name"],
+            "where": p["in"],
+            "type": " or ".join(
+                _type(schema, o) for o in p.get("schema", {}).get("anyOf", [p.get("schema", {})])
+            ),
+            "required": p.get("required", False),
+            "description": _text(p.get("description") or p.get("schema", {}).get("description", "")),
+        }
+        for p in parameters
+    ]
+
+
 def operations(schema: dict) -> list[dict]:
     result = []
     for path, item in schema["paths"].items():
@@ -55,7 +71,8 @@ def operations(schema: dict) -> list[dict]:
             if method not in item:
                 continue
             op = item[method]
-            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            request_body = op.get("requestBody", {})
+            body = request_body.get("content", {}).get("application/json", {}).get("schema")
             responses = []
             for code, answer in op["responses"].items():
                 body_schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
@@ -70,6 +87,8 @@ def operations(schema: dict) -> list[dict]:
                 "method": method.upper(), "path": path, "summary": op.get("summary", ""),
                 "description": _text(op.get("description", "")), "anchor": op.get("operationId", ""),
                 "body": _fields(schema, body) if body else [], "responses": responses,
+                "body_required": request_body.get("required", False),
+                "parameters": _parameters(schema, op.get("parameters", [])),
             })  # fmt: skip
     return result
 
