@@ -187,12 +187,12 @@ def update_schedule(request: HttpRequest, sync_id: int, body: schemas.SchedulePa
 
 @router.delete(
     "/syncs/{sync_id}/schedule",
-    response=WRITE_ANSWERS,
+    response={code: schema for code, schema in WRITE_ANSWERS.items() if code != 400},
     url_name="schedule_delete",
     operation_id="delete_schedule",
     summary="Remove a sync's schedule",
     description="The sync runs only when triggered (kind `manual`) from now on.",
-    openapi_extra=WRITE_MEANINGS,
+    openapi_extra={"responses": {c: m for c, m in WRITE_MEANINGS["responses"].items() if c != 400}},
 )
 def delete_schedule(request: HttpRequest, sync_id: int):
     sync = _sync(request, sync_id)
