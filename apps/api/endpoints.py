@@ -18,6 +18,7 @@ from apps.api.common import Conflict, Forbidden, NotFound, Unprocessable
 from apps.api.reference import ReferencePage
 from apps.api.routes import models, runs, schedules, syncs
 from apps.api.throttle import PerApiKeyThrottle, TooManyFailedKeys, limit_in_words
+from apps.api.waiting import TooManyWaits
 
 DESCRIPTION = """Create, change and trigger Syncline syncs from your pipelines (Airflow, Dagster, dbt Cloud, GitHub Actions, cron) and follow their runs.
 
@@ -103,6 +104,17 @@ def _too_many_failed_keys(request, exc: TooManyFailedKeys):
     )
     response = _error(request, 429, "too_many_failed_keys", message)
     response["Retry-After"] = str(exc.wait)
+    return response
+
+
+@api.exception_handler(TooManyWaits)
+def _too_many_waits(request, exc: TooManyWaits):
+    message = (
+        f"This API key already has {exc.limit} calls waiting for runs, the most it may have at once. Try again "
+        f"in {exc.RETRY_AFTER} s, or read the run without `wait`."
+    )
+    response = _error(request, 429, "too_many_waits", message)
+    response["Retry-After"] = str(exc.RETRY_AFTER)
     return response
 
 

@@ -9,8 +9,13 @@ request holds no transaction and no lock (the connection is idle; ATOMIC_REQUEST
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 
+from django.conf import settings
+from django.core.cache import cache
+
+from apps.api.models import ApiKey
 from apps.syncs.models import SyncRun
 from apps.syncs.runs import selectors as run_selectors
 from apps.tenancy.models import Workspace
@@ -35,3 +40,32 @@ def run_wait(
         pause = min(pause * GROWTH, LONGEST_PAUSE)
         run = run_selectors.run_get(workspace=workspace, run_id=run.pk)
     return run
+
+
+class TooManyWaits(Exception):
+    """The key already holds API_WAITS_PER_KEY waits: one key cannot take every thread of the web server."""
+
+    RETRY_AFTER = 10
+
+    def __init__(self, limit: int):
+        super().__init__(limit)
+        self.limit = limit
+
+
+@contextmanager
+def wait_slot(api_key: ApiKey) -> Iterator[None]:
+    """Hold one of the key's API_WAITS_PER_KEY waits for the block; TooManyWaits when none is free. Counted in
+    the shared cache (Redis in production: atomic, shared by every web process)."""
+    key, expiry = f"api-waits:{api_key.pk}", 2 * MAX_WAIT_SECONDS  # a count left by a killed process expires
+    cache.add(key, 0, timeout=expiry)
+    try:
+        held = cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, held := 1, timeout=expiry)
+    try:
+        if held > settings.API_WAITS_PER_KEY:
+            raise TooManyWaits(settings.API_WAITS_PER_KEY)
+        yield
+    finally:
+        with suppress(ValueError):  # expired meanwhile: nothing left to give back
+            cache.decr(key)

@@ -94,3 +94,16 @@ def test_the_reference_page_describes_every_operation(client, description):
     assert "Authorization: Bearer" in html and 'href="/api/v1/openapi.json"' in html
     assert "<script" not in html.split("</head>", 1)[1]  # a plain page, readable without JavaScript
     assert "full_resync" in html and "<code>409</code>" in html
+    # The parameters (the wait), what a viewer key may do, and the one shape of a 422.
+    trigger = html[html.index('id="trigger_sync"') :]
+    assert (
+        '<td><code>wait</code> <small class="muted">(optional)</small></td><td>query</td><td>integer</td>'
+        in trigger
+    )
+    assert "<strong>viewer</strong> key" in html and '"problems": [{"field": "key_column"' in html
+    create_sync = html[html.index('id="create_sync"') :]
+    assert "<h3>JSON body</h3>" in create_sync  # required: not marked optional
+    assert (
+        '<td><code>mappings</code> <small class="muted">(optional)</small></td><td>list of Mapping</td>'
+        in create_sync
+    )

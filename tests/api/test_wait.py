@@ -168,3 +168,24 @@ def test_the_wait_is_bounded_even_if_asked_for_more(monkeypatch):
         clock=lambda: now[0],
     )
     assert now[0] == pytest.approx(waiting.MAX_WAIT_SECONDS)
+
+
+@pytest.mark.django_db
+def test_a_key_may_hold_only_so_many_waits_at_once(api, workspace, settings, api_key_and_secret):
+    """The waits a key already holds (here: two, taken as another web thread would) refuse a third with 429,
+    before a run is started; a call without wait is not concerned, and a freed slot is usable again."""
+    settings.API_WAITS_PER_KEY = 2
+    sync = SyncFactory(workspace=workspace)
+    api_key = api_key_and_secret[0]
+    with waiting.wait_slot(api_key), waiting.wait_slot(api_key):
+        refused = api.post(trigger_url(sync.pk, wait=30))
+        assert refused.status_code == 429 and refused.json()["error"] == "too_many_waits"
+        assert refused["Retry-After"] == "10" and "already has 2 calls waiting" in refused.json()["message"]
+        assert not SyncRun.objects.for_workspace(workspace).exists()  # nothing was started
+        queued = api.post(trigger_url(sync.pk))
+        assert queued.status_code == 202
+        assert api.get(run_url(queued.json()["id"], wait=30)).status_code == 429
+        assert api.get(run_url(queued.json()["id"])).status_code == 200
+    started = time.monotonic()
+    assert api.get(run_url(queued.json()["id"], wait=1)).status_code == 200
+    assert time.monotonic() - started >= 1  # the slot is free again: it waited

@@ -1,19 +1,26 @@
 """Trigger a run and read it, optionally waiting for its end (`?wait=` seconds, at most 300)."""
 
+from contextlib import nullcontext
+
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from apps.api import schemas
 from apps.api.common import INVALID, NO_KEY, TOO_MANY, VIEWER_KEY, absolute, answers, found, require_editor
-from apps.api.waiting import MAX_WAIT_SECONDS, run_wait
+from apps.api.waiting import MAX_WAIT_SECONDS, run_wait, wait_slot
 from apps.syncs import selectors as sync_selectors
 from apps.syncs.engine.outcomes import RunCounts
-from apps.syncs.models import RunTrigger, SyncRun
+from apps.syncs.models import RunTrigger, Sync, SyncRun
 from apps.syncs.runs import selectors as run_selectors
 from apps.syncs.runs.services import SyncAlreadyRunning, sync_run_start
 
 router = Router(tags=["Runs"])
+
+TOO_MANY_WAITING = (
+    f"{TOO_MANY} Also when the key already has as many calls waiting for runs as the instance allows at "
+    "once (`too_many_waits`; 8 unless it says otherwise)."
+)
 
 
 class Wait(Schema):
@@ -76,7 +83,7 @@ def present(request: HttpRequest, run: SyncRun) -> dict:
         _404="No sync with this id in the key's workspace.",
         _409="The sync already has a queued or running run, given in `run`; nothing was started.",
         _422=INVALID,
-        _429=TOO_MANY,
+        _429=TOO_MANY_WAITING,
     ),
 )
 def trigger_sync(
@@ -89,7 +96,15 @@ def trigger_sync(
     workspace = request.auth.workspace
     sync = found(lambda: sync_selectors.sync_get(workspace=workspace, sync_id=sync_id), "sync", sync_id)
     require_editor(request)
-    full_resync = body.full_resync if body else False
+    # The wait is claimed before the run starts: a trigger refused for too many waits starts nothing.
+    with wait_slot(request.auth) if query.wait else nullcontext():
+        return _trigger(
+            request, sync, response, full_resync=body.full_resync if body else False, wait=query.wait
+        )
+
+
+def _trigger(request: HttpRequest, sync: Sync, response: HttpResponse, *, full_resync: bool, wait: int):
+    workspace = request.auth.workspace
     try:
         run = sync_run_start(
             workspace=workspace,
@@ -109,8 +124,8 @@ def trigger_sync(
             },
         )
     response["Location"] = absolute(request, "api-v1:sync_run", run.pk)
-    if query.wait:
-        run = run_wait(workspace=workspace, run=run, seconds=query.wait)
+    if wait:
+        run = run_wait(workspace=workspace, run=run, seconds=wait)
     return Status(202 if run.is_active else 200, present(request, run))
 
 
@@ -133,12 +148,13 @@ def trigger_sync(
         _401=NO_KEY,
         _404="No run with this id in the key's workspace.",
         _422=INVALID,
-        _429=TOO_MANY,
+        _429=TOO_MANY_WAITING,
     ),
 )
 def get_sync_run(request: HttpRequest, run_id: int, query: Query[Wait]):
     workspace = request.auth.workspace
     run = found(lambda: run_selectors.run_get(workspace=workspace, run_id=run_id), "run", run_id)
-    if query.wait:
-        run = run_wait(workspace=workspace, run=run, seconds=query.wait)
+    if query.wait and run.is_active:
+        with wait_slot(request.auth):
+            run = run_wait(workspace=workspace, run=run, seconds=query.wait)
     return present(request, run)
