@@ -25,11 +25,14 @@ def _text(markdown: str) -> str:
 
 
 def _type(schema: dict, option: dict) -> str:
+    if len(option.get("allOf", ())) == 1:  # a field with a default refers to its type this way
+        option = option["allOf"][0]
     option = _resolve(schema, option) if "$ref" in option else option
     if "enum" in option:
         return " | ".join(option["enum"])
     if option.get("type") == "array":
-        return f"list of {_resolve(schema, option['items']).get('title', 'items')}"
+        items = _resolve(schema, option["items"])
+        return f"list of {items.get('title') if '$ref' in option['items'] else _type(schema, items)}"
     if "properties" in option:
         return option.get("title", "object")
     return option.get("format", option.get("type", "object"))
