@@ -45,6 +45,7 @@ def users_sync(workspace, warehouse, destination, count):
     )  # fmt: skip
 
 
+@pytest.mark.embedded  # ./syncline run waits the same way on its SQLite file, the worker writing beside it
 @pytest.mark.django_db(transaction=True)
 def test_trigger_with_wait_answers_when_the_run_has_ended(
     api, workspace, warehouse, destination, intercom_emulator, intercom_workspace, worker
