@@ -1,5 +1,5 @@
 """What every endpoint module shares: the errors an endpoint raises (turned into JSON answers by the handlers
-in endpoints.py), the key's role check, lookups that answer 404, and the words of the description."""
+in endpoints.py), lookups that answer 404, and the words of the description."""
 
 from __future__ import annotations
 
@@ -10,16 +10,11 @@ from django.http import Http404, HttpRequest
 from django.urls import reverse
 
 from apps.common.problems import Invalid, Problem
-from apps.tenancy.models import Role
 
 T = TypeVar("T")
 
 
 class NotFound(Exception):
-    pass
-
-
-class Forbidden(Exception):
     pass
 
 
@@ -46,15 +41,6 @@ def unprocessable(invalid: Invalid, field_of: Callable[[Hashable], str] = str) -
 
 def problem(field: str, code: str, message: str) -> Unprocessable:
     return unprocessable(Invalid([Problem(field, code, message)]))
-
-
-def require_editor(request: HttpRequest) -> None:
-    """Reading needs any key; creating, changing, deleting and triggering need an editor key."""
-    if not request.auth.can(Role.EDITOR):
-        raise Forbidden(
-            f"The API key “{request.auth.name}” is a viewer key: it can read but not change or trigger "
-            "anything. Use an editor key (Settings → API keys)."
-        )
 
 
 def found(lookup: Callable[[], T], kind: str, object_id: int) -> T:

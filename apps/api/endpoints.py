@@ -13,8 +13,8 @@ from django.urls import reverse
 from ninja import NinjaAPI, Router
 from ninja.errors import HttpError, Throttled, ValidationError
 
-from apps.api.auth import WHERE_KEYS_ARE, ApiKeyAuth, ApiKeyRefused
-from apps.api.common import Conflict, Forbidden, NotFound, Unprocessable
+from apps.api.auth import WHERE_KEYS_ARE, ApiKeyAuth, ApiKeyRefused, KeyRoleRefused
+from apps.api.common import Conflict, NotFound, Unprocessable
 from apps.api.reference import ReferencePage
 from apps.api.routes import models, runs, schedules, syncs
 from apps.api.throttle import PerApiKeyThrottle, TooManyFailedKeys, limit_in_words
@@ -79,8 +79,8 @@ def _service_invalid(request, exc: Unprocessable):
     return _unprocessable(request, exc.problems)
 
 
-@api.exception_handler(Forbidden)
-def _forbidden(request, exc: Forbidden):
+@api.exception_handler(KeyRoleRefused)
+def _forbidden(request, exc: KeyRoleRefused):
     return _error(request, 403, "forbidden", str(exc))
 
 

@@ -156,6 +156,7 @@ def test_a_viewer_key_reads_but_cannot_write(viewer_api, workspace, users_table)
     assert viewer_api.get(model_url(model.pk)).json()["name"] == "Users"
     for response in (
         viewer_api.post(MODELS, new_model(users_table)),
+        viewer_api.post(MODELS, {"colour": "blue"}),  # the role is checked before the body is read
         viewer_api.patch(model_url(model.pk), {"name": "Renamed"}),
         viewer_api.delete(model_url(model.pk)),
     ):

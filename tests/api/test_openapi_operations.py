@@ -148,8 +148,8 @@ def test_every_documented_answer_of_every_operation(
                              ("PATCH", "/syncs/{i}"), ("PUT", "/syncs/{i}/schedule"),
                              ("PATCH", "/syncs/{i}/schedule"), ("POST", "/syncs/{i}/trigger")]:  # fmt: skip
         call(method, template, text="{", i=model.pk if "models" in template else idle.pk)  # 400
-    # Roles, keys and limits: every operation with a viewer key (writes 403), without a key (401), and
-    # past the key's limit (429).
+    # Roles, keys and limits: every operation with a viewer key (writes 403, before the body is read),
+    # without a key (401), and past the key's limit (429).
     operations = sorted({(m, p) for m, p, _ in documented(description)})
     ids = {"sync_id": idle.pk, "run_id": finished.pk, "model_id": model.pk}
 
@@ -158,7 +158,7 @@ def test_every_documented_answer_of_every_operation(
             call(method, path.removeprefix("/api/v1"), client, body_for(method, path), **ids)
     settings.API_RATE_LIMIT = "1/min"
     for method, path in operations:
-        call(method, path.removeprefix("/api/v1"), viewer_api, body_for(method, path), **ids)
+        call(method, path.removeprefix("/api/v1"), api, body_for(method, path), **ids)
 
     for _, _, answer in produced:
         request = DjangoOpenAPIRequest(answer.wsgi_request)

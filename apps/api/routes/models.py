@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest
 from ninja import Router, Status
 
 from apps.api import schemas
+from apps.api.auth import EDITOR_KEY
 from apps.api.common import (
     INVALID,
     NO_KEY,
@@ -19,7 +20,6 @@ from apps.api.common import (
     answers,
     found,
     problem,
-    require_editor,
     unprocessable,
 )
 from apps.common.problems import Invalid
@@ -126,6 +126,7 @@ def list_models(request: HttpRequest):
 
 @router.post(
     "/models",
+    auth=EDITOR_KEY,
     response={
         201: schemas.Model,
         400: schemas.Error,
@@ -150,7 +151,6 @@ def list_models(request: HttpRequest):
     ),
 )
 def create_model(request: HttpRequest, body: schemas.ModelIn):
-    require_editor(request)
     source = _source(request.auth.workspace, body.source_id)
     fields = body.dict(exclude={"source_id"})
     model = _save(request, model=None, source=source, **fields)
@@ -177,6 +177,7 @@ def get_model(request: HttpRequest, model_id: int):
 
 @router.patch(
     "/models/{model_id}",
+    auth=EDITOR_KEY,
     response={
         200: schemas.Model,
         400: schemas.Error,
@@ -204,7 +205,6 @@ def get_model(request: HttpRequest, model_id: int):
 def update_model(request: HttpRequest, model_id: int, body: schemas.ModelPatch):
     workspace = request.auth.workspace
     model = _get(workspace, model_id)
-    require_editor(request)
     given = body.dict(exclude_unset=True)
     allow_dropping = given.pop("allow_dropping_used_columns", False)
     source = _source(workspace, given.pop("source_id")) if "source_id" in given else model.source
@@ -220,6 +220,7 @@ def update_model(request: HttpRequest, model_id: int, body: schemas.ModelPatch):
 
 @router.delete(
     "/models/{model_id}",
+    auth=EDITOR_KEY,
     response={
         200: schemas.Deleted,
         401: schemas.Error,
@@ -246,7 +247,6 @@ def update_model(request: HttpRequest, model_id: int, body: schemas.ModelPatch):
 def delete_model(request: HttpRequest, model_id: int):
     workspace = request.auth.workspace
     model = _get(workspace, model_id)
-    require_editor(request)
     try:
         services.sql_model_delete(workspace=workspace, model=model)
     except ProtectedError as error:

@@ -7,7 +7,8 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from apps.api import schemas
-from apps.api.common import INVALID, NO_KEY, TOO_MANY, VIEWER_KEY, absolute, answers, found, require_editor
+from apps.api.auth import EDITOR_KEY
+from apps.api.common import INVALID, NO_KEY, TOO_MANY, VIEWER_KEY, absolute, answers, found
 from apps.api.waiting import MAX_WAIT_SECONDS, run_wait, wait_slot
 from apps.syncs import selectors as sync_selectors
 from apps.syncs.engine.outcomes import RunCounts
@@ -55,6 +56,7 @@ def present(request: HttpRequest, run: SyncRun) -> dict:
 
 @router.post(
     "/syncs/{sync_id}/trigger",
+    auth=EDITOR_KEY,
     response={
         200: schemas.Run,
         202: schemas.Run,
@@ -95,7 +97,6 @@ def trigger_sync(
 ):
     workspace = request.auth.workspace
     sync = found(lambda: sync_selectors.sync_get(workspace=workspace, sync_id=sync_id), "sync", sync_id)
-    require_editor(request)
     # The wait is claimed before the run starts: a trigger refused for too many waits starts nothing.
     with wait_slot(request.auth) if query.wait else nullcontext():
         return _trigger(

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from ninja import Router
 
 from apps.api import schemas
+from apps.api.auth import EDITOR_KEY
 from apps.api.common import (
     INVALID,
     NO_KEY,
@@ -14,7 +15,6 @@ from apps.api.common import (
     VIEWER_KEY,
     answers,
     found,
-    require_editor,
     unprocessable,
 )
 from apps.common.problems import Invalid, Problem
@@ -154,6 +154,7 @@ WRITE_MEANINGS = answers(
 
 @router.put(
     "/syncs/{sync_id}/schedule",
+    auth=EDITOR_KEY,
     response=WRITE_ANSWERS,
     url_name="schedule_set",
     operation_id="set_schedule",
@@ -165,12 +166,12 @@ WRITE_MEANINGS = answers(
 )
 def set_schedule(request: HttpRequest, sync_id: int, body: schemas.ScheduleIn):
     sync = _sync(request, sync_id)
-    require_editor(request)
     return present(_set(request.auth.workspace, sync, body.dict()))
 
 
 @router.patch(
     "/syncs/{sync_id}/schedule",
+    auth=EDITOR_KEY,
     response=WRITE_ANSWERS,
     url_name="schedule_update",
     operation_id="update_schedule",
@@ -180,13 +181,13 @@ def set_schedule(request: HttpRequest, sync_id: int, body: schemas.ScheduleIn):
 )
 def update_schedule(request: HttpRequest, sync_id: int, body: schemas.SchedulePatch):
     sync = _sync(request, sync_id)
-    require_editor(request)
     given = body.dict(exclude_unset=True)
     return present(_set(request.auth.workspace, sync, _current(sync) | given))
 
 
 @router.delete(
     "/syncs/{sync_id}/schedule",
+    auth=EDITOR_KEY,
     response={code: schema for code, schema in WRITE_ANSWERS.items() if code != 400},
     url_name="schedule_delete",
     operation_id="delete_schedule",
@@ -196,5 +197,4 @@ def update_schedule(request: HttpRequest, sync_id: int, body: schemas.SchedulePa
 )
 def delete_schedule(request: HttpRequest, sync_id: int):
     sync = _sync(request, sync_id)
-    require_editor(request)
     return present(_set(request.auth.workspace, sync, {"kind": ScheduleKind.MANUAL}))

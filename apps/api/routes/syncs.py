@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest
 from ninja import Router, Status
 
 from apps.api import schemas
+from apps.api.auth import EDITOR_KEY
 from apps.api.common import (
     INVALID,
     NO_KEY,
@@ -19,7 +20,6 @@ from apps.api.common import (
     answers,
     found,
     problem,
-    require_editor,
     unprocessable,
 )
 from apps.api.routes.schedules import present as present_schedule
@@ -208,6 +208,7 @@ WRITE = {400: schemas.Error, 401: schemas.Error, 403: schemas.Error, 422: schema
 
 @router.post(
     "/syncs",
+    auth=EDITOR_KEY,
     response={201: schemas.Sync, **WRITE},
     url_name="sync_create",
     operation_id="create_sync",
@@ -225,7 +226,6 @@ WRITE = {400: schemas.Error, 401: schemas.Error, 403: schemas.Error, 422: schema
     ),
 )
 def create_sync(request: HttpRequest, body: schemas.SyncIn):
-    require_editor(request)
     sync = _save(request, body.model_dump(mode="json"))
     return Status(201, _present_one(request, _get(request.auth.workspace, sync.pk)))
 
@@ -250,6 +250,7 @@ def get_sync(request: HttpRequest, sync_id: int):
 
 @router.patch(
     "/syncs/{sync_id}",
+    auth=EDITOR_KEY,
     response={200: schemas.Sync, 404: schemas.Error, **WRITE},
     url_name="sync_update",
     operation_id="update_sync",
@@ -269,7 +270,6 @@ def get_sync(request: HttpRequest, sync_id: int):
 def update_sync(request: HttpRequest, sync_id: int, body: schemas.SyncPatch):
     workspace = request.auth.workspace
     sync = _get(workspace, sync_id)
-    require_editor(request)
     given = body.model_dump(mode="json", exclude_unset=True)
     sync = _save(request, _stored(sync) | given, sync)
     return _present_one(request, _get(workspace, sync.pk))
@@ -277,6 +277,7 @@ def update_sync(request: HttpRequest, sync_id: int, body: schemas.SyncPatch):
 
 @router.delete(
     "/syncs/{sync_id}",
+    auth=EDITOR_KEY,
     response={
         200: schemas.Deleted,
         401: schemas.Error,
@@ -304,7 +305,6 @@ def update_sync(request: HttpRequest, sync_id: int, body: schemas.SyncPatch):
 def delete_sync(request: HttpRequest, sync_id: int):
     workspace = request.auth.workspace
     sync = _get(workspace, sync_id)
-    require_editor(request)
     try:
         services.sync_delete(workspace=workspace, sync=sync)
     except SyncAlreadyRunning as running:
