@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.ascode.views import schema as ascode_schema
 from apps.common.views import healthz, readyz
 from apps.connections.intercom.views import intercom_callback
 from apps.syncs.runs.metrics import metrics
@@ -21,6 +22,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
+    path("schema/syncline-v1.json", ascode_schema, name="ascode_schema"),
     path("workspaces/new/", tenancy_views.workspace_create, name="workspace_create"),
     path("connections/intercom/callback/", intercom_callback, name="intercom_callback"),
     path("invitations/<str:token>/", tenancy_views.invitation_accept, name="invitation_accept"),

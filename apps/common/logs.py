@@ -87,6 +87,18 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class ExpectedRefusalFilter(logging.Filter):
+    """Django logs a PermissionDenied (403) on `django.request` with its traceback, as if it were a fault.
+    A viewer pressing a button they may not use is an expected answer: one INFO line, no traceback, so
+    that the web log's warnings and errors stay worth reading."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 403 and record.exc_info:
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+        return True
+
+
 class JsonLines(JsonFormatter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.common.hosting import shared_hosting
 from apps.common.problems import Invalid, Problem
 from apps.connections.duckdb_files import duckdb_folders
+from apps.connections.intercom import regions
 from apps.connections.intercom.client import AuthFailure, TransientFailure
 from apps.connections.intercom.oauth import fetch_me
 from apps.connections.models import Connection, ConnectionKind, ConnectionStatus
@@ -158,11 +159,18 @@ def _intercom_test(connection: Connection) -> Connection:
         try:
             me = fetch_me(region=region, token=token)
         except AuthFailure:
-            connection.status = ConnectionStatus.NEEDS_RECONNECT
-            connection.status_message = (
-                f"Intercom refused the access token in the {region} region: it was revoked, or the workspace is "
-                "hosted in another region. Check the region, or reconnect."
-            )
+            accepted = regions.region_accepting(token, besides=region)
+            if accepted:  # the token is fine: the region is what is wrong
+                connection.status = ConnectionStatus.FAILING
+                connection.status_message = regions.wrong_region_message(
+                    name=connection.name, tried=region, accepted=accepted
+                )
+            else:
+                connection.status = ConnectionStatus.NEEDS_RECONNECT
+                connection.status_message = (
+                    f"Intercom refused the access token in every region ({region} first, "
+                    f"{regions.api_host(region)}): it was revoked or the app uninstalled. Reconnect."
+                )
         except TransientFailure as error:
             connection.status = ConnectionStatus.FAILING
             connection.status_message = f"Intercom did not answer ({error}). Try again in a moment."
@@ -174,10 +182,39 @@ def _intercom_test(connection: Connection) -> Connection:
     return connection
 
 
+class RegionNotChanged(Exception):
+    """The new region failed its test; nothing was saved. The message says why and where to check."""
+
+
 def connection_set_region(*, workspace: Workspace, connection: Connection, region: str) -> Connection:
+    """Move an Intercom connection to another data host region, only if Intercom accepts its token there:
+    a region that fails its test is not saved (the connection keeps working where it was)."""
+    old = connection.config.get("region", "US")
+    token = (connection.credentials or {}).get("access_token")
+    if not token:
+        raise RegionNotChanged(
+            f"Region not changed (still {old}): there is no access token to test {region} with. Reconnect, "
+            "and pick the region on the way."
+        )
+    try:
+        me = fetch_me(region=region, token=token)
+    except AuthFailure:
+        raise RegionNotChanged(
+            f"Region not changed (still {old}): Intercom refused this connection's access token in {region} "
+            f"({regions.api_host(region)}). {regions.WHERE_TO_CHECK}"
+        ) from None
+    except TransientFailure as error:
+        raise RegionNotChanged(
+            f"Region not changed (still {old}): Intercom did not answer in {region} "
+            f"({regions.api_host(region)}: {error}). Try again in a moment."
+        ) from None
+    app = me.get("app") or {}
     connection.config = {**connection.config, "region": region}
-    connection.save(update_fields=["config", "updated_at"])
-    return _intercom_test(connection)
+    connection.status = ConnectionStatus.CONNECTED
+    connection.status_message = f"{app.get('name', '')} ({region}) as {me.get('email', '')}"
+    connection.last_tested_at = timezone.now()
+    connection.save(update_fields=["config", "status", "status_message", "last_tested_at", "updated_at"])
+    return connection
 
 
 def connection_disconnect(*, workspace: Workspace, connection: Connection) -> Connection:

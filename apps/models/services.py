@@ -123,3 +123,23 @@ def _refuse_dropping_used_columns(model: SqlModel, names: list[str]) -> None:
 
 def sql_model_delete(*, workspace: Workspace, model: SqlModel) -> None:
     SqlModel.objects.for_workspace(workspace).filter(pk=model.pk).delete()
+
+
+# Problem code of `sql_model_set_unique_columns`.
+UNIQUE_NOT_A_COLUMN = "unique_column_not_a_column"
+
+
+def sql_model_set_unique_columns(
+    *, workspace: Workspace, model: SqlModel, unique_columns: list[str]
+) -> SqlModel:
+    """Declare the other columns whose values are unique (a sync may be keyed on them); each must be a
+    column of the model's result. Raises Invalid."""
+    unknown = [column for column in unique_columns if column not in model.column_names]
+    if unknown:
+        message = (
+            f"“{unknown[0]}” is not a column of this model. Its columns: {', '.join(model.column_names)}."
+        )
+        raise Invalid([Problem("unique_columns", UNIQUE_NOT_A_COLUMN, message)])
+    model.unique_columns = list(unique_columns)
+    model.save(update_fields=["unique_columns", "updated_at"])
+    return model

@@ -114,6 +114,19 @@ def sync_refused_records(*, workspace: Workspace, sync: Sync) -> dict[str, int]:
     )
 
 
+def sync_prerequisites(*, workspace: Workspace) -> dict[str, bool]:
+    """What a first sync needs and the workspace has: a model, and an Intercom connection."""
+    from apps.connections.models import Connection, ConnectionKind
+    from apps.models.models import SqlModel
+
+    return {
+        "model": SqlModel.objects.for_workspace(workspace).exists(),
+        "intercom": Connection.objects.for_workspace(workspace)
+        .filter(kind=ConnectionKind.DESTINATION)
+        .exists(),
+    }
+
+
 def home_overview(*, workspace: Workspace) -> dict:
     """What the home page shows: syncs with their last run, what needs attention, the five steps' state."""
     from apps.connections.models import Connection, ConnectionKind, ConnectionStatus

@@ -154,3 +154,8 @@ def _unknown_attributes(destination: Connection, config: SyncConfig) -> list[Pro
         for m in config.mappings
         if m.custom and m.target not in known
     ]
+
+
+def sync_delete(*, workspace: Workspace, sync: Sync) -> None:
+    """Delete a sync with its runs and ledger (what Intercom holds stays there)."""
+    Sync.objects.for_workspace(workspace).filter(pk=sync.pk).delete()

@@ -23,9 +23,10 @@ def workspace_home(request, workspace):
 
 @workspace_view()
 def sync_list(request, workspace):
-    return TemplateResponse(
-        request, "syncs/sync_list.html", {"syncs": selectors.sync_list(workspace=workspace)}
-    )
+    syncs = selectors.sync_list(workspace=workspace)
+    # The empty state says what is missing for a first sync, and only what is missing.
+    needs = {} if syncs else selectors.sync_prerequisites(workspace=workspace)
+    return TemplateResponse(request, "syncs/sync_list.html", {"syncs": syncs, "has": needs})
 
 
 @workspace_view()

@@ -1,8 +1,9 @@
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.db import transaction
 
-from apps.common.time_zones import validate_time_zone
+from apps.common.time_zones import TimeZoneField
 from apps.tenancy import services
 from apps.tenancy.models import Role
 from apps.tenancy.selectors import invitation_find_by_token
@@ -38,6 +39,14 @@ class SignupForm(WorkspaceFieldsMixin, AllauthSignupForm):
 
     field_order = ["email", "password1", "password2", "workspace_name", "workspace_slug", "invitation"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A new account creates its workspace, so the name is required (and labelled so); one that joins an
+        # invitation's workspace does not show the field (the invitation link fills in the invited address).
+        name = self.fields["workspace_name"]
+        name.required = not (self.is_bound and self.data.get("invitation"))
+        name.error_messages["required"] = "Name your workspace (your team or company name)."
+
     def clean(self):
         cleaned = super().clean()
         token = cleaned.get("invitation", "")
@@ -67,6 +76,15 @@ class SignupForm(WorkspaceFieldsMixin, AllauthSignupForm):
         return user
 
 
+class LoginForm(AllauthLoginForm):
+    """The page has its own "Forgot your password?" link under the form; allauth would add a second one as
+    the password field's help."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = ""
+
+
 class WorkspaceCreateForm(WorkspaceFieldsMixin):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,13 +93,9 @@ class WorkspaceCreateForm(WorkspaceFieldsMixin):
 
 class WorkspaceSettingsForm(forms.Form):
     name = forms.CharField(label="Workspace name", max_length=100)
-    time_zone = forms.CharField(
-        label="Time zone",
-        max_length=64,
-        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
+    time_zone = TimeZoneField(
         help_text="Times and days on every page of this workspace are shown in it, and new schedules start "
-        "in it. An IANA name such as Europe/Paris.",
-        validators=[validate_time_zone],  # the model's own (the value is stripped first)
+        "in it. Search by city or region (Paris, New York), or type the first letters of the name.",
     )
 
 

@@ -6,7 +6,6 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from apps.common.time_zones import time_zone_names
 from apps.tenancy import selectors, services
 from apps.tenancy.access import workspace_view
 from apps.tenancy.forms import (
@@ -55,7 +54,7 @@ def workspace_settings(request, workspace):
         services.workspace_update(workspace=workspace, **form.cleaned_data)
         messages.success(request, "Workspace settings saved.")
         return redirect("workspace_settings", workspace_slug=workspace.slug)
-    context = {"form": form, "tab": "general", "time_zones": time_zone_names()}
+    context = {"form": form, "tab": "general"}
     status = 422 if form.is_bound else 200
     return TemplateResponse(request, "tenancy/settings_general.html", context, status=status)
 

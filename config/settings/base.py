@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.syncs",
     "apps.alerts",
     "apps.api",
+    "apps.ascode",
 ]
 
 MIDDLEWARE = [
@@ -135,7 +136,7 @@ ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
-ACCOUNT_FORMS = {"signup": "apps.tenancy.forms.SignupForm"}
+ACCOUNT_FORMS = {"signup": "apps.tenancy.forms.SignupForm", "login": "apps.tenancy.forms.LoginForm"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Syncline] "
 # Failed logins: at most 10 a minute from one address, and 5 in 5 minutes for one account from one address
 # (the adapter keys "key" by account and address, so a stranger's wrong passwords never lock the user out).
@@ -225,7 +226,10 @@ if LOG_FORMAT not in ("json", "text"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "apps.common.logs.ContextFilter"}},
+    "filters": {
+        "context": {"()": "apps.common.logs.ContextFilter"},
+        "expected_refusals": {"()": "apps.common.logs.ExpectedRefusalFilter"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s [%(context)s]"},
         "json": {"()": "apps.common.logs.JsonLines"},
@@ -234,7 +238,10 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["expected_refusals"]},  # a 403 is an answer, not a fault
+    },
 }
 
 # Intercom's per-minute limit for one app, enforced in windows of this many seconds (a sixth per window).

@@ -27,3 +27,38 @@ document.addEventListener("click", function (event) {
     window.history.back();
   }
 });
+
+// <select data-searchable="Search time zones">: a search box above a long list; typing keeps the options
+// whose label contains the words (any order) and picks the first of them. The select works without it.
+function addSelectSearch(root) {
+  root.querySelectorAll("select[data-searchable]:not([data-search-ready])").forEach(function (select) {
+    select.setAttribute("data-search-ready", "");
+    var box = document.createElement("input");
+    box.type = "search";
+    box.className = "select-search";
+    box.placeholder = select.getAttribute("data-searchable");
+    box.setAttribute("aria-label", select.getAttribute("data-searchable"));
+    box.setAttribute("aria-controls", select.id);
+    box.autocomplete = "off";
+    select.parentNode.insertBefore(box, select);
+    box.addEventListener("input", function () {
+      var words = box.value.toLowerCase().replace(/[\s_]+/g, " ").trim().split(" ").filter(Boolean);
+      var first = null;
+      Array.prototype.forEach.call(select.options, function (option) {
+        var label = option.textContent.toLowerCase().replace(/_/g, " ");
+        var shown = words.every(function (w) { return label.indexOf(w) !== -1; });
+        option.hidden = !shown;
+        if (shown && first === null) first = option;
+      });
+      select.querySelectorAll("optgroup").forEach(function (group) {
+        group.hidden = !group.querySelector("option:not([hidden])");
+      });
+      if (first && (select.selectedOptions[0] || {}).hidden !== false) {
+        select.value = first.value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { addSelectSearch(document); });
+document.addEventListener("htmx:load", function (event) { addSelectSearch(event.target); });

@@ -253,8 +253,11 @@ def test_the_email_gives_the_start_in_the_workspaces_time_zone(workspace, sync, 
     run = finish(sync, FAILED, first_error="boom")
     started = run.started_at.astimezone(ZoneInfo("Asia/Tokyo"))
     message = mail.outbox[0]
-    assert f"started {started:%Y-%m-%d %H:%M} Asia/Tokyo" in message.body
-    assert f"started {started:%Y-%m-%d %H:%M} Asia/Tokyo" in message.alternatives[0][0]
+    said = (
+        f"started {started:%b} {started.day}, {started:%Y, %H:%M} JST (Asia/Tokyo)"  # the pages' one format
+    )
+    assert said in message.body
+    assert said in message.alternatives[0][0]
 
 
 def test_a_real_failing_run_raises_the_alert(workspace, django_capture_on_commit_callbacks, owner):

@@ -148,7 +148,7 @@ def test_next_run_reads_the_schedule_when_there_is_one():
         "syncs/includes/next_run.html",
         {"sync": SimpleNamespace(paused=False, next_run_at=in_an_hour, **daily)},
     )
-    assert "an hour from now" in scheduled and "Europe/Paris" in scheduled  # the exact time, on hover
+    assert "in 1\xa0hour</time>" in scheduled and "Europe/Paris" in scheduled  # the exact time, on hover
     after = SimpleNamespace(
         paused=False,
         next_run_at=None,

@@ -201,16 +201,16 @@ def test_describe(schedule, words):
 @pytest.mark.parametrize(
     ("moment", "now", "label"),
     [
-        (utc(2024, 12, 2, 8), utc(2024, 12, 2, 5), "Mon 2 Dec, 09:00 Europe/Paris (in 3 h)"),
-        (utc(2024, 12, 2, 8), utc(2024, 12, 2, 7, 50), "Mon 2 Dec, 09:00 Europe/Paris (in 10 min)"),
+        (utc(2024, 12, 2, 8), utc(2024, 12, 2, 5), "Mon, Dec 2, 09:00 Europe/Paris (in 3 h)"),
+        (utc(2024, 12, 2, 8), utc(2024, 12, 2, 7, 50), "Mon, Dec 2, 09:00 Europe/Paris (in 10 min)"),
         (
             utc(2024, 12, 2, 8),
             utc(2024, 12, 2, 7, 59, 30),
-            "Mon 2 Dec, 09:00 Europe/Paris (in under a minute)",
+            "Mon, Dec 2, 09:00 Europe/Paris (in under a minute)",
         ),
-        (utc(2024, 12, 2, 8), utc(2024, 12, 2, 8, 0, 20), "Mon 2 Dec, 09:00 Europe/Paris (due now)"),
-        (utc(2024, 12, 9, 8), utc(2024, 12, 2, 8), "Mon 9 Dec, 09:00 Europe/Paris (in 7 days)"),
-        (utc(2025, 1, 6, 8), utc(2024, 12, 30, 8), "Mon 6 Jan 2025, 09:00 Europe/Paris (in 7 days)"),
+        (utc(2024, 12, 2, 8), utc(2024, 12, 2, 8, 0, 20), "Mon, Dec 2, 09:00 Europe/Paris (due now)"),
+        (utc(2024, 12, 9, 8), utc(2024, 12, 2, 8), "Mon, Dec 9, 09:00 Europe/Paris (in 7 days)"),
+        (utc(2025, 1, 6, 8), utc(2024, 12, 30, 8), "Mon, Jan 6, 2025, 09:00 Europe/Paris (in 7 days)"),
     ],
 )
 def test_run_times_read_in_the_schedules_zone(moment, now, label):

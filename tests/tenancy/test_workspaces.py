@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -84,7 +85,7 @@ def test_an_owner_sets_the_time_zone_and_pages_show_times_in_it(owner_client, wo
     with time_machine.travel(datetime(2026, 7, 1, 21, 30, tzinfo=UTC), tick=False):
         run = SyncRunFactory(workspace=workspace, sync=sync, status=RunStatus.QUEUED)
     page = owner_client.get(reverse("run_detail", args=[workspace.slug, run.pk])).content.decode()
-    assert "Jul 1, 23:30:00" in page and "Times in Europe/Paris." in page  # summer time: UTC+2
+    assert "Jul 1, 2026, 23:30:00" in page and "Times in Europe/Paris." in page  # summer time: UTC+2
 
 
 @pytest.mark.django_db
@@ -96,7 +97,7 @@ def test_a_wrong_time_zone_is_refused_next_to_the_field_and_keeps_the_rest(owner
     assert response.status_code == 422
     html = response.content.decode()
     assert "“Europe/Pariss” is not a time zone: use an IANA name such as Europe/Paris" in html
-    assert 'value="New name"' in html and 'value="Europe/Pariss"' in html
+    assert 'value="New name"' in html  # the name typed is kept (the zone is a picker: no typo to keep)
     workspace.refresh_from_db()
     assert workspace.name != "New name" and workspace.time_zone == "UTC"  # nothing saved
 
@@ -112,7 +113,7 @@ def test_one_workspaces_zone_does_not_leak_into_the_next_request(owner_client, w
     owner_client.get(reverse("workspace_home", args=[workspace.slug]))
     assert timezone.get_current_timezone_name() == "UTC"  # reset once the response is made
     page = owner_client.get(reverse("run_detail", args=[other.slug, run.pk])).content.decode()
-    assert "Jul 1, 21:30:00" in page and "Times in UTC." in page  # not Tokyo's Jul 2, 06:30
+    assert "Jul 1, 2026, 21:30:00" in page and "Times in UTC." in page  # not Tokyo's Jul 2, 06:30
 
 
 @pytest.mark.django_db
@@ -122,3 +123,26 @@ def test_a_zone_that_is_not_one_shows_utc_instead_of_breaking_the_workspace(owne
     workspace.refresh_from_db()
     with pytest.raises(ValidationError, match="is not a time zone"):
         workspace.full_clean()
+
+
+@pytest.mark.django_db
+def test_the_time_zone_is_a_picker_of_iana_zones_with_the_current_one_selected(owner_client, workspace):
+    workspace.time_zone = "America/New_York"
+    workspace.save()
+    html = owner_client.get(reverse("workspace_settings", args=[workspace.slug])).content.decode()
+    select = re.search(r'<select[^>]*name="time_zone"[^>]*>(.*?)</select>', html, re.S)
+    assert select, "the time zone is a <select>, not a text field"
+    options = re.findall(r'<option value="([^"]+)"', select.group(1))
+    assert len(options) > 400 and "UTC" in options and "Europe/Paris" in options and "Asia/Kolkata" in options
+    assert re.search(
+        r'<option value="America/New_York" selected>America/New_York \(UTC-0[45]:00\)</option>', html
+    )
+    assert '<optgroup label="Europe">' in select.group(1)
+    # A zone saved before, outside the main areas, stays selectable and saves.
+    response = owner_client.post(
+        reverse("workspace_settings", args=[workspace.slug]),
+        {"name": workspace.name, "time_zone": "US/Eastern"},
+    )
+    assert response.status_code == 302
+    workspace.refresh_from_db()
+    assert workspace.time_zone == "US/Eastern"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from apps.connections.intercom import regions
+from apps.connections.intercom.client import AuthFailure
 from apps.connections.models import Connection, ConnectionStatus
 
 _FIELDS = ["status", "status_message", "last_tested_at", "updated_at"]
@@ -32,3 +34,21 @@ def clear_needs_reconnect(connection: Connection, message: str = "") -> Connecti
     connection.last_tested_at = timezone.now()
     connection.save(update_fields=_FIELDS)
     return connection
+
+
+def run_refused(connection: Connection, failure: AuthFailure) -> str:
+    """A run met a 401: say why, for the run page. When another region's host accepts the token, the region
+    is wrong, not the token: the connection is marked failing with "check the data host region" (a
+    reconnect would not help). Otherwise it needs a reconnect, as before."""
+    region = connection.config.get("region", "US")
+    token = (connection.credentials or {}).get("access_token") or ""
+    accepted = regions.region_accepting(token, besides=region) if token else None
+    if accepted is None:
+        mark_needs_reconnect(connection, str(failure))
+        return f"Intercom refused the access token: reconnect {connection.name}. ({failure})"
+    message = regions.wrong_region_message(name=connection.name, tried=region, accepted=accepted)
+    connection.status = ConnectionStatus.FAILING
+    connection.status_message = message
+    connection.last_tested_at = timezone.now()
+    connection.save(update_fields=_FIELDS)
+    return message

@@ -6,9 +6,11 @@ from django.template.response import TemplateResponse
 from apps.connections import selectors
 from apps.connections.intercom import attributes, oauth
 from apps.connections.intercom.forms import AttributeCreateForm, RegionForm, TokenForm
-from apps.connections.models import ConnectionKind, ConnectionStatus
-from apps.connections.services import connection_disconnect, connection_set_region
+from apps.connections.intercom.permissions import NOT_USED, PERMISSIONS
+from apps.connections.models import ConnectionKind
+from apps.connections.services import RegionNotChanged, connection_disconnect, connection_set_region
 from apps.tenancy.access import workspace_view
+from apps.tenancy.models import Role
 
 
 def _connected(request, connection, notes):
@@ -20,9 +22,13 @@ def _connected(request, connection, notes):
     return redirect("intercom_detail", workspace_slug=connection.workspace.slug, destination_id=connection.pk)
 
 
+CONSENT_CONTEXT = {"permissions": PERMISSIONS, "not_used": NOT_USED}
+
+
 @workspace_view()
 def intercom_new(request, workspace):
-    """Pick the region, then go to Intercom's consent page; or paste an access token."""
+    """The permissions Syncline asks for and why, the workspace and the region, then Intercom's consent
+    page; or paste an access token."""
     region_form, token_form = RegionForm(prefix="oauth"), TokenForm(prefix="token")
     if request.method == "POST" and request.POST.get("method") == "token":
         token_form = TokenForm(request.POST, prefix="token")
@@ -44,6 +50,7 @@ def intercom_new(request, workspace):
             except oauth.ConnectError as error:
                 region_form.add_error(None, str(error))
     context = {"region_form": region_form, "token_form": token_form, "oauth_enabled": oauth.oauth_enabled()}
+    context |= CONSENT_CONTEXT
     status = 422 if region_form.errors or token_form.errors else 200
     return TemplateResponse(request, "connections/intercom_new.html", context, status=status)
 
@@ -71,20 +78,22 @@ def intercom_detail(request, workspace, destination_id):
     connection = _intercom(workspace, destination_id)
     region_form = RegionForm(request.POST or None, initial={"region": connection.config.get("region")})
     if request.method == "POST" and region_form.is_valid():
-        connection = connection_set_region(
-            workspace=workspace, connection=connection, **region_form.cleaned_data
-        )
-        if connection.status == ConnectionStatus.CONNECTED:
+        try:
+            connection = connection_set_region(
+                workspace=workspace, connection=connection, **region_form.cleaned_data
+            )
+        except RegionNotChanged as refused:
+            region_form.add_error("region", str(refused))  # shown at the field, with the region tried
+        else:
             messages.success(
                 request, f"Region set to {connection.config['region']}; the connection works there."
             )
-        else:
-            messages.error(request, connection.status_message)
-        return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
+            return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
     token_form = TokenForm(prefix="token", initial={"region": connection.config.get("region")})
     context = {"connection": connection, "region_form": region_form, "token_form": token_form,
                "oauth_enabled": oauth.oauth_enabled()} | _attributes_context(connection)  # fmt: skip
-    return TemplateResponse(request, "connections/intercom_detail.html", context)
+    status = 422 if region_form.errors else 200
+    return TemplateResponse(request, "connections/intercom_detail.html", context, status=status)
 
 
 def _attributes_context(connection, *, form=None, error="") -> dict:
@@ -144,10 +153,13 @@ def intercom_attribute_create(request, workspace, destination_id):
     return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
 
 
-@workspace_view(methods=("POST",))
+@workspace_view(read_role=Role.EDITOR)
 def intercom_reconnect(request, workspace, destination_id):
+    """GET: the permissions screen for this connection (its Intercom workspace, its region). POST: go to the
+    consent page (the region as picked, else the connection's), or check a pasted token."""
     connection = _intercom(workspace, destination_id)
-    if request.POST.get("method") == "token":
+    current = {"region": connection.config.get("region", "US")}
+    if request.method == "POST" and request.POST.get("method") == "token":
         form = TokenForm(request.POST, prefix="token")
         if form.is_valid():
             try:
@@ -160,14 +172,22 @@ def intercom_reconnect(request, workspace, destination_id):
         else:
             messages.error(request, "Paste the access token to reconnect with it.")
         return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
-    region = connection.config.get("region", "US")
-    try:
-        return redirect(
-            oauth.oauth_start(workspace=workspace, user=request.user, region=region, connection=connection)
-        )
-    except oauth.ConnectError as error:
-        messages.error(request, str(error))
-        return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
+    region_form = RegionForm(
+        request.POST if "oauth-region" in request.POST else None, prefix="oauth", initial=current
+    )
+    if request.method == "POST":
+        region = region_form.cleaned_data["region"] if region_form.is_valid() else current["region"]
+        try:
+            return redirect(
+                oauth.oauth_start(
+                    workspace=workspace, user=request.user, region=region, connection=connection
+                )
+            )
+        except oauth.ConnectError as error:
+            messages.error(request, str(error))
+            return redirect("intercom_detail", workspace_slug=workspace.slug, destination_id=connection.pk)
+    context = {"connection": connection, "region_form": region_form, "oauth_enabled": oauth.oauth_enabled()}
+    return TemplateResponse(request, "connections/intercom_reconnect.html", context | CONSENT_CONTEXT)
 
 
 @workspace_view(methods=("POST",))

@@ -15,7 +15,7 @@ from django.conf import settings
 from apps.common import logs
 from apps.connections.intercom.client import AuthFailure, TransientFailure
 from apps.connections.intercom.destination import DestinationUnavailable, client_for
-from apps.connections.intercom.reconnect import mark_needs_reconnect
+from apps.connections.intercom.reconnect import run_refused
 from apps.connections.services import source_adapter
 from apps.connections.sources.errors import QueryInterrupted, SourceError
 from apps.syncs.engine.load import IntercomLoader
@@ -110,8 +110,7 @@ def sync_run_execute(
                 error = str(interrupted)
             stop = watch.stop or stop
         except AuthFailure as failure:
-            mark_needs_reconnect(sync.destination, str(failure))
-            error = f"Intercom refused the access token: reconnect {sync.destination.name}. ({failure})"
+            error = run_refused(sync.destination, failure)  # "reconnect", or "check the data host region"
         except (DestinationUnavailable, SourceError, TransientFailure) as failure:
             error = str(failure)
         except Exception:

@@ -163,10 +163,11 @@ class Schedule:
 
 
 def format_run_time(moment: datetime, zone: str, *, now: datetime) -> str:
-    """ "Mon 2 Dec, 09:00 Europe/Paris (in 3 h)": the wall-clock time in the schedule's zone, and how soon."""
+    """ "Mon, Dec 2, 09:00 Europe/Paris (in 3 h)": the wall-clock time in the schedule's zone, and how soon;
+    month first like every date on the pages (apps/common/templatetags/dates.py), the weekday added."""
     local = moment.astimezone(ZoneInfo(zone))
-    year = f" {local.year}" if local.year != now.astimezone(ZoneInfo(zone)).year else ""
-    return f"{local:%a} {local.day} {local:%b}{year}, {local:%H:%M} {zone} ({_until(moment - now)})"
+    year = f", {local.year}" if local.year != now.astimezone(ZoneInfo(zone)).year else ""
+    return f"{local:%a}, {local:%b} {local.day}{year}, {local:%H:%M} {zone} ({_until(moment - now)})"
 
 
 def _until(delta: timedelta) -> str:

@@ -10,6 +10,7 @@ from datetime import time
 
 from django import forms
 
+from apps.common.time_zones import TimeZoneField
 from apps.syncs.models import Sync
 from apps.syncs.schedules.compute import KIND_FIELDS, WEEKDAYS, Schedule, ScheduleKind
 from apps.tenancy.models import Workspace
@@ -33,12 +34,7 @@ class ScheduleForm(forms.Form):
         "<code>0 9 * * 1-5</code> runs at 09:00 on weekdays; <code>*/30 8-18 * * *</code> every half hour "
         "from 08:00 to 18:30.",
     )
-    timezone = forms.CharField(
-        label="Time zone",
-        max_length=64,
-        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
-        help_text="An IANA name such as Europe/Paris. Times follow its daylight saving changes.",
-    )
+    timezone = TimeZoneField(help_text="Times follow its daylight saving changes.")
     after = forms.ModelChoiceField(
         label="After this sync succeeds",
         queryset=Sync.objects.none(),

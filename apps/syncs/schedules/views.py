@@ -7,7 +7,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
-from apps.common.time_zones import time_zone_names
 from apps.syncs import selectors
 from apps.syncs.schedules import services as scheduling
 from apps.syncs.schedules.compute import KIND_FIELDS, Schedule, ScheduleKind, format_run_time
@@ -34,7 +33,7 @@ def sync_schedule(request, workspace, sync_id):
     settings = [
         (form[name], " ".join(k for k, used in KIND_FIELDS.items() if name in used)) for name in SETTINGS
     ]
-    context = {"sync": sync, "form": form, "settings": settings, "time_zones": time_zone_names()}
+    context = {"sync": sync, "form": form, "settings": settings}
     if request.method != "POST":
         return TemplateResponse(request, PAGE, context | _preview(sync.schedule, sync.schedule_after))
 
@@ -50,9 +49,18 @@ def sync_schedule(request, workspace, sync_id):
         else:  # the fields are not marked while typing: say what is wrong here
             found = {name: " ".join(errors) for name, errors in form.errors.items() if name in form.fields}
             found |= problems
-            preview = {
-                "preview_problems": [(form.fields[name].label, message) for name, message in found.items()]
-            }
+            # A setting not typed yet (just chose "Cron expression") is not a mistake: ask for it instead.
+            blank = [n for n in found if n in form.fields and not request.POST.get(n, "").strip()]
+            if len(blank) == len(found):
+                preview = {"preview_waiting": [form.fields[name].label for name in blank]}
+            else:
+                preview = {
+                    "preview_problems": [
+                        (form.fields[name].label, message)
+                        for name, message in found.items()
+                        if name not in blank
+                    ]
+                }
         return TemplateResponse(request, f"{PAGE}#preview", context | preview)
     if form.is_valid() and not problems:
         sync = scheduling.sync_schedule_set(workspace=workspace, sync=sync, schedule=schedule, after=after)

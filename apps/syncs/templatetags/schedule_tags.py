@@ -8,7 +8,7 @@ register = template.Library()
 
 @register.filter
 def next_run_label(sync) -> str:
-    """ "Mon 2 Dec, 09:00 Europe/Paris (in 3 h)", or "" when nothing is scheduled."""
+    """ "Mon, Dec 2, 09:00 Europe/Paris (in 3 h)", or "" when nothing is scheduled."""
     if sync.next_run_at is None:
         return ""
     return format_run_time(sync.next_run_at, sync.schedule_timezone, now=timezone.now())

@@ -202,12 +202,13 @@ def test_test_region_change_reconnect_and_disconnect(owner_client, workspace, in
     )
     (connection,) = destinations(workspace)
     detail = reverse("intercom_detail", args=[workspace.slug, connection.pk])
-    owner_client.post(detail, {"region": "US"})  # the wrong region: the token is refused there
+    response = owner_client.post(detail, {"region": "US"})  # the wrong region: the token is refused there
+    assert response.status_code == 422
     connection.refresh_from_db()
-    assert connection.status == "needs_reconnect" and "another region" in connection.status_message
-    owner_client.post(detail, {"region": "EU"})
+    assert connection.config["region"] == "EU" and connection.status == "connected"  # not saved
+    owner_client.post(detail, {"region": "AU"}, follow=True)
     connection.refresh_from_db()
-    assert connection.status == "connected"
+    assert connection.config["region"] == "EU" and connection.status == "connected"
 
     intercom.revoke_token(acme.token)
     owner_client.post(reverse("connection_test", args=[workspace.slug, connection.pk]))
@@ -225,3 +226,92 @@ def test_test_region_change_reconnect_and_disconnect(owner_client, workspace, in
     owner_client.post(reverse("intercom_disconnect", args=[workspace.slug, connection.pk]))
     connection.refresh_from_db()
     assert connection.credentials is None and connection.status == "needs_reconnect"
+
+
+@pytest.mark.django_db
+def test_a_region_change_that_fails_its_test_is_not_saved_and_says_where_to_check(
+    owner_client, workspace, intercom
+):
+    acme = intercom.seed_workspace(name="Acme", region="EU")
+    owner_client.post(
+        reverse("intercom_new", args=[workspace.slug]),
+        {"method": "token", "token-region": "EU", "token-token": acme.token},
+    )
+    (connection,) = destinations(workspace)
+    detail = reverse("intercom_detail", args=[workspace.slug, connection.pk])
+    before = (connection.config, connection.status, connection.status_message, connection.updated_at)
+
+    response = owner_client.post(detail, {"region": "AU"})
+
+    assert response.status_code == 422
+    (message,) = response.context["region_form"].errors["region"]
+    au_host = intercom.base_urls["AU"].split("://", 1)[1]
+    assert message.startswith(
+        "Region not changed (still EU): Intercom refused this connection's access token in AU"
+    )
+    assert f"({au_host})" in message and "data host region" in message and "app.eu.intercom.com" in message
+    assert message in unescape(response.content.decode())
+    assert acme.token not in response.content.decode()
+    connection.refresh_from_db()
+    assert (connection.config, connection.status, connection.status_message, connection.updated_at) == before
+
+    # A region that works is saved, and said so.
+    response = owner_client.post(detail, {"region": "EU"}, follow=True)
+    assert "Region set to EU; the connection works there." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_test_in_the_wrong_region_says_check_the_region_not_reconnect(owner_client, workspace, intercom):
+    acme = intercom.seed_workspace(name="Acme", region="EU")
+    owner_client.post(
+        reverse("intercom_new", args=[workspace.slug]),
+        {"method": "token", "token-region": "EU", "token-token": acme.token},
+    )
+    (connection,) = destinations(workspace)
+    connection.config = {**connection.config, "region": "US"}  # e.g. saved before regions were checked
+    connection.save()
+    owner_client.post(reverse("connection_test", args=[workspace.slug, connection.pk]))
+    connection.refresh_from_db()
+    assert connection.status == "failing"
+    assert "in the US region" in connection.status_message and "accepts it in EU" in connection.status_message
+    assert "check the data host region" in connection.status_message
+    assert "reconnect" not in connection.status_message.lower()
+
+    # A revoked token is still a reconnect.
+    intercom.revoke_token(acme.token)
+    owner_client.post(reverse("connection_test", args=[workspace.slug, connection.pk]))
+    connection.refresh_from_db()
+    assert connection.status == "needs_reconnect" and "Reconnect" in connection.status_message
+
+
+@pytest.mark.django_db
+def test_the_connect_screen_lists_the_permissions_and_why_before_consent(owner_client, workspace, intercom):
+    from apps.connections.intercom.permissions import PERMISSIONS
+
+    response = owner_client.get(reverse("intercom_new", args=[workspace.slug]))
+    page = unescape(response.content.decode())
+    for permission in PERMISSIONS:
+        assert permission.name in page and permission.why.split(",")[0] in page
+    assert workspace.name in page and "Continue to Intercom" in page
+    # Nothing is started by looking at it: the consent page comes only after "Continue".
+    assert not OAuthState.objects.for_workspace(workspace).exists()
+
+
+@pytest.mark.django_db
+def test_reconnect_shows_the_permissions_screen_first_then_the_picked_region(
+    owner_client, workspace, intercom
+):
+    acme = intercom.seed_workspace(name="Acme Europe", region="EU")
+    owner_client.post(
+        reverse("intercom_new", args=[workspace.slug]),
+        {"method": "token", "token-region": "EU", "token-token": acme.token},
+    )
+    (connection,) = destinations(workspace)
+    url = reverse("intercom_reconnect", args=[workspace.slug, connection.pk])
+    page = unescape(owner_client.get(url).content.decode())
+    assert "Reconnect Acme Europe" in page and "Read one admin" in page and "Continue to Intercom" in page
+    assert not OAuthState.objects.for_workspace(workspace).exists()
+    response = owner_client.post(url, {"method": "oauth", "oauth-region": "EU"})
+    assert response.status_code == 302 and response["Location"].startswith(
+        intercom.base_urls["EU"] + "/oauth"
+    )
