@@ -108,9 +108,10 @@ class SyncFollowed(Exception):
 
 
 @transaction.atomic
-def sync_delete(*, workspace: Workspace, sync: Sync) -> None:
-    """Delete a sync with its runs, ledger and record results (what Intercom holds stays). Refused while a
-    run is queued or running (SyncAlreadyRunning) and while syncs are scheduled after it (SyncFollowed)."""
+def sync_delete_when_idle(*, workspace: Workspace, sync: Sync) -> None:
+    """`sync_delete`, refused while a run is queued or running (SyncAlreadyRunning: its worker would go on
+    writing to rows that are gone) and while syncs are scheduled after it (SyncFollowed: they would never
+    start again). The sync's row is locked meanwhile, so no run starts between the check and the delete."""
     if Sync.objects.for_workspace(workspace).select_for_update().filter(pk=sync.pk).first() is None:
         return
     active = SyncRun.objects.for_workspace(workspace).filter(sync=sync, status__in=ACTIVE_STATUSES).first()
@@ -121,7 +122,7 @@ def sync_delete(*, workspace: Workspace, sync: Sync) -> None:
     )
     if followers:
         raise SyncFollowed(list(followers.order_by("name")))
-    Sync.objects.for_workspace(workspace).filter(pk=sync.pk).delete()
+    sync_delete(workspace=workspace, sync=sync)
 
 
 def sync_refused_stop_retrying(*, workspace: Workspace, sync: Sync) -> int:

@@ -306,7 +306,7 @@ def delete_sync(request: HttpRequest, sync_id: int):
     workspace = request.auth.workspace
     sync = _get(workspace, sync_id)
     try:
-        services.sync_delete(workspace=workspace, sync=sync)
+        services.sync_delete_when_idle(workspace=workspace, sync=sync)
     except SyncAlreadyRunning as running:
         message = (
             f"“{sync.name}” has a run {running.run.get_status_display().lower()} (run {running.run.pk}): "
