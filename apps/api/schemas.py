@@ -156,6 +156,9 @@ class ModelIn(Schema):
     source_id: int = Field(description="A source connection of the key's workspace.", **DATABASE_ID)
     sql: str = text(min_length=1, description="One SELECT (or WITH … SELECT).")
     primary_key: str = text(200, min_length=1)
+    unique_columns: list[Annotated[str, text(200)]] = Field(
+        default_factory=list, description="Other columns whose values are unique, usable as a sync key."
+    )
 
 
 class ModelPatch(Schema):
@@ -168,6 +171,7 @@ class ModelPatch(Schema):
     source_id: int = Field(None, **DATABASE_ID)
     sql: str = text(min_length=1, default=None)
     primary_key: str = text(200, min_length=1, default=None)
+    unique_columns: list[Annotated[str, text(200)]] = None  # type: ignore[assignment]
     allow_dropping_used_columns: StrictBool = Field(
         False,
         description="Save even though the new SQL no longer returns columns that syncs read (those syncs "

@@ -182,3 +182,21 @@ def test_a_key_of_another_workspace_lists_its_own_models(workspace, users_table)
     SqlModelFactory(workspace=workspace, name="Mine")
     theirs = ApiClient(api_key_create(workspace=other, user=None, name="Theirs")[1])
     assert [m["name"] for m in theirs.get(MODELS).json()["models"]] == ["Theirs"]
+
+
+def test_unique_columns_are_declared_and_checked_against_the_result(api, workspace, users_table):
+    created = api.post(MODELS, new_model(users_table, unique_columns=["email"]))
+    assert created.status_code == 201 and created.json()["unique_columns"] == ["email"]
+    assert SqlModel.objects.for_workspace(workspace).get().unique_keys == ["id", "email"]
+
+    found = problems(api.patch(model_url(created.json()["id"]), {"unique_columns": ["email", "phone"]}))
+    assert found["unique_columns"]["code"] == "unique_column_not_a_column"
+    assert "“phone” is not a column" in found["unique_columns"]["message"]
+    assert SqlModel.objects.for_workspace(workspace).get().unique_columns == ["email"]
+
+    found = problems(api.post(MODELS, new_model(users_table, name="Other", unique_columns=["phone"])))
+    assert "unique_columns" in found
+    assert SqlModel.objects.for_workspace(workspace).count() == 1  # the model is not saved without them
+
+    cleared = api.patch(model_url(created.json()["id"]), {"unique_columns": []})
+    assert cleared.status_code == 200 and cleared.json()["unique_columns"] == []

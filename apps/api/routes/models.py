@@ -84,7 +84,12 @@ def _code(error: SourceError) -> str:
 
 
 def _save(
-    request: HttpRequest, *, model: SqlModel | None, allow_dropping: bool = False, **fields
+    request: HttpRequest,
+    *,
+    model: SqlModel | None,
+    allow_dropping: bool = False,
+    unique_columns: list[str] | None = None,
+    **fields,
 ) -> SqlModel:
     workspace = request.auth.workspace
     fields["name"] = _check_name(workspace, fields["name"], model)
@@ -92,13 +97,18 @@ def _save(
         raise problem("primary_key", "required", "Name the primary-key column.")
     try:
         with transaction.atomic():
-            return services.sql_model_save(
+            saved = services.sql_model_save(
                 workspace=workspace,
                 user=None,
                 model=model,
                 allow_dropping_used_columns=allow_dropping,
                 **fields | {"primary_key": fields["primary_key"].strip()},
             )
+            if unique_columns is not None:
+                services.sql_model_set_unique_columns(
+                    workspace=workspace, model=saved, unique_columns=unique_columns
+                )
+            return saved
     except Invalid as invalid:
         raise unprocessable(invalid) from None
     except (SourceConnectionError, InvalidSourceConfig) as error:  # the warehouse, not the SQL
