@@ -24,4 +24,6 @@ RUN DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY=build-on
 USER syncline
 ENV DJANGO_SETTINGS_MODULE=config.settings.production
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Threads (gthread): an API call that waits for a run (?wait=, up to 300 s) holds one thread, not a process,
+# and the worker keeps telling the arbiter it is alive meanwhile, so the 30-s worker time-out does not end it.
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "8", "--access-logfile", "-"]

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-from apps.syncs.models import SyncRun
+from apps.syncs.models import Sync, SyncRun
 from apps.tenancy.models import Role
 from tests.factories import MembershipFactory, SyncRunFactory
 from tests.urlwalk import all_routes
@@ -55,7 +55,7 @@ def test_the_api_operations_are_the_exempt_ones():
 
 
 @pytest.mark.parametrize("route", BEARER_ONLY, ids=lambda r: r.route)
-@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
 def test_bearer_only_views_ignore_the_session(route, method, htmx, db):
     """Logged in, with the session cookie and no bearer key: refused (401), or 405 for the wrong method."""
@@ -63,13 +63,19 @@ def test_bearer_only_views_ignore_the_session(route, method, htmx, db):
     owner = MembershipFactory(workspace=run.workspace, role=Role.OWNER)
     client = Client(enforce_csrf_checks=True)
     client.force_login(owner.user)
-    ids = {"sync_id": run.sync_id, "run_id": run.pk, "rest": "no/such/endpoint"}
+    ids = {
+        "sync_id": run.sync_id,
+        "run_id": run.pk,
+        "model_id": run.sync.model_id,
+        "rest": "no/such/endpoint",
+    }
     url = reverse(route.name, kwargs={name: ids[name] for name in route.kwargs})
     response = getattr(client, method)(url, headers={"HX-Request": "true"} if htmx else {})
     assert response.status_code in (401, 405)
     if response.status_code == 401:
         assert response.json()["error"] == "missing_api_key"
     assert SyncRun.objects.for_workspace(run.workspace).count() == 1
+    assert Sync.objects.for_workspace(run.workspace).get().name == run.sync.name  # nothing changed or deleted
 
 
 TESTED = [r for r in ROUTES if r.route not in UNREVERSIBLE_ALLOWED and r not in BEARER_ONLY]

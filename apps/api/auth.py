@@ -11,6 +11,7 @@ from ninja.security import HttpBearer
 from apps.api import selectors, services
 from apps.api.models import ApiKey
 from apps.api.throttle import TooManyFailedKeys, failed_key_record, failed_keys_wait
+from apps.tenancy.models import Role
 
 WHERE_KEYS_ARE = "API keys are created in Settings → API keys."
 
@@ -21,7 +22,19 @@ class ApiKeyRefused(AuthenticationError):
         self.code = code
 
 
+class KeyRoleRefused(Exception):
+    """A valid key whose role does not allow the operation (403)."""
+
+
 class ApiKeyAuth(HttpBearer):
+    """Any valid key of the workspace; `role` = Role.EDITOR for the operations that change or trigger. The
+    role is checked with the key, before the request's parameters and body are read, so a viewer key learns
+    nothing from a write it may not make."""
+
+    def __init__(self, role: Role = Role.VIEWER):
+        super().__init__()
+        self.role = role
+
     def __call__(self, request: HttpRequest) -> ApiKey:
         header = request.headers.get("Authorization", "")
         scheme, _, secret = header.strip().partition(" ")
@@ -57,4 +70,12 @@ class ApiKeyAuth(HttpBearer):
                 f"This API key was revoked on {api_key.revoked_at:%Y-%m-%d %H:%M} UTC. {WHERE_KEYS_ARE}",
             )
         services.api_key_mark_used(api_key=api_key)
+        if not api_key.can(self.role):
+            raise KeyRoleRefused(
+                f"The API key “{api_key.name}” is a viewer key: it can read but not change or trigger anything. "
+                "Use an editor key (Settings → API keys)."
+            )
         return api_key
+
+
+EDITOR_KEY = ApiKeyAuth(role=Role.EDITOR)

@@ -5,7 +5,15 @@ from django.conf import settings
 from django.db import models
 
 from apps.common.models import TimeStampedModel
+from apps.tenancy.models import Role
 from apps.tenancy.scoping import WorkspaceOwnedModel
+
+# What a key may do, in the members' words: a viewer key reads, an editor key also creates, changes, deletes
+# and triggers. (No owner keys: nothing in the API needs an owner.)
+KEY_ROLES = [
+    (Role.VIEWER.value, "Viewer: read only"),
+    (Role.EDITOR.value, "Editor: read, change and trigger"),
+]
 
 # Recognisable in logs and by secret scanners; the rest is 256 bits of randomness.
 SECRET_PREFIX = "sl_"  # noqa: S105 (a public marker, not a secret)
@@ -26,6 +34,8 @@ class ApiKey(WorkspaceOwnedModel, TimeStampedModel):
     when the key is created. The first characters (`prefix`) are kept so people can tell keys apart."""
 
     name = models.CharField(max_length=100)
+    # Keys made before roles existed could trigger runs: they are editor keys.
+    role = models.CharField(max_length=10, choices=KEY_ROLES, default=Role.EDITOR)
     prefix = models.CharField(max_length=VISIBLE_CHARS)
     secret_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(
@@ -53,3 +63,6 @@ class ApiKey(WorkspaceOwnedModel, TimeStampedModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def can(self, role: Role) -> bool:
+        return Role(self.role).at_least(role)

@@ -25,11 +25,14 @@ def _text(markdown: str) -> str:
 
 
 def _type(schema: dict, option: dict) -> str:
+    if len(option.get("allOf", ())) == 1:  # a field with a default refers to its type this way
+        option = option["allOf"][0]
     option = _resolve(schema, option) if "$ref" in option else option
     if "enum" in option:
         return " | ".join(option["enum"])
     if option.get("type") == "array":
-        return f"list of {_resolve(schema, option['items']).get('title', 'items')}"
+        items = _resolve(schema, option["items"])
+        return f"list of {items.get('title') if '$ref' in option['items'] else _type(schema, items)}"
     if "properties" in option:
         return option.get("title", "object")
     return option.get("format", option.get("type", "object"))
@@ -48,6 +51,22 @@ def _fields(schema: dict, node: dict) -> list[dict]:
     return fields
 
 
+def _parameters(schema: dict, parameters: list[dict]) -> list[dict]:
+    """The path and query parameters: name, where, type and meaning."""
+    return [
+        {
+            "name": p["name"],
+            "where": p["in"],
+            "type": " or ".join(
+                _type(schema, o) for o in p.get("schema", {}).get("anyOf", [p.get("schema", {})])
+            ),
+            "required": p.get("required", False),
+            "description": _text(p.get("description") or p.get("schema", {}).get("description", "")),
+        }
+        for p in parameters
+    ]
+
+
 def operations(schema: dict) -> list[dict]:
     result = []
     for path, item in schema["paths"].items():
@@ -55,7 +74,8 @@ def operations(schema: dict) -> list[dict]:
             if method not in item:
                 continue
             op = item[method]
-            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            request_body = op.get("requestBody", {})
+            body = request_body.get("content", {}).get("application/json", {}).get("schema")
             responses = []
             for code, answer in op["responses"].items():
                 body_schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
@@ -70,6 +90,8 @@ def operations(schema: dict) -> list[dict]:
                 "method": method.upper(), "path": path, "summary": op.get("summary", ""),
                 "description": _text(op.get("description", "")), "anchor": op.get("operationId", ""),
                 "body": _fields(schema, body) if body else [], "responses": responses,
+                "body_required": request_body.get("required", False),
+                "parameters": _parameters(schema, op.get("parameters", [])),
             })  # fmt: skip
     return result
 

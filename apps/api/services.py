@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.api.models import VISIBLE_CHARS, ApiKey, hash_secret, new_secret
-from apps.tenancy.models import User, Workspace
+from apps.tenancy.models import Role, User, Workspace
 
 # Writing last_used_at on every call would turn each API read into a write; a minute is precise enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -22,8 +22,11 @@ def _name_taken_message(name: str) -> str:
     return f"An active key is already named “{name}”. Choose another name, or revoke that key first."
 
 
-def api_key_create(*, workspace: Workspace, user: User | None, name: str) -> tuple[ApiKey, str]:
-    """The new key and its secret. The secret is not stored anywhere: the caller shows it once."""
+def api_key_create(
+    *, workspace: Workspace, user: User | None, name: str, role: Role = Role.EDITOR
+) -> tuple[ApiKey, str]:
+    """The new key and its secret. The secret is not stored anywhere: the caller shows it once. A viewer
+    key only reads; an editor key also changes and triggers."""
     name = name.strip()
     if ApiKey.objects.for_workspace(workspace).filter(name=name, revoked_at=None).exists():
         raise ApiKeyError(_name_taken_message(name))
@@ -33,6 +36,7 @@ def api_key_create(*, workspace: Workspace, user: User | None, name: str) -> tup
             api_key = ApiKey.objects.create(
                 workspace=workspace,
                 name=name,
+                role=role,
                 prefix=secret[:VISIBLE_CHARS],
                 secret_hash=hash_secret(secret),
                 created_by=user,

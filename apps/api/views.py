@@ -38,7 +38,10 @@ def settings_api_keys(request, workspace):
     if form.is_valid():
         try:
             api_key, secret = services.api_key_create(
-                workspace=workspace, user=request.user, name=form.cleaned_data["name"]
+                workspace=workspace,
+                user=request.user,
+                name=form.cleaned_data["name"],
+                role=form.cleaned_data["role"],
             )
         except services.ApiKeyError as error:
             form.add_error("name", str(error))

@@ -14,9 +14,10 @@ from apps.syncs.engine.config import (
     SyncConfig,
     Target,
 )
-from apps.syncs.models import RunTrigger, Sync, SyncRun
+from apps.syncs.models import ACTIVE_STATUSES, RunTrigger, Sync, SyncRun
 from apps.syncs.runs.ledger import refused_records
-from apps.syncs.runs.services import sync_run_start
+from apps.syncs.runs.services import SyncAlreadyRunning, sync_run_start
+from apps.syncs.schedules.compute import ScheduleKind
 from apps.tenancy.models import User, Workspace
 
 if TYPE_CHECKING:
@@ -96,6 +97,32 @@ def sync_set_paused(*, workspace: Workspace, sync: Sync, paused: bool) -> Sync:
     Sync.objects.for_workspace(workspace).filter(pk=sync.pk).update(paused=paused, updated_at=timezone.now())
     sync.paused = paused
     return sync
+
+
+class SyncFollowed(Exception):
+    """Other syncs are scheduled to run after this one: deleting it would leave them never starting."""
+
+    def __init__(self, followers: list[Sync]):
+        super().__init__(", ".join(f"“{f.name}”" for f in followers))
+        self.followers = followers
+
+
+@transaction.atomic
+def sync_delete_when_idle(*, workspace: Workspace, sync: Sync) -> None:
+    """`sync_delete`, refused while a run is queued or running (SyncAlreadyRunning: its worker would go on
+    writing to rows that are gone) and while syncs are scheduled after it (SyncFollowed: they would never
+    start again). The sync's row is locked meanwhile, so no run starts between the check and the delete."""
+    if Sync.objects.for_workspace(workspace).select_for_update().filter(pk=sync.pk).first() is None:
+        return
+    active = SyncRun.objects.for_workspace(workspace).filter(sync=sync, status__in=ACTIVE_STATUSES).first()
+    if active is not None:
+        raise SyncAlreadyRunning(active)
+    followers = Sync.objects.for_workspace(workspace).filter(
+        schedule_kind=ScheduleKind.AFTER_SYNC, schedule_after=sync
+    )
+    if followers:
+        raise SyncFollowed(list(followers.order_by("name")))
+    sync_delete(workspace=workspace, sync=sync)
 
 
 def sync_refused_stop_retrying(*, workspace: Workspace, sync: Sync) -> int:

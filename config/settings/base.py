@@ -332,6 +332,8 @@ API_RATE_LIMIT = env("API_RATE_LIMIT", default="120/min")
 # Unknown or revoked API keys one client address may send per window (same format); past it, 429 for every
 # key from that address until the window ends (the address as for logins: see TRUSTED_PROXY_COUNT).
 API_FAILED_KEY_LIMIT = env("API_FAILED_KEY_LIMIT", default="30/10min")
+# Calls of one API key that may wait for a run's end (?wait=) at once: each holds a web thread meanwhile.
+API_WAITS_PER_KEY = env.int("API_WAITS_PER_KEY", default=8)
 # /readyz: each check's network timeout; workers refresh a heartbeat in the cache this often, and one older
 # than the stale limit means no worker is there to run syncs.
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)

@@ -296,7 +296,7 @@ def test_no_secret_is_stored(api_key_and_secret):
     assert secret.startswith(stored["prefix"]) and len(stored["prefix"]) < len(secret) // 3
 
 
-@pytest.mark.parametrize("path", ["/api/v1/sync/1/trigger", "/api/v1/syncs/1", "/api/v1/runs/1"])
+@pytest.mark.parametrize("path", ["/api/v1/sync/1/trigger", "/api/v1/syncs/1/run", "/api/v1/runs/1"])
 def test_a_mistyped_endpoint_is_a_json_404(api, path):
     response = api.post(path)
     assert response.status_code == 404

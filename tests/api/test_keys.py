@@ -120,3 +120,32 @@ def test_the_page_links_the_reference_and_shows_how_to_call(owner_client, worksp
     assert 'href="/api/v1/docs"' in html and 'href="/api/v1/openapi.json"' in html
     assert "http://testserver/api/v1/syncs/<var>SYNC_ID</var>/trigger" in html
     assert 'aria-current="page">API keys</a>' in html
+
+
+def test_a_viewer_key_is_made_on_the_page_and_only_reads(owner_client, workspace):
+    from tests.factories import SyncFactory
+
+    response = owner_client.post(page_url(workspace), {"name": "Grafana", "role": "viewer"})
+    assert response.status_code == 201
+    api_key = ApiKey.objects.for_workspace(workspace).get()
+    assert api_key.role == Role.VIEWER
+    html = owner_client.get(page_url(workspace)).content.decode()
+    assert 'Viewer <span class="muted">(read only)</span>' in html
+
+    viewer = ApiClient(secret_on(response))
+    sync = SyncFactory(workspace=workspace)
+    assert viewer.get("/api/v1/syncs").status_code == 200
+    refused = viewer.post(f"/api/v1/syncs/{sync.pk}/trigger")
+    assert refused.status_code == 403
+    assert "“Grafana” is a viewer key" in refused.json()["message"]
+
+
+def test_a_key_made_without_a_role_is_an_editor_key_as_keys_always_were(owner_client, workspace):
+    assert create(owner_client, workspace).status_code == 201
+    assert ApiKey.objects.for_workspace(workspace).get().role == Role.EDITOR
+
+
+def test_an_unknown_role_is_refused_next_to_the_field(owner_client, workspace):
+    response = owner_client.post(page_url(workspace), {"name": "Root", "role": "owner"})
+    assert response.status_code == 422 and "Select a valid choice" in response.content.decode()
+    assert not ApiKey.objects.for_workspace(workspace).exists()

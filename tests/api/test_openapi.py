@@ -1,5 +1,7 @@
 """The served OpenAPI description is valid, and the API's real answers match it."""
 
+from html import escape
+
 import pytest
 from openapi_core import OpenAPI
 from openapi_core.contrib.django import DjangoOpenAPIRequest, DjangoOpenAPIResponse
@@ -23,8 +25,13 @@ def test_the_served_description_is_valid_openapi(description):
     assert description["openapi"].startswith("3.")
     assert set(description["paths"]) == {
         "/api/v1/syncs",
+        "/api/v1/syncs/{sync_id}",
         "/api/v1/syncs/{sync_id}/trigger",
+        "/api/v1/syncs/{sync_id}/schedule",
         "/api/v1/sync_runs/{run_id}",
+        "/api/v1/schedules",
+        "/api/v1/models",
+        "/api/v1/models/{model_id}",
     }
     assert description["components"]["securitySchemes"]["ApiKeyAuth"] == {"type": "http", "scheme": "bearer"}
 
@@ -83,7 +90,20 @@ def test_the_reference_page_describes_every_operation(client, description):
     for path, item in description["paths"].items():
         for method, operation in item.items():
             assert f"<code>{method.upper()} {path}</code>" in html
-            assert operation["summary"] in html
+            assert escape(operation["summary"]) in html
     assert "Authorization: Bearer" in html and 'href="/api/v1/openapi.json"' in html
     assert "<script" not in html.split("</head>", 1)[1]  # a plain page, readable without JavaScript
     assert "full_resync" in html and "<code>409</code>" in html
+    # The parameters (the wait), what a viewer key may do, and the one shape of a 422.
+    trigger = html[html.index('id="trigger_sync"') :]
+    assert (
+        '<td><code>wait</code> <small class="muted">(optional)</small></td><td>query</td><td>integer</td>'
+        in trigger
+    )
+    assert "<strong>viewer</strong> key" in html and '"problems": [{"field": "key_column"' in html
+    create_sync = html[html.index('id="create_sync"') :]
+    assert "<h3>JSON body</h3>" in create_sync  # required: not marked optional
+    assert (
+        '<td><code>mappings</code> <small class="muted">(optional)</small></td><td>list of Mapping</td>'
+        in create_sync
+    )

@@ -51,6 +51,16 @@ def test_create_copy_use_and_revoke_a_key(page, shot, live_server, workspace, ow
     refused = page.request.get(f"{live_server.url}/api/v1/syncs", headers=bearer)
     assert refused.status == 401 and refused.json()["error"] == "revoked_api_key"
 
+    # A read-only key for a dashboard: it reads, and is refused any change.
+    page.get_by_label("Key name", exact=True).fill("Grafana")
+    page.get_by_label("Viewer: read only", exact=True).check()
+    page.get_by_role("button", name="Create key", exact=True).click()
+    viewer = {"Authorization": f"Bearer {page.get_by_label('The new API key', exact=True).input_value()}"}
+    expect(page.get_by_role("cell", name="Viewer (read only)", exact=True)).to_be_visible()
+    shot("viewer-key")
+    assert page.request.get(f"{live_server.url}/api/v1/models", headers=viewer).status == 200
+    assert page.request.post(f"{live_server.url}/api/v1/models", headers=viewer, data={}).status == 403
+
     page.get_by_role("link", name="API reference", exact=True).click()
     expect(page.get_by_role("heading", name="Syncline API v1", exact=True)).to_be_visible()
     shot("reference")
