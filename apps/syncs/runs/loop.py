@@ -63,7 +63,9 @@ def run_load(
     early) or the slice's time (SYNC_RUN_SLICE_SECONDS) is up; the records in flight are settled first.
 
     Records are planned a few at a time (as many as the pool has threads), so that the events among them
-    are noted in flight in one statement before any of them is sent."""
+    are noted in flight in one statement before any of them is sent. Up to four times as many records as
+    threads wait in the pool's queue: while the planner plans its next batch of rows (a second or so for
+    5,000), the threads still have calls to make."""
     workers = settings.SYNC_CONCURRENCY
     in_flight: dict[Future, PlannedRecord] = {}
     now = time.monotonic()
@@ -82,7 +84,7 @@ def run_load(
                 for record in to_send:
                     # In a copy of the run's context: the record's log lines carry the run's fields.
                     in_flight[pool.submit(copy_context().run, loader.apply, record)] = record
-                    if len(in_flight) >= workers * 2:
+                    if len(in_flight) >= workers * 4:
                         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                         settle(done)
                 if stop is not None:
