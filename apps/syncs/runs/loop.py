@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
+from queue import Empty, SimpleQueue
 
 from django.conf import settings
 
@@ -72,9 +73,18 @@ def run_load(
     next_progress, slice_ends = now + PROGRESS_EVERY_SECONDS, now + settings.SYNC_RUN_SLICE_SECONDS
     records = iter(records)
 
-    def settle(done) -> None:
-        for future in done:
+    # Each call, once answered, queues itself here: waiting for one of a hundred futures with
+    # `concurrent.futures.wait` would hook into every one of them each time.
+    answered: SimpleQueue[Future] = SimpleQueue()
+
+    def settle(future: Future) -> None:
+        """Record this answer and any others already in, in the order they came."""
+        while True:
             recorder.loaded(in_flight.pop(future), future.result())  # AuthFailure propagates from here
+            try:
+                future = answered.get(block=False)
+            except Empty:
+                return
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"run-{run.pk}") as pool:
         try:
@@ -83,10 +93,11 @@ def run_load(
                 recorder.note_events()
                 for record in to_send:
                     # In a copy of the run's context: the record's log lines carry the run's fields.
-                    in_flight[pool.submit(copy_context().run, loader.apply, record)] = record
+                    future = pool.submit(copy_context().run, loader.apply, record)
+                    in_flight[future] = record
+                    future.add_done_callback(answered.put)
                     if len(in_flight) >= workers * 4:
-                        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                        settle(done)
+                        settle(answered.get())
                 if stop is not None:
                     break
                 now = time.monotonic()
@@ -97,8 +108,7 @@ def run_load(
                         break
                     next_progress = now + PROGRESS_EVERY_SECONDS
             while in_flight:
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                settle(done)
+                settle(answered.get())
         finally:
             for future in in_flight:
                 future.cancel()
