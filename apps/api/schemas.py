@@ -27,7 +27,8 @@ RunCounts = create_model(
     "went through, not all of it; matched_existing, of the updated, those Intercom already had when asked "
     "to create them; restored, of the created, those the ledger had in Intercom and Intercom had lost; "
     "drift_checked and drift_missing the records looked up in Intercom to check they are still there and "
-    "those missing; api_calls and rate_limited the calls to Intercom and those it answered 429 (retried).",
+    "those missing; api_calls and rate_limited the calls to Intercom and those it answered 429 (retried); "
+    "rate_limit_wait_ms the milliseconds of the run during which Intercom's rate limit held calls back.",
     **dict.fromkeys(COUNT_KEYS, (int, 0)),
 )
 

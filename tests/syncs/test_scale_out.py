@@ -2,9 +2,9 @@
 
 The emulator allows a sixth of a per-minute limit per window: ``PER_MINUTE = 180`` with 2-second windows is
 30 calls per window. The workers are told the same limit (as a deployment sets
-``INTERCOM_RATE_LIMIT_PER_MINUTE``), so their shared Redis bucket for the Intercom workspace is 1 call of
-burst plus 14.5 calls a second: at most 30 in any 2 seconds of the limiter's clock, however many workers
-draw from it. Each run alone sends with 16 threads and would go far faster without the limiter.
+``INTERCOM_RATE_LIMIT_PER_MINUTE``), so their shared Redis window for the Intercom workspace grants at most
+30 calls in any 2.2 seconds (the window plus its guard) of the limiter's clock, however many workers draw
+from it. Each run alone sends with 16 threads and would go far faster without the limiter.
 """
 
 from __future__ import annotations

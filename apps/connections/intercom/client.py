@@ -14,7 +14,14 @@ Every call first takes a slot from the shared rate limiter (:mod:`.ratelimit`). 
 until ``X-RateLimit-Reset`` and retries without spending the record's retry budget; 5xx and network errors
 back off exponentially with full jitter.
 
-The access token only ever lives in the session's ``Authorization`` header: reprs, exceptions, log lines and
+The transport is urllib3's connection pool, used directly: a sync spends most of its CPU on its calls, and
+requests' session added more per call than the call itself (settings merged from the environment, a
+prepared request and a response object built for every call; ``benchmarks/cpu_per_call.py``). What it
+read from the environment is read once, when the client is built: the proxy for Intercom's host
+(``HTTPS_PROXY``, ``NO_PROXY``…) and the CA bundle (``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``, else
+certifi's); a ``~/.netrc`` is not read (the token is the only credential sent). Redirects are not followed.
+
+The access token only ever lives in the client's ``Authorization`` header: reprs, exceptions, log lines and
 the exchanges shown to observers (see :func:`add_exchange_observer`) never carry it.
 """
 
@@ -22,17 +29,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import re
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
+import certifi
+import urllib3
+from urllib3.exceptions import HTTPError as TransportError
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import TimeoutError as TransportTimeout
 
 from apps.common.metrics import (
     INTERCOM_CALL_SECONDS,
@@ -40,13 +52,13 @@ from apps.common.metrics import (
     INTERCOM_RATE_LIMITED,
     RATE_LIMITER_WAIT_SECONDS,
 )
-from apps.connections.intercom.ratelimit import RateLimiter
+from apps.connections.intercom.ratelimit import RateLimiter, WaitMeter
 
 logger = logging.getLogger(__name__)
 
 INTERCOM_VERSION = "2.16"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
-DEFAULT_POOL_SIZE = 16
+DEFAULT_POOL_SIZE = 64  # connections kept open; opened only as calls in flight need them
 REDACTED = "Bearer [redacted]"
 
 _CONFLICT_ID = re.compile(r"id=([0-9A-Za-z_-]+)")
@@ -148,6 +160,19 @@ class Exchange:
         )
 
 
+@dataclass(frozen=True)
+class Response:
+    """Intercom's answer to one request: what the client reads of it."""
+
+    status_code: int
+    reason: str
+    headers: Mapping[str, str]  # case-insensitive (urllib3's HTTPHeaderDict)
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
 ExchangeObserver = Callable[[Exchange], None]
 _observers: list[ExchangeObserver] = []
 _observers_lock = threading.Lock()
@@ -185,7 +210,7 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
-def _json_body(response: requests.Response) -> Any:
+def _json_body(response: Response) -> Any:
     if not response.content:
         return None
     try:
@@ -194,7 +219,7 @@ def _json_body(response: requests.Response) -> Any:
         return None
 
 
-def _first_error(response: requests.Response) -> tuple[str, str, str | None, str | None]:
+def _first_error(response: Response) -> tuple[str, str, str | None, str | None]:
     """(code, message, field, request_id) from Intercom's ``error.list``; a stand-in when the body is not."""
     body = _json_body(response)
     if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
@@ -208,7 +233,7 @@ def _first_error(response: requests.Response) -> tuple[str, str, str | None, str
     return "unknown", f"HTTP {response.status_code} {response.reason or ''}".strip(), None, None
 
 
-def _rejected(response: requests.Response) -> Rejected:
+def _rejected(response: Response) -> Rejected:
     code, message, field_name, request_id = _first_error(response)
     return Rejected(response.status_code, code, message, field_name, request_id)
 
@@ -234,6 +259,32 @@ def _object_id(body: Any) -> str | None:
     if isinstance(body, dict) and body.get("id") is not None:
         return str(body["id"])
     return None
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    calls: int  # HTTP requests sent, retries included
+    rate_limited: int  # of those, answered 429
+    held_ms: int  # wall-clock milliseconds during which the rate limiter held calls back
+
+
+def _pool_manager(base_url: str, pool_size: int, timeout: tuple[float, float]) -> urllib3.PoolManager:
+    """Connections to Intercom's host, through the proxy the environment names for it, if any."""
+    parts = urlsplit(base_url)
+    options: dict[str, Any] = {
+        "num_pools": 4,
+        "maxsize": pool_size,
+        "block": False,  # past pool_size threads, a connection is opened and not kept (as requests does)
+        "retries": False,  # the client retries, under the rate limiter
+        "timeout": urllib3.Timeout(connect=timeout[0], read=timeout[1]),
+    }
+    if parts.scheme == "https":
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+        options |= {"cert_reqs": "CERT_REQUIRED", "ca_certs": bundle}
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass(parts.hostname or ""):
+        return urllib3.ProxyManager(proxy, **options)
+    return urllib3.PoolManager(**options)
 
 
 class IntercomClient:
@@ -272,24 +323,26 @@ class IntercomClient:
         self._stats_lock = threading.Lock()
         self._calls = 0  # HTTP requests sent, retries included
         self._rate_limited = 0  # 429s received
-        self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        self._session.headers.update(
-            {
-                "Authorization": f"Bearer {access_token}",
-                "Intercom-Version": INTERCOM_VERSION,
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-            }
-        )
+        self.waits = WaitMeter()  # how long the rate limiter held this client's calls
+        self._http = _pool_manager(self.base_url, pool_size, timeout)
+        self._headers = {
+            "Authorization": f"Bearer {access_token}",
+            "Intercom-Version": INTERCOM_VERSION,
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",
+            "Content-Type": "application/json",
+        }
+        self._headers_no_body = {k: v for k, v in self._headers.items() if k != "Content-Type"}
+        # The metrics' children for this workspace, looked up once rather than per call.
+        self._calls_metric = INTERCOM_CALLS.labels(workspace_key)
+        self._rate_limited_metric = INTERCOM_RATE_LIMITED.labels(workspace_key)
+        self._wait_metric = RATE_LIMITER_WAIT_SECONDS.labels(workspace_key)
 
     def __repr__(self) -> str:
         return f"<IntercomClient {self.base_url} workspace={self.workspace_key}>"
 
     def close(self) -> None:
-        self._session.close()
+        self._http.clear()
 
     def __enter__(self) -> IntercomClient:
         return self
@@ -297,10 +350,11 @@ class IntercomClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def stats(self) -> dict[str, int]:
-        """Requests sent and 429s received by this client so far (run history counts)."""
+    def stats(self) -> ClientStats:
+        """What this client did so far (run history counts)."""
         with self._stats_lock:
-            return {"calls": self._calls, "rate_limited": self._rate_limited}
+            calls, rate_limited = self._calls, self._rate_limited
+        return ClientStats(calls, rate_limited, round(self.waits.held_seconds() * 1000))
 
     def _count(self, *, rate_limited: bool = False) -> None:
         with self._stats_lock:
@@ -308,7 +362,7 @@ class IntercomClient:
                 self._rate_limited += 1
             else:
                 self._calls += 1
-        (INTERCOM_RATE_LIMITED if rate_limited else INTERCOM_CALLS).labels(self.workspace_key).inc()
+        (self._rate_limited_metric if rate_limited else self._calls_metric).inc()
 
     @property
     def auth_failure(self) -> AuthFailure | None:
@@ -320,7 +374,7 @@ class IntercomClient:
         """Full jitter: a random wait up to base·2^(attempt-1), capped."""
         return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
 
-    def _observe(self, response: requests.Response) -> None:
+    def _observe(self, response: Response) -> None:
         headers = response.headers
         limit = _int_header(headers, "X-RateLimit-Limit")
         remaining = _int_header(headers, "X-RateLimit-Remaining")
@@ -334,16 +388,12 @@ class IntercomClient:
         path: str,
         params: dict[str, Any] | None,
         data: bytes | None,
-        response: requests.Response,
+        response: Response,
     ) -> None:
         if not _observers:
             return
-        headers = {
-            k: REDACTED if k.lower() == "authorization" else v.decode() if isinstance(v, bytes) else v
-            for k, v in self._session.headers.items()
-        }
-        if data is None:
-            headers.pop("Content-Type", None)
+        sent = self._headers if data is not None else self._headers_no_body
+        headers = {k: REDACTED if k.lower() == "authorization" else v for k, v in sent.items()}
         _notify(
             Exchange(
                 method=method,
@@ -360,7 +410,7 @@ class IntercomClient:
 
     def request(
         self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None
-    ) -> requests.Response:
+    ) -> Response:
         """Send one call with pacing and retries; returns the final response (2xx or 4xx, not 401/429).
 
         Raises :class:`AuthFailure` on 401 and :class:`TransientFailure` when retries run out.
@@ -369,27 +419,24 @@ class IntercomClient:
             raise AuthFailure(str(self._auth_failure), code=self._auth_failure.code)
         method = method.upper()
         data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
-        headers = None if data is not None else {"Content-Type": None}  # no body, no content type
+        headers = self._headers if data is not None else self._headers_no_body  # no body, no content type
         url = self.base_url + path
+        if params:
+            url += "?" + urlencode(params)
         attempt = 0
         rate_limit_waits = 0
         while True:
-            waiting_since = time.monotonic()
-            self.limiter.acquire(self.workspace_key)
+            waited = self.limiter.acquire(self.workspace_key, self.waits)
+            if waited:
+                self._wait_metric.inc(waited)
             sent_at = time.monotonic()
-            RATE_LIMITER_WAIT_SECONDS.labels(self.workspace_key).inc(sent_at - waiting_since)
             self._count()
             try:
-                response = self._session.request(
-                    method, url, data=data, params=params, headers=headers, timeout=self.timeout
-                )
-            except (
-                requests.Timeout,
-                requests.ConnectionError,
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
+                answer = self._http.urlopen(method, url, body=data, headers=headers, redirect=False)
+            except TransportError as exc:
                 attempt += 1
-                kind = "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
+                timed_out = isinstance(exc, TransportTimeout) and not isinstance(exc, NewConnectionError)
+                kind = "timed out" if timed_out else "could not connect"
                 logger.warning(
                     "Intercom %s %s %s (attempt %d/%d)", method, path, kind, attempt, self.max_attempts
                 )
@@ -401,6 +448,7 @@ class IntercomClient:
                 continue
 
             INTERCOM_CALL_SECONDS.observe(time.monotonic() - sent_at)
+            response = Response(answer.status, answer.reason or "", answer.headers, answer.data)
             self._observe(response)
             self._record(method, path, params, data, response)
             status = response.status_code
@@ -448,7 +496,7 @@ class IntercomClient:
                 raise self._auth_failure
             return response
 
-    def _outcome(self, response: requests.Response) -> Outcome:
+    def _outcome(self, response: Response) -> Outcome:
         if response.status_code >= 400:
             return _rejected(response)
         body = _json_body(response)

@@ -2,11 +2,18 @@
 
 Intercom allows a per-minute limit per app (10,000 by default) and enforces it in fixed windows of
 10 seconds, each allowing a sixth of it (API_NOTES.md, "Rate limits"). Each Intercom workspace (its
-``id_code``) gets a token bucket whose refill rate and burst add up to the window's allowance: a burst of
-5% plus a rate of the other 95% per window, so no window of Intercom's, however it is aligned, can see
-more calls than it allows.
+``id_code``) gets a sliding window: the times of its last calls, and no call is granted while the last
+``limit`` calls all fall within one window plus a small guard (:func:`guard_seconds`). So no window of
+Intercom's, however it is aligned, can see more calls than it allows, even when a call reaches Intercom
+up to the guard later (or earlier) than its neighbours; and the whole allowance is used: a run starts with
+a window's calls at once, and a call not made at its time (a slow warehouse, a busy CPU) can still be made
+later in the window, where a token bucket would have lost it.
 
-The bucket follows what Intercom says in its headers: an ``X-RateLimit-Limit`` below the configured
+A caller that has to wait gets its own future slot (a reservation, at most :data:`RESERVE_AHEAD_SECONDS`
+ahead): it sleeps once, to that moment, instead of waking with every other waiting thread each time a slot
+frees and asking again.
+
+The window follows what Intercom says in its headers: an ``X-RateLimit-Limit`` below the configured
 allowance is adopted, and ``X-RateLimit-Remaining: 0`` or a 429 pauses every caller of that workspace until
 ``X-RateLimit-Reset``.
 
@@ -27,8 +34,8 @@ import math
 import random
 import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from collections import deque
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import redis
@@ -36,8 +43,14 @@ if TYPE_CHECKING:
 DEFAULT_PER_MINUTE = 10_000
 DEFAULT_WINDOW_SECONDS = 10.0
 WINDOWS_PER_MINUTE = 6  # Intercom splits a per-minute limit evenly into six windows
-BURST_SHARE = 0.05
+# How far apart in time a window's calls may reach Intercom compared with when they were granted (a
+# thread that runs late on a busy CPU, the network): 0.2 s of a 10-second window, at most a tenth of one.
+GUARD_SECONDS = 0.2
+RESERVE_AHEAD_SECONDS = 1.0  # a caller waits at most this long for its reserved slot, else asks again
 KEY_PREFIX = "syncline:intercom:ratelimit:"
+# Headers that repeat what the limiter knows are taken in again after this long at most (the state in
+# Redis expires with an idle workspace, and another process may have been told otherwise).
+OBSERVE_AGAIN_SECONDS = 10.0
 
 
 def allowance_per_window(per_minute: int) -> int:
@@ -45,17 +58,9 @@ def allowance_per_window(per_minute: int) -> int:
     return max(1, per_minute // WINDOWS_PER_MINUTE)
 
 
-@dataclass(frozen=True)
-class BucketShape:
-    """Burst and refill rate for an allowance of ``limit`` calls per window of ``window_seconds``."""
-
-    burst: float
-    rate: float  # tokens per second
-
-    @classmethod
-    def for_limit(cls, limit: int, window_seconds: float) -> BucketShape:
-        burst = max(1.0, math.floor(limit * BURST_SHARE))
-        return cls(burst=burst, rate=max(limit - burst, 0.5) / window_seconds)
+def guard_seconds(window_seconds: float) -> float:
+    """The margin added to the window: a window's worth of calls is spread over window + guard."""
+    return min(GUARD_SECONDS, 0.1 * window_seconds)
 
 
 class RateLimiter(Protocol):
@@ -63,14 +68,51 @@ class RateLimiter(Protocol):
 
     window_seconds: float
 
-    def acquire(self, key: str) -> None:
-        """Block until one call to workspace ``key`` may be sent."""
+    def acquire(self, key: str, meter: WaitMeter | None = None) -> float:
+        """Block until one call to workspace ``key`` may be sent; returns the seconds it slept (the
+        sleeps are also told to ``meter``)."""
 
     def observe(self, key: str, *, limit: int | None, remaining: int | None, reset: float | None) -> None:
         """Take in the ``X-RateLimit-*`` headers of a response."""
 
     def pause_until(self, key: str, reset: float) -> None:
         """Hold every caller of ``key`` until the UNIX time ``reset`` (after a 429)."""
+
+
+class WaitMeter:
+    """How long calls were held back by the limiter: ``held`` is the wall-clock time during which at
+    least one call was sleeping for its slot (the time the rate limit cost, not a sum over threads);
+    ``total`` the sleeps added up. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sleeping = 0
+        self._since = 0.0
+        self.held = 0.0
+        self.total = 0.0
+
+    def enter(self) -> None:
+        with self._lock:
+            if self._sleeping == 0:
+                self._since = time.monotonic()
+            self._sleeping += 1
+
+    def leave(self, slept: float) -> None:
+        with self._lock:
+            self._sleeping -= 1
+            self.total += slept
+            if self._sleeping == 0:
+                self.held += time.monotonic() - self._since
+
+    def held_seconds(self) -> float:
+        """``held`` including a sleep going on now."""
+        with self._lock:
+            return self.held + (time.monotonic() - self._since if self._sleeping else 0.0)
+
+
+# What `_try_acquire` answers: granted (after sleeping the wait: a reserved slot), paused until a reset, or
+# full (no slot within RESERVE_AHEAD_SECONDS: ask again after the wait).
+GRANTED, PAUSED, FULL = 0, 1, 2
 
 
 def _pause_jitter(window_seconds: float) -> float:
@@ -85,53 +127,93 @@ class _BaseLimiter:
         self.per_minute = per_minute
         self.window_seconds = float(window_seconds)
         self.limit = allowance_per_window(per_minute)
+        self.span = self.window_seconds + guard_seconds(self.window_seconds)
+        self.reserve_ahead = min(RESERVE_AHEAD_SECONDS, self.span / 2)
+        self._told: dict[str, tuple[int, float]] = {}  # key → (limit last observed, when)
 
-    def _try_acquire(self, key: str) -> tuple[float, bool]:
-        """(seconds to wait, whether the wait is a pause until a reset); (0, False) when a token was taken."""
+    def _try_acquire(self, key: str) -> tuple[float, int]:
+        """(seconds to wait, GRANTED | PAUSED | FULL)."""
         raise NotImplementedError
 
-    def acquire(self, key: str) -> None:
+    def acquire(self, key: str, meter: WaitMeter | None = None) -> float:
+        slept = 0.0
         while True:
-            wait, paused = self._try_acquire(key)
-            if wait <= 0:
-                return
-            time.sleep(wait + (_pause_jitter(self.window_seconds) if paused else 0.0))
+            wait, state = self._try_acquire(key)
+            if wait <= 0 and state == GRANTED:
+                return slept
+            if state == PAUSED:
+                wait += _pause_jitter(self.window_seconds)
+            elif state == FULL:  # wake when the slot is near enough to reserve
+                wait = max(0.001, wait - self.reserve_ahead / 2)
+            if meter is not None:
+                meter.enter()
+            started = time.monotonic()
+            try:
+                time.sleep(wait)
+            finally:
+                napped = time.monotonic() - started
+                slept += napped
+                if meter is not None:
+                    meter.leave(napped)
+            if state == GRANTED:
+                return slept
+
+    def _limit_news(self, key: str, limit: int | None) -> bool:
+        """Whether a header's limit is worth telling the shared state: a new value, or not told lately."""
+        if not limit:
+            return False
+        now = time.monotonic()
+        told = self._told.get(key)
+        if told is not None and told[0] == limit and now - told[1] < OBSERVE_AGAIN_SECONDS:
+            return False
+        self._told[key] = (limit, now)
+        return True
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.per_minute}/min in {self.window_seconds:g}s windows>"
 
 
+def _slot(log: Any, count: int, limit: int, span: float, now: float, last: float | None) -> float:
+    """When the next call may go: now, or later than the last one granted, and at least `span` after the
+    call `limit` places back (so that any `span` seconds hold at most `limit` calls). `log` is indexable
+    by position, oldest first; `count` its length."""
+    at = now if last is None else max(now, last)
+    if count >= limit:
+        at = max(at, log[count - limit] + span)
+    return at
+
+
 class LocalRateLimiter(_BaseLimiter):
-    """The token bucket for one process (threads share it); the embedded default without Redis."""
+    """The sliding window for one process (threads share it); the embedded default without Redis."""
 
     def __init__(self, per_minute: int = DEFAULT_PER_MINUTE, window_seconds: float = DEFAULT_WINDOW_SECONDS):
         super().__init__(per_minute, window_seconds)
         self._lock = threading.Lock()
-        self._state: dict[str, dict[str, float]] = {}
+        self._state: dict[str, dict[str, float]] = {}  # key → {"limit": adopted (0: none), "paused_until"}
+        self._logs: dict[str, deque[float]] = {}  # key → the times of the calls granted, oldest first
 
-    def _bucket(self, key: str, now: float) -> dict[str, float]:
-        return self._state.setdefault(key, {"tokens": -1.0, "ts": now, "limit": 0.0, "paused_until": 0.0})
+    def _bucket(self, key: str) -> dict[str, float]:
+        return self._state.setdefault(key, {"limit": 0.0, "paused_until": 0.0})
 
-    def _try_acquire(self, key: str) -> tuple[float, bool]:
+    def _try_acquire(self, key: str) -> tuple[float, int]:
         with self._lock:
             now = time.time()
-            state = self._bucket(key, now)
+            state = self._bucket(key)
             if state["paused_until"] > now:
-                return state["paused_until"] - now, True
+                return state["paused_until"] - now, PAUSED
             limit = min(self.limit, int(state["limit"])) if state["limit"] else self.limit
-            shape = BucketShape.for_limit(limit, self.window_seconds)
-            tokens = shape.burst if state["tokens"] < 0 else state["tokens"]
-            tokens = min(shape.burst, tokens + max(0.0, now - state["ts"]) * shape.rate)
-            state["ts"] = now
-            if tokens >= 1:
-                state["tokens"] = tokens - 1
-                return 0.0, False
-            state["tokens"] = tokens
-            return (1 - tokens) / shape.rate, False
+            log = self._logs.setdefault(key, deque())
+            while log and log[0] < now - self.span:
+                log.popleft()
+            at = _slot(log, len(log), limit, self.span, now, log[-1] if log else None)
+            if at - now > self.reserve_ahead:
+                return at - now, FULL
+            log.append(at)
+            return at - now, GRANTED
 
     def observe(self, key: str, *, limit: int | None, remaining: int | None, reset: float | None) -> None:
         with self._lock:
-            state = self._bucket(key, time.time())
+            state = self._bucket(key)
             if limit:
                 state["limit"] = float(limit)
             if remaining == 0 and reset:
@@ -139,38 +221,49 @@ class LocalRateLimiter(_BaseLimiter):
 
     def pause_until(self, key: str, reset: float) -> None:
         with self._lock:
-            state = self._bucket(key, time.time())
+            state = self._bucket(key)
             state["paused_until"] = max(state["paused_until"], float(reset))
 
 
-# One atomic step of the bucket, on the Redis server's clock. Returns "<wait>|<paused>" as a string
-# (Redis would truncate a Lua number to an integer).
+# One atomic step of the sliding window, on the Redis server's clock. KEYS: the workspace's state (a hash:
+# limit adopted, paused_until, the calls' sequence) and its log (a sorted set: one member per call granted,
+# scored by when it may go). Returns "<wait>|<GRANTED, PAUSED or FULL>" as a string (Redis would truncate a
+# Lua number to an integer).
 _ACQUIRE = """
-local key = KEYS[1]
+local state_key, log_key = KEYS[1], KEYS[2]
 local configured = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local burst_share = tonumber(ARGV[3])
+local span = tonumber(ARGV[2])
+local ahead = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local state = redis.call('HMGET', key, 'tokens', 'ts', 'limit', 'paused_until')
-local paused_until = tonumber(state[4]) or 0
+local state = redis.call('HMGET', state_key, 'limit', 'paused_until')
+local paused_until = tonumber(state[2]) or 0
 if paused_until > now then
   return tostring(paused_until - now) .. '|1'
 end
 local limit = configured
-local observed = tonumber(state[3])
-if observed and observed > 0 and observed < limit then limit = observed end
-local burst = math.max(1, math.floor(limit * burst_share))
-local rate = math.max(limit - burst, 0.5) / window
-local tokens = tonumber(state[1]) or burst
-local ts = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
-redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('EXPIRE', key, ttl)
-return tostring(wait) .. '|0'
+local observed = tonumber(state[1])
+if observed and observed > 0 and observed < limit then limit = math.floor(observed) end
+redis.call('ZREMRANGEBYSCORE', log_key, '-inf', '(' .. tostring(now - span))
+local count = redis.call('ZCARD', log_key)
+local at = now
+if count > 0 then
+  local last = tonumber(redis.call('ZRANGE', log_key, -1, -1, 'WITHSCORES')[2])
+  if last > at then at = last end
+end
+if count >= limit then
+  local nth = tonumber(redis.call('ZRANGE', log_key, count - limit, count - limit, 'WITHSCORES')[2]) + span
+  if nth > at then at = nth end
+end
+if at - now > ahead then
+  return tostring(at - now) .. '|2'
+end
+local seq = redis.call('HINCRBY', state_key, 'seq', 1)
+redis.call('ZADD', log_key, tostring(at), seq)
+redis.call('EXPIRE', state_key, ttl)
+redis.call('EXPIRE', log_key, ttl)
+return tostring(at - now) .. '|0'
 """
 
 _OBSERVE = """
@@ -189,7 +282,7 @@ return 1
 
 
 class RedisRateLimiter(_BaseLimiter):
-    """The token bucket in Redis, shared by every process that uses the same Redis database."""
+    """The sliding window in Redis, shared by every process that uses the same Redis database."""
 
     def __init__(
         self,
@@ -209,24 +302,30 @@ class RedisRateLimiter(_BaseLimiter):
     def redis_key(self, key: str) -> str:
         return f"{self.key_prefix}{key}"
 
-    def _try_acquire(self, key: str) -> tuple[float, bool]:
+    def _try_acquire(self, key: str) -> tuple[float, int]:
+        state_key = self.redis_key(key)
         raw = self._acquire_script(
-            keys=[self.redis_key(key)], args=[self.limit, self.window_seconds, BURST_SHARE, self._ttl]
+            keys=[state_key, f"{state_key}:log"],
+            args=[self.limit, self.span, self.reserve_ahead, self._ttl],
         )
-        wait, paused = (raw.decode() if isinstance(raw, bytes) else raw).split("|")
-        return float(wait), paused == "1"
+        wait, state = (raw.decode() if isinstance(raw, bytes) else raw).split("|")
+        return float(wait), int(state)
 
     def observe(self, key: str, *, limit: int | None, remaining: int | None, reset: float | None) -> None:
         pause = float(reset) if remaining == 0 and reset else 0
-        if limit or pause:
-            self._observe_script(keys=[self.redis_key(key)], args=[limit or 0, pause, self._ttl])
+        told = self._limit_news(key, limit)
+        if told or pause:
+            self._observe_script(
+                keys=[self.redis_key(key)], args=[(limit or 0) if told else 0, pause, self._ttl]
+            )
 
     def pause_until(self, key: str, reset: float) -> None:
         self._observe_script(keys=[self.redis_key(key)], args=[0, float(reset), self._ttl])
 
     def forget(self, key: str) -> None:
         """Drop a workspace's state (tests; a disconnected workspace)."""
-        self.redis.delete(self.redis_key(key))
+        self._told.pop(key, None)
+        self.redis.delete(self.redis_key(key), f"{self.redis_key(key)}:log")
 
 
 _limiters: dict[tuple[str, int, float], RateLimiter] = {}
@@ -237,7 +336,7 @@ def get_rate_limiter() -> RateLimiter:
     """The process's limiter from the settings: Redis when ``REDIS_URL`` is set, else the local one.
 
     ``INTERCOM_RATE_LIMIT_PER_MINUTE`` and ``INTERCOM_RATE_LIMIT_WINDOW_SECONDS`` shape it. One instance
-    per process (and per settings), so every client in the process shares the same local bucket.
+    per process (and per settings), so every client in the process shares the same local window.
     """
     from django.conf import settings
 

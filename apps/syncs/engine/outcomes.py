@@ -48,6 +48,9 @@ class Tally(StrEnum):
     STILL_REJECTED = "still_rejected"
     API_CALLS = "api_calls"  # requests sent to Intercom
     RATE_LIMITED = "rate_limited"  # of those, answered 429 and retried
+    # Milliseconds of the run during which the shared rate limiter held calls back (wall clock, however
+    # many calls were waiting): how much of the run Intercom's allowance decided.
+    RATE_LIMIT_WAIT_MS = "rate_limit_wait_ms"
     RESTORED = "restored"  # of the created: records the ledger had in Intercom, missing there, created again
     DRIFT_CHECKED = "drift_checked"  # ledger records looked up in Intercom to check they are still there
     DRIFT_MISSING = "drift_missing"  # of those, missing from Intercom (deleted, archived, a workspace reset)
@@ -75,6 +78,7 @@ class RunCounts:
     matched_existing: int = 0
     api_calls: int = 0
     rate_limited: int = 0
+    rate_limit_wait_ms: int = 0
     restored: int = 0
     drift_checked: int = 0
     drift_missing: int = 0

@@ -19,10 +19,19 @@ LISTING_PARAMETER = {"id": "intercom_user_id", "user_id": "user_id", "email": "e
 
 
 def note(sync: Sync, key: str, payload: dict[str, Any]) -> None:
-    EventInFlight.objects.bulk_create(
-        [EventInFlight(workspace_id=sync.workspace_id, sync=sync, key=key, payload=payload)],
-        ignore_conflicts=True,
-    )
+    note_many(sync, [(key, payload)])
+
+
+def note_many(sync: Sync, events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Note events about to be sent (key, payload), in one statement."""
+    if events:
+        EventInFlight.objects.bulk_create(
+            [
+                EventInFlight(workspace_id=sync.workspace_id, sync=sync, key=key, payload=p)
+                for key, p in events
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def clear(sync: Sync) -> None:

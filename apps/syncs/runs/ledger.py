@@ -133,6 +133,54 @@ class DbLedger:
             **NOT_REFUSED,
         )
 
+    def record_accepted_many(self, accepted: list[dict[str, Any]]) -> None:
+        """`record_accepted` for many records in one statement (the run writes its acceptances in batches):
+        each dict holds its keyword arguments (`key`, `payload_hash`, `destination_id`, and optionally
+        `payload`, `company_id`, `row_hash`) and `synced_at`, when Intercom accepted it. A key given twice
+        keeps its last values. On PostgreSQL one JSON parameter, as the record results are written: the
+        ORM's statement for a batch cost more CPU than the calls it recorded."""
+        latest = {entry["key"]: entry for entry in accepted}
+        if not latest:
+            return
+        rows = [
+            {
+                "key": key,
+                "payload_hash": entry["payload_hash"],
+                "row_hash": entry.get("row_hash") or "",
+                "destination_id": entry.get("destination_id") or "",
+                "payload": entry.get("payload"),
+                "company_id": entry.get("company_id") or "",
+                "synced_at": entry["synced_at"],
+            }
+            for key, entry in latest.items()
+        ]
+        if db.vendor != "postgresql":  # the embedded SQLite database: the ORM
+            LedgerEntry.objects.bulk_create(
+                [
+                    LedgerEntry(workspace_id=self.sync.workspace_id, sync=self.sync, **row, **NOT_REFUSED)
+                    for row in rows
+                ],
+                update_conflicts=True,
+                unique_fields=["sync", "key"],
+                update_fields=[name for name in (*rows[0], *NOT_REFUSED) if name != "key"],
+            )
+            return
+        with db.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO syncs_ledgerentry (workspace_id, sync_id, key, payload_hash, row_hash, destination_id, "
+                "payload, company_id, synced_at, last_rejection, last_rejected_at, rejected_hash, rejection_code, "
+                "first_rejected_run_id, retry_stopped) "
+                "SELECT %s, %s, key, payload_hash, row_hash, destination_id, payload, company_id, synced_at, '', "
+                "NULL, '', '', NULL, false FROM jsonb_to_recordset(%s::jsonb) AS r(key text, payload_hash text, "
+                "row_hash text, destination_id text, payload jsonb, company_id text, synced_at timestamptz) "
+                "ON CONFLICT (sync_id, key) DO UPDATE SET payload_hash = EXCLUDED.payload_hash, "
+                "row_hash = EXCLUDED.row_hash, destination_id = EXCLUDED.destination_id, "
+                "payload = EXCLUDED.payload, company_id = EXCLUDED.company_id, synced_at = EXCLUDED.synced_at, "
+                "last_rejection = '', last_rejected_at = NULL, rejected_hash = '', rejection_code = '', "
+                "first_rejected_run_id = NULL, retry_stopped = false",
+                [self.sync.workspace_id, self.sync.pk, json.dumps(rows, ensure_ascii=False, default=str)],
+            )
+
     def record_rejection(
         self, key: str, reason: str, *, payload_hash: str = "", code: str = "", run_id: int | None = None
     ) -> int | None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
+
+from django.utils import timezone
 
 from apps.connections.intercom.client import IntercomClient
 from apps.syncs.engine.load import LoadResult
@@ -19,6 +23,12 @@ from apps.syncs.runs.ledger import DbLedger, keys_settled_since
 from apps.syncs.runs.records import lookup_text, record_results_insert
 
 RETRY_STOPPED = "retry_stopped"  # the code of a record skipped because a user stopped retrying it
+# Record results and ledger acceptances are written in batches of this many, or this often: one statement
+# for hundreds of records instead of one per record (the worker's CPU per call, the database's load). A
+# worker killed mid-run loses at most that much of its ledger: those records are sent again by the next
+# run (a create finds the contact, 409 → update; an event is noted in flight first, and looked up).
+WRITE_EVERY_RECORDS = 500
+WRITE_EVERY_SECONDS = 2.0
 
 
 def retry_stopped_refusal(stopped: dict[str, tuple[str, str]], record: PlannedRecord) -> str:
@@ -38,7 +48,11 @@ class RunRecorder:
     A later slice of a long run starts from the counts stored at the end of the previous one, and reads
     the model again from its first row: the first `replayed_rows` rows were counted already, so they are
     counted again only when they still need a call; a record that this run already sent (or that Intercom
-    rejected in this run) is never sent twice, wherever it appears."""
+    rejected in this run) is never sent twice, wherever it appears.
+
+    What it writes is written in batches (`WRITE_EVERY_RECORDS`, `WRITE_EVERY_SECONDS`, and `flush` at the
+    end of a slice): the ledger's acceptances, the record results, the fingerprints of unchanged rows. The
+    events a run is about to send are noted by `note_events` in one statement, before any of them is sent."""
 
     def __init__(self, run: SyncRun, ledger: DbLedger, progress: Callable[[RunCounts], None] | None = None):
         self.run, self.ledger, self.progress = run, ledger, progress
@@ -46,6 +60,9 @@ class RunRecorder:
         self.first_error = ""
         self._results: list[dict] = []  # record results to write: RecordResult columns by name
         self._row_hashes: list[tuple[str, str]] = []
+        self._accepted: list[dict[str, Any]] = []  # ledger acceptances to write (record_accepted_many)
+        self._events: list[tuple[str, dict]] = []  # events to note in flight before they are sent
+        self._written_at = time.monotonic()
         self.position = 0  # source rows planned in this slice
         self.replayed_rows, self.settled = 0, frozenset()
         self.before = RunCounts()  # what the earlier slices counted
@@ -104,10 +121,16 @@ class RunRecorder:
                     self._row_hashes = []
         elif record.operation is Operation.SKIP:
             self.count(Outcome.SKIPPED)
-            self.ledger.record_accepted(record.key, payload_hash=record.payload_hash, destination_id=None)
+            self._accept(key=record.key, payload_hash=record.payload_hash, destination_id=None)
         elif record.operation is Operation.SEND and sends:
-            events_in_flight.note(self.run.sync, record.key, record.payload)
+            self._events.append((record.key, record.payload))
         return sends
+
+    def note_events(self) -> None:
+        """Note the events `planned` said are to be sent, in one statement: call before sending them."""
+        if self._events:
+            events_in_flight.note_many(self.run.sync, self._events)
+            self._events = []
 
     def loaded(self, record: PlannedRecord, result: LoadResult) -> None:
         self.count(result.outcome)
@@ -126,6 +149,7 @@ class RunRecorder:
             )
         if result.outcome is Outcome.REJECTED:
             message = result.message or result.code
+            self._write_accepted()  # a refusal reads the ledger
             first_refused_in = self.ledger.record_rejection(
                 record.key,
                 f"{result.code}: {message}",
@@ -151,6 +175,7 @@ class RunRecorder:
                 record.key, RecordOutcome.SKIPPED, result.code, result.message, identified_by=record.payload
             )
             if result.forget:  # the next run looks it up again, as a record never synced
+                self._write_accepted()
                 self.ledger.forget(record.key)
         elif result.outcome is not Outcome.UNCHANGED:
             self._accepted_result(record, result)
@@ -159,20 +184,36 @@ class RunRecorder:
             # no company, and no row fingerprint, so the next run reads the row and plans the attachment.
             attached = result.company_id == record.company_id
             digest = record.payload_hash if attached else payload_hash(record.payload, result.company_id)
-            self.ledger.record_accepted(
-                record.key,
+            self._accept(
+                key=record.key,
                 payload_hash=digest,
                 destination_id=result.destination_id,
                 payload=record.payload,
                 company_id=result.company_id,
                 row_hash=record.row_hash if attached else None,
             )
+        if (
+            len(self._accepted) >= WRITE_EVERY_RECORDS
+            or time.monotonic() - self._written_at >= WRITE_EVERY_SECONDS
+        ):
+            self.flush()
+
+    def _accept(self, **entry: Any) -> None:
+        """A ledger acceptance, written with the next batch (`DbLedger.record_accepted_many`)."""
+        entry["synced_at"] = timezone.now()
+        self._accepted.append(entry)
+
+    def _write_accepted(self) -> None:
+        self.ledger.record_accepted_many(self._accepted)
+        self._accepted = []
 
     def take_client_stats(self, client: IntercomClient) -> None:
-        """The client's running totals (requests sent, 429s received) plus the earlier slices'."""
+        """The client's running totals (requests sent, 429s received, time held by the rate limiter) plus
+        the earlier slices'."""
         stats = client.stats()
-        self._tally[Tally.API_CALLS] = stats["calls"]
-        self._tally[Tally.RATE_LIMITED] = stats["rate_limited"]
+        self._tally[Tally.API_CALLS] = stats.calls
+        self._tally[Tally.RATE_LIMITED] = stats.rate_limited
+        self._tally[Tally.RATE_LIMIT_WAIT_MS] = stats.held_ms
 
     def _accepted_result(self, record: PlannedRecord, result: LoadResult) -> None:
         """An accepted record's result: the body sent and Intercom's answer (record lookup)."""
@@ -221,11 +262,14 @@ class RunRecorder:
                 "first_refused_in": first_refused_in,
             }
         )
-        if len(self._results) >= 500:
+        if len(self._results) >= WRITE_EVERY_RECORDS:
             self.flush()
 
     def flush(self) -> None:
+        """Write what is waiting: ledger acceptances, record results, fingerprints."""
+        self._write_accepted()
         record_results_insert(self._results)
         self._results = []
         self.ledger.record_row_hashes(self._row_hashes)
         self._row_hashes = []
+        self._written_at = time.monotonic()

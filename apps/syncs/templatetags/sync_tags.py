@@ -35,6 +35,12 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
+def ms_duration(value: int | None) -> str:
+    """Milliseconds (a run's time held by the rate limiter) as `duration` shows a duration."""
+    return duration(timedelta(milliseconds=value or 0))
+
+
+@register.filter
 def count(counts: RunCounts | dict | None, key: str) -> int:
     """One count of a RunCounts, or of a dict of counts (a chart's bar); 0 when it was never counted."""
     if isinstance(counts, RunCounts):

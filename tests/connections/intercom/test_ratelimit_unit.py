@@ -1,8 +1,10 @@
-"""The token bucket itself, for both implementations: burst, pace, adopted limits, pauses, sharing."""
+"""The sliding window itself, for both implementations: a window's calls at once, then none until the
+window (plus its guard) has passed; adopted limits, pauses, sharing, reservations, the wait meter."""
 
 from __future__ import annotations
 
-import math
+import bisect
+import threading
 import time
 
 import pytest
@@ -10,11 +12,12 @@ from django.test import override_settings
 
 from apps.connections.intercom import ratelimit
 from apps.connections.intercom.ratelimit import (
-    BucketShape,
     LocalRateLimiter,
     RedisRateLimiter,
+    WaitMeter,
     allowance_per_window,
     get_rate_limiter,
+    guard_seconds,
 )
 
 
@@ -32,34 +35,65 @@ def _time_to_acquire(limiter, key: str, count: int) -> float:
     return time.monotonic() - started
 
 
-def test_a_window_never_allows_more_than_intercoms_allowance():
-    for per_minute in (6, 60, 600, 1_000, 10_000, 25_000):
-        limit = allowance_per_window(per_minute)
-        shape = BucketShape.for_limit(limit, 10.0)
-        assert math.floor(shape.burst + shape.rate * 10.0) <= limit
-        assert shape.burst + shape.rate * 10.0 >= 0.9 * limit or limit < 20
+def _busiest(times: list[float], length: float) -> int:
+    """The most grants in any interval [t, t + length): every alignment of Intercom's windows."""
+    times = sorted(times)
+    return max(bisect.bisect_left(times, t + length) - i for i, t in enumerate(times))
+
+
+class _Clock:
+    """A clock the local limiter reads instead of the real one: sleeping moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+
+@pytest.mark.parametrize("per_minute", [6, 60, 600, 1_000, 10_000, 25_000])
+def test_no_window_however_aligned_sees_more_than_intercoms_allowance(monkeypatch, per_minute):
+    clock = _Clock()
+    monkeypatch.setattr(ratelimit.time, "time", clock.time)
+    monkeypatch.setattr(ratelimit.time, "sleep", clock.sleep)
+    limiter = LocalRateLimiter(per_minute, 10.0)
+    limit = allowance_per_window(per_minute)
+    granted = []
+    for n in range(limit * 4 + 3):
+        limiter.acquire("w")
+        granted.append(clock.now)
+        if n > limit and n % 7 == 0:
+            clock.now += 0.013  # callers come at their own pace too, late in a window
+    # Every window of Intercom's holds at most its allowance, even with calls reaching it up to the guard
+    # late: any window + guard seconds hold at most `limit` calls.
+    assert _busiest(granted, 10.0 + guard_seconds(10.0)) == limit
+    assert granted[limit - 1] - granted[0] < 1.0  # the first window's calls go at once
+    total = granted[-1] - granted[0]
+    assert len(granted) / total >= 0.95 * limit / 10.0  # and the allowance is used: ≥ 95 % of it
     assert allowance_per_window(10_000) == 1666  # rounded down, never up
-    assert BucketShape.for_limit(100, 1.0) == BucketShape(burst=5, rate=95.0)
 
 
-def test_burst_then_pace(make_limiter):
-    limiter = make_limiter(600, 1.0)  # 100 per second: a burst of 5, then 95/s
-    assert _time_to_acquire(limiter, "w", 5) < 0.05
-    paced = _time_to_acquire(limiter, "w", 19)
-    assert 0.17 <= paced <= 0.6
-    assert _time_to_acquire(limiter, "other", 5) < 0.05  # each workspace has its own bucket
+def test_a_windows_calls_at_once_then_none_until_it_has_passed(make_limiter):
+    limiter = make_limiter(600, 1.0)  # 100 per 1-second window, spread over 1.1 s (the guard)
+    assert _time_to_acquire(limiter, "w", 100) < 0.5
+    waited = _time_to_acquire(limiter, "w", 1)
+    assert 0.5 <= waited <= 1.3
+    assert _time_to_acquire(limiter, "other", 50) < 0.5  # each workspace has its own window
 
 
 def test_a_lower_header_limit_is_adopted_and_a_higher_one_is_not(make_limiter):
     limiter = make_limiter(600, 1.0)
-    limiter.observe("w", limit=20, remaining=15, reset=None)  # 20 per window: burst 1, 19/s
-    _time_to_acquire(limiter, "w", 1)
-    assert _time_to_acquire(limiter, "w", 4) >= 0.15
+    limiter.observe("w", limit=20, remaining=15, reset=None)  # 20 per window
+    assert _time_to_acquire(limiter, "w", 20) < 0.3
+    assert _time_to_acquire(limiter, "w", 1) >= 0.7
 
     fresh = make_limiter(600, 1.0)
     fresh.observe("v", limit=100_000, remaining=99_000, reset=None)  # never above the configured allowance
-    _time_to_acquire(fresh, "v", 5)
-    assert _time_to_acquire(fresh, "v", 10) >= 0.08
+    _time_to_acquire(fresh, "v", 100)
+    assert _time_to_acquire(fresh, "v", 1) >= 0.7
 
 
 def test_remaining_zero_and_429_pause_until_the_reset(make_limiter):
@@ -72,12 +106,48 @@ def test_remaining_zero_and_429_pause_until_the_reset(make_limiter):
     assert _time_to_acquire(limiter, "w", 1) < 0.05
 
 
-def test_two_redis_limiters_share_one_bucket(redis_limiter_factory):
+def test_two_redis_limiters_share_one_window(redis_limiter_factory):
     first, second = redis_limiter_factory(600, 1.0), redis_limiter_factory(600, 1.0)
-    _time_to_acquire(first, "w", 5)  # the burst is spent by the first
-    assert _time_to_acquire(second, "w", 10) >= 0.08
+    _time_to_acquire(first, "w", 100)  # the window is spent by the first
+    assert _time_to_acquire(second, "w", 1) >= 0.7
     first.pause_until("w", time.time() + 0.3)
     assert _time_to_acquire(second, "w", 1) >= 0.25
+
+
+def test_waiting_callers_reserve_their_slots_instead_of_asking_again_and_again(make_limiter):
+    limiter = make_limiter(600, 1.0)
+    asked = []
+    try_acquire = limiter._try_acquire
+
+    def counted(key):
+        asked.append(key)
+        return try_acquire(key)
+
+    limiter._try_acquire = counted
+    _time_to_acquire(limiter, "w", 100)  # the window is full: every call below waits for a slot
+    asked.clear()
+    threads = [threading.Thread(target=_time_to_acquire, args=(limiter, "w", 5)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Once to learn the window is full (the slot is too far ahead to hold), once to reserve the slot;
+    # a thread that wakes to find its neighbours took the near slots asks once more.
+    assert len(asked) <= 40 * 3
+
+
+def test_the_wait_meter_counts_the_time_calls_were_held_once_however_many_waited():
+    meter, limiter = WaitMeter(), LocalRateLimiter(60, 1.0)  # 10 per 1-second window
+    for _ in range(10):
+        limiter.acquire("w", meter)
+    assert meter.held == 0.0  # nothing waited
+    threads = [threading.Thread(target=limiter.acquire, args=("w", meter)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 0.8 <= meter.held <= 1.5  # the three waited side by side, about a window
+    assert meter.total >= 2.4  # each of them waited
 
 
 def test_the_factory_follows_the_settings(monkeypatch):
