@@ -1,9 +1,20 @@
-// After htmx swaps a wizard step in place, put the focus where the user has to act: the first field
-// with a problem, else the step's question (so screen readers and keyboards do not start over at the top).
+// After htmx swaps a wizard step in place, put the focus where the user has to act: the row just added
+// (data-autofocus), else the field whose change re-checked the step (the mapper re-checks a pair's types on
+// every change), else the first field with a problem, else the step's question (so screen readers and
+// keyboards do not start over at the top).
+var changedField = null;
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var active = document.activeElement;
+  changedField = active && active.name && !active.matches("button") ? active.name : null;
+});
 document.addEventListener("htmx:afterSettle", function (event) {
   var step = document.getElementById("wizard-step");
   if (!step || !step.contains(event.target) && event.target !== step) return;
-  var target = step.querySelector('[aria-invalid="true"], .form-errors') || step.querySelector("#step-question");
+  var refused = event.detail && event.detail.xhr && event.detail.xhr.status === 422;
+  var changed = changedField && !refused ? step.querySelector('[name="' + CSS.escape(changedField) + '"]') : null;
+  var target = step.querySelector("[data-autofocus]") || changed ||
+    step.querySelector('[aria-invalid="true"], .form-errors') || step.querySelector("#step-question");
+  changedField = null;
   if (!target) return;
   if (!target.matches("input, select, textarea, button")) target.setAttribute("tabindex", "-1");
   target.focus();
