@@ -72,10 +72,12 @@ def test_the_wizard_with_the_keyboard_only(
     tab_to(page, "button[value=next]:not(.default-submit)")
     page.keyboard.press("Enter")
 
-    # 4. Type a column into the Name row, then Enter in a field: Next.
+    # 4. Accept the suggested mappings (email → Email, name → Name), then Enter in a field: Next.
     expect(page.get_by_role("heading", name="Which fields should be updated?", exact=True)).to_be_visible()
-    tab_to(page, "#col-stdname")
-    page.keyboard.type("name")
+    tab_to(page, "button[value=accept_all]")
+    page.keyboard.press("Enter")
+    expect(page.locator("select[name=map-0-column]")).to_have_value("email")
+    expect(page.locator("select[name=map-1-target]")).to_have_value("std:name")
     tab_to(page, "#id_name")
     page.keyboard.press("Control+A")
     page.keyboard.type("Keyboard sync")

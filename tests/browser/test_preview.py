@@ -78,16 +78,20 @@ def test_the_preview_reads_as_a_table_of_old_and_new_values(
 
     # The mapper: a date row asks for the unit of a number column, and says none is needed for a timestamp.
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/edit/")
-    row = page.locator("#row-stdlast_seen_at")
+    page.get_by_role("button", name="+ Add mapping", exact=True).click()
+    row = page.locator("li.map-row").last
+    expect(row.locator("select.map-column")).to_be_focused()  # the new row
+    row.locator("select.map-field").select_option("std:last_seen_at")  # the step is re-checked in place
     unit, no_unit = row.locator(".unit-choice"), row.locator(".unit-none")
     expect(unit).to_be_visible()
-    row.get_by_label("Last seen at", exact=True).fill("seen_at")
+    column = row.locator("select.map-column")
+    column.select_option("seen_at")
     expect(no_unit).to_have_text("Dates: read as a date; no unit needed")
     expect(unit).to_be_hidden()
-    row.get_by_label("Last seen at", exact=True).fill("signed_up")
+    column.select_option("signed_up")
     expect(unit).to_be_visible()
     expect(no_unit).to_be_hidden()
-    row.locator("select[name='unit:std:last_seen_at']").select_option("milliseconds")
+    row.locator("select[name$='-unit']").select_option("milliseconds")
     shot("mapper-date-unit")
 
 
