@@ -156,7 +156,7 @@ def test_the_event_mapper_prefills_what_is_required_and_sends_metadata_rows(
     page.get_by_role("button", name="Next", exact=True).click()
     expect(page.locator("input[name=object_key][value=event]")).to_be_checked()  # it looks like events
     page.get_by_role("button", name="Next", exact=True).click()
-    expect(page.get_by_label("Model column")).to_have_value("event_id")
+    expect(page.get_by_label("Model column", exact=True)).to_have_value("event_id")
     page.get_by_role("button", name="Next", exact=True).click()
 
     expect(page.get_by_role("heading", name="What should each event say?", exact=True)).to_be_visible()
