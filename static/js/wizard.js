@@ -20,6 +20,21 @@ document.addEventListener("htmx:afterSettle", function (event) {
   target.focus();
 });
 
+// The mapper re-checks a row on every change, so on a slow server two requests of the step can overlap:
+// only the answer to the newest one replaces the step, and a late answer to an older re-check never undoes
+// a choice made since (the newer request carries all of them). Requests are not aborted: the server has
+// seen them anyway, and an abort is reported as an error. The preview's own polling (it targets its block,
+// not the step) is left alone, so a poll never hides the answer to "Run sync".
+var stepRequests = 0;
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var target = event.detail && event.detail.target;
+  if (target && target.id === "wizard-step") event.detail.xhr.stepRequest = ++stepRequests;
+});
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var number = event.detail.xhr && event.detail.xhr.stepRequest;
+  if (number && number < stepRequests) event.detail.shouldSwap = false;
+});
+
 // A date row of the mapper (and the event time) asks what the numbers of its column are, unless the
 // chosen column's kind is a date or a timestamp: the kinds are those of the datalist #model-columns.
 function showDateUnit(field) {

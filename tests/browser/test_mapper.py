@@ -129,6 +129,60 @@ def test_the_mapper_suggests_creates_an_attribute_and_warns_of_a_decimal_into_an
     assert contacts["u2"]["custom_attributes"]["seats"] == 12  # 12.00 is a whole number: sent
 
 
+def test_a_late_answer_to_an_older_re_check_does_not_undo_a_newer_choice(
+    page, live_server, workspace, owner, people, destination
+):
+    """A slow server: the re-check of the column chosen is answered only after the field is chosen too. The
+    newer re-check (it carries both) wins, though the older one's answer arrives first and has no field."""
+    log_in(page, live_server, owner)
+    page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/new/")
+    page.get_by_role("button", name="Next", exact=True).click()
+    expect(page.locator("input[name=object_key][value=user]")).to_be_checked()
+    page.get_by_role("button", name="Next", exact=True).click()
+    page.get_by_label("Update or Create").check()
+    page.get_by_label("Model column").select_option("user_id")
+    page.get_by_label("Intercom identifier", exact=True).select_option("external_id")
+    page.get_by_role("button", name="Next", exact=True).click()
+    expect(page.get_by_role("heading", name="Which fields should be updated?", exact=True)).to_be_visible()
+    page.get_by_role("button", name="+ Add mapping", exact=True).click()
+    row = page.locator("li.map-row:not(.map-key)").last
+    expect(row.locator("select.map-column")).to_be_focused()
+
+    held = []  # the re-checks, answered when the test says
+
+    def hold_re_checks(route):
+        if "action=check" in (route.request.post_data or ""):
+            held.append(route)
+        else:
+            route.continue_()
+
+    def wait_for_held(count: int) -> None:
+        for _ in range(200):
+            if len(held) >= count:
+                return
+            page.wait_for_timeout(50)
+        pytest.fail(f"{count} re-checks expected, {len(held)} sent")
+
+    page.route(re.compile(r"/syncs/new/fields/"), hold_re_checks)
+    row.locator("select.map-column").select_option("full_name")
+    wait_for_held(1)
+    row.locator("select.map-field").select_option("std:name")
+    wait_for_held(2)
+    with page.expect_response(lambda response: response.request == held[0].request):
+        held[0].continue_()  # the older answer first: it carries the column but no field yet
+    page.wait_for_timeout(300)
+    with page.expect_response(lambda response: response.request == held[1].request):
+        held[1].continue_()
+    page.unroute(re.compile(r"/syncs/new/fields/"))
+    page.wait_for_timeout(300)
+    row = page.locator("li.map-row:not(.map-key)").last
+    expect(row.locator("select.map-column")).to_have_value("full_name")
+    expect(row.locator("select.map-field")).to_have_value("std:name")
+    # And Next goes on with the row as shown (no "choose a field" refusal).
+    page.get_by_role("button", name="Next", exact=True).click()
+    expect(page.get_by_role("heading", name="Preview: what the sync will do", exact=True)).to_be_visible()
+
+
 @pytest.fixture
 def events(warehouse):
     warehouse.table(
