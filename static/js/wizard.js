@@ -20,19 +20,41 @@ document.addEventListener("htmx:afterSettle", function (event) {
   target.focus();
 });
 
-// The mapper re-checks a row on every change, so on a slow server two requests of the step can overlap:
-// only the answer to the newest one replaces the step, and a late answer to an older re-check never undoes
-// a choice made since (the newer request carries all of them). Requests are not aborted: the server has
-// seen them anyway, and an abort is reported as an error. The preview's own polling (it targets its block,
-// not the step) is left alone, so a poll never hides the answer to "Run sync".
-var stepRequests = 0;
+// The mapper re-checks a row on every change, so on a slow server the step's requests can overlap. An
+// answer replaces the step only if no newer request of the step was sent and no re-checking field changed
+// since it was sent (htmx queues that field's next request until this one ends: it then goes out with every
+// choice); text typed meanwhile is put back after the swap. So a late answer never undoes a choice. The
+// preview's own polling (it targets its block, not the step) is left alone.
+var stepRequests = 0, recheckChanges = 0, typedSince = {};
+document.addEventListener("change", function (event) {
+  if (event.target.hasAttribute && event.target.hasAttribute("hx-post")) recheckChanges++;
+}, true);  // capture: counted before htmx's own listener sends the request
+document.addEventListener("input", function (event) {
+  var field = event.target;
+  if (field.name && field.matches("input:not([type=checkbox]):not([type=radio]), textarea") &&
+      field.closest("#wizard-step")) typedSince[field.name] = field.value;
+});
 document.addEventListener("htmx:beforeRequest", function (event) {
   var target = event.detail && event.detail.target;
-  if (target && target.id === "wizard-step") event.detail.xhr.stepRequest = ++stepRequests;
+  if (!target || target.id !== "wizard-step") return;
+  event.detail.xhr.stepRequest = ++stepRequests;
+  event.detail.xhr.recheckChanges = recheckChanges;
+  typedSince = {};  // this request carries what was typed so far
 });
 document.addEventListener("htmx:beforeSwap", function (event) {
-  var number = event.detail.xhr && event.detail.xhr.stepRequest;
-  if (number && number < stepRequests) event.detail.shouldSwap = false;
+  var xhr = event.detail.xhr;
+  if (xhr && xhr.stepRequest && (xhr.stepRequest < stepRequests || xhr.recheckChanges < recheckChanges)) {
+    event.detail.shouldSwap = false;
+  }
+});
+document.addEventListener("htmx:afterSwap", function (event) {
+  var step = document.getElementById("wizard-step");
+  if (!step) return;
+  Object.keys(typedSince).forEach(function (name) {
+    var field = step.querySelector('[name="' + CSS.escape(name) + '"]');
+    if (field) field.value = typedSince[name];
+  });
+  typedSince = {};
 });
 
 // A date row of the mapper (and the event time) asks what the numbers of its column are, unless the
