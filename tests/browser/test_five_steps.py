@@ -132,21 +132,23 @@ def test_from_sign_up_to_records_in_intercom(page, shot, live_server, live_inter
     page.get_by_role("button", name="Next", exact=True).click()
 
     expect(page.get_by_role("heading", name="Which fields should be updated?", exact=True)).to_be_visible()
-    page.get_by_label("Email", exact=True).fill("email")
-    page.get_by_label("Name", exact=True).fill("full_name")
-    page.get_by_label("plan", exact=True).fill("plan")
-    page.get_by_label("Signed up at", exact=True).fill("plan")  # text into a date: refused next to the field
+    # Suggested by name: email → Email, full_name → Name, plan → the plan attribute.
+    page.get_by_role("button", name="Accept all 3 suggestions", exact=True).click()
+    expect(page.locator("select[name=map-1-column]")).to_have_value("full_name")
+    page.get_by_role("button", name="+ Add mapping", exact=True).click()
+    page.locator("select[name=map-3-column]").select_option("plan")
+    page.locator("select[name=map-3-target]").select_option("std:signed_up_at")  # text into a date
     page.get_by_role("button", name="Next", exact=True).click()
     expect(
         page.get_by_text(
-            "“plan” is text, but Signed up at takes a date. Cast it in the model's SQL (CAST(plan AS TIMESTAMP)) "
-            "or choose another column.",
+            "“plan” is text, but Signed up at takes a date. Cast it in the model's SQL: CAST(plan AS TIMESTAMP)",
             exact=True,
         )
     ).to_be_visible()
-    expect(page.get_by_label("Name", exact=True)).to_have_value("full_name")  # nothing typed was lost
+    expect(page.locator("select[name=map-1-column]")).to_have_value("full_name")  # nothing chosen was lost
     shot("wizard-4-type-mismatch")
-    page.get_by_label("Signed up at", exact=True).fill("")
+    page.get_by_role("button", name="Remove mapping 4", exact=True).click()
+    expect(page.locator("select.map-column")).to_have_count(3)
     page.get_by_label("Name of the sync").fill("People to Intercom")
     shot("wizard-4-fields")
     page.get_by_role("button", name="Next", exact=True).click()

@@ -12,8 +12,17 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 COLUMNS = "id INTEGER, email VARCHAR, name VARCHAR, plan VARCHAR, signed_up BIGINT, seen_at TIMESTAMP"
 NAMES = ["id", "email", "name", "plan", "signed_up", "seen_at"]
+# The preview is planned by a worker process: on a busy machine it may start a while after the page.
+WORKER_START_MS = 30_000
 ROWS = [(1, "ada@example.com", "Ada", "pro", 1_700_000_000_000, None),
         (2, "alan@example.com", "Alan", "free", 1_600_000_000_000, None)]  # fmt: skip
+
+
+def wait_for_the_plan(page) -> None:
+    """Until the worker has planned the preview (its recap replaces the progress block)."""
+    expect(page.get_by_role("heading", name="Planned operations", exact=True)).to_be_visible(
+        timeout=WORKER_START_MS
+    )
 
 
 def test_the_preview_reads_as_a_table_of_old_and_new_values(
@@ -57,6 +66,7 @@ def test_the_preview_reads_as_a_table_of_old_and_new_values(
 
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/preview/")
+    wait_for_the_plan(page)
     updates = page.locator("section.sample-updated table")
     expect(updates.locator("tr:not(.record-head)", has_text="name").locator("td")).to_have_text(
         ["name", "Ada", "Ada L."]
@@ -78,16 +88,20 @@ def test_the_preview_reads_as_a_table_of_old_and_new_values(
 
     # The mapper: a date row asks for the unit of a number column, and says none is needed for a timestamp.
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/edit/")
-    row = page.locator("#row-stdlast_seen_at")
+    page.get_by_role("button", name="+ Add mapping", exact=True).click()
+    row = page.locator("li.map-row").last
+    expect(row.locator("select.map-column")).to_be_focused()  # the new row
+    row.locator("select.map-field").select_option("std:last_seen_at")  # the step is re-checked in place
     unit, no_unit = row.locator(".unit-choice"), row.locator(".unit-none")
     expect(unit).to_be_visible()
-    row.get_by_label("Last seen at", exact=True).fill("seen_at")
+    column = row.locator("select.map-column")
+    column.select_option("seen_at")
     expect(no_unit).to_have_text("Dates: read as a date; no unit needed")
     expect(unit).to_be_hidden()
-    row.get_by_label("Last seen at", exact=True).fill("signed_up")
+    column.select_option("signed_up")
     expect(unit).to_be_visible()
     expect(no_unit).to_be_hidden()
-    row.locator("select[name='unit:std:last_seen_at']").select_option("milliseconds")
+    row.locator("select[name$='-unit']").select_option("milliseconds")
     shot("mapper-date-unit")
 
 
@@ -117,6 +131,7 @@ def test_an_event_preview_reads_as_name_contact_time_and_metadata(
     )
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/syncs/{sync.pk}/preview/")
+    wait_for_the_plan(page)
     event = page.locator("section.sample-sent table tbody tr").first.locator("td")
     expect(event).to_have_text(
         ["1", "signed-up", "ada@example.com Email", "2023-11-14 22:13:20 UTC", "plan: pro name: Ada"]

@@ -10,6 +10,7 @@ from django.urls import reverse
 from apps.syncs.models import Sync
 from tests.fixtures.syncs import m, make_sync
 from tests.html_tables import table_rows
+from tests.syncs.mapper_inputs import mapped
 from tests.syncs.test_views import answer, run_sync, step_url, through_behavior, typed, url
 
 pytestmark = pytest.mark.django_db
@@ -27,9 +28,9 @@ def people(warehouse):
     return typed(model, id="integer", signed_up="integer", seen_at="timestamp")
 
 
-def unit_select(html: str, slug: str) -> str:
-    match = re.search(rf'<select name="unit:{slug}"[^>]*>(.*?)</select>', html, re.S)
-    assert match, f"no unit choice for {slug}"
+def unit_select(html: str, index: int) -> str:
+    match = re.search(rf'<select name="map-{index}-unit"[^>]*>(.*?)</select>', html, re.S)
+    assert match, f"no unit choice for mapping {index}"
     return match.group(1)
 
 
@@ -47,15 +48,14 @@ def test_the_mapper_saves_restores_and_shows_the_unit_of_a_date_column(
     through_behavior(owner_client, workspace, people, destination)
     page = owner_client.get(step_url(workspace, "fields")).content.decode()
     assert "Numbers in this column are" in page
-    assert '<option value="milliseconds">epoch milliseconds</option>' in unit_select(page, "std:signed_up_at")
-    assert 'name="unit:std:name"' not in page  # text fields have no unit
+    data = mapped(("std:name", "name"), ("std:signed_up_at", "signed_up", {"unit": "milliseconds"}),
+                  # A timestamp column holds dates: a unit posted for it is not kept.
+                  ("std:last_seen_at", "seen_at", {"unit": "milliseconds"}), name="People", action="check")  # fmt: skip
+    page = answer(owner_client, workspace, "fields", data).content.decode()
+    assert '<option value="milliseconds" selected>epoch milliseconds</option>' in unit_select(page, 1)
+    assert 'name="map-0-unit"' not in page  # text fields have no unit
 
-    response = answer(owner_client, workspace, "fields", {
-        "name": "People", "col:std:name": "name",
-        "col:std:signed_up_at": "signed_up", "unit:std:signed_up_at": "milliseconds",
-        # A timestamp column holds dates: a unit posted for it is not kept.
-        "col:std:last_seen_at": "seen_at", "unit:std:last_seen_at": "milliseconds",
-    })  # fmt: skip
+    response = answer(owner_client, workspace, "fields", data | {"action": "next"})
     assert response.status_code == 302, response.context["form"].rows
     preview = owner_client.get(step_url(workspace, "preview"), follow=True).content.decode()
     assert "numbers as epoch milliseconds" in preview and "timestamp column, read as a date" in preview
@@ -71,8 +71,9 @@ def test_the_mapper_saves_restores_and_shows_the_unit_of_a_date_column(
 
     response = owner_client.get(reverse("sync_edit", args=[workspace.slug, sync.pk]))
     page = owner_client.get(response.url).content.decode()
-    assert '<option value="milliseconds" selected>' in unit_select(page, "std:signed_up_at")
-    seen = date_unit_box(page, "col-stdlast_seen_at")  # the timestamp column: no unit to choose
+    rows = {r.target_slug: r.index for r in owner_client.get(response.url).context["form"].rows}
+    assert '<option value="milliseconds" selected>' in unit_select(page, rows["std:signed_up_at"])
+    seen = date_unit_box(page, f"map-{rows['std:last_seen_at']}-column")  # a timestamp: no unit to choose
     assert re.search(r'<label class="unit-choice" hidden>', seen)
     assert re.search(r'<small class="muted unit-none">Dates: read as a date; no unit needed', seen)
 
@@ -83,7 +84,7 @@ def test_seconds_stay_the_default_and_are_not_stored(owner_client, workspace, pe
         owner_client,
         workspace,
         "fields",
-        {"name": "People", "col:std:signed_up_at": "signed_up", "unit:std:signed_up_at": "seconds"},
+        mapped(("std:signed_up_at", "signed_up", {"unit": "seconds"}), name="People"),
     )
     answer(owner_client, workspace, "preview", {"action": "schedule"})
     (mapping,) = Sync.objects.for_workspace(workspace).get().mappings
@@ -96,10 +97,10 @@ def test_an_unknown_unit_is_refused_on_its_row(owner_client, workspace, people, 
         owner_client,
         workspace,
         "fields",
-        {"name": "People", "col:std:signed_up_at": "signed_up", "unit:std:signed_up_at": "microseconds"},
+        mapped(("std:signed_up_at", "signed_up", {"unit": "microseconds"}), name="People"),
     )
     assert response.status_code == 422
-    row = next(r for r in response.context["form"].rows if r.target == "signed_up_at")
+    row = next(r for r in response.context["form"].rows if r.target_slug == "std:signed_up_at")
     assert row.error == "Say what the numbers in this column are: epoch seconds or epoch milliseconds."
 
 
@@ -186,12 +187,12 @@ def test_the_event_time_unit_is_saved_restored_and_used(owner_client, workspace,
 
 def test_a_date_constant_is_read_in_the_unit_of_its_row(owner_client, workspace, people, destination):
     through_behavior(owner_client, workspace, people, destination)
-    data = {"name": "People", "const:std:signed_up_at": str(MS)}
+    data = mapped(("std:signed_up_at", f"={MS}"), name="People")
     response = answer(owner_client, workspace, "fields", data)
     assert response.status_code == 422
-    row = next(r for r in response.context["form"].rows if r.target == "signed_up_at")
+    row = next(r for r in response.context["form"].rows if r.target_slug == "std:signed_up_at")
     assert "choose milliseconds on the mapping" in row.error
-    response = answer(owner_client, workspace, "fields", data | {"unit:std:signed_up_at": "milliseconds"})
+    response = answer(owner_client, workspace, "fields", data | {"map-0-unit": "milliseconds"})
     assert response.status_code == 302
     preview = owner_client.get(step_url(workspace, "preview"), follow=True).content.decode()
     assert ["signed_up_at", SHOWN] in table_rows(preview, "preview-fields")

@@ -18,6 +18,7 @@ from apps.syncs.runs.execute import sync_run_execute
 from tests.factories import SyncFactory
 from tests.fixtures.migrations import apply_migration_again
 from tests.fixtures.syncs import m, make_sync
+from tests.syncs.mapper_inputs import mapped
 from tests.syncs.test_views import answer, step_url, through_behavior, url
 
 pytestmark = pytest.mark.django_db
@@ -177,18 +178,20 @@ def test_clear_on_a_field_intercom_cannot_clear_is_refused_on_save(workspace, wa
 
 
 def rows_of(response):
-    return {row.slug: row for row in response.context["form"].rows}
+    return {row.target_slug: row for row in response.context["form"].rows}
 
 
 def test_the_mapper_offers_the_choice_only_where_intercom_can_clear(
     owner_client, workspace, users_model, destination
 ):
     through_behavior(owner_client, workspace, users_model, destination)
-    html = owner_client.get(step_url(workspace, "fields")).content.decode()
-    for slug in ("std:name", "std:phone", "std:signed_up_at", "cus:plan"):
-        assert f'name="null:{slug}"' in html
-    assert 'name="null:std:external_id"' not in html
-    assert html.count("NULL keeps Intercom's value (cannot be cleared)") == 1  # external_id (email: the key)
+    slugs = ("std:name", "std:phone", "std:signed_up_at", "cus:plan", "std:external_id")
+    data = mapped(*[(slug, "id") for slug in slugs], name="Users", action="check")
+    html = answer(owner_client, workspace, "fields", data).content.decode()
+    for index in range(4):
+        assert f'name="map-{index}-null"' in html
+    assert 'name="map-4-null"' not in html  # external_id (email is the key)
+    assert html.count("Keeps Intercom's value (cannot be cleared)") == 1
     assert '<option value="keep" selected>Keep Intercom&#x27;s value</option>' in html  # the default
     assert '<option value="clear">Clear in Intercom</option>' in html
     assert "Don&#x27;t overwrite with null" not in html and "dont_overwrite" not in html
@@ -198,8 +201,9 @@ def test_the_mapper_saves_each_policy_and_the_pages_show_it(
     owner_client, workspace, users_model, destination
 ):
     through_behavior(owner_client, workspace, users_model, destination)
-    response = answer(owner_client, workspace, "fields", {"name": "Users", "col:std:name": "name",
-                      "null:std:name": "clear", "col:cus:plan": "plan", "col:std:external_id": "id"})  # fmt: skip
+    data = mapped(("std:name", "name", {"null": "clear"}), ("cus:plan", "plan"), ("std:external_id", "id"),
+                  name="Users")  # fmt: skip
+    response = answer(owner_client, workspace, "fields", data)
     assert response.status_code == 302, rows_of(response)
     preview = owner_client.get(response.url, follow=True).content.decode()
     assert "If NULL: Clear in Intercom" in preview and "If NULL: Keep Intercom&#x27;s value" in preview
@@ -228,8 +232,7 @@ def test_clear_asked_on_a_field_that_cannot_be_cleared_is_refused_on_its_row(
     owner_client, workspace, users_model, destination
 ):
     through_behavior(owner_client, workspace, users_model, destination)
-    data = {"name": "Users", "col:std:name": "name", "col:std:external_id": "id",
-            "null:std:external_id": "clear"}  # fmt: skip
+    data = mapped(("std:name", "name"), ("std:external_id", "id", {"null": "clear"}), name="Users")
     response = answer(owner_client, workspace, "fields", data)
     assert response.status_code == 422
     rows = rows_of(response)
@@ -238,15 +241,15 @@ def test_clear_asked_on_a_field_that_cannot_be_cleared_is_refused_on_its_row(
     )
     assert [slug for slug, row in rows.items() if row.error] == ["std:external_id"]
     assert response.context["form"].problems == []
-    assert 'name="null:std:external_id"' in response.content.decode()  # shown, so it can be changed
-    del data["null:std:external_id"]
+    assert 'name="map-1-null"' in response.content.decode()  # shown, so it can be changed
+    data["map-1-null"] = "keep"
     assert answer(owner_client, workspace, "fields", data).status_code == 302
 
 
 def test_an_unknown_null_choice_is_an_error_on_its_row(owner_client, workspace, users_model, destination):
     through_behavior(owner_client, workspace, users_model, destination)
     response = answer(
-        owner_client, workspace, "fields", {"name": "Users", "col:std:name": "name", "null:std:name": "erase"}
+        owner_client, workspace, "fields", mapped(("std:name", "name", {"null": "erase"}), name="Users")
     )
     assert response.status_code == 422
     assert (
@@ -265,10 +268,11 @@ def test_company_fields_offer_no_clear(owner_client, workspace, users_model, des
         key_identifier="company_id",
         key_column="id",
     )
-    response = owner_client.get(step_url(workspace, "fields"))
+    data = mapped(("std:name", "name"), ("cus:tier", "plan"), name="Companies", action="check")
+    response = answer(owner_client, workspace, "fields", data)
     html = response.content.decode()
-    assert 'name="null:' not in html
-    assert html.count("NULL keeps Intercom's value (cannot be cleared)") == len(rows_of(response))
+    assert 'name="map-0-null"' not in html and 'name="map-1-null"' not in html
+    assert html.count("Keeps Intercom's value (cannot be cleared)") == len(rows_of(response))
 
 
 # --- the migration ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from apps.syncs.runs import preview_runs
 from apps.tenancy.models import Role
 from tests.conftest import member_of
 from tests.factories import MembershipFactory
+from tests.syncs.mapper_inputs import mapped
 from tests.syncs.test_cancel import gone, pg_warehouse, sleeping_backends, sleeping_sync, syncline_backends
 from tests.syncs.test_recovery import people, people_sync
 from tests.syncs.test_views import run_sync
@@ -259,7 +260,7 @@ def test_the_wizard_previews_its_unsaved_draft_and_a_changed_draft_gets_a_new_pr
     # The same address, once the draft changed (another name), plans the new draft.
     owner_client.post(
         reverse("sync_edit_step", args=[workspace.slug, sync.pk, "fields"]),
-        {"name": "Renamed", "col:std:name": "name", "action": "next"},
+        mapped(("std:name", "name"), name="Renamed", action="next"),
     )
     again = owner_client.get(response.url)
     assert again.status_code == 302 and again.url != response.url

@@ -147,12 +147,14 @@ def test_the_columns_a_sync_reads_come_from_the_config():
 READ = re.compile(r"\b(\w+)\.(mappings|options)\b(?!\()")
 ALLOWED_RECEIVERS = {"config", "Sync"}  # `Sync.mappings` names the field (in docstrings)
 # The serialiser; the model (the columns and `Sync.config`); the one write in `sync_save`; the wizard's
-# options form (`FieldsStep.options`, a form, not the column).
+# options form (`FieldsStep.options`, a form, not the column), validated by the wizard's view before the
+# engine's checks.
 ALLOWED = {
     "apps/syncs/engine/config.py": {"self"},
     "apps/syncs/models.py": {"self"},
     "apps/syncs/services.py": {"sync"},
     "apps/syncs/wizard/forms.py": {"self"},
+    "apps/syncs/wizard/views.py": {"form"},
     "templates/syncs/wizard/fields.html": {"form"},
 }
 

@@ -18,6 +18,7 @@ from tests.conftest import member_of
 from tests.factories import SourceConnectionFactory, SyncFactory, SyncRunFactory
 from tests.fixtures.syncs import m, make_sync
 from tests.html_tables import table_rows
+from tests.syncs.mapper_inputs import mapped
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -164,14 +165,12 @@ def test_the_wizard_from_the_first_question_to_a_queued_run(
     )
     page = owner_client.get(step_url(workspace, "fields")).content.decode()
     assert "Which fields should be updated?" in page
-    assert 'name="col:std:name"' in page and 'name="col:cus:plan"' in page  # standard + custom attributes
-    assert 'name="col:std:email"' not in page  # set by the sync key
-    assert 'list="model-columns"' in page and '<option value="seats">string</option>' in page
+    # Standard fields and custom attributes are the targets; Email is set by the sync key.
+    assert '<option value="std:name" data-type="string">' in page
+    assert '<option value="cus:plan" data-type="string">' in page
+    assert 'value="std:email"' not in page
     response = answer(
-        owner_client,
-        workspace,
-        "fields",
-        {"name": "Users", "col:std:name": "name", "const:cus:plan": "trial"},
+        owner_client, workspace, "fields", mapped(("std:name", "name"), ("cus:plan", "=trial"), name="Users")
     )
     assert response.url == step_url(workspace, "preview")
     preview = owner_client.get(response.url, follow=True)  # to the preview the page started
@@ -195,7 +194,7 @@ def test_the_wizard_from_the_first_question_to_a_queued_run(
 
 def test_save_and_schedule_saves_without_running(owner_client, workspace, users_model, destination):
     through_behavior(owner_client, workspace, users_model, destination)
-    answer(owner_client, workspace, "fields", {"name": "Later", "col:std:name": "name"})
+    answer(owner_client, workspace, "fields", mapped(("std:name", "name"), name="Later"))
     response = answer(owner_client, workspace, "preview", {"action": "schedule"})
     sync = Sync.objects.for_workspace(workspace).get()
     assert response.url == url("sync_schedule", workspace, sync.pk)  # straight to choosing when it runs
@@ -273,29 +272,31 @@ def test_mapper_problems_are_next_to_their_row_and_values_stay(
 ):
     typed(users_model, id="integer", seats="integer")
     through_behavior(owner_client, workspace, users_model, destination)
-    data = {"name": "Users", "const:cus:seats": "many", "col:std:name": "name", "col:std:phone": "plan",
-            "const:std:phone": "123", "col:std:signed_up_at": "plan", "col:std:unsubscribed_from_emails": "email",
-            "col:std:avatar": "nope"}  # fmt: skip
+    data = mapped(("cus:seats", "=many"), ("std:name", "name"), ("std:phone", "plan", {"constant": "123"}),
+                  ("std:signed_up_at", "plan"), ("std:unsubscribed_from_emails", "email"), ("std:avatar", "nope"),
+                  name="Users")  # fmt: skip
     response = answer(owner_client, workspace, "fields", data)
     assert response.status_code == 422
-    rows = {row.slug: row for row in response.context["form"].rows}
+    rows = {row.target_slug: row for row in response.context["form"].rows}
     assert "not both" in rows["std:phone"].error
     assert "“plan” is text, but Signed up at takes a date" in rows["std:signed_up_at"].error
-    assert "CAST(plan AS TIMESTAMP)" in rows["std:signed_up_at"].error
+    assert rows["std:signed_up_at"].check.cast == "CAST(plan AS TIMESTAMP)"  # DuckDB's words
     assert "takes true or false" in rows["std:unsubscribed_from_emails"].error
     assert "has no column “nope”" in rows["std:avatar"].error
     html = response.content.decode()
-    assert 'value="many"' in html and 'name="col:std:name" value="name"' in html
+    assert 'value="many"' in html and '<option value="name" selected>name (string)</option>' in html
+    assert '<code class="cast">CAST(plan AS TIMESTAMP)</code>' in html
     assert not Sync.objects.for_workspace(workspace).exists()
 
-    data |= {"const:std:phone": "", "col:std:signed_up_at": "", "col:std:unsubscribed_from_emails": "",
-             "col:std:avatar": ""}  # fmt: skip
+    for target in ("std:phone", "std:signed_up_at", "std:unsubscribed_from_emails", "std:avatar"):
+        index = next(r.index for r in rows.values() if r.target_slug == target)
+        data = {k: v for k, v in data.items() if not k.startswith(f"map-{index}-")}
     response = answer(owner_client, workspace, "fields", data)
-    rows = {row.slug: row for row in response.context["form"].rows}
+    rows = {row.target_slug: row for row in response.context["form"].rows}
     assert response.status_code == 422
     assert "many" in rows["cus:seats"].error  # the engine's coercion problem, on the attribute's row
     assert response.context["form"].problems == []
-    data["const:cus:seats"] = "4"
+    data["map-0-constant"] = "4"
     assert answer(owner_client, workspace, "fields", data).status_code == 302
 
 
@@ -306,12 +307,13 @@ def test_an_engine_problem_lands_on_the_row_it_is_about_whatever_its_words(
     is still the Signed up at row's, not the Name row's; the role problem, which quotes no field, is the Role
     row's, not a problem above the form."""
     through_behavior(owner_client, workspace, users_model, destination, object_key="contact")
-    data = {"name": "Contacts", "col:std:name": "name", "const:std:signed_up_at": "name",
-            "const:std:role": "admin"}  # fmt: skip
+    data = mapped(
+        ("std:name", "name"), ("std:signed_up_at", "=name"), ("std:role", "=admin"), name="Contacts"
+    )
     response = answer(owner_client, workspace, "fields", data)
     assert response.status_code == 422
     form = response.context["form"]
-    rows = {row.slug: row for row in form.rows}
+    rows = {row.target_slug: row for row in form.rows}
     assert "constant for signed_up_at: “name” is not a date" in rows["std:signed_up_at"].error
     assert rows["std:name"].error == ""
     assert rows["std:role"].error == "The role must be “user” or “lead”."
@@ -321,7 +323,7 @@ def test_an_engine_problem_lands_on_the_row_it_is_about_whatever_its_words(
 def test_back_keeps_every_step(owner_client, workspace, users_model, destination):
     through_behavior(owner_client, workspace, users_model, destination)
     response = answer(
-        owner_client, workspace, "fields", {"action": "back", "name": "Kept", "const:cus:plan": "gold"}
+        owner_client, workspace, "fields", mapped(("cus:plan", "=gold"), action="back", name="Kept")
     )
     assert response.url == step_url(workspace, "behavior")
     behavior = owner_client.get(response.url).context["form"]
@@ -331,7 +333,7 @@ def test_back_keeps_every_step(owner_client, workspace, users_model, destination
         users_model.pk
     )
     html = owner_client.get(step_url(workspace, "fields")).content.decode()
-    assert 'name="const:cus:plan" value="gold"' in html and 'value="Kept"' in html
+    assert 'name="map-0-constant" value="gold"' in html and 'value="Kept"' in html
 
 
 def test_event_options_problems_are_next_to_the_option(owner_client, workspace, users_model, destination):
@@ -391,13 +393,14 @@ def test_create_a_custom_attribute_inline_keeps_the_mapper(
     owner_client, workspace, users_model, destination, intercom_emulator, intercom_workspace
 ):
     through_behavior(owner_client, workspace, users_model, destination)
-    data = {"action": "create_attribute", "name": "Users", "col:std:name": "name",
-            "new_attribute_name": "team_size", "new_attribute_type": "integer"}  # fmt: skip
+    data = mapped(("std:name", "name"), action="create_attribute", name="Users", new_attribute_name="team_size",
+                  new_attribute_type="integer", new_attribute_column="seats")  # fmt: skip
     response = answer(owner_client, workspace, "fields", data, headers=HTMX)
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="wizard-step">')
-    assert 'name="col:cus:team_size"' in html and 'name="col:std:name" value="name"' in html
-    assert "Custom attribute “team_size” created in Intercom" in html  # said in the swapped step itself
+    rows = [(r.column, r.target_slug) for r in response.context["form"].rows]
+    assert rows == [("name", "std:name"), ("seats", "cus:team_size")]  # mapped to its column at once
+    assert "Custom attribute “team_size” created in Intercom and mapped to “seats”." in html
     names = {
         a["name"] for a in intercom_emulator.workspace_state(intercom_workspace.id_code)["data_attributes"]
     }
@@ -412,12 +415,14 @@ def test_edit_starts_from_the_saved_sync_and_saves_it(owner_client, workspace, u
     response = owner_client.get(url("sync_edit", workspace, users_sync.pk))
     assert response.url == step_url(workspace, "fields", users_sync)
     html = owner_client.get(response.url).content.decode()
-    assert 'value="Users to Intercom"' in html and 'name="col:cus:plan" value="plan"' in html
+    assert 'value="Users to Intercom"' in html
+    rows = [(r.column, r.target_slug) for r in owner_client.get(response.url).context["form"].rows]
+    assert rows == [("name", "std:name"), ("plan", "cus:plan")]
     assert (
         owner_client.get(step_url(workspace, "behavior", users_sync)).context["form"]["key_column"].value()
         == "email"
     )
-    data = {"name": "Users renamed", "col:std:name": "name", "col:cus:plan": "plan", "const:std:phone": "n/a"}
+    data = mapped(("std:name", "name"), ("cus:plan", "plan"), ("std:phone", "=n/a"), name="Users renamed")
     assert answer(owner_client, workspace, "fields", data, users_sync).status_code == 302
     assert (
         "Save and run"
@@ -437,10 +442,10 @@ def test_editing_a_sync_whose_model_lost_a_mapped_column_shows_it_on_the_row(
     model.save()
     response = owner_client.get(url("sync_edit", workspace, users_sync.pk))
     assert response.url == step_url(workspace, "fields", users_sync)
-    rows = {r.slug: r for r in owner_client.get(response.url).context["form"].rows}
+    rows = {r.target_slug: r for r in owner_client.get(response.url).context["form"].rows}
     assert "has no column “plan”" in rows["cus:plan"].error
     response = answer(
-        owner_client, workspace, "fields", {"name": "Users to Intercom", "col:cus:plan": "plan"}, users_sync
+        owner_client, workspace, "fields", mapped(("cus:plan", "plan"), name="Users to Intercom"), users_sync
     )
     assert response.status_code == 422
 

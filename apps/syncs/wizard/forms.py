@@ -3,20 +3,19 @@
 1. "What data do you want to sync?" (DataStepForm): the source connection and its model.
 2. "Where do you want to sync data to?" (DestinationStepForm): the Intercom connection and object.
 3. "How should changes to the source be synced?" (BehaviorStepForm): behavior and sync key.
-4. "Which fields should be updated?" (FieldsStep): the mapper, the per-object options and the name.
+4. "Which fields should be updated?" (FieldsStep; for events "What should each event say?"): the mapper,
+   the per-object options and the name.
 Then the preview (views in apps/syncs/wizard/views.py). Each step checks what is chosen on it and puts every
-problem next to its field; the engine's own checks (services) decide, the forms only place the words.
+problem next to its field; the engine's own checks (services) decide, the forms only place the words: a
+`Problem` by its subject, never by its message.
 
-The mapper has one row per Intercom field, each with a column input (a searchable <datalist> of the
-model's columns), a constant input and what a NULL does (`null:…`, where Intercom can clear the field),
-named after the field (`col:std:name`, `const:cus:plan`), so that a row keeps its values when the list
-changes (a custom attribute created inline). A date row also says what the numbers of its column are
-(`unit:…`, epoch seconds or milliseconds: date_units), unless the column's kind is a date.
+The mapper is rows of model column (or a constant) → Intercom field, with suggestions by name and type to
+accept (automap), every custom attribute of the workspace as a target, and a check of every pair's types
+with the cast to use (typecheck); its inputs and the edits its buttons make are in `mapper`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -28,11 +27,11 @@ from apps.connections.intercom.catalog import (
     EVENT_METADATA_LIMIT,
     OBJECTS,
     Behavior,
-    FieldType,
     IntercomObject,
 )
 from apps.connections.intercom.coercion import EpochUnit
 from apps.connections.models import Connection, ConnectionKind
+from apps.connections.sources.registry import SOURCE_TYPES
 from apps.models.models import SqlModel
 from apps.syncs.engine import date_units
 from apps.syncs.engine.config import (
@@ -51,10 +50,11 @@ from apps.syncs.engine.config import (
 )
 from apps.syncs.models import Sync
 from apps.syncs.services import engine_config, sync_problems
+from apps.syncs.wizard import automap, mapper
+from apps.syncs.wizard.typecheck import Verdict, check_pair
 from apps.tenancy.models import Workspace
 
 IDENTIFIER_LABELS = {i.key: i.label for obj in OBJECTS.values() for i in obj.identifiers}
-MAPPER_PREFIXES = ("col:", "const:", "type:", "null:", "unit:")
 NULL_CHOICES = list(NULL_POLICY_LABELS.items())
 
 OBJECT_NOTES = {
@@ -75,41 +75,6 @@ BEHAVIOR_ORDER = (Behavior.UPDATE_ONLY, Behavior.UPSERT, Behavior.DELETE, Behavi
 # The identifier recommended per object: the user's own database id where Intercom keeps one.
 RECOMMENDED_IDENTIFIER = {"user": "external_id", "contact": "external_id", "lead": "email",
                           "company": "company_id", "event": "event_id"}  # fmt: skip
-
-
-def _kind_words(kind: str) -> str:
-    return {"string": "text", "timestamp": "a timestamp", "json": "JSON", "integer": "a whole number",
-            "decimal": "a decimal", "float": "a decimal", "boolean": "true/false",
-            "date": "a date"}.get(kind, kind)  # fmt: skip
-
-
-TYPE_WORDS = {FieldType.STRING: "text", FieldType.INTEGER: "a whole number", FieldType.FLOAT: "a number",
-              FieldType.BOOLEAN: "true or false", FieldType.DATE: "a date",
-              FieldType.DATETIME: "a date and time"}  # fmt: skip
-# The column kinds (sources.base.Column.kind) each Intercom type takes as they are; other kinds need a cast
-# in the model's SQL. "other" and unknown kinds are not judged.
-ACCEPTED_KINDS = {
-    FieldType.STRING: {"string", "integer", "decimal", "float", "boolean", "date", "timestamp"},
-    FieldType.INTEGER: {"integer", "decimal"},
-    FieldType.FLOAT: {"integer", "decimal", "float"},
-    FieldType.BOOLEAN: {"boolean", "integer"},
-    FieldType.DATE: {"date", "timestamp", "integer"},
-    FieldType.DATETIME: {"date", "timestamp", "integer"},
-}
-JUDGED_KINDS = {"string", "integer", "decimal", "float", "boolean", "date", "timestamp", "json"}
-CASTS = {FieldType.DATE: "TIMESTAMP", FieldType.DATETIME: "TIMESTAMP", FieldType.BOOLEAN: "BOOLEAN",
-         FieldType.INTEGER: "BIGINT", FieldType.FLOAT: "DOUBLE PRECISION", FieldType.STRING: "TEXT"}  # fmt: skip
-
-
-def type_mismatch(column: dict, field_type: str, field_label: str) -> str:
-    """Why a column cannot feed a field of this type as it is, or "" when it can."""
-    kind, field_type = column.get("kind") or "", FieldType(field_type)
-    if kind not in JUDGED_KINDS or kind in ACCEPTED_KINDS[field_type]:
-        return ""
-    return (
-        f"“{column['name']}” is {_kind_words(kind)}, but {field_label} takes {TYPE_WORDS[field_type]}. "
-        f"Cast it in the model's SQL (CAST({column['name']} AS {CASTS[field_type]})) or choose another column."
-    )
 
 
 def column_label(column: dict) -> str:
@@ -182,8 +147,14 @@ class DestinationStepForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
-    def __init__(self, *args, workspace: Workspace, **kwargs):
+    def __init__(self, *args, workspace: Workspace, model: SqlModel | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if model is not None and not self.is_bound and "object_key" not in self.initial:
+            # What the model's columns look like (a companies model is not preselected as users); nothing
+            # when they say nothing, so the user chooses.
+            guessed = automap.guess_object(model.column_names)
+            if guessed:
+                self.initial["object_key"] = guessed
         self.fields["destination"].queryset = Connection.objects.for_workspace(workspace).filter(
             kind=ConnectionKind.DESTINATION, type="intercom"
         )
@@ -304,22 +275,23 @@ class SyncOptionsForm(forms.Form):
     )
     event_name = forms.CharField(required=False, max_length=255, label="Event name (the same for every row)")
     event_name_column = forms.ChoiceField(required=False, label="… or the column holding the event name")
-    created_at_column = forms.ChoiceField(required=False, label="Event time column")
+    created_at_column = forms.ChoiceField(
+        required=False,
+        label="Event time column",
+        help_text="When it happened: Intercom keeps one event per contact, name and time.",
+    )
     created_at_unit = forms.ChoiceField(
         required=False,
         label=date_units.UNIT_QUESTION,
         choices=date_units.UNIT_CHOICES,
         initial=EpochUnit.SECONDS.value,
     )
-    metadata_columns = forms.MultipleChoiceField(
-        required=False,
-        label="Metadata columns",
-        help_text=f"At most {EVENT_METADATA_LIMIT}; each column becomes a metadata key of the same name.",
-        widget=forms.SelectMultiple(attrs={"size": 6}),
-    )
     contact_column = forms.ChoiceField(required=False, label="Contact column")
     contact_key = forms.ChoiceField(
-        required=False, label="The contact column holds", choices=list(EVENT_CONTACT_KEYS.items())
+        required=False,
+        label="The contact column holds",
+        # The user's own ids first: Intercom's ids are rarely in a warehouse.
+        choices=[(k, EVENT_CONTACT_KEYS[k]) for k in ("user_id", "email", "id")],
     )
     first_run = forms.ChoiceField(
         required=False,
@@ -350,16 +322,8 @@ class SyncOptionsForm(forms.Form):
         self.kinds = {c["name"]: c.get("kind") or "" for c in columns}
         choices = [(c["name"], column_label(c)) for c in columns]
         for name in ("company_id_column", "event_name_column", "created_at_column", "contact_column"):
-            self.fields[name].choices = [("", "—"), *choices]
-        self.fields["metadata_columns"].choices = choices
-
-    def clean_metadata_columns(self):
-        columns = self.cleaned_data["metadata_columns"]
-        if len(columns) > EVENT_METADATA_LIMIT:
-            raise forms.ValidationError(
-                f"Intercom keeps at most {EVENT_METADATA_LIMIT} metadata keys per event ({len(columns)} chosen)."
-            )
-        return columns
+            self.fields[name].choices = [("", "Choose a column…"), *choices]
+        self.fields["company_id_column"].choices = [("", "— do not attach"), *choices]
 
     def clean(self):
         data = super().clean()
@@ -372,7 +336,9 @@ class SyncOptionsForm(forms.Form):
         """The chosen event time column holds dates (no unit applies to it)."""
         return date_units.reads_as_date(self.kinds.get(self["created_at_column"].value() or ""))
 
-    def options_for(self, *, object_key: str, behavior: str) -> dict[str, Any]:
+    def options_for(
+        self, *, object_key: str, behavior: str, metadata_columns: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         """The sync's stored `options`, keeping only what applies to the object and behavior."""
         data = self.cleaned_data
         company_id_column, permanent_delete, event = None, False, None
@@ -383,7 +349,7 @@ class SyncOptionsForm(forms.Form):
                 contact_column=data["contact_column"],
                 contact_key=EventContactKey(data["contact_key"] or EventContactKey.USER_ID),
                 created_at_column=data["created_at_column"],
-                metadata_columns=tuple(data["metadata_columns"]),
+                metadata_columns=metadata_columns,
                 first_run=FirstRunMode(data["first_run"] or FirstRunMode.SEND_ALL),
                 created_at_unit=unit or EpochUnit.SECONDS,
                 event_name_column=name_column,
@@ -414,124 +380,30 @@ def options_initial(config: SyncConfig) -> dict[str, Any]:
             for k in ("event_name", "event_name_column", "created_at_column", "contact_column")
         },
         "contact_key": event.contact_key.value if config.event else "",
-        "metadata_columns": list(event.metadata_columns),
         "first_run": event.first_run.value,
         "created_at_unit": event.created_at_unit.value,
     }
 
 
 class AttributeInlineForm(forms.Form):
-    """ "Create custom attribute" from the mapper (the model comes from the sync's object)."""
+    """ "Create a custom attribute" from the mapper, with any name (the model comes from the sync's object);
+    given a column, the new attribute is mapped to it at once."""
 
     new_attribute_name = forms.CharField(label="New custom attribute", max_length=190, required=False)
     new_attribute_type = forms.ChoiceField(
         label="Type", choices=CREATABLE_TYPES, help_text="Intercom never lets an attribute's type change."
     )
+    new_attribute_column = forms.ChoiceField(label="Map it to the column", required=False)
+
+    def __init__(self, *args, columns: list[dict] = (), **kwargs):  # type: ignore[assignment]
+        super().__init__(*args, **kwargs)
+        self.fields["new_attribute_column"].choices = [
+            ("", "— no column yet"),
+            *[(c["name"], column_label(c)) for c in columns],
+        ]
 
 
 # --- the mapper -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class MapperRow:
-    target: str
-    label: str
-    field_type: str
-    custom: bool
-    help: str = ""
-    column: str = ""
-    constant: str = ""
-    error: str = ""
-    missing: bool = False  # a custom attribute Intercom does not list (any more)
-    nullable: bool = False  # Intercom lets a null clear it
-    on_null: str = NullPolicy.KEEP
-    unit: str = EpochUnit.SECONDS  # date rows: what the column's numbers are
-    column_kind: str = ""  # the kind of the chosen column, when the model has it
-
-    @property
-    def takes_unit(self) -> bool:
-        return date_units.takes_unit(self.field_type)
-
-    @property
-    def reads_as_date(self) -> bool:
-        """A date row fed by a date or timestamp column: no unit applies."""
-        return bool(self.column) and date_units.reads_as_date(self.column_kind)
-
-    @property
-    def offers_null_choice(self) -> bool:
-        """Where Intercom can clear the field; or where "clear" was asked anyway, so it can be changed."""
-        return self.nullable or self.on_null != NullPolicy.KEEP
-
-    @property
-    def slug(self) -> str:
-        return f"{'cus' if self.custom else 'std'}:{self.target}"
-
-    @property
-    def mapped(self) -> bool:
-        return bool(self.column or self.constant)
-
-    def as_mapping(self) -> dict[str, Any]:
-        unit = date_units.stored_unit(self.unit, self.column_kind) if self.takes_unit else None
-        return FieldMapping(
-            target=self.target,
-            field_type=FieldType(self.field_type),
-            column=self.column or None,
-            constant=None if self.column else self.constant,
-            custom=self.custom,
-            on_null=NullPolicy(self.on_null),
-            unit=unit or EpochUnit.SECONDS,
-        ).to_json()
-
-
-def mapper_rows(
-    *, object_key: str, key_identifier: str, attributes: list[CustomAttribute], data=None
-) -> list[MapperRow]:
-    """The object's standard fields (but the one the sync key sets), the destination's custom attributes of
-    the object's attribute model, and any attribute the data maps that Intercom does not list; with the
-    values of `data` (a POST or a draft)."""
-    obj = OBJECTS[object_key]
-    rows = [
-        MapperRow(f.name, f.label, str(f.type), False, f.help, nullable=f.nullable)
-        for f in obj.fields
-        if f.name != key_identifier
-    ]
-    if obj.attribute_model:
-        rows += [
-            MapperRow(
-                a.name,
-                a.name,
-                str(a.field_type),
-                True,
-                a.description,
-                nullable=obj.custom_attributes_nullable,
-            )
-            for a in attributes
-            if a.model == obj.attribute_model
-        ]
-    data = data if data is not None else {}
-    known = {row.slug for row in rows}
-    for key in data:
-        slug = key.split(":", 1)[1] if key.startswith(("col:", "const:")) else ""
-        if slug.startswith("cus:") and slug not in known and (data.get(key) or "").strip():
-            target = slug[4:]
-            rows.append(
-                MapperRow(
-                    target,
-                    target,
-                    data.get(f"type:{slug}") or "string",
-                    True,
-                    "Not found in Intercom.",
-                    missing=True,
-                    nullable=obj.custom_attributes_nullable,
-                )
-            )
-            known.add(slug)
-    for row in rows:
-        row.column = (data.get(f"col:{row.slug}") or "").strip()
-        row.constant = (data.get(f"const:{row.slug}") or "").strip()
-        row.on_null = data.get(f"null:{row.slug}") or NullPolicy.KEEP
-        row.unit = data.get(f"unit:{row.slug}") or EpochUnit.SECONDS
-    return rows
 
 
 def null_policy_words(mapping: FieldMapping, obj: IntercomObject) -> str:
@@ -543,24 +415,15 @@ def null_policy_words(mapping: FieldMapping, obj: IntercomObject) -> str:
     return f"If NULL: {mapping.on_null.label}"
 
 
-def mapper_data(mappings: tuple[FieldMapping, ...]) -> dict[str, list[str]]:
-    """A sync's mappings as the mapper's inputs."""
-    data: dict[str, list[str]] = {}
-    for m in mappings:
-        slug = f"{'cus' if m.custom else 'std'}:{m.target}"
-        if m.column:
-            data[f"col:{slug}"] = [m.column]
-        else:
-            data[f"const:{slug}"] = ["" if m.constant is None else str(m.constant)]
-        data[f"type:{slug}"] = [m.field_type.value]
-        data[f"null:{slug}"] = [m.on_null.value]
-        if m.unit is not EpochUnit.SECONDS:
-            data[f"unit:{slug}"] = [m.unit.value]
-    return data
+def source_dialect(model: SqlModel) -> str | None:
+    """The SQL dialect of the model's warehouse (casts are written in it); None when unknown."""
+    source_type = SOURCE_TYPES.get(model.source.type)
+    return getattr(source_type.adapter, "dialect", None) if source_type else None
 
 
 class FieldsStep:
-    """Step 4: the mapper rows, the per-object options and the sync's name, checked together."""
+    """Step 4: the mapper rows (or an event's name, time, contact and metadata rows), the per-object
+    options and the sync's name, checked together."""
 
     def __init__(
         self,
@@ -572,29 +435,96 @@ class FieldsStep:
         obj: IntercomObject,
         behavior: str,
         key_identifier: str,
+        key_column: str = "",
         attributes: list[CustomAttribute],
     ):
         self.model, self.obj, self.behavior = model, obj, behavior
+        self.key_column, self.key_identifier = key_column, key_identifier
         self.bound = data is not None
-        self.rows = mapper_rows(
-            object_key=obj.key, key_identifier=key_identifier, attributes=attributes, data=data
-        )
+        self.dialect = source_dialect(model)
         self.columns = {c["name"]: c for c in model.columns}
+        self.targets = mapper.mapper_targets(obj, key_identifier=key_identifier, attributes=attributes)
+        self.rows = mapper.mapper_rows(data or {}, self.targets, object_key=obj.key)
+        if not self.bound and not self.rows and self.maps_fields:
+            self.rows = [mapper.MapperRow(0)]  # a first row to fill, beside the suggestions
+        self.metadata = mapper.metadata_rows(data or {})
         for row in self.rows:
-            row.column_kind = self.columns.get(row.column, {}).get("kind") or ""
+            self._check_types(row)
         default_name = f"{model.name} → Intercom {obj.label}"
         self.name_form = SyncNameForm(
             data, workspace=workspace, sync=sync, initial={"name": sync.name if sync else default_name}
         )
-        self.options = SyncOptionsForm(data, columns=model.columns, sync_name=(data or {}).get("name", ""))
+        initial = {}
+        if not self.bound and obj.key == "event":  # pre-filled where the model's column names fit
+            guess = automap.guess_event(model.columns, key_column=key_column)
+            initial = {k: v for k, v in vars(guess).items() if v}
+            initial.setdefault("contact_key", EventContactKey.EMAIL.value)
+        self.options = SyncOptionsForm(
+            data, columns=model.columns, sync_name=(data or {}).get("name", ""), initial=initial
+        )
         self.problems: list[str] = []
+        self.metadata_errors: list[str] = []
+        self.metadata_row_errors: dict[int, str] = {}
         self.null_choices = NULL_CHOICES
         self.unit_choices, self.unit_question = date_units.UNIT_CHOICES, date_units.UNIT_QUESTION
         self.no_unit, self.date_kinds = date_units.NO_UNIT, " ".join(sorted(date_units.DATE_KINDS))
+        self.metadata_limit = EVENT_METADATA_LIMIT
+
+    # --- what the template shows
 
     @property
     def maps_fields(self) -> bool:
         return self.behavior != Behavior.DELETE and self.obj.key != "event"
+
+    @property
+    def key_label(self) -> str:
+        return self.obj.identifier(self.key_identifier).label if self.key_identifier else ""
+
+    @property
+    def column_choices(self) -> list[tuple[str, str, str]]:
+        """(name, label, kind) of the model's columns."""
+        return [(c["name"], column_label(c), c.get("kind") or "") for c in self.model.columns]
+
+    @property
+    def standard_targets(self) -> list[mapper.MapperTarget]:
+        return [t for t in self.targets if not t.custom]
+
+    @property
+    def custom_targets(self) -> list[mapper.MapperTarget]:
+        return [t for t in self.targets if t.custom]
+
+    @property
+    def suggestions(self) -> list[mapper.Suggestion]:
+        if not self.maps_fields:
+            return []
+        company_set = bool(self.options["company_id_column"].value())
+        return mapper.suggestions(
+            obj=self.obj,
+            targets=self.targets,
+            columns=self.model.columns,
+            rows=self.rows,
+            key_column=self.key_column,
+            company_column_set=company_set,
+            dialect=self.dialect,
+        )
+
+    def suggestion(self, slug: str) -> mapper.Suggestion | None:
+        return next((s for s in self.suggestions if s.slug == slug), None)
+
+    @property
+    def metadata_full(self) -> bool:
+        return len(self.metadata) >= EVENT_METADATA_LIMIT
+
+    # --- checks
+
+    def _check_types(self, row: mapper.MapperRow) -> None:
+        column = self.columns.get(row.column)
+        row.column_kind = (column or {}).get("kind") or ""
+        if column is not None and row.target is not None:
+            target = row.target
+            row.check = check_pair(
+                row.column, row.column_kind, target.field_type, target.label, dialect=self.dialect
+            )
 
     def is_valid(self) -> bool:
         if not self.bound:
@@ -603,46 +533,99 @@ class FieldsStep:
         if self.maps_fields:
             for row in self.rows:
                 row.error = self._row_problem(row)
-        return names_ok and options_ok and not any(row.error for row in self.rows)
+        elif self.obj.key == "event":
+            self._check_metadata()
+        rows_ok = not any(row.error for row in self.rows)
+        return (
+            names_ok and options_ok and rows_ok and not self.metadata_errors and not self.metadata_row_errors
+        )
 
-    def _row_problem(self, row: MapperRow) -> str:
+    def _row_problem(self, row: mapper.MapperRow) -> str:
+        if row.blank:
+            return ""
         if row.on_null not in NULL_POLICY_LABELS:
             return f"If NULL: choose “{NullPolicy.KEEP.label}” or “{NullPolicy.CLEAR.label}”."
         if row.takes_unit and row.unit not in date_units.UNIT_VALUES:
             return date_units.UNIT_PROBLEM
         if row.column and row.constant:
             return "Choose a column or a constant value, not both."
-        if row.missing and row.mapped:
+        if row.target is None:
+            what = f"column “{row.column}”" if row.column else "this value"
+            return f"Choose the Intercom field for {what}, or remove the row."
+        if not (row.column or row.constant):
+            return f"Choose a column or a constant value for {row.target.label}, or remove the row."
+        if row.target.missing:
             return (
-                f"Intercom has no custom attribute “{row.target}” on {self.obj.attribute_model}s: create "
-                "it below, or clear this field."
+                f"Intercom has no custom attribute “{row.target.name}” on {self.obj.attribute_model}s: "
+                "create it, or choose another field."
             )
         if row.column and row.column not in self.columns:
             return (
                 f"The model “{self.model.name}” has no column “{row.column}”: choose one of its columns, "
-                "or clear this field."
+                "or remove the row."
             )
-        if row.column:
-            return type_mismatch(self.columns[row.column], row.field_type, row.label)
+        if row.check.verdict is Verdict.ERROR:
+            return row.check.message
         return ""
+
+    def _check_metadata(self) -> None:
+        seen: set[str] = set()
+        for index, column in self.metadata:
+            if column and column not in self.columns:
+                self.metadata_row_errors[index] = f"The model “{self.model.name}” has no column “{column}”."
+            elif column in seen:
+                self.metadata_row_errors[index] = f"“{column}” is already a metadata key."
+            seen.add(column)
+        chosen = [c for _, c in self.metadata if c]
+        if len(chosen) > EVENT_METADATA_LIMIT:
+            self.metadata_errors.append(
+                f"Intercom keeps at most {EVENT_METADATA_LIMIT} metadata keys per event ({len(chosen)} chosen)."
+            )
 
     @property
     def has_errors(self) -> bool:
-        return bool(self.problems or self.options.errors or any(row.error for row in self.rows))
+        return bool(
+            self.problems
+            or self.options.errors
+            or self.metadata_errors
+            or self.metadata_row_errors
+            or any(row.error for row in self.rows)
+        )
+
+    # --- what is saved (through SyncConfig.to_json: FieldMapping.to_json and options_for)
 
     def mappings(self) -> list[dict[str, Any]]:
-        return [row.as_mapping() for row in self.rows if row.mapped] if self.maps_fields else []
+        """The rows that map a field (a row with a problem of its own is left to that problem)."""
+        if not self.maps_fields:
+            return []
+        return [row.as_mapping() for row in self.rows if row.mapped and not row.error]
+
+    def metadata_columns(self) -> tuple[str, ...]:
+        return tuple(c for _, c in self.metadata if c)
 
     def sync_options(self) -> dict[str, Any]:
-        return self.options.options_for(object_key=self.obj.key, behavior=self.behavior)
+        return self.options.options_for(
+            object_key=self.obj.key, behavior=self.behavior, metadata_columns=self.metadata_columns()
+        )
 
     def place_problems(self, problems: list[Problem]) -> None:
-        """The engine's problems, each next to the row or option it is about; the rest above the form."""
-        rows = {(row.custom, row.target): row for row in self.rows}
+        """The engine's problems, each placed by its subject: on every row that sets the field it is about,
+        next to the option, on the metadata rows; the rest above the form."""
         for problem in problems:
             subject = problem.subject
-            if isinstance(subject, Target) and (row := rows.get((subject.custom, subject.target))):
+            rows = [
+                row
+                for row in self.rows
+                if isinstance(subject, Target)
+                and row.target is not None
+                and (row.target.custom, row.target.name) == (subject.custom, subject.target)
+            ]
+            for row in rows:
                 row.error = f"{row.error} {problem.message}".strip()
+            if rows:
+                continue
+            if subject == Option("metadata_columns"):
+                self.metadata_errors.append(problem.message)
             elif isinstance(subject, Option) and subject.name in self.options.fields:
                 self.options.add_error(subject.name, problem.message)
             else:
@@ -652,7 +635,8 @@ class FieldsStep:
 def fields_data(sync: Sync) -> dict[str, list[str]]:
     """A saved sync's step 4 as the inputs the wizard posts."""
     config = sync.config
-    data = mapper_data(config.mappings) | {"name": [sync.name]}
+    metadata = config.event.metadata_columns if config.event else ()
+    data = mapper.mapper_data(config.mappings, metadata) | {"name": [sync.name]}
     for key, value in options_initial(config).items():
         if isinstance(value, bool):
             if value:

@@ -30,6 +30,7 @@ from apps.syncs.models import RunTrigger, Sync, SyncPreviewRun
 from apps.syncs.runs import preview_runs
 from apps.syncs.runs import services as run_services
 from apps.syncs.runs.views import preview_block
+from apps.syncs.wizard import mapper
 from apps.syncs.wizard.forms import (
     IDENTIFIER_LABELS,
     AttributeInlineForm,
@@ -60,6 +61,15 @@ STEPS = (
     Step("preview", "Preview: what the sync will do", "Preview"),
 )
 STEP_KEYS = [s.key for s in STEPS]
+
+
+def fields_question(obj, behavior: str) -> str:
+    """Step 4's question, as the object and behavior make it."""
+    if obj.key == "event":
+        return "What should each event say?"
+    if behavior == "delete":
+        return "How should the records be deleted?"
+    return STEPS[3].question
 
 
 class Draft:
@@ -141,7 +151,7 @@ class Wizard:
         if step == "data":
             return DataStepForm(data, workspace=ws)
         if step == "destination":
-            return DestinationStepForm(data, workspace=ws, initial={"object_key": "user"})
+            return DestinationStepForm(data, workspace=ws, model=chosen["model"])
         if step == "behavior":
             obj, model = OBJECTS[chosen["object_key"]], chosen["model"]
             return BehaviorStepForm(
@@ -155,6 +165,7 @@ class Wizard:
             obj=OBJECTS[chosen["object_key"]],
             behavior=chosen["behavior"],
             key_identifier=chosen["key_identifier"],
+            key_column=chosen["key_column"],
             attributes=self.attributes(),
         )
 
@@ -207,21 +218,27 @@ def _step(request, workspace, sync, step):
     if request.method == "POST" and action == "back":  # keep what was typed, unchecked, and go back
         wizard.draft.put(step, request.POST)
         return _go(request, _url(workspace, sync, STEP_KEYS[index - 1]))
-    context = {}
+    context: dict = {}
     if request.method == "POST":
         data = request.POST
-        if step == "fields" and action == "create_attribute":
-            context["inline"], context["created_attribute"] = _create_attribute(wizard, request.POST)
-            wizard.attributes_error = ""
+        if step == "fields" and action != "next":
+            data, context = _mapper_action(wizard, action, data)
         form = wizard.form(step, data)
-        if action == "next" and form.is_valid():
-            if step == "fields":
+        for index, message in context.pop("row_errors", {}).items():
+            for row in form.rows:
+                if row.index == index:
+                    row.error = message
+        if action == "next":
+            valid = form.is_valid()
+            if step == "fields" and form.options.is_valid():
+                # The engine's checks too, so every problem of the mapper shows at once.
                 _check_with_engine(wizard, form)
-            if step != "fields" or not form.has_errors:
+                valid = valid and not form.has_errors
+            if valid:
                 wizard.draft.put(step, data)
                 return _go(request, _url(workspace, sync, STEP_KEYS[index + 1]))
         # A refused step answers 422, which htmx swaps in too (base.html's htmx-config); other actions
-        # (adding a mapping, creating an attribute) redraw the step.
+        # (adding a mapping, accepting a suggestion, creating an attribute) redraw the step.
         status = 422 if action == "next" else 200
     else:
         data = wizard.draft.get(step)
@@ -250,27 +267,97 @@ def _check_with_engine(wizard, fields: FieldsStep) -> None:
     fields.place_problems(problems)
 
 
-def _create_attribute(wizard, data) -> tuple[AttributeInlineForm, str]:
-    """ "Create custom attribute" from the mapper (the object says the attribute's model); the form to show
-    next and the name of the attribute created, if one was."""
-    inline = AttributeInlineForm(data)
-    if not inline.is_valid():
-        return inline, ""
-    name = inline.cleaned_data["new_attribute_name"].strip()
-    if not name:
-        inline.add_error("new_attribute_name", "Give the new attribute a name.")
-        return inline, ""
+def _mapper_action(wizard, action: str, data) -> tuple[QueryDict, dict]:
+    """What one of the mapper's buttons does to the posted data (the rows are rebuilt from the result);
+    and what to say about it."""
+    verb, _, argument = action.partition(":")
+    index = int(argument) if argument.isdigit() else -1
+    context: dict = {}
+    if verb == "add_mapping":
+        data, added = mapper.with_row(data)
+        context["focus_row"] = added
+    elif verb == "remove":
+        data = mapper.without_row(data, index)
+    elif verb in ("accept", "accept_all"):
+        form = wizard.form("fields", data)
+        accepted = form.suggestions if verb == "accept_all" else [form.suggestion(argument)]
+        for suggestion in filter(None, accepted):
+            if suggestion.target is None:
+                data = mapper.with_option(data, "company_id_column", suggestion.column)
+            else:
+                target = suggestion.target.slug
+                data, _ = mapper.with_row(data, column=suggestion.column, target=target, fill_blank=True)
+    elif verb == "create_for":
+        data, context = _create_for_row(wizard, data, index)
+    elif verb == "create_attribute":
+        data, context = _create_attribute(wizard, data)
+    elif verb == "add_metadata":
+        data, added = mapper.with_metadata(data)
+        context["focus_meta"] = added
+    elif verb == "remove_meta":
+        data = mapper.without_metadata(data, index)
+    return data, context
+
+
+def _create_in_intercom(wizard, *, name: str, data_type: str) -> str:
+    """Create the custom attribute on the object's attribute model; "" or why Intercom did not."""
     try:
-        created = intercom_attributes.attribute_create(
+        intercom_attributes.attribute_create(
             wizard.chosen["destination"],
             name=name,
             model=OBJECTS[wizard.chosen["object_key"]].attribute_model,
-            data_type=inline.cleaned_data["new_attribute_type"],
+            data_type=data_type,
         )
     except intercom_attributes.AttributesUnavailable as error:
-        inline.add_error("new_attribute_name", str(error))
-        return inline, ""
-    return AttributeInlineForm(), created.name
+        return str(error)
+    wizard.attributes_error = ""
+    return ""
+
+
+def _create_for_row(wizard, data, index: int) -> tuple[QueryDict, dict]:
+    """ "Create a custom attribute for this column": named after the row's column, of the type its kind
+    says, and mapped on that row at once (an attribute of that name that exists is mapped instead)."""
+    form = wizard.form("fields", data)
+    row = next((r for r in form.rows if r.index == index), None)
+    if row is None or not row.column or row.column not in form.columns:
+        return data, {"row_errors": {index: "Choose the model column first: the attribute takes its name."}}
+    existing = next((t for t in form.custom_targets if t.name.lower() == row.column.lower()), None)
+    if existing is not None:
+        message = f"Custom attribute “{existing.name}” exists already: mapped to “{row.column}”."
+        return mapper.with_target(data, index, existing.slug), {"created_attribute": message}
+    type_label = mapper.CREATED_TYPE_LABELS[row.created_type]
+    if refused := _create_in_intercom(wizard, name=row.column, data_type=row.created_type):
+        return data, {"row_errors": {index: refused}}
+    message = (
+        f"Custom attribute “{row.column}” ({type_label}) created in Intercom and mapped to “{row.column}”."
+    )
+    target = mapper.slug_of(custom=True, name=row.column)
+    return mapper.with_target(data, index, target), {"created_attribute": message}
+
+
+def _create_attribute(wizard, data) -> tuple[QueryDict, dict]:
+    """ "Create a custom attribute" with a name and type of the user's; mapped to the column given, if any."""
+    inline = AttributeInlineForm(data, columns=wizard.chosen["model"].columns)
+    context = {"inline": inline}
+    if not inline.is_valid():
+        return data, context
+    name = inline.cleaned_data["new_attribute_name"].strip()
+    if not name:
+        inline.add_error("new_attribute_name", "Give the new attribute a name.")
+        return data, context
+    if refused := _create_in_intercom(wizard, name=name, data_type=inline.cleaned_data["new_attribute_type"]):
+        inline.add_error("new_attribute_name", refused)
+        return data, context
+    column = inline.cleaned_data["new_attribute_column"]
+    if column:
+        data, _ = mapper.with_row(
+            data, column=column, target=mapper.slug_of(custom=True, name=name), fill_blank=True
+        )
+        message = f"Custom attribute “{name}” created in Intercom and mapped to “{column}”."
+    else:
+        message = f"Custom attribute “{name}” created in Intercom: map it below."
+    fresh = AttributeInlineForm(columns=wizard.chosen["model"].columns)
+    return mapper.without_inline(data), {"inline": fresh, "created_attribute": message}
 
 
 def _go(request, url):
@@ -293,7 +380,11 @@ def _render(request, workspace, sync, step, wizard, context, status=200):
         "behavior_label": BEHAVIOR_LABELS.get(chosen.get("behavior", "")),
         "identifier_label": IDENTIFIER_LABELS.get(chosen.get("key_identifier", "")),
     }
-    context.setdefault("inline", AttributeInlineForm())
+    if step == "fields":
+        context.setdefault("inline", AttributeInlineForm(columns=chosen["model"].columns))
+        context["step"] = Step(
+            step, fields_question(OBJECTS[chosen["object_key"]], chosen["behavior"]), "Fields"
+        )
     template = f"{TEMPLATE}#step" if request.htmx else TEMPLATE
     return TemplateResponse(request, template, context, status=status)
 
