@@ -124,7 +124,7 @@ def seed_ledger(sync) -> int:
     first = run_services.sync_run_start(workspace=sync.workspace, sync=sync, enqueue=False)
     run_services.run_mark_running(run=first)
     run_services.run_finish(
-        first, status=RunStatus.SUCCEEDED, counts=RunCounts(source_rows=rows, created=rows)
+        run=first, status=RunStatus.SUCCEEDED, counts=RunCounts(source_rows=rows, created=rows)
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE syncs_ledgerentry")  # as autovacuum would after a first run's inserts
