@@ -17,6 +17,9 @@ from apps.tenancy.models import User, Workspace
 # Problem codes of `sql_model_save` (each problem's subject is the form field it concerns).
 KEY_NOT_A_COLUMN = "primary_key_not_a_column"
 DROPS_USED_COLUMNS = "drops_used_columns"  # the new SQL drops columns that syncs read; the user must confirm
+SQL_FOLLOWS_DBT = (
+    "sql_follows_dbt"  # a model reading a dbt model: its SQL is the relation's, kept by the manifest
+)
 
 
 @dataclass
@@ -82,7 +85,9 @@ def sql_model_save(
     allow_dropping_used_columns: bool = False,
 ) -> SqlModel:
     """Introspect the SQL's columns (raises SourceError), check the key and the columns syncs use (raises
-    Invalid), and save."""
+    Invalid), and save. A model reading a dbt model keeps the SQL its relation gives (raises Invalid)."""
+    if model is not None and model.pk and model.dbt_model_id is not None and sql.strip() != model.sql:
+        _refuse_changing_dbt_sql(model)
     columns = source_adapter(source).describe(sql)
     names = [c.name for c in columns]
     if primary_key not in names:
@@ -99,6 +104,15 @@ def sql_model_save(
     model.columns = _columns_payload(columns)
     model.save()
     return model
+
+
+def _refuse_changing_dbt_sql(model: SqlModel) -> None:
+    message = (
+        f"“{model.name}” reads the dbt model “{model.dbt_model}”: its SQL follows that model's relation and "
+        "changes when a new manifest is loaded. Change the dbt model (and load its manifest), or make a new "
+        "model with your own SQL."
+    )
+    raise Invalid([Problem("sql", SQL_FOLLOWS_DBT, message)])
 
 
 def _columns_read(model: SqlModel) -> dict[str, list[str]]:
