@@ -86,8 +86,8 @@ def sql_model_save(
 ) -> SqlModel:
     """Introspect the SQL's columns (raises SourceError), check the key and the columns syncs use (raises
     Invalid), and save. A model reading a dbt model keeps the SQL its relation gives (raises Invalid)."""
-    if model is not None and model.pk and model.dbt_model_id is not None and sql.strip() != model.sql:
-        _refuse_changing_dbt_sql(model)
+    if model is not None and model.pk and model.dbt_model_id is not None:
+        _refuse_changing_dbt_sql(model, sql, source)
     columns = source_adapter(source).describe(sql)
     names = [c.name for c in columns]
     if primary_key not in names:
@@ -106,13 +106,21 @@ def sql_model_save(
     return model
 
 
-def _refuse_changing_dbt_sql(model: SqlModel) -> None:
-    message = (
-        f"“{model.name}” reads the dbt model “{model.dbt_model}”: its SQL follows that model's relation and "
-        "changes when a new manifest is loaded. Change the dbt model (and load its manifest), or make a new "
-        "model with your own SQL."
-    )
-    raise Invalid([Problem("sql", SQL_FOLLOWS_DBT, message)])
+def _refuse_changing_dbt_sql(model: SqlModel, sql: str, source: Connection) -> None:
+    """A model reading a dbt model keeps the relation's SQL, on the warehouse of the dbt project."""
+    reads = f"“{model.name}” reads the dbt model “{model.dbt_model}”"
+    problems = []
+    if sql.strip() != model.sql:
+        message = (
+            f"{reads}: its SQL follows that model's relation and changes when a new manifest is loaded. "
+            "Change the dbt model (and load its manifest), or make a new model with your own SQL."
+        )
+        problems.append(Problem("sql", SQL_FOLLOWS_DBT, message))
+    if source.pk != model.source_id:
+        message = f"{reads}: it reads the warehouse that dbt builds it in, “{model.source}”."
+        problems.append(Problem("source", SQL_FOLLOWS_DBT, message))
+    if problems:
+        raise Invalid(problems)
 
 
 def _columns_read(model: SqlModel) -> dict[str, list[str]]:

@@ -256,6 +256,12 @@ def test_the_sql_of_a_dbt_backed_model_cannot_be_patched(api, workspace, dbt_bac
     assert problem["code"] == "sql_follows_dbt"
     assert "reads the dbt model “customers”" in problem["message"]
     assert SqlModel.objects.for_workspace(workspace).get(pk=dbt_backed.pk).sql == sql
+    other = SourceConnectionFactory(workspace=workspace, name="Other warehouse")
+    moved = problems(api.patch(model_url(dbt_backed.pk), {"source_id": other.pk}))["source_id"]
+    assert (
+        moved["code"] == "sql_follows_dbt" and "reads the warehouse that dbt builds it in" in moved["message"]
+    )
+    assert SqlModel.objects.for_workspace(workspace).get(pk=dbt_backed.pk).source_id == dbt_backed.source_id
     # Its other fields still change; the SQL given unchanged is no change.
     answer = api.patch(model_url(dbt_backed.pk), {"description": "From dbt", "sql": sql})
     assert answer.status_code == 200, answer.content

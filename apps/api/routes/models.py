@@ -126,7 +126,9 @@ def _save(
                 )
             return saved
     except Invalid as invalid:
-        raise unprocessable(invalid) from None
+        raise unprocessable(
+            invalid, lambda subject: "source_id" if subject == "source" else str(subject)
+        ) from None
     except (SourceConnectionError, InvalidSourceConfig) as error:  # the warehouse, not the SQL
         raise problem("source_id", _code(error), str(error)) from None
     except SourceError as error:  # the SQL: refused by Syncline's check, the database, or its time limit

@@ -278,7 +278,8 @@ def dbt_model_use(
     sql = dbt_model_select(dbt_model)
     if model is None:
         model = SqlModel(workspace=workspace, created_by=user)
-    model.dbt_model, model.sql = dbt_model, sql  # re-linked: the SQL is the new relation's
+    # Re-linked: the SQL is the new relation's, on its project's warehouse.
+    model.dbt_model, model.sql, model.source = dbt_model, sql, dbt_model.project.source
     return sql_model_save(
         workspace=workspace,
         user=user,  # type: ignore[arg-type]
