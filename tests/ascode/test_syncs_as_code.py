@@ -85,7 +85,7 @@ def _populate(workspace, owner, path: str) -> None:
         sql="SELECT company_id, name FROM users", primary_key="company_id",
     )  # fmt: skip
     _load_dbt(workspace, owner, source)
-    dbt_model_use(
+    customers = dbt_model_use(
         workspace=workspace, user=owner, name="Customers (dbt) ✓", primary_key="customer_id",
         description="From dbt: null", dbt_model=DbtModel.objects.for_workspace(workspace).get(name=CUSTOMERS),
     )  # fmt: skip
@@ -99,6 +99,11 @@ def _populate(workspace, owner, path: str) -> None:
             *({"target": f"dirty_{i}", "field_type": "string", "constant": v, "custom": True} for i, v in enumerate(DIRTY)),
         ],
         options={"company_id_column": "company_id"},
+    )  # fmt: skip
+    sync_save(
+        workspace=workspace, user=owner, name="dbt customers", model=customers, destination=destination,
+        object_key="contact", behavior="upsert", key_column="email", key_identifier="email",
+        mappings=[{"target": "name", "field_type": "string", "column": "full_name"}], options={},
     )  # fmt: skip
     companies = sync_save(
         workspace=workspace, user=owner, name="Companies", model=other, destination=destination,
@@ -204,7 +209,7 @@ def test_round_trip_is_byte_identical_and_plan_after_apply_is_empty(populated, e
     assert _plan_exit(path, empty)[0] == 2
     out = io.StringIO()
     call_command("syncline", "apply", str(path), stdout=out)
-    assert out.getvalue().endswith("\n\nApplied: 7 created, 1 changed, 0 deleted.\n")
+    assert out.getvalue().endswith("\n\nApplied: 8 created, 1 changed, 0 deleted.\n")
 
     again = _export_text(empty)
     assert again == exported.replace(f"workspace: {populated.slug}", f"workspace: {empty.slug}")
@@ -822,3 +827,19 @@ models:
         "is not expected beside `dbt` (a dbt model's SQL and source are its relation's)",
     ) in problems
     assert (7, "model “Neither”", "“source” is required") in problems
+
+
+def test_relinking_to_a_dbt_model_without_the_columns_a_sync_reads_changes_nothing(populated, tmp_path):
+    before = _export_text(populated)
+    text = before.replace("model: model.jaffle_shop.customers", "model: orders").replace(
+        "primary_key: customer_id", "primary_key: order_id"
+    )
+    with pytest.raises(documents.DocumentInvalid) as refused:
+        apply(documents.read(_write(tmp_path, text)), populated)
+    messages = [str(p) for p in refused.value.problems]
+    assert any(
+        "the sync “dbt customers” can no longer run" in m and "Customers (dbt) ✓" in m for m in messages
+    )
+    assert _export_text(populated) == before
+    model = SqlModel.objects.for_workspace(populated).get(name="Customers (dbt) ✓")
+    assert model.dbt_model.name == CUSTOMERS
