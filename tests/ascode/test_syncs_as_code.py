@@ -843,3 +843,20 @@ def test_relinking_to_a_dbt_model_without_the_columns_a_sync_reads_changes_nothi
     assert _export_text(populated) == before
     model = SqlModel.objects.for_workspace(populated).get(name="Customers (dbt) ✓")
     assert model.dbt_model.name == CUSTOMERS
+
+
+def test_a_file_may_give_a_dbt_backed_model_its_own_sql(populated, tmp_path):
+    sql = "SELECT customer_id, email, full_name FROM analytics.customers"
+    text = _export_text(populated).replace(
+        "  dbt:\n    project: 'yes'\n    model: model.jaffle_shop.customers\n",
+        f"  source: 'yes'\n  sql: {sql}\n",
+    )
+    assert sql in text
+    plan = make_plan(documents.read(_write(tmp_path, text)), populated)
+    (change,) = plan.changes
+    assert FieldChange("sql", ABSENT, sql) in change.fields and change.changed("dbt")
+    apply(documents.read(_write(tmp_path, text)), populated)
+    model = SqlModel.objects.for_workspace(populated).get(name="Customers (dbt) ✓")
+    assert model.dbt_model is None and model.sql == sql
+    assert model.column_names == ["customer_id", "email", "full_name"]
+    assert not make_plan(documents.read(_write(tmp_path, text)), populated).changes
