@@ -115,7 +115,7 @@ def audit_record(
 HISTORY_LENGTH = 20
 
 
-def audit_history(*, workspace: Workspace, kind: str, object_id: int, limit: int = HISTORY_LENGTH):
+def audit_history(*, workspace: Workspace | int, kind: str, object_id: int, limit: int = HISTORY_LENGTH):
     """The object's latest changes, newest first (`limit` + 1 rows are read so a page can say "more")."""
     return list(
         AuditEvent.objects.for_workspace(workspace)

@@ -47,7 +47,7 @@ def _rows(changes: dict[str, list[Any]]) -> list[dict[str, Any]]:
 @register.inclusion_tag("includes/history.html")
 def history(kind: str, obj: Any) -> dict[str, Any]:
     """Scoped to the object's own workspace (the page fetched the object through its workspace)."""
-    events = audit_history(workspace=obj.workspace, kind=kind, object_id=obj.pk)
+    events = audit_history(workspace=obj.workspace_id, kind=kind, object_id=obj.pk)
     return {
         "events": [{"event": e, "rows": _rows(e.changes or {})} for e in events[:HISTORY_LENGTH]],
         "more": len(events) > HISTORY_LENGTH,
