@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from apps.api.services import api_key_create
-from apps.connections.services import connection_delete
-from apps.models.services import sql_model_delete
+from apps.connections.services import connection_delete, connection_disconnect
+from apps.models.services import sql_model_delete, sql_model_set_unique_columns
 from apps.syncs.services import sync_delete
 from apps.tenancy.audit import SECRET_CHANGED, audit_as
 from apps.tenancy.models import AuditEvent, AuditVia, Role
@@ -143,3 +143,24 @@ def test_a_page_shows_its_own_workspaces_history_only(owner_client, workspace, o
     page = owner_client.get(reverse("sync_detail", args=[workspace.slug, sync.pk])).content.decode()
     assert "leaked-value" not in page and "Intruder key" not in page
     assert "No change recorded yet." in page
+
+
+def test_the_model_and_connection_pages_show_their_history(owner_client, workspace, owner):
+    model = SqlModelFactory(
+        workspace=workspace,
+        columns=[{"name": n, "db_type": "VARCHAR", "kind": "string"} for n in ("id", "email")],
+    )
+    destination = IntercomConnectionFactory(workspace=workspace, config={"region": "US"})
+    with audit_as(via=AuditVia.API, label="API key “dbt Cloud”"):
+        sql_model_set_unique_columns(workspace=workspace, model=model, unique_columns=["email"])
+    with audit_as(via=AuditVia.DASHBOARD, user=owner):
+        connection_disconnect(workspace=workspace, connection=destination)
+
+    model_page = owner_client.get(reverse("model_edit", args=[workspace.slug, model.pk])).content.decode()
+    history = model_page[model_page.index('id="history"') :]
+    assert "API key “dbt Cloud”" in history and '(none) → ["email"]' in history.replace("&quot;", '"')
+    page = owner_client.get(
+        reverse("intercom_detail", args=[workspace.slug, destination.pk])
+    ).content.decode()
+    history = page[page.index('id="history"') :]
+    assert owner.email in history and "access_token</code>:" in history and "changed (not shown)" in history
