@@ -11,14 +11,26 @@ from apps.alerts.models import AlertKind, AlertState, SyncAlertSettings, Workspa
 from apps.alerts.selectors import sync_alert_settings
 from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.models import RunStatus, Sync, SyncRun
-from apps.tenancy.models import Workspace
+from apps.tenancy.audit import audit_record, diff
+from apps.tenancy.models import AuditAction, Workspace
 
 RECOVERED = "recovered"  # the email kind sent when a raised failure clears
 
 
 def workspace_alert_settings_save(*, workspace: Workspace, member_ids: list[int], extra_emails: list[str]):
+    old = WorkspaceAlertSettings.objects.for_workspace(workspace).first()
+    before = {"alerts.member_ids": old.member_ids, "alerts.extra_emails": old.extra_emails} if old else {}
     row, _ = WorkspaceAlertSettings.objects.for_workspace(workspace).update_or_create(
         workspace=workspace, defaults={"member_ids": member_ids, "extra_emails": extra_emails}
+    )
+    after = {"alerts.member_ids": row.member_ids, "alerts.extra_emails": row.extra_emails}
+    audit_record(
+        workspace=workspace,
+        kind="workspace",
+        object_id=workspace.pk,
+        name=workspace.name,
+        action=AuditAction.CHANGED,
+        changes=diff(before, after),
     )
     return row
 
@@ -26,8 +38,19 @@ def workspace_alert_settings_save(*, workspace: Workspace, member_ids: list[int]
 def sync_alert_settings_save(*, workspace: Workspace, sync: Sync, **values) -> SyncAlertSettings:
     """values: enabled, use_workspace_recipients, member_ids, extra_emails, rejected_threshold,
     max_duration_minutes."""
+    old = sync_alert_settings(workspace=workspace, sync=sync)
+    before = {f"alerts.{field}": getattr(old, field) for field in values}
     row, _ = SyncAlertSettings.objects.for_workspace(workspace).update_or_create(
         workspace=workspace, sync=sync, defaults=values
+    )
+    after = {f"alerts.{field}": getattr(row, field) for field in values}
+    audit_record(
+        workspace=workspace,
+        kind="sync",
+        object_id=sync.pk,
+        name=sync.name,
+        action=AuditAction.CHANGED,
+        changes=diff(before, after),
     )
     return row
 

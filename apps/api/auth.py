@@ -11,7 +11,8 @@ from ninja.security import HttpBearer
 from apps.api import selectors, services
 from apps.api.models import ApiKey
 from apps.api.throttle import TooManyFailedKeys, failed_key_record, failed_keys_wait
-from apps.tenancy.models import Role
+from apps.tenancy.audit import audit_set
+from apps.tenancy.models import AuditVia, Role
 
 WHERE_KEYS_ARE = "API keys are created in Settings → API keys."
 
@@ -75,6 +76,7 @@ class ApiKeyAuth(HttpBearer):
                 f"The API key “{api_key.name}” is a viewer key: it can read but not change or trigger anything. "
                 "Use an editor key (Settings → API keys)."
             )
+        audit_set(via=AuditVia.API, label=f"API key “{api_key.name}” ({api_key.prefix}…)")
         return api_key
 
 

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from apps.common.hosting import shared_hosting
 from apps.common.problems import Invalid, Problem
+from apps.connections.audit import audit_connection as _audit
+from apps.connections.audit import audited as _audited
 from apps.connections.duckdb_files import duckdb_folders
 from apps.connections.intercom import regions
 from apps.connections.intercom.client import AuthFailure, TransientFailure
@@ -17,7 +19,8 @@ from apps.connections.models import Connection, ConnectionKind, ConnectionStatus
 from apps.connections.sources.base import ConnectionCheck, SourceAdapter
 from apps.connections.sources.errors import SourceError
 from apps.connections.sources.registry import SOURCE_TYPES, clean_config, open_source
-from apps.tenancy.models import User, Workspace
+from apps.tenancy.audit import audit_record
+from apps.tenancy.models import AuditAction, User, Workspace
 
 
 def _split(type_key: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -109,6 +112,7 @@ def source_connection_save(
     connection: Connection | None = None,
 ) -> Connection:
     config, secrets = _split(type_key, clean_config(type_key, values))
+    before = None if connection is None else _audited(connection)
     if connection is None:
         connection = Connection(
             workspace=workspace, kind=ConnectionKind.SOURCE, type=type_key, created_by=user
@@ -118,6 +122,7 @@ def source_connection_save(
     connection.credentials = secrets
     _record_test(connection, tested, test_error)
     connection.save()
+    _audit(connection, before)
     return connection
 
 
@@ -209,22 +214,34 @@ def connection_set_region(*, workspace: Workspace, connection: Connection, regio
             f"({regions.api_host(region)}: {error}). Try again in a moment."
         ) from None
     app = me.get("app") or {}
+    before = _audited(connection)
     connection.config = {**connection.config, "region": region}
     connection.status = ConnectionStatus.CONNECTED
     connection.status_message = f"{app.get('name', '')} ({region}) as {me.get('email', '')}"
     connection.last_tested_at = timezone.now()
     connection.save(update_fields=["config", "status", "status_message", "last_tested_at", "updated_at"])
+    _audit(connection, before)
     return connection
 
 
 def connection_disconnect(*, workspace: Workspace, connection: Connection) -> Connection:
     """Delete the destination's token; the connection (and the syncs using it) stay, waiting for a reconnect."""
+    before = _audited(connection)
     connection.credentials = None
     connection.status = ConnectionStatus.NEEDS_RECONNECT
     connection.status_message = "Disconnected: the access token was deleted. Reconnect to sync again."
     connection.save(update_fields=["credentials", "status", "status_message", "updated_at"])
+    _audit(connection, before)
     return connection
 
 
 def connection_delete(*, workspace: Workspace, connection: Connection) -> None:
-    Connection.objects.for_workspace(workspace).filter(pk=connection.pk).delete()
+    deleted, _ = Connection.objects.for_workspace(workspace).filter(pk=connection.pk).delete()
+    if deleted:
+        audit_record(
+            workspace=workspace,
+            kind="connection",
+            object_id=connection.pk,
+            name=connection.name,
+            action=AuditAction.DELETED,
+        )

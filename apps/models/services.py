@@ -12,7 +12,8 @@ from apps.connections.services import source_adapter
 from apps.connections.sources.base import Column, Preview
 from apps.connections.sources.errors import SourceError
 from apps.models.models import SqlModel
-from apps.tenancy.models import User, Workspace
+from apps.tenancy.audit import audit_record, diff
+from apps.tenancy.models import AuditAction, User, Workspace
 
 # Problem codes of `sql_model_save` (each problem's subject is the form field it concerns).
 KEY_NOT_A_COLUMN = "primary_key_not_a_column"
@@ -83,10 +84,12 @@ def sql_model_save(
     primary_key: str,
     model: SqlModel | None = None,
     allow_dropping_used_columns: bool = False,
+    from_dbt: bool = False,
 ) -> SqlModel:
     """Introspect the SQL's columns (raises SourceError), check the key and the columns syncs use (raises
-    Invalid), and save. A model reading a dbt model keeps the SQL its relation gives (raises Invalid)."""
-    if model is not None and model.pk and model.dbt_model_id is not None:
+    Invalid), and save. A model reading a dbt model keeps the SQL its relation gives (raises Invalid),
+    unless `from_dbt` (apps.models.dbt giving it that relation's SQL)."""
+    if model is not None and model.pk and model.dbt_model_id is not None and not from_dbt:
         _refuse_changing_dbt_sql(model, sql, source)
     columns = source_adapter(source).describe(sql)
     names = [c.name for c in columns]
@@ -95,6 +98,7 @@ def sql_model_save(
         raise Invalid([Problem("primary_key", KEY_NOT_A_COLUMN, message)])
     if model is not None and model.pk and not allow_dropping_used_columns:
         _refuse_dropping_used_columns(model, names)
+    before = model_audited(model) if model is not None and model.pk else None
     model = model or SqlModel(workspace=workspace, created_by=user)
     model.name = name.strip()
     model.description = description
@@ -103,6 +107,7 @@ def sql_model_save(
     model.primary_key = primary_key
     model.columns = _columns_payload(columns)
     model.save()
+    model_audit(model, before)
     return model
 
 
@@ -121,6 +126,33 @@ def _refuse_changing_dbt_sql(model: SqlModel, sql: str, source: Connection) -> N
         problems.append(Problem("source", SQL_FOLLOWS_DBT, message))
     if problems:
         raise Invalid(problems)
+
+
+def model_audited(model: SqlModel) -> dict[str, Any]:
+    """A model as the audit trail compares it (its columns by name)."""
+    return {
+        "name": model.name,
+        "description": model.description,
+        "source": model.source.name if model.source_id else None,
+        "sql": model.sql,
+        "primary_key": model.primary_key,
+        "columns": [c.get("name") for c in model.columns or []],
+        "unique_columns": list(model.unique_columns or []),
+    }
+
+
+def model_audit(model: SqlModel, before: dict[str, Any] | None) -> None:
+    changes = diff(before or {}, model_audited(model))
+    if before is None:
+        changes = {k: v for k, v in changes.items() if v[1] not in (None, "", [])}
+    audit_record(
+        workspace=model.workspace,
+        kind="model",
+        object_id=model.pk,
+        name=model.name,
+        action=AuditAction.CREATED if before is None else AuditAction.CHANGED,
+        changes=changes,
+    )
 
 
 def _columns_read(model: SqlModel) -> dict[str, list[str]]:
@@ -145,7 +177,11 @@ def _refuse_dropping_used_columns(model: SqlModel, names: list[str]) -> None:
 
 
 def sql_model_delete(*, workspace: Workspace, model: SqlModel) -> None:
-    SqlModel.objects.for_workspace(workspace).filter(pk=model.pk).delete()
+    deleted, _ = SqlModel.objects.for_workspace(workspace).filter(pk=model.pk).delete()
+    if deleted:
+        audit_record(
+            workspace=workspace, kind="model", object_id=model.pk, name=model.name, action=AuditAction.DELETED
+        )
 
 
 class ModelNotRunnable(SourceError):
@@ -174,6 +210,8 @@ def sql_model_set_unique_columns(
             f"“{unknown[0]}” is not a column of this model. Its columns: {', '.join(model.column_names)}."
         )
         raise Invalid([Problem("unique_columns", UNIQUE_NOT_A_COLUMN, message)])
+    before = model_audited(model)
     model.unique_columns = list(unique_columns)
     model.save(update_fields=["unique_columns", "updated_at"])
+    model_audit(model, before)
     return model

@@ -18,7 +18,8 @@ from apps.syncs.models import ACTIVE_STATUSES, RunTrigger, Sync, SyncRun
 from apps.syncs.runs.ledger import refused_records
 from apps.syncs.runs.services import SyncAlreadyRunning, sync_run_start
 from apps.syncs.schedules.compute import ScheduleKind
-from apps.tenancy.models import User, Workspace
+from apps.tenancy.audit import audit_record, diff
+from apps.tenancy.models import AuditAction, User, Workspace
 
 if TYPE_CHECKING:
     pass
@@ -81,6 +82,7 @@ def sync_save(
     problems = sync_config_problems(model=model, destination=destination, config=config)
     if problems:
         raise Invalid(problems)
+    before = sync_audited(sync) if sync is not None and sync.pk else None
     sync = sync or Sync(workspace=workspace, created_by=user)
     for field, value in {
         "name": name.strip(), "model": model, "destination": destination, "object_key": object_key,
@@ -89,13 +91,64 @@ def sync_save(
         setattr(sync, field, value)
     sync.mappings, sync.options = config.to_json()
     sync.save()
+    sync_audit(sync, before)
     return sync
+
+
+def sync_audited(sync: Sync) -> dict[str, Any]:
+    """A sync as the audit trail compares it: its configuration as `SyncConfig.to_json` stores it, each
+    option on its own, and its schedule."""
+    mappings, options = sync.mappings, sync.options or {}
+    return {
+        "name": sync.name,
+        "model": sync.model.name if sync.model_id else None,
+        "destination": sync.destination.name if sync.destination_id else None,
+        "object_key": sync.object_key,
+        "behavior": sync.behavior,
+        "key_column": sync.key_column,
+        "key_identifier": sync.key_identifier,
+        "mappings": mappings,
+        **{f"options.{key}": value for key, value in options.items()},
+        "paused": sync.paused,
+        **{
+            field: getattr(sync, field)
+            for field in (
+                "schedule_kind",
+                "schedule_timezone",
+                "schedule_every_minutes",
+                "schedule_minute",
+                "schedule_at",
+                "schedule_weekday",
+                "schedule_cron",
+            )
+        },  # fmt: skip
+        "schedule_after": sync.schedule_after.name if sync.schedule_after else None,
+    }
+
+
+def sync_audit(
+    sync: Sync, before: dict[str, Any] | None, *, also: dict[str, list[Any]] | None = None
+) -> None:
+    """Record a sync's creation (before=None) or its changed fields since `before`."""
+    changes = {**diff(before or {}, sync_audited(sync)), **(also or {})}
+    if before is None:
+        changes = {k: v for k, v in changes.items() if v[1] not in (None, "", [], {})}
+    audit_record(
+        workspace=sync.workspace,
+        kind="sync",
+        object_id=sync.pk,
+        name=sync.name,
+        action=AuditAction.CREATED if before is None else AuditAction.CHANGED,
+        changes=changes,
+    )
 
 
 def sync_set_paused(*, workspace: Workspace, sync: Sync, paused: bool) -> Sync:
     """A paused sync is skipped by schedules; "Run now" still works."""
+    before = sync_audited(sync)
     Sync.objects.for_workspace(workspace).filter(pk=sync.pk).update(paused=paused, updated_at=timezone.now())
     sync.paused = paused
+    sync_audit(sync, before)
     return sync
 
 
@@ -159,4 +212,8 @@ def _unknown_attributes(destination: Connection, config: SyncConfig) -> list[Pro
 
 def sync_delete(*, workspace: Workspace, sync: Sync) -> None:
     """Delete a sync with its runs and ledger (what Intercom holds stays there)."""
-    Sync.objects.for_workspace(workspace).filter(pk=sync.pk).delete()
+    deleted, _ = Sync.objects.for_workspace(workspace).filter(pk=sync.pk).delete()
+    if deleted:
+        audit_record(
+            workspace=workspace, kind="sync", object_id=sync.pk, name=sync.name, action=AuditAction.DELETED
+        )

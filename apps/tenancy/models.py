@@ -146,3 +146,40 @@ class Invitation(WorkspaceOwnedModel, TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Invitation of {self.email} to {self.workspace}"
+
+
+class AuditVia(models.TextChoices):
+    DASHBOARD = "dashboard", "the dashboard"
+    API = "api", "the API"
+    APPLY = "apply", "syncline apply"
+    SYSTEM = "system", "Syncline"
+
+
+class AuditAction(models.TextChoices):
+    CREATED = "created", "created"
+    CHANGED = "changed", "changed"
+    DELETED = "deleted", "deleted"
+
+
+class AuditEvent(WorkspaceOwnedModel):
+    """One change to a workspace's object, by whom and through what (apps/tenancy/audit.py records them).
+    `changes` maps a field to [old, new]; a secret is only ever recorded as changed, never with a value.
+    The object is named by kind and id (and its name then), not by a foreign key: a deleted object's
+    history stays."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=200, blank=True)  # the user's email or the API key's name
+    via = models.CharField(max_length=10, choices=AuditVia.choices)
+    object_kind = models.CharField(max_length=20)  # connection | model | sync | workspace
+    object_id = models.BigIntegerField()
+    object_name = models.CharField(max_length=300, blank=True)
+    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["workspace", "object_kind", "object_id", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.object_kind} {self.object_name} {self.action} by {self.actor_label} via {self.via}"

@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "apps.tenancy.access.WorkspaceTimeZoneMiddleware",
+    # Who the audit trail names for a change (the signed-in user; the API's key auth sets its key)
+    "apps.tenancy.audit.AuditActorMiddleware",
 ]
 
 # Content-Security-Policy, in every environment: scripts, styles and images come from this site only (Pico's

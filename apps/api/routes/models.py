@@ -284,4 +284,4 @@ def delete_model(request: HttpRequest, model_id: int):
         raise Conflict(
             "model_in_use", f"“{model.name}” is read by the syncs {syncs}: delete them first."
         ) from None
-    return {"deleted": True, "id": model_id}
+    return schemas.Deleted(id=model_id)

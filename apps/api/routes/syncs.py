@@ -315,4 +315,4 @@ def delete_sync(request: HttpRequest, sync_id: int):
     except services.SyncFollowed as followed:
         message = f"The syncs {followed} run after “{sync.name}”: change their schedules first."
         raise Conflict("sync_followed", message) from None
-    return {"deleted": True, "id": sync_id}
+    return schemas.Deleted(id=sync_id)

@@ -19,6 +19,7 @@ from oauthlib.oauth2 import OAuth2Error
 from requests import RequestException
 from requests_oauthlib import OAuth2Session
 
+from apps.connections.audit import audit_connection, audited
 from apps.connections.intercom.client import AuthFailure, Rejected, TransientFailure, intercom_client
 from apps.connections.models import Connection, ConnectionKind, ConnectionStatus, IntercomRegion, OAuthState
 from apps.tenancy.models import Membership, Role, User, Workspace
@@ -180,6 +181,7 @@ def _save(
             f"This connection is for the Intercom workspace {connection.config.get('workspace_name')}, but you "
             f"approved {app.get('name')}. Reconnect with the same workspace, or add a new connection."
         )
+    before = None if connection is None else audited(connection)
     if connection is None:
         connection = Connection(
             workspace=workspace, kind=ConnectionKind.DESTINATION, type="intercom", created_by=user
@@ -199,6 +201,7 @@ def _save(
     connection.status_message = f"{app.get('name', '')} ({identity.region}) as {identity.me.get('email', '')}"
     connection.last_tested_at = timezone.now()
     connection.save()
+    audit_connection(connection, before)
     return connection
 
 

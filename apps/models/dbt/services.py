@@ -278,8 +278,7 @@ def dbt_model_use(
     sql = dbt_model_select(dbt_model)
     if model is None:
         model = SqlModel(workspace=workspace, created_by=user)
-    # Re-linked: the SQL is the new relation's, on its project's warehouse.
-    model.dbt_model, model.sql, model.source = dbt_model, sql, dbt_model.project.source
+    model.dbt_model = dbt_model  # re-linked: the SQL is the new relation's, on its project's warehouse
     return sql_model_save(
         workspace=workspace,
         user=user,  # type: ignore[arg-type]
@@ -290,4 +289,5 @@ def dbt_model_use(
         primary_key=primary_key,
         model=model,
         allow_dropping_used_columns=allow_dropping_used_columns,
+        from_dbt=True,
     )

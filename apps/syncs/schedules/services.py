@@ -63,6 +63,9 @@ def sync_schedule_set(
     form field it concerns."""
     if problems := schedule_problems(workspace=workspace, sync=sync, schedule=schedule, after=after):
         raise Invalid(Problem(field, "invalid_schedule", message) for field, message in problems.items())
+    from apps.syncs.services import sync_audit, sync_audited
+
+    before = sync_audited(sync)
     kind = schedule.kind
     fields = {
         "schedule_kind": kind,
@@ -78,6 +81,7 @@ def sync_schedule_set(
         setattr(sync, field, value)
     sync.next_run_at = sync.schedule.next_run(now or timezone.now())
     sync.save(update_fields=[*fields, "next_run_at", "updated_at"])
+    sync_audit(sync, before)
     return sync
 
 

@@ -16,7 +16,8 @@ from apps.ascode.plan import CREATE, DELETE, UPDATE, make_plan, sync_config_prob
 from apps.ascode.schema import VERSION, document_schema, schema_url
 from apps.ascode.state import desired_state, export_document
 from apps.ascode.yamlio import dump
-from apps.tenancy.models import Membership, Role, User, Workspace
+from apps.tenancy.audit import audit_as
+from apps.tenancy.models import AuditVia, Membership, Role, User, Workspace
 
 PLAN_HAS_CHANGES = 2
 
@@ -108,7 +109,8 @@ class Command(BaseCommand):
         document = read(Path(options["path"]))
         workspace = _target(document, options.get("workspace"))
         user = _member(workspace, options.get("user"))
-        plan = apply(document, workspace, user=user, expect=options.get("expect"))
+        with audit_as(via=AuditVia.APPLY, user=user, label=user.email if user else "syncline apply"):
+            plan = apply(document, workspace, user=user, expect=options.get("expect"))
         if not plan.changes:
             self.stdout.write(plan.text())
             return
