@@ -29,7 +29,7 @@ from apps.syncs.models import Sync
 from apps.syncs.schedules.compute import Schedule, ScheduleKind
 from apps.syncs.schedules.services import sync_schedule_set
 from apps.syncs.services import sync_save, sync_set_paused
-from apps.tenancy.models import Role
+from apps.tenancy.models import AuditEvent, Role
 from tests.conftest import member_of
 from tests.factories import IntercomConnectionFactory, MembershipFactory, SyncFactory
 from tests.models.dbt_manifests import CUSTOMERS, build_warehouse, manifest_bytes, project_models
@@ -806,6 +806,14 @@ def test_a_dbt_model_is_created_by_name_and_relinked_through_the_dbt_services(po
     model.refresh_from_db()
     assert model.dbt_model.name == "orders" and model.column_names == ["order_id", "amount"]
     assert model.sql == 'SELECT * FROM "warehouse"."analytics"."order"'
+    # The audit trail has the re-link's old and new SQL.
+    event = (
+        AuditEvent.objects.for_workspace(populated).filter(object_kind="model", object_id=model.pk).first()
+    )
+    assert event.changes["sql"] == [
+        'SELECT * FROM "warehouse"."analytics"."customers"',
+        'SELECT * FROM "warehouse"."analytics"."order"',
+    ]
 
 
 def test_the_schema_refuses_sql_beside_dbt_and_a_model_with_neither(tmp_path):
