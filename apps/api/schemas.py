@@ -128,12 +128,28 @@ class SyncRef(Schema):
     name: str
 
 
+class DbtRef(Schema):
+    """The dbt model a model reads: its SQL is that model's relation, kept by each manifest loaded."""
+
+    project: str = Field(description="The name of the source connection whose dbt project has the model.")
+    project_name: str = Field(description="The dbt project's name, as its manifest gives it.")
+    model: str = Field(description="The dbt model's name.")
+    unique_id: str = Field(description="dbt's id of the model, e.g. model.jaffle_shop.customers.")
+    relation: str = Field(description="The relation the model builds, as the manifest names it.")
+    relation_missing: bool = Field(
+        description="true: the last manifest loaded no longer has this dbt model; the model's syncs do not "
+        "run until one that has it is loaded."
+    )
+    missing_message: str = Field(description="Why the syncs do not run, when `relation_missing`; else empty.")
+
+
 class Model(Schema):
     id: int
     name: str
     description: str
     source_id: int = Field(description="The source connection (warehouse) the SQL runs on.")
-    sql: str
+    sql: str = Field(description="For a model reading a dbt model, its relation's SELECT (not changeable).")
+    dbt: DbtRef | None = Field(description="The dbt model this model reads; null: its SQL is its own.")
     primary_key: str = Field(description="The column whose value is unique and never empty for each row.")
     columns: list[ModelColumn] = Field(description="The result's columns when the SQL was last saved.")
     unique_columns: list[str] = Field(description="Other columns declared unique, usable as a sync key.")

@@ -11,13 +11,22 @@ from django.db import transaction
 from apps.alerts.forms import RecipientsForm, SyncAlertsForm
 from apps.alerts.services import sync_alert_settings_save, workspace_alert_settings_save
 from apps.ascode.document import Document, DocumentInvalid, FileProblem, object_problem
-from apps.ascode.plan import DELETE, Plan, config_of, locked_workspace, make_plan, sync_subject_path
+from apps.ascode.plan import (
+    DELETE,
+    Plan,
+    config_of,
+    dbt_model_of,
+    locked_workspace,
+    make_plan,
+    sync_subject_path,
+)
 from apps.ascode.state import DEFAULT_SYNC_ALERTS, member_emails, schedule_of
 from apps.common.problems import Invalid
 from apps.connections import services as connection_services
 from apps.connections.models import Connection
 from apps.connections.sources.errors import SourceError
 from apps.models import services as model_services
+from apps.models.dbt import services as dbt_services
 from apps.models.models import SqlModel
 from apps.syncs import services as sync_services
 from apps.syncs.models import Sync
@@ -164,8 +173,12 @@ class _Applier:
     def model(self, name: str, change: Any) -> None:
         wanted = self.wanted["models"][name]
         model = self.models.get(name)
-        saved_fields = ("source", "description", "sql", "primary_key")
-        if model is None or any(change.changed(f) for f in saved_fields):
+        saved_fields = ("source", "dbt", "description", "sql", "primary_key")
+        if "dbt" in wanted and (model is None or any(change.changed(f) for f in saved_fields)):
+            model = self.dbt_model(name, wanted, model)
+        elif model is None or any(change.changed(f) for f in saved_fields):
+            if model is not None and model.dbt_model_id is not None:
+                model.dbt_model = None  # the file gives it its own SQL: it no longer follows the dbt model
             try:
                 model = model_services.sql_model_save(
                     workspace=self.workspace,
@@ -191,6 +204,27 @@ class _Applier:
             except Invalid as refused:
                 raise self._model_invalid(name, refused) from None
         self.models[name] = model
+
+    def dbt_model(self, name: str, wanted: Mapping[str, Any], model: SqlModel | None) -> SqlModel:
+        """Create, or re-link, a model reading a dbt model, through the dbt services (its SQL is the
+        relation's; the plan checked that the dbt model is loaded)."""
+        dbt_model = dbt_model_of(self.workspace, wanted["dbt"]["project"], wanted["dbt"]["model"])
+        assert dbt_model is not None  # noqa: S101 (planned in this transaction)
+        try:
+            return dbt_services.dbt_model_use(
+                workspace=self.workspace,
+                user=self.user,
+                dbt_model=dbt_model,
+                name=name,
+                primary_key=wanted["primary_key"],
+                description=wanted["description"],
+                model=model,
+                allow_dropping_used_columns=True,  # every sync is checked at the end, as for SQL
+            )
+        except SourceError as error:
+            raise self.fail("models", name, ("dbt",), [str(error)]) from None
+        except Invalid as refused:
+            raise self._model_invalid(name, refused) from None
 
     def _model_invalid(self, name: str, refused: Invalid) -> DocumentInvalid:
         item = self.document.objects["models"][name]

@@ -149,6 +149,8 @@ def _message(error: ValidationError) -> tuple[str, list[str | int]]:
         if unexpected:
             expected = ", ".join(allowed) if allowed else "nothing"
             return f"“{unexpected[0]}” is not expected here (expected: {expected})", [unexpected[0]]
+    if error.validator == "not" and error.validator_value == {}:  # ruled out by another key (sql beside dbt)
+        return "is not expected beside `dbt` (a dbt model's SQL and source are its relation's)", []
     if error.validator == "required" and isinstance(instance, dict):
         missing = next(
             (key for key in error.validator_value if key not in instance and repr(key) in error.message), None
@@ -217,7 +219,10 @@ def _references(document: Document) -> list[FileProblem]:
             problems.append(object_problem(kind, item, path, message))
 
     for item in objects["models"].values():
-        need("models", item, ("source",), item["source"], "sources")
+        if "dbt" in item:
+            need("models", item, ("dbt", "project"), item["dbt"]["project"], "sources")
+        else:
+            need("models", item, ("source",), item["source"], "sources")
     for item in objects["syncs"].values():
         need("syncs", item, ("model",), item["model"], "models")
         need("syncs", item, ("destination",), item["destination"], "destinations")

@@ -9,13 +9,15 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Q
+
 from apps.ascode.document import KINDS, SINGULAR, Document, DocumentInvalid, FileProblem, object_problem
 from apps.ascode.state import Desired, State, current_state, desired_state, member_emails
 from apps.ascode.yamlio import MarkedDict
 from apps.common.problems import Invalid
 from apps.connections.models import Connection
 from apps.connections.services import source_values_with_kept_secrets
-from apps.models.models import SqlModel
+from apps.models.models import DbtModel, SqlModel
 from apps.syncs.engine.config import Option, SyncConfig, SyncPart, Target
 from apps.syncs.models import ACTIVE_STATUSES, Sync, SyncRun
 from apps.tenancy.models import Workspace
@@ -171,7 +173,7 @@ def make_plan(document: Document, workspace: Workspace, *, environ: Mapping[str,
         desired=desired,
         current=current,
     )
-    problems = list(desired.problems)
+    problems = list(desired.problems) + _resolve_dbt_models(document, desired, workspace)
     connections = {c.name: c for c in Connection.objects.for_workspace(workspace)}
     for kind in KINDS:
         wanted, present = desired.state[kind], current[kind]
@@ -214,6 +216,47 @@ def make_plan(document: Document, workspace: Workspace, *, environ: Mapping[str,
     if problems:
         raise DocumentInvalid(problems)
     return plan
+
+
+def dbt_model_of(workspace: Workspace, project: str, model: str) -> DbtModel | None:
+    """The dbt model a file names (`dbt: {project, model}`): by unique_id, else by name if only one model of
+    the project has it; None when the source has no loaded manifest with it."""
+    found = list(
+        DbtModel.objects.for_workspace(workspace)
+        .filter(project__source__name=project)
+        .filter(Q(unique_id=model) | Q(name=model))
+        .select_related("project__source")
+    )
+    by_id = [row for row in found if row.unique_id == model]
+    return by_id[0] if by_id else (found[0] if len(found) == 1 else None)
+
+
+def _resolve_dbt_models(document: Document, desired: Desired, workspace: Workspace) -> list[FileProblem]:
+    """Each dbt model named must be loaded (its manifest is the dashboard's or `dbt_manifest_load`'s, never
+    the files'); a name is replaced by its unique_id, so a file naming it either way plans the same."""
+    problems = []
+    for name, wanted in desired.state["models"].items():
+        reference = wanted.get("dbt")
+        if reference is None:
+            continue
+        item = document.objects["models"][name]
+        dbt_model = dbt_model_of(workspace, reference["project"], reference["model"])
+        if dbt_model is None:
+            message = (
+                f"no dbt model “{reference['model']}” is loaded for the source “{reference['project']}”: load "
+                "its dbt project's manifest.json (Models → dbt in the dashboard, or `manage.py "
+                "dbt_manifest_load`), then plan again"
+            )
+            problems.append(object_problem("models", item, ("dbt", "model"), message))
+        elif dbt_model.missing_since is not None:
+            message = (
+                f"the dbt model “{dbt_model.name}” is no longer in the last manifest loaded for "
+                f"“{reference['project']}”: load a manifest that has it, or name another model"
+            )
+            problems.append(object_problem("models", item, ("dbt", "model"), message))
+        else:
+            reference["model"] = dbt_model.unique_id
+    return problems
 
 
 def _missing_destination(item: MarkedDict, connection: Connection | None) -> FileProblem:
@@ -341,9 +384,21 @@ def _sync_config_problems(document: Document, desired: Desired, workspace: Works
     known now (the model exists with the same source and SQL); apply checks the others once their SQL is
     introspected."""
     known = {}
-    for model in SqlModel.objects.for_workspace(workspace).select_related("source"):
+    for model in SqlModel.objects.for_workspace(workspace).select_related("source", "dbt_model"):
         wanted = desired.state["models"].get(model.name)
-        if wanted and model.sql == wanted["sql"] and model.source.name == wanted["source"]:
+        if not wanted:
+            continue
+        if "dbt" in wanted:
+            same = model.dbt_model is not None and wanted["dbt"] == {
+                "project": model.source.name,
+                "model": model.dbt_model.unique_id,
+            }
+        else:
+            same = model.dbt_model is None and (model.sql, model.source.name) == (
+                wanted["sql"],
+                wanted["source"],
+            )
+        if same:
             known[model.name] = model.column_names
     return sync_config_problems(document, desired, known)
 

@@ -158,6 +158,27 @@ SCHEDULE = {
         },
     },
 }
+NOT_BESIDE_DBT: dict[str, Any] = {"not": {}, "description": "Not given with `dbt` (the relation is the SQL)."}
+DBT_REF = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["project", "model"],
+    "description": "The dbt model this model reads (instead of `source` and `sql`): its SQL is the model's "
+    "relation, kept by each manifest loaded. The manifest is loaded in the dashboard or by `manage.py "
+    "dbt_manifest_load`, never by these files.",
+    "properties": {
+        "project": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The name of the source (warehouse) whose dbt project has the model.",
+        },
+        "model": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The dbt model's unique_id (model.jaffle_shop.customers) or its name.",
+        },
+    },
+}
 RECIPIENTS = {
     "type": "object",
     "additionalProperties": False,
@@ -220,12 +241,14 @@ def document_schema() -> dict[str, Any]:
     model = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["name", "source", "sql", "primary_key"],
+        "required": ["name", "primary_key"],
+        "description": "A model: its own SQL on a source (`source` and `sql`), or a dbt model's relation (`dbt`).",
         "properties": {
             "name": _name("model"),
             "source": _ref("source"),
             "description": {"type": "string"},
             "sql": {"type": "string", "minLength": 1, "description": "One read-only SELECT statement."},
+            "dbt": DBT_REF,
             "primary_key": {"type": "string", "minLength": 1, "description": "A column with unique values."},
             "unique_columns": {
                 "type": "array",
@@ -233,6 +256,9 @@ def document_schema() -> dict[str, Any]:
                 "description": "Other columns with unique values (a sync may be keyed on them).",
             },
         },
+        "if": {"required": ["dbt"]},
+        "then": {"properties": {"source": NOT_BESIDE_DBT, "sql": NOT_BESIDE_DBT}},
+        "else": {"required": ["source", "sql"]},
     }
     sync = {
         "type": "object",

@@ -115,12 +115,17 @@ def current_state(workspace: Workspace) -> tuple[State, dict[str, Any] | None]:
             if _has_secrets(connection.type):
                 source["credentials"] = dict(FROM_DASHBOARD)
             state["sources"][connection.name] = source
-    for model in SqlModel.objects.for_workspace(workspace).select_related("source").order_by("name"):
-        state["models"][model.name] = {
-            "name": model.name,
-            "source": model.source.name,
-            "description": model.description,
-            "sql": model.sql,
+    models = SqlModel.objects.for_workspace(workspace).select_related("source", "dbt_model")
+    for model in models.order_by("name"):
+        reads: dict[str, Any] = (
+            {"dbt": {"project": model.source.name, "model": model.dbt_model.unique_id}}
+            if model.dbt_model is not None
+            else {"source": model.source.name}
+        )
+        state["models"][model.name] = {"name": model.name, **reads, "description": model.description}
+        if model.dbt_model is None:
+            state["models"][model.name]["sql"] = model.sql
+        state["models"][model.name] |= {
             "primary_key": model.primary_key,
             "unique_columns": list(model.unique_columns or ()),
         }
@@ -191,11 +196,15 @@ def desired_state(
             "region": item.get("region", "US"),
         }
     for name, item in objects["models"].items():
-        desired.state["models"][name] = {
-            "name": name,
-            "source": item["source"],
-            "description": item.get("description", ""),
-            "sql": item["sql"].strip(),
+        reads: dict[str, Any] = (
+            {"dbt": {"project": item["dbt"]["project"], "model": item["dbt"]["model"]}}
+            if "dbt" in item
+            else {"source": item["source"]}
+        )
+        desired.state["models"][name] = {"name": name, **reads, "description": item.get("description", "")}
+        if "dbt" not in item:
+            desired.state["models"][name]["sql"] = item["sql"].strip()
+        desired.state["models"][name] |= {
             "primary_key": item["primary_key"],
             "unique_columns": list(item.get("unique_columns") or ()),
         }

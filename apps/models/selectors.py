@@ -12,7 +12,7 @@ def sql_model_list(*, workspace: Workspace) -> list[SqlModel]:
     syncs = Prefetch("syncs", queryset=Sync.objects.for_workspace(workspace).only("id", "name", "model_id"))
     return list(
         SqlModel.objects.for_workspace(workspace)
-        .select_related("source", "dbt_model")
+        .select_related("source", "dbt_model__project__source")
         .prefetch_related(syncs)
         .order_by("name")
     )
@@ -20,5 +20,6 @@ def sql_model_list(*, workspace: Workspace) -> list[SqlModel]:
 
 def sql_model_get(*, workspace: Workspace, model_id: int) -> SqlModel:
     return get_object_or_404(
-        SqlModel.objects.for_workspace(workspace).select_related("source", "dbt_model__project"), pk=model_id
+        SqlModel.objects.for_workspace(workspace).select_related("source", "dbt_model__project__source"),
+        pk=model_id,
     )

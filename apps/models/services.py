@@ -18,6 +18,9 @@ from apps.tenancy.models import AuditAction, User, Workspace
 # Problem codes of `sql_model_save` (each problem's subject is the form field it concerns).
 KEY_NOT_A_COLUMN = "primary_key_not_a_column"
 DROPS_USED_COLUMNS = "drops_used_columns"  # the new SQL drops columns that syncs read; the user must confirm
+SQL_FOLLOWS_DBT = (
+    "sql_follows_dbt"  # a model reading a dbt model: its SQL is the relation's, kept by the manifest
+)
 
 
 @dataclass
@@ -81,9 +84,13 @@ def sql_model_save(
     primary_key: str,
     model: SqlModel | None = None,
     allow_dropping_used_columns: bool = False,
+    from_dbt: bool = False,
 ) -> SqlModel:
     """Introspect the SQL's columns (raises SourceError), check the key and the columns syncs use (raises
-    Invalid), and save."""
+    Invalid), and save. A model reading a dbt model keeps the SQL its relation gives (raises Invalid),
+    unless `from_dbt` (apps.models.dbt giving it that relation's SQL)."""
+    if model is not None and model.pk and model.dbt_model_id is not None and not from_dbt:
+        _refuse_changing_dbt_sql(model, sql, source)
     columns = source_adapter(source).describe(sql)
     names = [c.name for c in columns]
     if primary_key not in names:
@@ -102,6 +109,23 @@ def sql_model_save(
     model.save()
     model_audit(model, before)
     return model
+
+
+def _refuse_changing_dbt_sql(model: SqlModel, sql: str, source: Connection) -> None:
+    """A model reading a dbt model keeps the relation's SQL, on the warehouse of the dbt project."""
+    reads = f"“{model.name}” reads the dbt model “{model.dbt_model}”"
+    problems = []
+    if sql.strip() != model.sql:
+        message = (
+            f"{reads}: its SQL follows that model's relation and changes when a new manifest is loaded. "
+            "Change the dbt model (and load its manifest), or make a new model with your own SQL."
+        )
+        problems.append(Problem("sql", SQL_FOLLOWS_DBT, message))
+    if source.pk != model.source_id:
+        message = f"{reads}: it reads the warehouse that dbt builds it in, “{model.source}”."
+        problems.append(Problem("source", SQL_FOLLOWS_DBT, message))
+    if problems:
+        raise Invalid(problems)
 
 
 def model_audited(model: SqlModel) -> dict[str, Any]:

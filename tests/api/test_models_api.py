@@ -200,3 +200,69 @@ def test_unique_columns_are_declared_and_checked_against_the_result(api, workspa
 
     cleared = api.patch(model_url(created.json()["id"]), {"unique_columns": []})
     assert cleared.status_code == 200 and cleared.json()["unique_columns"] == []
+
+
+@pytest.fixture
+def dbt_backed(workspace, owner, warehouse):
+    """A model reading the dbt model “customers” of a manifest loaded on the warehouse."""
+    from apps.models.dbt.services import dbt_manifest_upload, dbt_model_use
+    from apps.models.models import DbtModel
+    from tests.models.dbt_manifests import CUSTOMERS, build_warehouse, manifest_bytes, project_models
+
+    catalog = build_warehouse(warehouse.path)
+    dbt_manifest_upload(
+        workspace=workspace,
+        user=owner,
+        source=warehouse.source,
+        content=manifest_bytes(project_models(catalog)),
+    )
+    dbt_model = DbtModel.objects.for_workspace(workspace).get(name=CUSTOMERS)
+    return dbt_model_use(
+        workspace=workspace, user=owner, dbt_model=dbt_model, name="Customers", primary_key="customer_id"
+    )
+
+
+def test_a_model_says_whether_it_reads_a_dbt_model(api, workspace, warehouse, dbt_backed, users_table):
+    own = api.post(MODELS, new_model(warehouse)).json()
+    assert own["dbt"] is None
+    answer = api.get(model_url(dbt_backed.pk)).json()
+    assert answer["dbt"] == {
+        "project": warehouse.source.name,
+        "project_name": "jaffle_shop",
+        "model": "customers",
+        "unique_id": "model.jaffle_shop.customers",
+        "relation": dbt_backed.dbt_model.relation_name,
+        "relation_missing": False,
+        "missing_message": "",
+    }
+    listed = {m["name"]: m["dbt"] for m in api.get(MODELS).json()["models"]}
+    assert listed == {"Active users": None, "Customers": answer["dbt"]}
+
+
+def test_a_dbt_models_relation_gone_is_said(api, workspace, owner, warehouse, dbt_backed):
+    from apps.models.dbt.services import dbt_manifest_upload
+    from tests.models.dbt_manifests import manifest_bytes
+
+    dbt_manifest_upload(workspace=workspace, user=owner, source=warehouse.source, content=manifest_bytes([]))
+    dbt = api.get(model_url(dbt_backed.pk)).json()["dbt"]
+    assert dbt["relation_missing"] is True
+    assert "no longer in the dbt project's manifest" in dbt["missing_message"]
+
+
+def test_the_sql_of_a_dbt_backed_model_cannot_be_patched(api, workspace, dbt_backed, users_table):
+    sql = dbt_backed.sql
+    answer = api.patch(model_url(dbt_backed.pk), {"sql": "SELECT id AS customer_id FROM users"})
+    problem = problems(answer)["sql"]
+    assert problem["code"] == "sql_follows_dbt"
+    assert "reads the dbt model “customers”" in problem["message"]
+    assert SqlModel.objects.for_workspace(workspace).get(pk=dbt_backed.pk).sql == sql
+    other = SourceConnectionFactory(workspace=workspace, name="Other warehouse")
+    moved = problems(api.patch(model_url(dbt_backed.pk), {"source_id": other.pk}))["source_id"]
+    assert (
+        moved["code"] == "sql_follows_dbt" and "reads the warehouse that dbt builds it in" in moved["message"]
+    )
+    assert SqlModel.objects.for_workspace(workspace).get(pk=dbt_backed.pk).source_id == dbt_backed.source_id
+    # Its other fields still change; the SQL given unchanged is no change.
+    answer = api.patch(model_url(dbt_backed.pk), {"description": "From dbt", "sql": sql})
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["description"] == "From dbt"

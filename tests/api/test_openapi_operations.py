@@ -8,9 +8,12 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.django import DjangoOpenAPIRequest, DjangoOpenAPIResponse
 
 from apps.api.routes import runs
+from apps.models.dbt.services import dbt_manifest_upload, dbt_model_use
+from apps.models.models import DbtModel
 from apps.syncs.models import RunStatus, SyncRun
 from tests.api.conftest import ApiClient
 from tests.factories import IntercomConnectionFactory, SqlModelFactory, SyncFactory, SyncRunFactory
+from tests.models.dbt_manifests import CUSTOMERS, build_warehouse, manifest_bytes, project_models
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +53,13 @@ def test_every_documented_answer_of_every_operation(
     destination = IntercomConnectionFactory(workspace=workspace)
     model = SqlModelFactory(workspace=workspace, source=warehouse.source, name="Users",
                             sql="SELECT * FROM users", columns=[{"name": "id"}, {"name": "email"}])  # fmt: skip
+    catalog = build_warehouse(warehouse.path)
+    dbt_manifest_upload(workspace=workspace, user=None, source=warehouse.source,
+                        content=manifest_bytes(project_models(catalog)))  # fmt: skip
+    dbt_backed = dbt_model_use(
+        workspace=workspace, user=None, name="Customers", primary_key="customer_id",
+        dbt_model=DbtModel.objects.for_workspace(workspace).get(name=CUSTOMERS),
+    )  # fmt: skip
     busy = SyncFactory(workspace=workspace, model=model, destination=destination, name="Busy")
     SyncRunFactory(workspace=workspace, sync=busy, status=RunStatus.RUNNING)
     idle = SyncFactory(workspace=workspace, model=model, destination=destination, name="Idle")
@@ -104,6 +114,7 @@ def test_every_documented_answer_of_every_operation(
     call("GET", "/schedules")
     call("GET", "/models")
     call("GET", "/models/{i}", i=model.pk)
+    call("GET", "/models/{i}", i=dbt_backed.pk)  # with its `dbt` reference
     call("GET", "/sync_runs/{i}", i=finished.pk)
     call("GET", "/sync_runs/{i}?wait=1", i=finished.pk)
     # Writes that succeed.
@@ -134,6 +145,7 @@ def test_every_documented_answer_of_every_operation(
         i=idle.pk,
     )
     call("PATCH", "/models/{i}", data={"sql": "DROP TABLE users"}, i=model.pk)
+    call("PATCH", "/models/{i}", data={"sql": "SELECT 1 AS customer_id"}, i=dbt_backed.pk)  # follows dbt
     call("PUT", "/syncs/{i}/schedule", data={"kind": "cron", "cron": "every day"}, i=idle.pk)
     call("PATCH", "/syncs/{i}/schedule", data={"kind": "hourly", "minute": 60}, i=idle.pk)
     call("GET", "/sync_runs/{i}?wait=301", i=finished.pk)

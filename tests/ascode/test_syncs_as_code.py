@@ -22,15 +22,17 @@ from apps.ascode.state import export_document
 from apps.ascode.yamlio import dump
 from apps.connections.models import Connection
 from apps.connections.services import source_connection_save
-from apps.models.models import SqlModel
+from apps.models.dbt.services import dbt_manifest_upload, dbt_model_use
+from apps.models.models import DbtModel, SqlModel
 from apps.models.services import sql_model_save, sql_model_set_unique_columns
 from apps.syncs.models import Sync
 from apps.syncs.schedules.compute import Schedule, ScheduleKind
 from apps.syncs.schedules.services import sync_schedule_set
 from apps.syncs.services import sync_save, sync_set_paused
-from apps.tenancy.models import Role
+from apps.tenancy.models import AuditEvent, Role
 from tests.conftest import member_of
 from tests.factories import IntercomConnectionFactory, MembershipFactory, SyncFactory
+from tests.models.dbt_manifests import CUSTOMERS, build_warehouse, manifest_bytes, project_models
 
 # Values a YAML 1.1 reader, a spreadsheet or a template would take for something else.
 DIRTY = [
@@ -82,6 +84,11 @@ def _populate(workspace, owner, path: str) -> None:
         workspace=workspace, user=owner, name="0x1", description="", source=source,
         sql="SELECT company_id, name FROM users", primary_key="company_id",
     )  # fmt: skip
+    _load_dbt(workspace, owner, source)
+    customers = dbt_model_use(
+        workspace=workspace, user=owner, name="Customers (dbt) ✓", primary_key="customer_id",
+        description="From dbt: null", dbt_model=DbtModel.objects.for_workspace(workspace).get(name=CUSTOMERS),
+    )  # fmt: skip
     contacts = sync_save(
         workspace=workspace, user=owner, name="=cmd|' /C calc'!A0", model=users, destination=destination,
         object_key="contact", behavior="upsert", key_column="email", key_identifier="email",
@@ -92,6 +99,11 @@ def _populate(workspace, owner, path: str) -> None:
             *({"target": f"dirty_{i}", "field_type": "string", "constant": v, "custom": True} for i, v in enumerate(DIRTY)),
         ],
         options={"company_id_column": "company_id"},
+    )  # fmt: skip
+    sync_save(
+        workspace=workspace, user=owner, name="dbt customers", model=customers, destination=destination,
+        object_key="contact", behavior="upsert", key_column="email", key_identifier="email",
+        mappings=[{"target": "name", "field_type": "string", "column": "full_name"}], options={},
     )  # fmt: skip
     companies = sync_save(
         workspace=workspace, user=owner, name="Companies", model=other, destination=destination,
@@ -132,6 +144,14 @@ def _populate(workspace, owner, path: str) -> None:
     )
 
 
+def _load_dbt(workspace, owner, source) -> None:
+    """The dbt project's relations in the warehouse file and its manifest loaded on the source (as the
+    dashboard or `dbt_manifest_load` does: never by a file)."""
+    catalog = build_warehouse(Path(source.config["path"]))
+    content = manifest_bytes(project_models(catalog))
+    dbt_manifest_upload(workspace=workspace, user=owner, source=source, content=content)
+
+
 def _export_text(workspace) -> str:
     out = io.StringIO()
     call_command("syncline", "export", workspace.slug, stdout=out)
@@ -160,11 +180,19 @@ def populated(workspace, owner, tmp_path):
 
 
 @pytest.fixture
-def empty(owner):
+def empty(owner, tmp_path):
     """Another workspace of the same owner, with only its Intercom account connected (OAuth happens in
-    the dashboard: a file names it)."""
+    the dashboard: a file names it), and its warehouse's dbt manifest loaded (the files name dbt models,
+    they never load a manifest)."""
     target = MembershipFactory(user=owner, role=Role.OWNER).workspace
     IntercomConnectionFactory(workspace=target, name="Intercom “EU”", config={"region": "EU"})
+    path = tmp_path / "warehouse.duckdb"
+    if not path.exists():
+        _warehouse(tmp_path)
+    source = source_connection_save(
+        workspace=target, user=owner, name="yes", type_key="duckdb", values={"path": str(path)}, tested=None
+    )
+    _load_dbt(target, owner, source)
     return target
 
 
@@ -174,13 +202,14 @@ def test_round_trip_is_byte_identical_and_plan_after_apply_is_empty(populated, e
     assert exported.startswith("# yaml-language-server: $schema=http")
     for kind in ("sources:", "destinations:", "models:", "syncs:", "alerts:"):
         assert kind in exported
+    assert "  dbt:\n    project: 'yes'\n    model: model.jaffle_shop.customers\n" in exported
     assert "token" not in exported  # no secret, no id
     path = _write(tmp_path, exported.replace(f"workspace: {populated.slug}", f"workspace: {empty.slug}"))
 
     assert _plan_exit(path, empty)[0] == 2
     out = io.StringIO()
     call_command("syncline", "apply", str(path), stdout=out)
-    assert out.getvalue().endswith("\n\nApplied: 7 created, 1 changed, 0 deleted.\n")
+    assert out.getvalue().endswith("\n\nApplied: 8 created, 1 changed, 0 deleted.\n")
 
     again = _export_text(empty)
     assert again == exported.replace(f"workspace: {populated.slug}", f"workspace: {empty.slug}")
@@ -198,8 +227,11 @@ def test_the_export_is_deterministic_and_reads_back_as_written(populated, tmp_pa
     document = documents.read(_write(tmp_path, first))
     constants = [m.get("constant") for m in document.objects["syncs"]["=cmd|' /C calc'!A0"]["mappings"]]
     assert [c for c in constants if c is not None] == DIRTY
-    assert set(document.objects["models"]) == {"Users: ‘all’ = no", "0x1"}
+    assert set(document.objects["models"]) == {"Users: ‘all’ = no", "0x1", "Customers (dbt) ✓"}
     assert document.objects["models"]["Users: ‘all’ = no"]["description"] == "null"
+    dbt = document.objects["models"]["Customers (dbt) ✓"]
+    assert "sql" not in dbt and "source" not in dbt
+    assert dbt["dbt"] == {"project": "yes", "model": "model.jaffle_shop.customers"}
     assert set(document.objects["sources"]) == {"yes"}
 
 
@@ -540,7 +572,7 @@ def test_a_name_given_twice_across_files_names_both_places(tmp_path):
 def test_objects_left_out_of_the_files_are_deleted_destinations_never(populated, tmp_path):
     document = export_document(populated)
     document["syncs"] = [s for s in document["syncs"] if s["model"] != "0x1"]
-    document["models"] = [m for m in document["models"] if m["name"] != "0x1"]
+    document["models"] = [m for m in document["models"] if m["name"] not in ("0x1", "Customers (dbt) ✓")]
     document["destinations"] = []
     document["syncs"] = []
     plan = make_plan(documents.read(_write(tmp_path, dump(document))), populated)
@@ -704,3 +736,135 @@ syncs:
         "x.yml:17: sync “Events”, options.event.event_name: Give the event name as a constant or as a column"
         in message
     )
+
+
+# --- models reading a dbt model ----------------------------------------------------------------------
+
+DBT_MODEL = """version: syncline/v1
+sources:
+  - name: 'yes'
+    type: duckdb
+    config: {{path: {path}}}
+models:
+  - name: From dbt
+    dbt:
+      project: 'yes'
+      model: {model}
+    primary_key: {key}
+"""
+
+
+def test_a_dbt_model_that_is_not_loaded_is_refused_at_its_line(populated, tmp_path):
+    path = str(tmp_path / "warehouse.duckdb")
+    before = _export_text(populated)
+    file = _write(tmp_path, DBT_MODEL.format(path=path, model="model.jaffle_shop.nope", key="id"))
+    with pytest.raises(documents.DocumentInvalid) as refused:
+        apply(documents.read(file), populated)
+    (problem,) = refused.value.problems
+    assert (problem.file, problem.line, problem.field) == (str(file), 10, "model “From dbt”, dbt.model")
+    assert "no dbt model “model.jaffle_shop.nope” is loaded for the source “yes”" in problem.message
+    assert "dbt_manifest_load" in problem.message
+    assert _export_text(populated) == before  # nothing changed
+
+
+def test_a_dbt_model_gone_from_the_manifest_is_refused(populated, owner, tmp_path):
+    source = Connection.objects.for_workspace(populated).get(name="yes")
+    dbt_manifest_upload(workspace=populated, user=owner, source=source, content=manifest_bytes([]))
+    path = str(tmp_path / "warehouse.duckdb")
+    file = _write(tmp_path, DBT_MODEL.format(path=path, model="customers", key="customer_id"))
+    with pytest.raises(documents.DocumentInvalid, match="no longer in the last manifest loaded"):
+        make_plan(documents.read(file), populated)
+
+
+def test_a_dbt_model_is_created_by_name_and_relinked_through_the_dbt_services(populated, tmp_path):
+    path = str(tmp_path / "warehouse.duckdb")
+    file = _write(tmp_path, DBT_MODEL.format(path=path, model="customers", key="customer_id"))
+    document = documents.read(file)
+    plan = make_plan(document, populated)
+    created = next(c for c in plan.changes if c.name == "From dbt")
+    assert created.action == CREATE
+    assert FieldChange("dbt.model", ABSENT, "model.jaffle_shop.customers") in created.fields
+    apply(document, populated)
+    model = SqlModel.objects.for_workspace(populated).get(name="From dbt")
+    assert model.dbt_model.name == "customers" and model.column_names[0] == "customer_id"
+    assert model.sql == 'SELECT * FROM "warehouse"."analytics"."customers"'
+    # Named by its name or its unique_id: the same model, no change.
+    by_id = _write(
+        tmp_path, DBT_MODEL.format(path=path, model="model.jaffle_shop.customers", key="customer_id")
+    )
+    assert not [c for c in make_plan(documents.read(by_id), populated).changes if c.kind == "models"]
+
+    # Re-linked to another dbt model: its SQL follows the new relation.
+    orders = _write(tmp_path, DBT_MODEL.format(path=path, model="orders", key="order_id"))
+    plan = make_plan(documents.read(orders), populated)
+    (change,) = [c for c in plan.changes if c.name == "From dbt"]
+    assert change.action == UPDATE
+    assert (
+        FieldChange("dbt.model", "model.jaffle_shop.customers", "model.jaffle_shop.orders") in change.fields
+    )
+    apply(documents.read(orders), populated)
+    model.refresh_from_db()
+    assert model.dbt_model.name == "orders" and model.column_names == ["order_id", "amount"]
+    assert model.sql == 'SELECT * FROM "warehouse"."analytics"."order"'
+    # The audit trail has the re-link's old and new SQL.
+    event = (
+        AuditEvent.objects.for_workspace(populated).filter(object_kind="model", object_id=model.pk).first()
+    )
+    assert event.changes["sql"] == [
+        'SELECT * FROM "warehouse"."analytics"."customers"',
+        'SELECT * FROM "warehouse"."analytics"."order"',
+    ]
+
+
+def test_the_schema_refuses_sql_beside_dbt_and_a_model_with_neither(tmp_path):
+    both = """version: syncline/v1
+models:
+  - name: Both
+    dbt: {project: w, model: customers}
+    sql: SELECT 1
+    primary_key: id
+  - name: Neither
+    primary_key: id
+"""
+    with pytest.raises(documents.DocumentInvalid) as refused:
+        documents.read(_write(tmp_path, both))
+    problems = {(p.line, p.field, p.message) for p in refused.value.problems}
+    assert (
+        5,
+        "model “Both”, sql",
+        "is not expected beside `dbt` (a dbt model's SQL and source are its relation's)",
+    ) in problems
+    assert (7, "model “Neither”", "“source” is required") in problems
+
+
+def test_relinking_to_a_dbt_model_without_the_columns_a_sync_reads_changes_nothing(populated, tmp_path):
+    before = _export_text(populated)
+    text = before.replace("model: model.jaffle_shop.customers", "model: orders").replace(
+        "primary_key: customer_id", "primary_key: order_id"
+    )
+    with pytest.raises(documents.DocumentInvalid) as refused:
+        apply(documents.read(_write(tmp_path, text)), populated)
+    messages = [str(p) for p in refused.value.problems]
+    assert any(
+        "the sync “dbt customers” can no longer run" in m and "Customers (dbt) ✓" in m for m in messages
+    )
+    assert _export_text(populated) == before
+    model = SqlModel.objects.for_workspace(populated).get(name="Customers (dbt) ✓")
+    assert model.dbt_model.name == CUSTOMERS
+
+
+def test_a_file_may_give_a_dbt_backed_model_its_own_sql(populated, tmp_path):
+    sql = "SELECT customer_id, email, full_name FROM analytics.customers"
+    text = _export_text(populated).replace(
+        "  dbt:\n    project: 'yes'\n    model: model.jaffle_shop.customers\n",
+        f"  source: 'yes'\n  sql: {sql}\n",
+    )
+    assert sql in text
+    plan = make_plan(documents.read(_write(tmp_path, text)), populated)
+    (change,) = plan.changes
+    assert FieldChange("sql", ABSENT, sql) in change.fields and change.changed("dbt")
+    apply(documents.read(_write(tmp_path, text)), populated)
+    model = SqlModel.objects.for_workspace(populated).get(name="Customers (dbt) ✓")
+    assert model.dbt_model is None and model.sql == sql
+    assert model.column_names == ["customer_id", "email", "full_name"]
+    assert not make_plan(documents.read(_write(tmp_path, text)), populated).changes

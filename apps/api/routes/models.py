@@ -42,6 +42,7 @@ def present(request: HttpRequest, model: SqlModel) -> dict:
         "description": model.description,
         "source_id": model.source_id,
         "sql": model.sql,
+        "dbt": _dbt(model),
         "primary_key": model.primary_key,
         "columns": model.columns,
         "unique_columns": model.unique_columns,
@@ -49,6 +50,21 @@ def present(request: HttpRequest, model: SqlModel) -> dict:
         "created_at": model.created_at,
         "updated_at": model.updated_at,
         "dashboard_url": absolute(request, "model_edit", request.auth.workspace.slug, model.pk),
+    }
+
+
+def _dbt(model: SqlModel) -> dict | None:
+    dbt_model = model.dbt_model
+    if dbt_model is None:
+        return None
+    return {
+        "project": dbt_model.project.source.name,
+        "project_name": dbt_model.project.project_name,
+        "model": dbt_model.name,
+        "unique_id": dbt_model.unique_id,
+        "relation": dbt_model.relation_name,
+        "relation_missing": dbt_model.missing_since is not None,
+        "missing_message": model.dbt_missing_message,
     }
 
 
@@ -110,7 +126,9 @@ def _save(
                 )
             return saved
     except Invalid as invalid:
-        raise unprocessable(invalid) from None
+        raise unprocessable(
+            invalid, lambda subject: "source_id" if subject == "source" else str(subject)
+        ) from None
     except (SourceConnectionError, InvalidSourceConfig) as error:  # the warehouse, not the SQL
         raise problem("source_id", _code(error), str(error)) from None
     except SourceError as error:  # the SQL: refused by Syncline's check, the database, or its time limit
@@ -201,7 +219,9 @@ def get_model(request: HttpRequest, model_id: int):
     operation_id="update_model",
     summary="Change a model",
     description="Changes the fields given. The SQL is introspected again, as on the editor's Save; a SQL "
-    "that drops columns syncs read is refused (422 on `sql`) unless `allow_dropping_used_columns` is true.",
+    "that drops columns syncs read is refused (422 on `sql`) unless `allow_dropping_used_columns` is true. "
+    "The SQL of a model reading a dbt model (`dbt` not null) follows its relation: changing it is refused "
+    "(422 on `sql`, code `sql_follows_dbt`).",
     openapi_extra=answers(
         _200="The model as saved.",
         _400="The body is not JSON.",

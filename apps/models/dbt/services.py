@@ -262,24 +262,32 @@ def dbt_model_select(dbt_model: DbtModel) -> str:
 def dbt_model_use(
     *,
     workspace: Workspace,
-    user: User,
+    user: User | None,
     dbt_model: DbtModel,
     name: str,
     primary_key: str,
     description: str = "",
+    model: SqlModel | None = None,
+    allow_dropping_used_columns: bool = False,
 ) -> SqlModel:
-    """A Syncline model reading a dbt model's relation; its columns are read from the warehouse (raises
-    SourceError), the key checked against them (raises Invalid)."""
+    """A Syncline model reading a dbt model's relation (a new one, or `model` made to read it); its columns
+    are read from the warehouse (raises SourceError), the key checked against them (raises Invalid)."""
     if dbt_model.missing_since is not None:
         message = f"“{dbt_model.name}” is no longer in the dbt project's manifest."
         raise Invalid([Problem(None, DBT_MODEL_MISSING, message)])
+    sql = dbt_model_select(dbt_model)
+    if model is None:
+        model = SqlModel(workspace=workspace, created_by=user)
+    model.dbt_model = dbt_model  # re-linked: the SQL is the new relation's, on its project's warehouse
     return sql_model_save(
         workspace=workspace,
-        user=user,
+        user=user,  # type: ignore[arg-type]
         name=name,
         description=description,
         source=dbt_model.project.source,
-        sql=dbt_model_select(dbt_model),
+        sql=sql,
         primary_key=primary_key,
-        model=SqlModel(workspace=workspace, created_by=user, dbt_model=dbt_model),
+        model=model,
+        allow_dropping_used_columns=allow_dropping_used_columns,
+        from_dbt=True,
     )
