@@ -120,16 +120,19 @@ def populate(runs: int):
         )
         big = SyncRun.objects.for_workspace(workspace).filter(sync=sync).order_by("-created_at").first()
         cursor.execute(
-            "INSERT INTO syncs_recordresult (workspace_id, run_id, key, outcome, code, message, created_at) "
+            "INSERT INTO syncs_recordresult (workspace_id, run_id, key, outcome, code, message, created_at, "
+            "destination_id, already_existed, lookup) "
             "SELECT %s, %s, 'person' || i || '@bench.example', CASE WHEN i %% 10 = 0 THEN 'invalid' ELSE "
             "'rejected' END, CASE WHEN i %% 10 = 0 THEN 'invalid' ELSE (%s::text[])[1 + i %% 5] END, "
-            "'Custom attribute ''plan'' is of type string, got ' || i, now() FROM generate_series(1, %s) i",
+            "'Custom attribute ''plan'' is of type string, got ' || i, now(), '', false, "
+            "'person' || i || '@bench.example' FROM generate_series(1, %s) i",
             [workspace.pk, big.pk, CODES, BIG_RUN_RECORDS],
         )
         cursor.execute(
-            "INSERT INTO syncs_recordresult (workspace_id, run_id, key, outcome, code, message, created_at) "
+            "INSERT INTO syncs_recordresult (workspace_id, run_id, key, outcome, code, message, created_at, "
+            "destination_id, already_existed, lookup) "
             "SELECT %s, r.id, 'person' || i || '@bench.example', 'rejected', 'conflict', 'A contact matching', "
-            "now() FROM (SELECT id FROM syncs_syncrun WHERE sync_id = %s AND id <> %s ORDER BY id LIMIT %s) r, "
+            "now(), '', false, 'person' || i || '@bench.example' FROM (SELECT id FROM syncs_syncrun WHERE sync_id = %s AND id <> %s ORDER BY id LIMIT %s) r, "
             "generate_series(1, %s) i",
             [workspace.pk, sync.pk, big.pk, RUNS_WITH_RECORDS, RECORDS_PER_RUN],
         )
