@@ -98,7 +98,7 @@ def sync_save(
 def sync_audited(sync: Sync) -> dict[str, Any]:
     """A sync as the audit trail compares it: its configuration as `SyncConfig.to_json` stores it, each
     option on its own, and its schedule."""
-    mappings, options = sync.mappings, sync.options or {}
+    mappings, options = sync.config.to_json()
     return {
         "name": sync.name,
         "model": sync.model.name if sync.model_id else None,
