@@ -58,18 +58,9 @@ def present(request: HttpRequest, sync: Sync, last_run: SyncRun | None = None) -
             "created_at": sync.last_run_at,
             "url": absolute(request, "api-v1:sync_run", sync.last_run_id),
         }
-    mappings, options = sync.config.to_json()
     return {
         "id": sync.pk,
-        "name": sync.name,
-        "model_id": sync.model_id,
-        "destination_id": sync.destination_id,
-        "object": sync.object_key,
-        "behavior": sync.behavior,
-        "key_column": sync.key_column,
-        "key_identifier": sync.key_identifier,
-        "mappings": mappings,
-        "options": options,
+        **_stored(sync),
         "paused": sync.paused,
         "schedule": present_schedule(sync),
         "last_run": last,
