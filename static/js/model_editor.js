@@ -207,10 +207,7 @@
   document.addEventListener("htmx:load", function (event) {
     var list = catalog();
     if (!list || event.target !== list) return;
-    if (search) {
-      search.hidden = !list.querySelector(".catalog-table") && !list.getAttribute("data-search");
-      if (search.value) filter(list, search.value);
-    }
+    if (search && search.value) filter(list, search.value);
     if (editor) editor.setSchema(completionSchema(list), sourceTypes[list.getAttribute("data-source")]);
   });
 
@@ -226,7 +223,10 @@
     else insertIntoTextarea(button.getAttribute("data-insert"));
   });
 
-  if (search) search.addEventListener("input", searchChanged);
+  if (search) {
+    search.hidden = false; // it works from here on, whatever the list holds
+    search.addEventListener("input", searchChanged);
+  }
 
   // Another source chosen: its tables, and its SQL dialect.
   if (sourceSelect && field) {
