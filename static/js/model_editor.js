@@ -27,14 +27,15 @@
   }
 
   function makeEditor() {
-    if (!CM || !textarea) return null;
+    // A model that reads a dbt model shows its SQL disabled: the plain textarea says so best.
+    if (!CM || !textarea || textarea.disabled) return null;
     var label = document.querySelector('label[for="' + textarea.id + '"]');
     var language = new CM.Compartment();
     var host = document.createElement("div");
     host.className = "sql-editor-host";
     textarea.parentNode.insertBefore(host, textarea.nextSibling);
     var root = host.attachShadow({ mode: "open" });
-    var readOnly = textarea.disabled || textarea.readOnly;
+    var readOnly = textarea.readOnly;
     var contentAttributes = {
       "aria-label": (label ? label.textContent : "SQL").trim(),
       "aria-multiline": "true",
