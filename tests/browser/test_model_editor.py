@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from apps.models.models import SqlModel
 from tests.browser.conftest import log_in
+from tests.factories import SourceConnectionFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -29,12 +30,13 @@ def no_horizontal_overflow(page) -> bool:
 
 
 def test_browse_insert_highlight_and_save_with_key_warnings(
-    page, shot, live_server, workspace, owner, warehouse
+    page, shot, live_server, workspace, owner, warehouse, demo_duckdb
 ):
     warehouse.table("people", "email VARCHAR, name VARCHAR, plan VARCHAR", PEOPLE)
     warehouse.table("orders", "order_id INTEGER, email VARCHAR, amount DECIMAL(10, 2)", [(1, "b@x.com", 9.5)])
     warehouse.source.name = "Warehouse"
     warehouse.source.save()
+    SourceConnectionFactory(workspace=workspace, name="Zed demo", type="duckdb", config={"path": demo_duckdb})
 
     log_in(page, live_server, owner)
     page.goto(f"{live_server.url}/w/{workspace.slug}/models/new/")
@@ -105,3 +107,9 @@ def test_browse_insert_highlight_and_save_with_key_warnings(
     expect(page.get_by_role("button", name="plan", exact=True)).to_be_visible()
     assert no_horizontal_overflow(page)
     shot("searched-390")
+
+    # Another source chosen: the browser lists its tables instead.
+    page.get_by_role("searchbox", name="Search tables and columns", exact=True).fill("")
+    page.get_by_label("Source", exact=True).select_option(label="Zed demo")
+    expect(page.get_by_role("button", name="users", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="people", exact=True)).to_have_count(0)
