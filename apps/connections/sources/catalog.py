@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import SourceError
 
-CATALOG_COLUMN_LIMIT = 2_000
+CATALOG_COLUMN_LIMIT = 1_000
 KEY_CHECK_SAMPLE = 10  # offending keys named in a key check's answer
 SEARCH_MAX_LENGTH = 100
 
