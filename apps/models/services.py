@@ -10,6 +10,7 @@ from apps.common.problems import Invalid, Problem
 from apps.connections.models import Connection
 from apps.connections.services import source_adapter
 from apps.connections.sources.base import Column, Preview
+from apps.connections.sources.catalog import Catalog, KeyCheck
 from apps.connections.sources.errors import SourceError
 from apps.models.models import SqlModel
 from apps.tenancy.audit import audit_record, diff
@@ -65,6 +66,64 @@ def sql_model_preview(
     preview = source_adapter(source).preview(sql)
     return ModelPreview(
         preview=preview, primary_key=primary_key, key_warnings=_key_warnings(preview, primary_key)
+    )
+
+
+def source_catalog(*, workspace: Workspace, source: Connection, search: str = "") -> Catalog:
+    """The schema browser's tables and columns of a source of the workspace (raises SourceError)."""
+    assert source.workspace_id == workspace.pk  # the view found it through the workspace
+    return source_adapter(source).catalog(search)
+
+
+def sql_model_key_check(*, workspace: Workspace, model: SqlModel) -> str:
+    """After a save: what one query over the whole result says about the model's key, as a warning to
+    show ("" when every row has a key of its own). A check that cannot run says so, with the source's
+    reason; the model stays saved either way."""
+    assert model.workspace_id == workspace.pk
+    try:
+        check = source_adapter(model.source).key_check(model.sql, model.primary_key)
+    except SourceError as error:
+        return (
+            f"The model is saved, but its key check could not run: {error} Syncs skip rows whose "
+            f"{model.primary_key} is empty or repeated."
+        )
+    return key_check_warning(check)
+
+
+KEY_SHOWN_LENGTH = 60
+
+
+def _key_shown(value: Any) -> str:
+    text = " ".join(str(value).split()) if isinstance(value, str) else str(value)
+    if len(text) > KEY_SHOWN_LENGTH:
+        text = text[: KEY_SHOWN_LENGTH - 1] + "…"
+    return f"'{text}'" if isinstance(value, str) else text
+
+
+def _counted(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def key_check_warning(check: KeyCheck) -> str:
+    """'3 keys appear more than once: 'a@x.com' (2 rows), …; 12 rows have no key (NULL).' (the keys as
+    text: the page escapes them)."""
+    if check.clean:
+        return ""
+    found = []
+    if check.duplicate_keys:
+        sample = ", ".join(f"{_key_shown(key)} ({n:,} rows)" for key, n in check.duplicates)
+        others = check.duplicate_keys - len(check.duplicates)
+        more = f" and {_counted(others, 'other', 'others')}" if others else ""
+        appear = "appears" if check.duplicate_keys == 1 else "appear"
+        found.append(
+            f"{_counted(check.duplicate_keys, 'key', 'keys')} {appear} more than once: {sample}{more}"
+        )
+    if check.null_rows:
+        have = "has" if check.null_rows == 1 else "have"
+        found.append(f"{_counted(check.null_rows, 'row', 'rows')} {have} no key (NULL)")
+    return (
+        f"Key check of “{check.key_column}”: {'; '.join(found)}. Syncs skip these rows as invalid records: "
+        "make the key unique and never empty, or choose another key column."
     )
 
 

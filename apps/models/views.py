@@ -1,11 +1,14 @@
+import json
+
 from django.contrib import messages
 from django.db.models import ProtectedError
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from apps.common.problems import Invalid
 from apps.connections.models import ConnectionKind
-from apps.connections.selectors import connection_list
+from apps.connections.selectors import connection_get, connection_list
 from apps.connections.sources.errors import QueryError, SourceError
 from apps.models import selectors, services
 from apps.models.dbt import selectors as dbt_selectors
@@ -40,7 +43,7 @@ def _preview(form) -> dict:
 
 def _editor(request, workspace, model=None):
     form = SqlModelForm(request.POST or None, workspace=workspace, model=model)
-    context = {"form": form, "model": model}
+    context = {"form": form, "model": model} | _schema_browser(form)
     if model is not None and model.dbt_model is not None:
         context |= {"dbt_model": model.dbt_model, "sql": model.sql}
     elif model is None and request.method == "GET":
@@ -76,9 +79,42 @@ def _editor(request, workspace, model=None):
                 form.add_error("sql" if "refused" in str(error).lower() else None, str(error))
             else:
                 messages.success(request, f"Model “{saved.name}” saved with {len(saved.columns)} columns.")
+                if warning := services.sql_model_key_check(workspace=workspace, model=saved):
+                    messages.warning(request, warning)
                 return redirect("model_edit", workspace_slug=workspace.slug, model_id=saved.pk)
         return TemplateResponse(request, EDITOR, context, status=422)
     return TemplateResponse(request, EDITOR, context)
+
+
+def _schema_browser(form) -> dict:
+    """What the editor's schema browser starts from: the source chosen (the form's, else the first), and
+    each source's type, so that the page follows a change of source (model_editor.js)."""
+    sources = list(form.fields["source"].queryset)
+    chosen = form["source"].value()
+    source = next((s for s in sources if str(s.pk) == str(chosen)), sources[0] if sources else None)
+    return {
+        "browser_source": source,
+        "source_types": json.dumps({str(s.pk): s.type for s in sources}),
+    }
+
+
+@workspace_view()
+def source_catalog(request, workspace, connection_id):
+    """The schema browser: a source's schemas, tables and columns (``?q=`` asks the source for the names
+    that contain it). A partial for htmx, a page of its own without JavaScript. A source that cannot
+    answer gets its message in the browser, and the editor around it works on."""
+    source = connection_get(workspace=workspace, connection_id=connection_id, kind=ConnectionKind.SOURCE)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    context = {"source": source, "search": request.GET.get("q", "")}
+    try:
+        context["catalog"] = services.source_catalog(
+            workspace=workspace, source=source, search=context["search"]
+        )
+    except SourceError as error:
+        context["catalog_error"] = error
+    template = "models/catalog.html#browser" if request.htmx else "models/catalog.html"
+    return TemplateResponse(request, template, context)
 
 
 @workspace_view()

@@ -87,7 +87,10 @@ def test_from_sign_up_to_records_in_intercom(page, shot, live_server, live_inter
 
     # 3. Write a model.
     page.goto(f"{w}/models/new/")
-    page.get_by_label("SQL").fill("SELECT id, email, full_name, plan, seats FROM people")
+    # The SQL editor (CodeMirror, over the form's textarea)
+    page.get_by_role("textbox", name="SQL", exact=True).fill(
+        "SELECT id, email, full_name, plan, seats FROM people"
+    )
     page.get_by_role("button", name="Preview", exact=True).click()
     expect(page.locator("#preview").get_by_text("grace@example.com", exact=True)).to_be_visible()
     page.get_by_label("Name", exact=True).fill("People")

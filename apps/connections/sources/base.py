@@ -7,13 +7,27 @@ connecting, and a connection that is never reused cannot leak a session setting 
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
+import sqlglot
+
+from .catalog import (
+    CATALOG_COLUMN_LIMIT,
+    Catalog,
+    KeyCheck,
+    catalog_from_rows,
+    catalog_search,
+    key_check_from_rows,
+    key_check_sql,
+)
 from .errors import QueryInterrupted
 from .safety import checked_query
 
@@ -162,6 +176,17 @@ class SourceAdapter(Protocol):
         ``QueryInterrupted``, and so does every later call (an interrupted adapter is done)."""
         ...
 
+    def catalog(self, search: str = "") -> Catalog:
+        """The schemas, tables and columns (with types) the connection can read, at most
+        ``CATALOG_COLUMN_LIMIT`` columns of them, those matching ``search`` if given. Bounded by the
+        preview timeout. A source that cannot list them raises ``CatalogUnavailable`` saying why."""
+        ...
+
+    def key_check(self, sql: str, key_column: str) -> KeyCheck:
+        """The duplicate and NULL values of ``key_column`` in the result of ``sql`` (checked like a
+        preview), from one bounded query, within the preview timeout."""
+        ...
+
 
 class Interrupts:
     """The queries an adapter has running, each with how to stop it from another thread (a PostgreSQL
@@ -208,6 +233,7 @@ class ParserCheckedSource:
     apply. Tests call the unchecked paths directly to prove the databases refuse writes on their own."""
 
     dialect: str
+    timeouts: Timeouts
     fingerprints = True
 
     def describe(self, sql: str) -> list[Column]:
@@ -230,6 +256,70 @@ class ParserCheckedSource:
 
     def interrupt(self) -> None:
         self.interrupts.interrupt()
+
+    # --- the schema browser and the key check ----------------------------------------------------------
+
+    # A name SQL may write without quotes in this dialect (PostgreSQL folds unquoted names to lower case).
+    plain_identifier = re.compile(r"[a-z_][a-z0-9_$]*")
+
+    def identifier(self, name: str) -> str:
+        """``name`` as SQL writes it: bare when the dialect reads it back as the same name, else quoted."""
+        if self.plain_identifier.fullmatch(name) and name.lower() not in _reserved_words(self.dialect):
+            return name
+        return self._quote(name)
+
+    def catalog(self, search: str = "") -> Catalog:
+        search = catalog_search(search)
+        rows = self._bounded_read(self._catalog_sql(search, CATALOG_COLUMN_LIMIT), CATALOG_COLUMN_LIMIT)
+        return catalog_from_rows(rows, identifier=self.identifier, limit=CATALOG_COLUMN_LIMIT, search=search)
+
+    def key_check(self, sql: str, key_column: str) -> KeyCheck:
+        statement = key_check_sql(checked_query(sql, self.dialect), self._quote(key_column))
+        return key_check_from_rows(self._bounded_read(statement, 100), key_column)
+
+    def _catalog_sql(self, search: str, limit: int) -> str:
+        """One query of the source's catalog: (schema, table, column, type, how many columns match in
+        all) ordered by schema, table and column position, at most ``limit`` rows; ``search`` (already
+        reduced to safe characters by ``catalog_search``) filters schema, table and column names."""
+        raise NotImplementedError
+
+    def _bounded_read(self, sql: str, max_rows: int) -> list[tuple[Any, ...]]:
+        """Syncline's own small statement (the catalog, the key check), run the way a model is streamed
+        (read-only, the database's locks, Cancel) but within the preview timeout (a person waits for it),
+        keeping at most ``max_rows`` rows; the rest is never fetched."""
+        self.interrupts  # noqa: B018 - made before the copy, so Cancel reaches the copy's query too
+        quick = copy.copy(self)
+        quick.timeouts = dataclasses.replace(self.timeouts, extract_seconds=self.timeouts.preview_seconds)
+        rows: list[tuple[Any, ...]] = []
+        batches = quick._stream(sql, batch_size=max_rows)
+        try:
+            for batch in batches:
+                rows.extend(batch.rows)
+                if len(rows) >= max_rows:
+                    break
+        finally:
+            batches.close()  # cancels what is still running
+        return rows[:max_rows]
+
+    def _information_schema_catalog_sql(
+        self,
+        search: str,
+        limit: int,
+        *,
+        scope: str,
+        source: str = "information_schema.columns",
+        type_column: str = "data_type",
+        first: str = "",
+    ) -> str:
+        """The catalog query over an information_schema.columns view; ``scope`` keeps the user's
+        schemas, ``first`` (an ORDER BY term) puts the connection's own schema first."""
+        where = scope + _search_filter(search, "table_schema", "table_name", "column_name")
+        order = f"{first}, " if first else ""
+        return (
+            f"SELECT table_schema, table_name, column_name, {type_column}, count(*) OVER () "  # noqa: S608 - our SQL
+            f"FROM {source} WHERE {where} "
+            f"ORDER BY {order}table_schema, table_name, ordinal_position LIMIT {int(limit)}"
+        )
 
     # --- what each dialect supplies for fingerprints ----------------------------------------------------
 
@@ -281,6 +371,22 @@ class FingerprintQueries:
             raise ValueError("not fingerprints")  # they are written into the SQL
         listed = ", ".join(sorted(only)) or "NULL"
         return f"{statement} WHERE {self.fingerprint} IN ({listed})"
+
+
+def _search_filter(search: str, *names: str) -> str:
+    """`` AND (…)``: any of the name columns contains the search (already safe to write in a literal)."""
+    if not search:
+        return ""
+    like = f"'%{search}%'"
+    return " AND (" + " OR ".join(f"lower({name}) LIKE {like}" for name in names) + ")"
+
+
+@cache
+def _reserved_words(dialect: str) -> frozenset[str]:
+    """Words a name must be quoted to be: the dialect's reserved words as sqlglot lists them, else DuckDB's
+    (PostgreSQL's grammar, which DuckDB's parser is), which also serve PostgreSQL and Snowflake."""
+    words = sqlglot.Dialect.get_or_raise(dialect).generator_class.RESERVED_KEYWORDS
+    return frozenset(words or sqlglot.Dialect.get_or_raise("duckdb").generator_class.RESERVED_KEYWORDS)
 
 
 def kind_of(db_type: str) -> str:

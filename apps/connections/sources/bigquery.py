@@ -41,6 +41,7 @@ from .base import (
     RowBatch,
     Timeouts,
 )
+from .catalog import CatalogUnavailable
 from .errors import (
     ConnectionLost,
     InvalidSourceConfig,
@@ -54,6 +55,7 @@ from .safety import READ_ONLY_HINT
 
 _FINGERPRINT_MODULUS = 2**60
 _PROJECT = re.compile(r"[a-z][a-z0-9:.-]{3,127}")
+_DATASET = re.compile(r"[A-Za-z0-9_]{1,1024}")  # a dataset name, safe to write into a literal
 _POSITION = re.compile(r"at \[(\d+):(\d+)\]")
 _SCOPES = ("https://www.googleapis.com/auth/bigquery",)
 GRANTS_ADVICE = (
@@ -224,6 +226,25 @@ class BigQuerySource(ParserCheckedSource):
 
     def _text_sql(self, expression: str) -> str:
         return f"CAST({expression} AS STRING)"
+
+    plain_identifier = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+    def _catalog_sql(self, search: str, limit: int) -> str:
+        # With a location, every dataset of the project in that region; else the default dataset's tables.
+        # (INFORMATION_SCHEMA is billed like a query: 10 MB at least, whatever it returns.)
+        if self.location:
+            source = f"{self._quote(self.project)}.{self._quote('region-' + self.location.lower())}"
+            first = f"table_schema = '{self.dataset}' DESC" if _DATASET.fullmatch(self.dataset) else ""
+        elif self.dataset:
+            source, first = f"{self._quote(self.project)}.{self._quote(self.dataset)}", ""
+        else:
+            raise CatalogUnavailable(
+                "Set the connection's default dataset (or its location) to list its tables: BigQuery lists "
+                "tables per dataset, or per region."
+            )
+        return self._information_schema_catalog_sql(
+            search, limit, scope="TRUE", source=f"{source}.INFORMATION_SCHEMA.COLUMNS", first=first
+        )
 
     def _sum_sql(self, expression: str) -> str:
         # An INT64 sum overflows past a few rows; BIGNUMERIC holds 10^38 (bqemulator reads NUMERIC as 15 digits and 3

@@ -165,6 +165,12 @@ class DuckDbSource(ParserCheckedSource):
     def _text_sql(self, expression: str) -> str:
         return f"CAST({expression} AS VARCHAR)"
 
+    plain_identifier = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # DuckDB's names are case-insensitive
+
+    def _catalog_sql(self, search: str, limit: int) -> str:
+        # The file's own database (not DuckDB's system and temp catalogs).
+        return self._information_schema_catalog_sql(search, limit, scope="table_catalog = current_database()")
+
     # --- connection -----------------------------------------------------------------------------------
 
     @contextmanager

@@ -58,12 +58,14 @@ from .base import (
     Timeouts,
 )
 from .bigquery import ServiceAccountInvalid, ServiceAccountRefused, service_account_info
+from .catalog import Catalog, CatalogColumn, CatalogTable, catalog_search, matching
 from .duckdb import DuckDbSource
 from .duckdb import _FingerprintedRead as _DuckDbFingerprintedRead
 from .errors import (
     ConnectionLost,
     InvalidSourceConfig,
     QueryError,
+    QueryInterrupted,
     QueryTimeout,
     SourceError,
 )
@@ -339,6 +341,33 @@ class GoogleSheetsSource(ParserCheckedSource):
             header = reader.header(table)
             described.append(f"{table.name} ({len(header)} column{'' if len(header) == 1 else 's'})")
         return ConnectionCheck(server_version="Google Sheets: " + ", ".join(described))
+
+    plain_identifier = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # the SQL runs in DuckDB
+
+    def catalog(self, search: str = "") -> Catalog:
+        """The connection's tables, each with the names in its header row (one request a table, within
+        the preview timeout); types are inferred from the cells when a query reads the sheet."""
+        search = catalog_search(search)
+        reader = _Reader(
+            self, time.monotonic() + self.timeouts.preview_seconds, self.timeouts.preview_seconds
+        )
+        tables = []
+        for table in self.tables:
+            try:
+                header, problem = reader.header(table), ""
+            except (QueryTimeout, QueryInterrupted):
+                raise
+            except SourceError as error:  # one table's sheet gone or not shared: the others still list
+                header, problem = [], str(error)
+            columns = tuple(CatalogColumn(name, "", self.identifier(name)) for name in header)
+            tables.append(CatalogTable("", table.name, self.identifier(table.name), columns, problem))
+        found = matching(tables, search)
+        return Catalog(
+            tables=tuple(found),
+            total_columns=sum(len(table.columns) for table in found),
+            search=search,
+            note="Each table's column types are read from its cells when a query reads it (Preview shows them).",
+        )
 
     def _describe(self, sql: str) -> list[Column]:
         with self._loaded(sql, self.timeouts.preview_seconds) as inner:

@@ -234,6 +234,19 @@ class MySqlSource(ParserCheckedSource):
     def _quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
 
+    # Names are case-insensitive on most servers; `$` is allowed bare.
+    plain_identifier = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+    def _catalog_sql(self, search: str, limit: int) -> str:
+        # Every database the user can read on the server, the connection's own first.
+        return self._information_schema_catalog_sql(
+            search,
+            limit,
+            scope="table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')",
+            type_column="column_type",
+            first="table_schema = DATABASE() DESC",
+        )
+
     def _start_read_only(
         self, conn: pymysql.Connection, timeout_seconds: float, snapshot: bool = False
     ) -> None:

@@ -44,6 +44,7 @@ from .base import (
     RowBatch,
     Timeouts,
 )
+from .catalog import CatalogUnavailable
 from .errors import (
     AuthenticationFailed,
     ConnectionLost,
@@ -300,6 +301,22 @@ class SnowflakeSource(ParserCheckedSource):
         # HASH takes each value with its type (NULL included) as a separate argument: unambiguous. The
         # cast keeps sums exact (NUMBER(38, 0)) wherever the hash is summed.
         return f"CAST(MOD(HASH('{salt}', {', '.join(columns)}), {_FINGERPRINT_MODULUS}) AS NUMBER(19, 0))"
+
+    # Unquoted names are stored in upper case; any other spelling was created quoted and is written so.
+    plain_identifier = re.compile(r"[A-Z_][A-Z0-9_$]*")
+
+    def _catalog_sql(self, search: str, limit: int) -> str:
+        if not self.database:
+            raise CatalogUnavailable(
+                "Set the connection's database to list its tables: Snowflake lists the tables of one "
+                "database at a time."
+            )
+        # The connection's database (its INFORMATION_SCHEMA lists what the role may read), its schema first.
+        schema = self.schema.upper()
+        first = f"table_schema = '{schema}' DESC" if self.plain_identifier.fullmatch(schema) else ""
+        return self._information_schema_catalog_sql(
+            search, limit, scope="table_schema <> 'INFORMATION_SCHEMA'", first=first
+        )
 
     def _text_sql(self, expression: str) -> str:
         return f"CAST({expression} AS VARCHAR)"

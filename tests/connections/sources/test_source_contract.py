@@ -26,7 +26,7 @@ from dataclasses import asdict
 import pytest
 
 from apps.connections.sources.base import FINGERPRINT, FingerprintSpec, PairDigest
-from apps.connections.sources.errors import QueryInterrupted, QueryTimeout, UnsafeQueryError
+from apps.connections.sources.errors import QueryInterrupted, QueryTimeout, SourceError, UnsafeQueryError
 from apps.connections.sources.safety import READ_ONLY_HINT
 from apps.syncs.engine.outcomes import RunCounts
 from apps.syncs.runs.planning import sync_plan
@@ -300,12 +300,116 @@ def test_a_write_through_a_model_is_refused_with_the_users_message(every_source,
         lambda: source.preview(sql),
         lambda: list(source.stream(sql)),
         lambda: source.describe(sql),
+        lambda: source.key_check(sql, "id"),
     ):
         with pytest.raises(UnsafeQueryError) as refused:
             attempt()
         assert READ_ONLY_HINT in str(refused.value)
     assert every_source.read_canary() == [(1, "alpha"), (2, "beta"), (3, "gamma")]
     assert not every_source.table_exists("written")
+
+
+# --- the schema browser's catalog and the key check ----------------------------------------------------------
+
+
+def _tables(catalog) -> dict[str, list[tuple[str, str]]]:
+    """The tables of the schema listed first: the connection's own (MariaDB lists the server's other
+    databases after it, the other test sessions' among them)."""
+    first = catalog.tables[0].schema
+    return {
+        t.name.lower(): [(c.name.lower(), c.db_type) for c in t.columns]
+        for t in catalog.tables
+        if t.schema == first
+    }
+
+
+def test_the_catalog_lists_tables_and_their_typed_columns_and_searches_them(every_source, monkeypatch):
+    if every_source.name == "bigquery":
+        pytest.skip("bqemulator never answers a query of INFORMATION_SCHEMA (its TABLES view included)")
+    source = every_source.make_source()
+    catalog = source.catalog()
+    tables = _tables(catalog)
+    assert [name for name, _ in tables["canary"]] == ["id", "note"]  # in the table's order
+    assert [name for name, _ in tables["big"]] == ["id", "payload"]
+    if every_source.name == "google_sheets":  # types come from the cells, when a query reads the sheet
+        assert "types are read" in catalog.note.lower()
+    else:
+        assert all(db_type for name in ("canary", "big") for _, db_type in tables[name])
+        assert any(
+            "char" in t.lower() or "text" in t.lower() or "string" in t.lower() for _, t in tables["canary"]
+        )
+    assert catalog.unlisted_columns == 0
+    canary = next(t for t in catalog.tables if t.name.lower() == "canary")
+    # What the browser inserts names the table the way a model's SQL reads it.
+    assert source.preview(f"SELECT * FROM {canary.reference}").rows  # noqa: S608 - the catalog's name
+
+    found = source.catalog("NoT")  # in "note", whatever the case
+    assert _tables(found) == {
+        "canary": [(name, db_type) for name, db_type in tables["canary"] if name == "note"]
+    }
+    assert {t.name.lower() for t in found.tables} == {"canary"}
+    assert found.total_columns == found.listed_columns and found.search == "not"
+    assert source.catalog("zzz_nothing").tables == ()
+
+    # A catalog past the cap lists the first columns and says how many there are in all.
+    monkeypatch.setattr("apps.connections.sources.base.CATALOG_COLUMN_LIMIT", 3)
+    if every_source.name == "google_sheets":
+        pytest.skip("Google Sheets lists the connection's own tables, read one header row each: no cap")
+    capped = source.catalog()
+    assert capped.listed_columns == 3
+    assert capped.total_columns == catalog.total_columns >= 4
+    assert capped.unlisted_columns == catalog.total_columns - 3
+
+
+# Rows in no order, with a key three times, two keys twice (HTML and unicode among them), NULL twice, and
+# unique keys.
+DIRTY_KEYS = ["b", "<script>alert(1)</script>", None, "Zoë 🚀", "b", "c", "<script>alert(1)</script>", None,
+              "Zoë 🚀", "b", "d"]  # fmt: skip
+
+
+def _dirty_keys_sql(name: str) -> str:
+    def literal(value):
+        if value is None:
+            return "NULL"
+        return "'" + (value.replace("'", "\\'") if name == "bigquery" else value.replace("'", "''")) + "'"
+
+    first, *rest = DIRTY_KEYS
+    return " UNION ALL ".join(
+        [f"SELECT {literal(first)} AS k, 1 AS n", *(f"SELECT {literal(v)}, 1" for v in rest)]
+    )
+
+
+def test_the_key_check_counts_duplicate_and_null_keys_and_names_the_most_repeated(every_source):
+    source = every_source.make_source()
+    sql = _dirty_keys_sql(every_source.name)
+    key = names(source, sql)[0]
+    check = source.key_check(sql, key)
+    assert check.key_column == key
+    assert check.duplicate_keys == 3
+    assert check.null_rows == 2
+    assert check.duplicates[0] == ("b", 3)  # the most repeated first
+    assert set(check.duplicates[1:]) == {("<script>alert(1)</script>", 2), ("Zoë 🚀", 2)}
+
+    clean = source.key_check("SELECT id, note FROM canary", names(source, "SELECT id FROM canary")[0])
+    assert clean.clean and clean.duplicates == ()
+
+
+def test_the_key_check_names_at_most_ten_keys_of_many(every_source):
+    source = every_source.make_source()
+    sql = "SELECT id - (id % 2) AS k FROM big"  # 2, 4 … 199,998 twice each; 0 and 200,000 once
+    if every_source.name == "bigquery":
+        sql = "SELECT id - MOD(id, 2) AS k FROM big"
+    check = source.key_check(sql, names(source, sql)[0])
+    assert check.duplicate_keys == BIG_ROWS // 2 - 1
+    assert len(check.duplicates) == 10 and all(n == 2 for _, n in check.duplicates)
+    assert check.null_rows == 0
+
+
+def test_a_key_check_on_a_column_the_query_lacks_says_so(every_source):
+    source = every_source.make_source()
+    with pytest.raises(SourceError) as failed:
+        source.key_check("SELECT id FROM canary", "no_such_column")
+    assert "no_such_column" in str(failed.value).lower()
 
 
 # --- a sync end to end -----------------------------------------------------------------------------------

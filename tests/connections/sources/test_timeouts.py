@@ -105,3 +105,23 @@ def test_duckdb_long_query_is_interrupted_at_the_timeout(duckdb_backend):
     assert time.monotonic() - started < TEST_TIMEOUT_SECONDS + 3
     # the file is free again: a new read works at once
     assert duckdb_backend.make_source().preview("SELECT 1").rows == [(1,)]
+
+
+# --- the schema browser and the key check: within the preview time limit, not the extraction's ------------
+
+
+def test_the_catalog_and_the_key_check_stop_at_the_preview_time_limit(pg_backend, monkeypatch):
+    from apps.connections.sources.postgres import PostgresSource
+
+    source = pg_backend.make_source(preview_timeout_seconds=TEST_TIMEOUT_SECONDS, extract_timeout_seconds=600)
+    # A catalog that takes far longer than a person waits (a warehouse with a huge catalog, say).
+    monkeypatch.setattr(
+        PostgresSource,
+        "_catalog_sql",
+        lambda self, search, limit: "SELECT 's', 't', 'c', 'x', 1 FROM pg_sleep(60)",
+    )
+    for call in (source.catalog, lambda: source.key_check("SELECT 1 AS id FROM pg_sleep(60)", "id")):
+        started = time.monotonic()
+        with pytest.raises(QueryTimeout, match="cancelled after 2 seconds"):
+            call()
+        assert time.monotonic() - started < TEST_TIMEOUT_SECONDS + 3
