@@ -17,7 +17,7 @@ from apps.alerts.webhooks import webhook_create
 from apps.api.services import api_key_create
 from apps.syncs.services import sync_set_paused
 from apps.tenancy.audit import audit_as
-from apps.tenancy.models import AuditVia, Role
+from apps.tenancy.models import AuditVia, Invitation, Role
 from apps.tenancy.services import invitation_create
 from tests.browser.conftest import SCREENSHOTS, log_in
 from tests.conftest import member_of
@@ -107,7 +107,7 @@ def realistic_workspace(workspace, owner, warehouse, destination, intercom_emula
         events=["run.failed", "run.succeeded"],
     )
     project = DbtProjectFactory(workspace=workspace, source=warehouse.source)
-    DbtModelFactory.create_batch(3, workspace=workspace, project=project)
+    dbt_model = DbtModelFactory.create_batch(3, workspace=workspace, project=project)[0]
 
     w = f"/w/{workspace.slug}"
     return {
@@ -122,6 +122,8 @@ def realistic_workspace(workspace, owner, warehouse, destination, intercom_emula
         "run-detail-failed": f"{w}/runs/{failed.pk}/",
         "record": f"{w}/syncs/{sync.pk}/record/?key=u-3",
         "wizard-new": f"{w}/syncs/new/",
+        # Editing starts the wizard's draft from the saved sync (at its fields); then every step is open.
+        "wizard-edit": f"{w}/syncs/{sync.pk}/edit/",
         "wizard-data": f"{w}/syncs/{sync.pk}/edit/data/",
         "wizard-destination": f"{w}/syncs/{sync.pk}/edit/destination/",
         "wizard-behavior": f"{w}/syncs/{sync.pk}/edit/behavior/",
@@ -131,9 +133,11 @@ def realistic_workspace(workspace, owner, warehouse, destination, intercom_emula
         "model-new": f"{w}/models/new/",
         "model-edit": f"{w}/models/{sync.model_id}/",
         "dbt": f"{w}/models/dbt/",
+        "dbt-model-use": f"{w}/models/dbt/models/{dbt_model.pk}/use/",
         "connections": f"{w}/connections/",
         "intercom-detail": f"{w}/connections/intercom/{destination.pk}/",
         "intercom-new": f"{w}/connections/intercom/new/",
+        "intercom-reconnect": f"{w}/connections/intercom/{destination.pk}/reconnect/",
         "source-new": f"{w}/connections/sources/new/",
         "source-form": f"{w}/connections/sources/{warehouse.source.pk}/edit/",
         "settings-general": f"{w}/settings/",
@@ -174,6 +178,15 @@ def test_every_page_fits_phone_and_desktop_widths_and_passes_axe(
     pages = realistic_workspace(
         workspace, owner, warehouse, destination, intercom_emulator, intercom_workspace
     )
+    invitation_token, token_hash = Invitation.new_token()  # the emailed link's token, which is not stored
+    Invitation.objects.create(
+        workspace=workspace,
+        email="invited.person@example.com",
+        role=Role.EDITOR,
+        token_hash=token_hash,
+        invited_by=owner,
+        expires_at=timezone.now() + dt.timedelta(days=7),
+    )
     owner.is_staff = True
     owner.save(update_fields=["is_staff"])
 
@@ -182,8 +195,10 @@ def test_every_page_fits_phone_and_desktop_widths_and_passes_axe(
         "login": "/accounts/login/",
         "signup": "/accounts/signup/",
         "password-reset": "/accounts/password/reset/",
+        "invitation": f"/invitations/{invitation_token}/",
     }.items():
         problems += check(page, live_server, name, path)
+    problems += check(page, live_server, "invitation-invalid", "/invitations/no-such-token/", status=404)
     log_in(page, live_server, owner)
     for name, path in pages.items():
         problems += check(page, live_server, name, path, status=404 if name == "404" else 200)
