@@ -42,6 +42,7 @@ def styles(request):
         "staff/styles.html",
         {
             "form": form,
+            "row_form": SampleForm(prefix="row"),
             "sample_messages": [
                 SampleMessage("success", "Saved “Users to Intercom”."),
                 SampleMessage("info", "The run is queued: it starts when a worker is free."),
