@@ -115,6 +115,7 @@ def realistic_workspace(workspace, owner, warehouse, destination, intercom_emula
         "sync-detail-events": f"{w}/syncs/{events.pk}/",
         "sync-schedule": f"{w}/syncs/{sync.pk}/schedule/",
         "sync-alerts": f"{w}/syncs/{sync.pk}/alerts/",
+        "sync-preview": f"{w}/syncs/{sync.pk}/preview/",  # planned at once (eager tasks): its samples shown
         "runs": f"{w}/runs/",
         "run-detail": f"{w}/runs/{run.pk}/",
         "run-detail-failed": f"{w}/runs/{failed.pk}/",
@@ -173,7 +174,15 @@ def check(page, live_server, name: str, path: str, status: int = 200) -> list[st
 
 
 def test_every_page_fits_phone_and_desktop_widths_and_passes_axe(
-    page, live_server, workspace, owner, warehouse, destination, intercom_emulator, intercom_workspace
+    page,
+    live_server,
+    workspace,
+    owner,
+    warehouse,
+    destination,
+    intercom_emulator,
+    intercom_workspace,
+    eager_tasks,
 ):
     (SCREENSHOTS / "test_every_page").mkdir(parents=True, exist_ok=True)
     for old in (SCREENSHOTS / "test_every_page").glob("*.png"):
@@ -205,6 +214,10 @@ def test_every_page_fits_phone_and_desktop_widths_and_passes_axe(
     log_in(page, live_server, owner)
     for name, path in pages.items():
         problems += check(page, live_server, name, path, status=404 if name == "404" else 200)
+
+    # Intercom's consent page sent back without a grant (a stale or forged state).
+    failed = "/connections/intercom/callback/?error=access_denied&state=stale"
+    problems += check(page, live_server, "intercom-failed", failed, status=400)
 
     viewer = member_of(workspace, Role.VIEWER).user
     page.context.clear_cookies()
