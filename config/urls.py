@@ -5,6 +5,7 @@ from apps.ascode.views import schema as ascode_schema
 from apps.common.views import healthz, readyz
 from apps.connections.intercom.views import intercom_callback
 from apps.syncs.runs.metrics import metrics
+from apps.syncs.styles import styles
 from apps.tenancy import views as tenancy_views
 
 workspace_patterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
     path("schema/syncline-v1.json", ascode_schema, name="ascode_schema"),
+    path("staff/styles/", styles, name="staff_styles"),
     path("workspaces/new/", tenancy_views.workspace_create, name="workspace_create"),
     path("connections/intercom/callback/", intercom_callback, name="intercom_callback"),
     path("invitations/<str:token>/", tenancy_views.invitation_accept, name="invitation_accept"),

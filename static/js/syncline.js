@@ -62,3 +62,22 @@ function addSelectSearch(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { addSelectSearch(document); });
 document.addEventListener("htmx:load", function (event) { addSelectSearch(event.target); });
+
+// A .table-scroll whose table is wider than the screen scrolls sideways: it takes the keyboard's focus
+// (Tab, then the arrow keys), so the hidden columns are reachable.
+function markScrollingTables(root) {
+  root.querySelectorAll(".table-scroll").forEach(function (box) {
+    if (box.scrollWidth > box.clientWidth) {
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", "Table (scrolls sideways)");
+    } else if (box.getAttribute("role") === "region") {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { markScrollingTables(document); });
+document.addEventListener("htmx:load", function () { markScrollingTables(document); });
+window.addEventListener("resize", function () { markScrollingTables(document); });
