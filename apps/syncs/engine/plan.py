@@ -5,10 +5,11 @@ batches is the set of keys seen in this run (to mark duplicates). Records come o
 
 Fingerprints (`plan_by_fingerprint`): when the warehouse can compute each row's fingerprint (a 64-bit hash of the
 columns the payload is built from, salted with everything else it depends on: `fingerprint_salt`), a rerun
-first reads only (key, fingerprint) pairs. Invalid keys are reported and a key whose fingerprint equals the
-one the ledger stored beside the payload Intercom accepted is UNCHANGED, without reading its row; then only
-the rows of the other keys are read in full and planned as above. Same plan, same counts; records come out
-in two passes (each in the model's order). A row that plans UNCHANGED with a fingerprint the ledger does
+first reads only (key, fingerprint) pairs, once. Rows without a key are reported as they come; a key whose
+fingerprint is one the ledger stored beside a payload Intercom accepted is UNCHANGED, without reading its
+row, and after the pass (once duplicate keys are known) these rows come out as one record, then the rows of
+duplicate keys; then only the rows of the other keys are read in full and planned as above. Same plan,
+same counts. A row that plans UNCHANGED with a fingerprint the ledger does
 not have yet (a changed configuration, say) carries `row_hash_stale`, so the run stores the new fingerprint
 and the next run skips that row again.
 Before that, the run compares one aggregate of the model's (key, fingerprint) pairs with the same aggregate
@@ -18,7 +19,7 @@ the plan is a single `unchanged_rows(n)` record standing for the n rows, with no
 Rules (each one a decision users can read in the docs):
 - Invalid: a NULL or blank key; a key that more than one row has: every one of those rows, so that the
   outcome never depends on the rows' order (`duplicate_keys` counts the keys in a first pass over the key
-  column, before anything is planned); a value that cannot be coerced (the coercion's reason). Keys are
+  column, before anything is planned; a rerun by fingerprint counts them in its pass over the pairs); a value that cannot be coerced (the coercion's reason). Keys are
   compared as the sync key's identifier compares them: emails trimmed and without regard to case.
 - Update or Create: CREATE a key Intercom never accepted, UPDATE a changed payload (with the Intercom id
   when the ledger knows it), UNCHANGED for the same hash: no call.
@@ -298,6 +299,8 @@ class _FirstPass:
         return invalid
 
     def finish(self) -> Iterator[PlannedRecord]:
+        # What only this pass needs goes before the changed rows are planned: with many, memory counts.
+        self.known, self.planner.seen = frozenset(), set()
         if self.unchanged:
             yield unchanged_rows(self.unchanged)
         for key, count in self.repeated.items():

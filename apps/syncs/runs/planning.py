@@ -157,7 +157,7 @@ def unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:
         model = pool.submit(read.digest)  # the warehouse and the app database work at once
         stored = ledger.unchanged_digest()
         if not model.done():  # what a rerun with changes needs next, read while the warehouse works
-            ledger.fingerprints()
+            ledger.read_fingerprints_ahead()
         digest = model.result()
     if stored is None or not stored.rows:
         return 0
@@ -182,17 +182,14 @@ def read_ahead(batches: Iterable[T], depth: int = 4) -> Iterator[T]:
                 continue
         return False
 
-    def read() -> None:
-        stream = iter(batches)
+    def read() -> None:  # the stream, dropped when this returns, is closed in this thread
         try:
-            for batch in stream:
+            for batch in batches:
                 if not hand_over((batch, None)):
                     return
             hand_over((_END, None))
         except BaseException as error:  # raised in the caller's thread
             hand_over((_END, error))
-        finally:
-            getattr(stream, "close", lambda: None)()  # its cursor closed in the thread that used it
 
     thread = threading.Thread(target=read, name="read-ahead", daemon=True)
     thread.start()
