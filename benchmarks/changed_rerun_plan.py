@@ -1,30 +1,80 @@
-"""A rerun of a 1,000,000-row PostgreSQL model where 1% of the rows changed: how long planning it takes
-(the (key, fingerprint) pass, the ledger lookups, then reading and building only the changed rows), side
-by side with a COPY of the same query. Sending is left out: its time is Intercom's rate limit.
+"""Reruns of a 1,000,000-row PostgreSQL model where a share of the rows changed: how long planning takes
+(the digest, the pass over (key, fingerprint) pairs, reading and building only the changed rows), side by
+side with a COPY of the same query. Sending is left out: its time is Intercom's rate limit.
 
-Set-up as in no_change_rerun.py (not timed), then 1% of the users change their sessions_30d. Three
-times each, in this process: the run's plan consumed to the end (no call is made: it is a plan), and
-a COPY. Medians are printed; the last line is the ratio plan / COPY.
+Set-up as in no_change_rerun.py, once (not timed). Then for each share of the sweep (0, 1%, 10% and
+100% by default), that share of the users change their sessions_30d, and three times each: the run's plan
+consumed to the end in a fresh process that reports its peak resident memory (no call is made: it is a
+plan), then a COPY. Medians are printed per share; the last line is the ratio plan / COPY at 1%.
 
-Run: ``.venv/bin/python benchmarks/changed_rerun_plan.py [--users N] [--changed-share 0.01]``
+Run: ``.venv/bin/python benchmarks/changed_rerun_plan.py [--users N] [--changed-share 0.01 …] [--repeat 3]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter
 
 import no_change_rerun as base
-from _harness import ADMIN_DSN, django_setup, drop_database, start_emulator, workspace_with_sync
+from _harness import ADMIN_DSN, django_setup, drop_database, peak_mb, start_emulator, workspace_with_sync
+
+TARGET_SHARE = 0.01  # the share whose ratio is the last line (the everyday case)
+
+
+def worker_plan(sync_id: int, app_db: str) -> dict:
+    """One plan in this fresh process: its time, its counts and the process's peak memory."""
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{app_db}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    import django
+
+    django.setup()
+    from apps.syncs.models import Sync
+    from apps.syncs.runs.planning import sync_plan
+
+    sync = (
+        Sync.objects.across_all_workspaces_unsafe()
+        .select_related("workspace", "model__source")
+        .get(pk=sync_id)
+    )
+    started = time.monotonic()
+    outcome: Counter = Counter()
+    for record in sync_plan(sync=sync, full_resync=False):
+        outcome[str(record.operation)] += record.rows
+    return {"seconds": time.monotonic() - started, "peak_mb": peak_mb(), "outcome": dict(outcome)}
+
+
+def spawn_plan(sync_id: int) -> dict:
+    command = [sys.executable, __file__, "plan", str(sync_id), base.APP_DB]
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def change(warehouse: str, share: float, sign: int) -> int:
+    """Add `sign` to sessions_30d of that share of the users (every n-th); the rows changed."""
+    import psycopg
+
+    if share <= 0:
+        return 0
+    every = round(1 / share)
+    with psycopg.connect(warehouse, autocommit=True) as conn:
+        changed = conn.execute(
+            f"UPDATE demo.users SET sessions_30d = sessions_30d + {sign} WHERE user_id % {every} = 0"  # noqa: S608
+        ).rowcount
+        conn.execute("VACUUM ANALYZE demo.users")
+    return changed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=1_000_000)
-    parser.add_argument("--changed-share", type=float, default=0.01)
-    parser.add_argument("--profile", action="store_true", help="profile one plan instead")
+    parser.add_argument("--changed-share", type=float, nargs="+", default=[0, TARGET_SHARE, 0.1, 1.0])
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
     import psycopg
@@ -36,6 +86,7 @@ def main() -> None:
         admin.execute(f'CREATE DATABASE "{base.WAREHOUSE_DB}"')
     server = None
     warehouse = f"host=127.0.0.1 user=postgres dbname={base.WAREHOUSE_DB}"
+    ratios: dict[float, float] = {}
     try:
         django_setup(base.APP_DB)
         server, emulator = start_emulator()
@@ -55,39 +106,32 @@ def main() -> None:
             data_attributes=base.ATTRIBUTES,
         )
         base.seed_ledger(sync)
-        every = round(1 / args.changed_share)
-        with psycopg.connect(warehouse, autocommit=True) as conn:
-            changed = conn.execute(
-                f"UPDATE demo.users SET sessions_30d = sessions_30d + 1 WHERE user_id % {every} = 0"  # noqa: S608
-            ).rowcount
-            conn.execute("VACUUM ANALYZE demo.users")
-        print(f"set-up: {args.users:,} users, {changed:,} changed ({changed / args.users:.1%})")
+        from django.db import connections
 
-        from apps.syncs.runs.planning import sync_plan
-
-        if args.profile:
-            import cProfile
-            import pstats
-
-            profiler = cProfile.Profile()
-            profiler.runcall(lambda: sum(1 for _ in sync_plan(sync=sync, full_resync=False)))
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
-            return
-        plans, copies, outcome = [], [], Counter()
-        for _ in range(3):
-            started = time.monotonic()
-            outcome = Counter()
-            for record in sync_plan(sync=sync, full_resync=False):
-                outcome[record.operation] += record.rows
-            plans.append(time.monotonic() - started)
-            copies.append(base.worker_copy(base.WAREHOUSE_DB)["seconds"])
-        plan_s, copy_s = statistics.median(plans), statistics.median(copies)
+        connections.close_all()
         print(
-            f"plan: {plan_s:.2f} s median ({', '.join(f'{op} {n:,}' for op, n in sorted(outcome.items()))}); "
-            f"emulator requests {emulator.request_count()}"
+            f"set-up: {args.users:,} users, ledger seeded; {args.repeat} plans and COPYs per share, medians"
         )
-        print(f"COPY: {copy_s:.2f} s median")
-        print(f"{plan_s / copy_s:.2f}")
+        for share in args.changed_share:
+            changed = change(warehouse, share, +1)
+            plans, copies = [], []
+            for _ in range(args.repeat):
+                plans.append(spawn_plan(sync.pk))
+                copies.append(base.worker_copy(base.WAREHOUSE_DB)["seconds"])
+            change(warehouse, share, -1)
+            plan_s = statistics.median(p["seconds"] for p in plans)
+            copy_s = statistics.median(copies)
+            ratios[share] = plan_s / copy_s
+            outcome = ", ".join(f"{op} {n:,}" for op, n in sorted(plans[-1]["outcome"].items()))
+            print(
+                f"{share:>6.0%} changed ({changed:,} rows): plan {plan_s:.2f} s ({outcome}), "
+                f"peak {max(p['peak_mb'] for p in plans):.0f} MB; COPY {copy_s:.2f} s; "
+                f"ratio {ratios[share]:.2f}",
+                flush=True,
+            )
+        print(f"emulator requests {emulator.request_count()}")
+        if TARGET_SHARE in ratios:
+            print(f"{ratios[TARGET_SHARE]:.2f}")
     finally:
         if server is not None:
             server.stop()
@@ -97,4 +141,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "plan":
+        print(json.dumps(worker_plan(int(sys.argv[2]), sys.argv[3])))
+    else:
+        main()

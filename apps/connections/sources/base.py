@@ -131,9 +131,10 @@ class FingerprintedRead(Protocol):
         """(key, fingerprint) of every row, in batches."""
         ...
 
-    def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
-        """The rows, each with its fingerprint as an extra last column; with ``only``, just the rows
-        whose fingerprint is among those."""
+    def rows(self, batch_size: int, only: Collection[tuple[Any, str]] | None = None) -> Iterator[RowBatch]:
+        """The rows, each with its fingerprint as an extra last column; with ``only``, (key value,
+        fingerprint) pairs as `keys` gave them, at least the rows of those pairs (picked by fingerprint,
+        or by key where the database can: then other rows of those keys may come too)."""
         ...
 
     def digest(self) -> PairDigest:
@@ -363,13 +364,15 @@ class FingerprintQueries:
         rows, keys, total = row
         return PairDigest(int(rows), int(keys), int(total))
 
-    def rows(self, only: Collection[str] | None) -> str:
+    def rows(self, only: Collection[tuple[Any, str]] | None) -> str:
+        """Picked by fingerprint: the database fingerprints every row again to find them."""
         statement = f"SELECT m.*, {self.fingerprint_text} FROM {self.source_sql}"  # noqa: S608 - as above
         if only is None:
             return statement
-        if not all(FINGERPRINT.fullmatch(value) for value in only):
+        fingerprints = {fingerprint for _, fingerprint in only}
+        if not all(FINGERPRINT.fullmatch(value) for value in fingerprints):
             raise ValueError("not fingerprints")  # they are written into the SQL
-        listed = ", ".join(sorted(only)) or "NULL"
+        listed = ", ".join(sorted(fingerprints)) or "NULL"
         return f"{statement} WHERE {self.fingerprint} IN ({listed})"
 
 

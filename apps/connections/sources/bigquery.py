@@ -463,7 +463,7 @@ class _FingerprintedRead:
         (batch,) = list(self._run(self.queries.digest, 1))
         return self.queries.pair_digest(batch.rows[0])
 
-    def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
+    def rows(self, batch_size: int, only: Collection[tuple[Any, str]] | None = None) -> Iterator[RowBatch]:
         return self._run(self.queries.rows(only), batch_size)
 
     def _run(self, statement: str, batch_size: int) -> Iterator[RowBatch]:

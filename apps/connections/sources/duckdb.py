@@ -268,7 +268,7 @@ class _FingerprintedRead:
         result = self._execute(self.queries.digest)
         return self.queries.pair_digest(self.translated(result.fetchone, self.queries.digest))
 
-    def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
+    def rows(self, batch_size: int, only: Collection[tuple[Any, str]] | None = None) -> Iterator[RowBatch]:
         statement = self.queries.rows(only)
         result = self._execute(statement)
         columns = _columns(result)

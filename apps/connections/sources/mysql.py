@@ -411,7 +411,7 @@ class _FingerprintedRead:
         (row,) = self.source._fetch(cursor, 2, self.seconds)  # one row, and the end of the result
         return self.queries.pair_digest(row)
 
-    def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
+    def rows(self, batch_size: int, only: Collection[tuple[Any, str]] | None = None) -> Iterator[RowBatch]:
         cursor = self._execute(self.queries.rows(only))
         columns = _columns(cursor)
         while rows := self.source._fetch(cursor, batch_size, self.seconds):

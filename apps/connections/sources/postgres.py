@@ -69,6 +69,15 @@ from .privileges import POSTGRES_PRIVILEGES_SQL, postgres_warnings
 
 CURSOR_NAME = "syncline_cursor"
 HASHTEXTEXTENDED_SINCE = 110000  # PostgreSQL 11; older servers fingerprint with md5 (`_fingerprint_sql`)
+HASH_RECORD_SINCE = 140000  # PostgreSQL 14 hashes a row's values without writing them as text
+# How a value of each built-in type goes into a fingerprint without its text form (type oids are fixed):
+# as it is where the type's hash tells every distinct value apart, as its binary wire form where the hash
+# treats some different values as equal (1.0 and 1.00, 0 and -0, text under a case-blind collation).
+# bool, bytea, int8, int2, int4, date, timestamp, timestamptz, uuid
+_HASHED_AS_IS = {16, 17, 20, 21, 23, 1082, 1114, 1184, 2950}
+# text, char, varchar, name, numeric, float4, float8 (and any other type: its text form, as bytes)
+_SENT = {25: "textsend", 1042: "textsend", 1043: "textsend", 19: "textsend", 1700: "numeric_send"}
+_SENT |= {700: "float8send", 701: "float8send"}
 CLIENT_CHECK_SINCE = 140000  # PostgreSQL 14 added client_connection_check_interval
 CLIENT_CHECK_MS = 2000
 SERVER_KEEPALIVES = {"tcp_keepalives_idle": 30, "tcp_keepalives_interval": 10, "tcp_keepalives_count": 3}
@@ -80,6 +89,7 @@ class PostgresSource(ParserCheckedSource):
     type_key = "postgres"
     dialect = "postgres"
     md5_fingerprints = False  # set once connected to a server older than HASHTEXTEXTENDED_SINCE
+    fingerprint_types: list[int] | None = None  # the type oids of the fingerprinted columns, from 14 on
 
     def __init__(self, config: Mapping[str, Any], *, block_private_hosts: bool = False):
         self.host: str = config["host"]
@@ -159,13 +169,25 @@ class PostgresSource(ParserCheckedSource):
     def _fingerprinted(self, queries: FingerprintQueries) -> Iterator[_FingerprintedRead]:
         seconds = self.timeouts.extract_seconds
         with self._connection() as conn:
-            if conn.info.server_version < HASHTEXTEXTENDED_SINCE and not self.md5_fingerprints:
-                self.md5_fingerprints = True
-                queries = FingerprintQueries(self, queries.sql, queries.spec)
             # Both passes read one snapshot; floats are written exactly, so a change always shows.
             self._begin_read_only(conn, seconds, isolation="REPEATABLE READ")
             conn.execute("SET LOCAL extra_float_digits = 3")
+            version = conn.info.server_version
+            if version < HASHTEXTEXTENDED_SINCE:
+                self.md5_fingerprints = True
+            elif version >= HASH_RECORD_SINCE:
+                self.fingerprint_types = self._types_of(conn, queries)
+            queries = FingerprintQueries(self, queries.sql, queries.spec)
             yield _FingerprintedRead(self, conn, queries, time.monotonic() + seconds)
+
+    def _types_of(self, conn: psycopg.Connection, queries: FingerprintQueries) -> list[int]:
+        """The type oids of the fingerprinted columns, as the model's query gives them (no row read)."""
+        columns = ", ".join(f"m.{self._quote(name)}" for name in queries.spec.columns)
+        try:
+            cursor = conn.execute(f"SELECT {columns} FROM {queries.source_sql} LIMIT 0")  # noqa: S608 - checked SQL, quoted names
+        except psycopg.Error as error:
+            raise self._query_error(error, conn, timeout_seconds=self.timeouts.extract_seconds) from error
+        return [column.type_code for column in cursor.description or []]
 
     # --- connection and transaction ------------------------------------------------------------------
 
@@ -270,10 +292,16 @@ class PostgresSource(ParserCheckedSource):
         ]
 
     def _fingerprint_sql(self, columns: list[str], salt: str) -> str:
+        # PostgreSQL 14+: hash_record_extended combines each value's 64-bit hash, the hashes that hash
+        # partitions rely on (so they stay the same across versions), and never writes a value as text:
+        # half the time of the text form below (benchmarks/changed_rerun_plan.py), and the fingerprint
+        # passes are most of a rerun. Types are known from the query (`_fingerprinted`).
+        types = self.fingerprint_types
+        if types is not None and len(types) == len(columns):  # else: not yet known for these columns
+            values = [_hashable(column, oid) for column, oid in zip(columns, types, strict=True)]
+            return f"hash_record_extended(row('{salt}'::text, {', '.join(values)}), 0)"
         # A row's text form quotes what needs quoting and writes NULL as nothing, so it is unambiguous.
-        # hashtextextended is PostgreSQL's 64-bit hash of text, the one hash partitions of text rely on,
-        # so it stays the same across versions; it costs a quarter of md5's time (benchmarks/
-        # no_change_rerun.py), and the fingerprint pass is most of a no-change rerun.
+        # hashtextextended is PostgreSQL's 64-bit hash of text; it costs a quarter of md5's time.
         row_text = f"'{salt}' || row({', '.join(columns)})::text"
         if self.md5_fingerprints:  # an older server: the first 60 bits of the md5, as MariaDB and DuckDB
             return f"('x' || left(md5({row_text}), 15))::bit(60)::bigint"
@@ -381,11 +409,25 @@ class _FingerprintedRead:
             self.source._translated(lambda: self.conn.execute(self.queries.digest).fetchone(), seconds)
         )
 
-    def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
-        with self._cursor(self.queries.rows(only)) as cursor:
+    def rows(self, batch_size: int, only: Collection[tuple[Any, str]] | None = None) -> Iterator[RowBatch]:
+        with self._cursor(self._rows_by_key(only) or self.queries.rows(only)) as cursor:
             columns = self.source._columns(self.conn, cursor)
             for rows in self.source._batches(cursor, batch_size, self.deadline):
                 yield RowBatch(columns=columns, rows=rows)
+
+    def _rows_by_key(self, only: Collection[tuple[Any, str]] | None) -> str | None:
+        """The rows of those keys, found by their text: no row is fingerprinted to be found (picked by
+        fingerprint, every row of the model is). For text and integer keys, whose text is the value
+        psycopg read; other types (a padded char(n), a uuid …) are picked by fingerprint."""
+        if not only or not all(type(value) in (str, int) for value, _ in only):
+            return None
+        key = self.source._quote(self.queries.spec.key_column)
+        # A literal, not a parameter: with parameters, a % in the model's SQL would be read as one.
+        texts = pg_sql.Literal([str(value) for value, _ in only]).as_string(self.conn)
+        return (
+            f"SELECT m.*, {self.queries.fingerprint_text} FROM {self.queries.source_sql} "  # noqa: S608 - checked SQL, quoted names, a quoted literal
+            f"WHERE m.{key}::text = ANY({texts}::text[])"
+        )
 
     @contextmanager
     def _cursor(self, statement: str) -> Iterator[psycopg.ServerCursor]:
@@ -442,3 +484,9 @@ def _first_word_offset(sql: str) -> int:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
+
+
+def _hashable(column: str, oid: int) -> str:
+    if oid in _HASHED_AS_IS:
+        return column
+    return f"{_SENT.get(oid, 'textsend')}({column if oid in _SENT else f'{column}::text'})"

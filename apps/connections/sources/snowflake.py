@@ -541,7 +541,7 @@ class _FingerprintedRead:
         cursor = self._run(self.queries.digest)
         return self.queries.pair_digest(cursor.fetchone())
 
-    def rows(self, batch_size: int, only: Collection[str] | None = None) -> Iterator[RowBatch]:
+    def rows(self, batch_size: int, only: Collection[tuple[Any, str]] | None = None) -> Iterator[RowBatch]:
         cursor = self._run(self.queries.rows(only))
         columns = [_column(d) for d in cursor.description or []]
         for rows in self.source._batches(cursor, batch_size, self.deadline, self.seconds):

@@ -4,8 +4,8 @@ The ledger remembers, per record key, what Intercom last *accepted*: the payload
 (so a preview can show each changed field's old and new value), the company the contact was attached to,
 and the Intercom id. It also keeps the last rejection, and for Send syncs, which event ids were sent.
 Only the loader writes it, after Intercom accepted a record; the planner only reads, one batch at a time
-(`get_many`, `row_hashes_among` and `sent_among` are called with the keys of one batch: 1-10k keys, one
-query each).
+(`get_many` and `sent_among` are called with the keys of one batch: 1-10k keys, one query each;
+`fingerprints` once per rerun planned by fingerprint).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ class LedgerView(Protocol):
         """The entries of those keys that have one."""
         ...
 
-    def row_hashes_among(self, keys: Collection[str]) -> dict[str, str]:
-        """The row fingerprints stored beside an accepted payload, for those of these keys that have one."""
+    def fingerprints(self) -> Collection[str]:
+        """Every row fingerprint stored beside an accepted payload (a set: `in` is what is asked)."""
         ...
 
     def sent_among(self, keys: Collection[str]) -> set[str]:
@@ -51,10 +51,9 @@ class InMemoryLedger:
         self.lookups += 1
         return {key: self.entries[key] for key in keys if key in self.entries}
 
-    def row_hashes_among(self, keys: Collection[str]) -> dict[str, str]:
+    def fingerprints(self) -> set[str]:
         self.lookups += 1
-        found = {key: self.entries.get(key) for key in keys}
-        return {key: e.row_hash for key, e in found.items() if e and e.payload_hash and e.row_hash}
+        return {e.row_hash for e in self.entries.values() if e.payload_hash and e.row_hash}
 
     def sent_among(self, keys: Collection[str]) -> set[str]:
         self.lookups += 1

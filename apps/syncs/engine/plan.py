@@ -5,10 +5,11 @@ batches is the set of keys seen in this run (to mark duplicates). Records come o
 
 Fingerprints (`plan_by_fingerprint`): when the warehouse can compute each row's fingerprint (a 64-bit hash of the
 columns the payload is built from, salted with everything else it depends on: `fingerprint_salt`), a rerun
-first reads only (key, fingerprint) pairs. Invalid keys are reported and a key whose fingerprint equals the
-one the ledger stored beside the payload Intercom accepted is UNCHANGED, without reading its row; then only
-the rows of the other keys are read in full and planned as above. Same plan, same counts; records come out
-in two passes (each in the model's order). A row that plans UNCHANGED with a fingerprint the ledger does
+first reads only (key, fingerprint) pairs, once. Rows without a key are reported as they come; a key whose
+fingerprint is one the ledger stored beside a payload Intercom accepted is UNCHANGED, without reading its
+row, and after the pass (once duplicate keys are known) these rows come out as one record, then the rows of
+duplicate keys; then only the rows of the other keys are read in full and planned as above. Same plan,
+same counts. A row that plans UNCHANGED with a fingerprint the ledger does
 not have yet (a changed configuration, say) carries `row_hash_stale`, so the run stores the new fingerprint
 and the next run skips that row again.
 Before that, the run compares one aggregate of the model's (key, fingerprint) pairs with the same aggregate
@@ -18,7 +19,7 @@ the plan is a single `unchanged_rows(n)` record standing for the n rows, with no
 Rules (each one a decision users can read in the docs):
 - Invalid: a NULL or blank key; a key that more than one row has: every one of those rows, so that the
   outcome never depends on the rows' order (`duplicate_keys` counts the keys in a first pass over the key
-  column, before anything is planned); a value that cannot be coerced (the coercion's reason). Keys are
+  column, before anything is planned; a rerun by fingerprint counts them in its pass over the pairs); a value that cannot be coerced (the coercion's reason). Keys are
   compared as the sync key's identifier compares them: emails trimmed and without regard to case.
 - Update or Create: CREATE a key Intercom never accepted, UPDATE a changed payload (with the Intercom id
   when the ledger knows it), UNCHANGED for the same hash: no call.
@@ -179,7 +180,13 @@ def _counted(
     return duplicate_keys(([key_of(row) for row in batch] for batch in batches), config)
 
 
-RowsOf = Callable[[Collection[str] | None], Iterable[Sequence[Sequence[Any]]]]
+def _shown(key: str) -> str:
+    return key if len(key) <= 80 else key[:80] + "…"
+
+
+# (key value, fingerprint) pairs of the rows wanted (None: every row) → batches of rows, each ending with
+# its fingerprint
+RowsOf = Callable[[Collection[tuple[Any, str]] | None], Iterable[Sequence[Sequence[Any]]]]
 
 
 def uses_fingerprints(config: SyncConfig) -> bool:
@@ -211,31 +218,95 @@ def plan_by_fingerprint(
     config: SyncConfig,
     ledger: LedgerView,
     *,
-    duplicates: Mapping[str, int] | None = None,
     reread_limit: int = 20_000,
 ) -> Iterator[PlannedRecord]:
     """The same plan as `plan`, reading full rows only for keys whose fingerprint the ledger lacks.
 
-    `keys`: batches of (key value, fingerprint) of every row, in the model's order; `duplicates` as for
-    `plan` (counted here when `keys` is a list of batches). `rows_of(fingerprints)`:
-    batches of the rows with those fingerprints, each ending with its fingerprint (`None`: every row).
-    Up to `reread_limit` rows are read by fingerprint; past it, every row is read again and the ones
-    needed are picked out. Memory: the keys seen, and a fingerprint per key that needs its row.
+    `keys`: batches of (key value, fingerprint) of every row, in the model's order, read once: the first
+    pass finds duplicate keys and unchanged rows together (`_FirstPass`). `rows_of(wanted)`: batches of
+    the rows of those (key value, fingerprint) pairs, each row ending with its fingerprint (`None`: every
+    row); the source picks them by key or by fingerprint. Up to `reread_limit` rows are asked for; past
+    it, every row is read again and the ones needed are picked out. Memory: the keys seen, the ledger's
+    fingerprints, and a fingerprint per key that needs its row.
     """
-    duplicates = _counted(duplicates, keys, config, lambda pair: pair[0])
-    planner = _Planner(config, columns, ledger, duplicates, full_resync=False, first_run=False)
-    needed: dict[str, str] = {}  # key → its fingerprint in the first pass
+    planner = _Planner(config, columns, ledger, {}, full_resync=False, first_run=False)
+    first = _FirstPass(planner, ledger.fingerprints(), reread_limit)
     for batch in keys:
-        yield from planner.plan_keys(batch, needed)
+        yield from first.batch(batch)
+    yield from first.finish()
+    needed = first.needed
     if not needed:
         return
-    batches = rows_of(set(needed.values()) if len(needed) <= reread_limit else None)
-    yield from planner.plan_needed(batches, needed, match_fingerprint=True)
+    wanted = None if first.values is None else [(first.values[key], fp) for key, fp in needed.items()]
+    yield from planner.plan_needed(rows_of(wanted), needed, match_fingerprint=True)
     if needed:  # the query gave these rows other values the second time (random(), a clock …)
         yield from planner.plan_needed(rows_of(None), needed, match_fingerprint=False)
     for key in needed:  # gone: a query whose rows change from one read to the next
         reason = "the model returned this row once and not the next time it was read (is the query non-deterministic?)"
         yield PlannedRecord(key, Operation.INVALID, reason=reason)
+
+
+class _FirstPass:
+    """One pass over every row's (key, fingerprint): rows without a usable key are reported at once; a
+    first-seen key whose fingerprint the ledger holds is unchanged (a fingerprint covers the key's value,
+    so the ledger holds it for this very key), the others are `needed`. A key seen again makes all its
+    rows invalid, whatever their order, so nothing else is decided before the pass is over: then the
+    unchanged rows come out as one record, then the rows of the duplicate keys.
+
+    The loop every row of a rerun goes through: text keys take a short way (what `_read_key` does)."""
+
+    def __init__(self, planner: _Planner, fingerprints: Collection[str], reread_limit: int) -> None:
+        self.planner, self.known, self.reread_limit = planner, fingerprints, reread_limit
+        self.needed: dict[str, str] = {}  # key → its fingerprint
+        self.values: dict[str, Any] | None = {}  # key → its value as read, while few rows are needed
+        self.repeated: dict[str, int] = {}  # key → how many rows have it
+        self.unchanged = 0
+
+    def batch(self, batch: Sequence[tuple[Any, str]]) -> list[PlannedRecord]:
+        planner, values = self.planner, self.values
+        known, needed, repeated = self.known, self.needed, self.repeated
+        seen, plain = planner.seen, planner.plain_text_keys
+        invalid: list[PlannedRecord] = []
+        unchanged = 0
+        for value, fingerprint in batch:
+            planner.row_number += 1
+            if plain and type(value) is str and value and not value.isspace():
+                key = value
+            else:
+                read = planner._read_key(value)
+                if isinstance(read, PlannedRecord):
+                    invalid.append(read)
+                    continue
+                key = read
+            if key in seen:
+                if key in repeated:
+                    repeated[key] += 1
+                else:
+                    repeated[key] = 2
+                    if needed.pop(key, None) is None:
+                        unchanged -= 1
+                continue
+            seen.add(key)
+            if fingerprint in known:
+                unchanged += 1
+                continue
+            needed[key] = fingerprint
+            if values is not None:
+                values[key] = value
+                if len(values) > self.reread_limit:
+                    self.values = values = None  # too many to ask for: every row is read again
+        self.unchanged += unchanged
+        return invalid
+
+    def finish(self) -> Iterator[PlannedRecord]:
+        # What only this pass needs goes before the changed rows are planned: with many, memory counts.
+        self.known, self.planner.seen = frozenset(), set()
+        if self.unchanged:
+            yield unchanged_rows(self.unchanged)
+        for key, count in self.repeated.items():
+            reason = self.planner.duplicate_reason(key, count)
+            for _ in range(count):
+                yield PlannedRecord(key, Operation.INVALID, reason=reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,46 +361,6 @@ class _Planner:
             self.row_number += 1
             checked.append(self._check(row, row[-1] if fingerprinted else None))
         return self._decide_batch(checked)
-
-    def plan_keys(self, batch: Sequence[tuple[Any, str]], needed: dict[str, str]) -> list[PlannedRecord]:
-        """First pass: invalid keys, and keys unchanged by their fingerprint; the rest go to `needed`.
-
-        The loop that every row of a rerun goes through: text keys take a short way (what `_key` does)."""
-        checked: list[PlannedRecord | tuple[int, str, str]] = []
-        seen, number = self.seen, self.row_number
-        duplicates, plain = self.duplicates, self.plain_text_keys
-        for value, fingerprint in batch:
-            number += 1
-            if (
-                plain
-                and type(value) is str
-                and value not in seen
-                and value not in duplicates
-                and value
-                and not value.isspace()
-            ):
-                seen.add(value)
-                checked.append((number, value, fingerprint))
-                continue
-            self.row_number = number
-            key = self._key(value)
-            checked.append(key if isinstance(key, PlannedRecord) else (number, key, fingerprint))
-        self.row_number = number
-        stored = self.ledger.row_hashes_among([item[1] for item in checked if type(item) is tuple])
-        out: list[PlannedRecord] = []
-        unchanged = Operation.UNCHANGED
-        for item in checked:
-            if isinstance(item, PlannedRecord):
-                out.append(item)
-                continue
-            number, key, fingerprint = item
-            if stored.get(key) == fingerprint:
-                out.append(
-                    PlannedRecord(key, unchanged, None, None, None, None, None, None, number, fingerprint)
-                )
-            else:
-                needed[key] = fingerprint
-        return out
 
     def plan_needed(
         self, batches: Iterable[Sequence[Sequence[Any]]], needed: dict[str, str], *, match_fingerprint: bool
@@ -403,26 +434,35 @@ class _Planner:
             return key
         return self._valid(key, row, row_hash)
 
-    def _key(self, value: Any) -> str | PlannedRecord:
-        """The row's key, or the record saying why it has none (counting the row)."""
-        number = self.row_number
+    def _read_key(self, value: Any) -> str | PlannedRecord:
+        """The row's key, or the record saying why it has none."""
         try:
             key = self.read_key(value)
         except CoercionError as error:
-            return PlannedRecord(None, Operation.INVALID, reason=str(error), row_number=number)
+            return PlannedRecord(None, Operation.INVALID, reason=str(error), row_number=self.row_number)
         if key is None:
             reason = f"{self.key_column}: the sync key is empty"
-            return PlannedRecord(None, Operation.INVALID, reason=reason, row_number=number)
-        shown = key if len(key) <= 80 else key[:80] + "…"
+            return PlannedRecord(None, Operation.INVALID, reason=reason, row_number=self.row_number)
+        return key
+
+    def duplicate_reason(self, key: str, count: int) -> str:
+        return (
+            f"{self.key_column}: the key “{_shown(key)}” appears in {count} rows; "
+            "a sync key must be unique, so none of them is synced"
+        )
+
+    def _key(self, value: Any) -> str | PlannedRecord:
+        """The row's key, or the record saying why it has none (counting the row)."""
+        key = self._read_key(value)
+        if isinstance(key, PlannedRecord):
+            return key
+        number = self.row_number
         if key in self.duplicates:
-            reason = (
-                f"{self.key_column}: the key “{shown}” appears in {self.duplicates[key]} rows; "
-                "a sync key must be unique, so none of them is synced"
-            )
+            reason = self.duplicate_reason(key, self.duplicates[key])
             return PlannedRecord(key, Operation.INVALID, reason=reason, row_number=number)
         if key in self.seen:  # not in the first pass: the query returned other rows the second time
             reason = (
-                f"{self.key_column}: the key “{shown}” appeared in more rows than the model had when its "
+                f"{self.key_column}: the key “{_shown(key)}” appeared in more rows than the model had when its "
                 "keys were counted (is the query non-deterministic?)"
             )
             return PlannedRecord(key, Operation.INVALID, reason=reason, row_number=number)

@@ -4,8 +4,11 @@ sync's ledger (`sync_plan`), the fingerprint path where the warehouse can comput
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from django.conf import settings
 
@@ -26,6 +29,9 @@ from apps.syncs.engine.plan import (
 from apps.syncs.models import Sync
 from apps.syncs.runs.ledger import DbLedger
 from apps.syncs.runs.statuses import COMPLETED
+
+_END = object()
+T = TypeVar("T")
 
 
 def sync_extract(
@@ -134,10 +140,9 @@ def _plan_fingerprinted(
             )
         elif unchanged := unchanged_as_a_whole(read, ledger):
             yield unchanged_rows(unchanged)
-        else:  # two short values a row: bigger batches, fewer ledger queries
-            yield from plan_by_fingerprint(
-                read.keys(batch_size * 4), rows_of, columns, config, ledger, duplicates=duplicates()
-            )
+        else:  # two short values a row: bigger batches, read while the ones before are planned
+            pairs = read_ahead(read.keys(batch_size * 4))
+            yield from plan_by_fingerprint(pairs, rows_of, columns, config, ledger)
 
 
 def unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:
@@ -151,9 +156,51 @@ def unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest") as pool:
         model = pool.submit(read.digest)  # the warehouse and the app database work at once
         stored = ledger.unchanged_digest()
+        if not model.done():  # what a rerun with changes needs next, read while the warehouse works
+            ledger.read_fingerprints_ahead()
         digest = model.result()
     if stored is None or not stored.rows:
         return 0
     if digest.rows == digest.keys and digest == stored:
         return digest.rows
     return 0
+
+
+def read_ahead(batches: Iterable[T], depth: int = 4) -> Iterator[T]:
+    """The batches, read by a thread up to `depth` ahead of the caller: the warehouse computes the next
+    batches of a rerun's first pass while this one is planned. The read's error is raised here; a caller that stops early stops the
+    thread after the batch it is reading."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stopped = threading.Event()
+
+    def hand_over(item) -> bool:
+        while not stopped.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:  # the stream, dropped when this returns, is closed in this thread
+        try:
+            for batch in batches:
+                if not hand_over((batch, None)):
+                    return
+            hand_over((_END, None))
+        except BaseException as error:  # raised in the caller's thread
+            hand_over((_END, error))
+
+    thread = threading.Thread(target=read, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            batch, error = ready.get()
+            if error is not None:
+                raise error
+            if batch is _END:
+                return
+            yield batch
+    finally:
+        stopped.set()
+        thread.join()

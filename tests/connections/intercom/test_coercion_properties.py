@@ -13,7 +13,7 @@ import json
 import math
 from decimal import Decimal
 
-from email_validator import validate_email
+from email_validator import EmailNotValidError, validate_email
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
@@ -148,6 +148,36 @@ def test_every_email_sent_is_trimmed_valid_and_as_written(value):
     assert address == address.strip()
     validate_email(address, check_deliverability=False)
     assert email_key(address) == email_key(value) == address.lower()
+
+
+# Addresses shaped like the short way's pattern, near its edges: dots, hyphens, "--", special-use
+# top-level domains, digits in the last label, long parts.
+_atoms = st.text("abZ09_%+-", min_size=1, max_size=70)
+_labels = st.text("aZ09-", min_size=1, max_size=66)
+_tlds = st.sampled_from(["com", "io", "test", "LOCAL", "arpa", "onion", "c1", "x", "invalid"]) | _labels
+near_plain = st.builds(
+    lambda local, domain, tld: f"{'.'.join(local)}@{'.'.join([*domain, tld])}",
+    st.lists(_atoms, min_size=1, max_size=3),
+    st.lists(_labels, min_size=1, max_size=4),
+    _tlds,
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(address=near_plain)
+def test_the_short_way_for_everyday_emails_accepts_only_what_email_validator_accepts(address):
+    """`to_email` skips email-validator for addresses its pattern matches: each of them must be one that
+    email-validator accepts too (and the others still get its verdict and its reason)."""
+    try:
+        validate_email(address, check_deliverability=False)
+        accepted = True
+    except EmailNotValidError:
+        accepted = False
+    event("accepted" if accepted else "refused")
+    try:
+        assert to_email(address, COLUMN) == address and accepted
+    except CoercionError:
+        assert not accepted
 
 
 @given(seconds=st.integers(FIRST_SECOND, LAST_SECOND), unit=st.sampled_from(list(EpochUnit)))

@@ -221,8 +221,9 @@ def test_rows_are_picked_out_by_fingerprint(every_source):
     spec = FingerprintSpec(k, (k, a), "3d")
     with source.fingerprinted(PAIRS, spec) as read:
         keys = dict(pair for batch in read.keys(batch_size=10) for pair in batch)
-        picked = [row[0] for batch in read.rows(batch_size=10, only={keys[2], keys[5]}) for row in batch.rows]
-        nothing = [row for batch in read.rows(batch_size=10, only=set()) for row in batch.rows]
+        only = [(2, keys[2]), (5, keys[5])]
+        picked = [row[0] for batch in read.rows(batch_size=10, only=only) for row in batch.rows]
+        nothing = [row for batch in read.rows(batch_size=10, only=[]) for row in batch.rows]
     assert sorted(picked) == [2, 5]
     assert nothing == []
 
