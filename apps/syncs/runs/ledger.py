@@ -95,13 +95,14 @@ class DbLedger:
     def _fingerprint_reader(self, found: set[str]) -> Iterator[int]:
         """Fills `found`, yielding after each chunk."""
         if db.vendor == "postgresql":
-            with db.cursor() as cursor:
+            # A server-side cursor, read in chunks: 1M rows at once are 60 MB in libpq, 120 MB as tuples.
+            with db.chunked_cursor() as cursor:
                 cursor.execute(
                     "SELECT row_hash FROM syncs_ledgerentry WHERE workspace_id = %s AND sync_id = %s "
                     "AND payload_hash <> '' AND row_hash <> ''",
                     [self.sync.workspace_id, self.sync.pk],
                 )
-                while rows := cursor.fetchmany(50_000):  # not all at once: 1M rows as tuples are 120 MB
+                while rows := cursor.fetchmany(50_000):
                     found.update(row_hash for (row_hash,) in rows)
                     yield len(found)
         else:
