@@ -286,7 +286,9 @@ class _FirstPass:
                     repeated[key] += 1
                 else:
                     repeated[key] = 2
-                    if needed.pop(key, None) is None:
+                    if key in needed:
+                        del needed[key]
+                    else:  # counted unchanged
                         unchanged -= 1
                 continue
             seen.add(key)
