@@ -237,10 +237,13 @@ def plan_by_fingerprint(
     needed = first.needed
     if not needed:
         return
-    wanted = None if first.values is None else [(first.values[key], fp) for key, fp in needed.items()]
-    yield from planner.plan_needed(rows_of(wanted), needed, match_fingerprint=True)
-    if needed:  # the query gave these rows other values the second time (random(), a clock …)
+    if first.values is None:  # too many to ask for: every row is read again, each needed key planned once
         yield from planner.plan_needed(rows_of(None), needed, match_fingerprint=False)
+    else:
+        wanted = [(first.values[key], fp) for key, fp in needed.items() if fp is not None]  # all, below it
+        yield from planner.plan_needed(rows_of(wanted), needed, match_fingerprint=True)
+        if needed:  # the query gave these rows other values the second time (random(), a clock …)
+            yield from planner.plan_needed(rows_of(None), needed, match_fingerprint=False)
     for key in needed:  # gone: a query whose rows change from one read to the next
         reason = "the model returned this row once and not the next time it was read (is the query non-deterministic?)"
         yield PlannedRecord(key, Operation.INVALID, reason=reason)
@@ -257,7 +260,7 @@ class _FirstPass:
 
     def __init__(self, planner: _Planner, fingerprints: Collection[str], reread_limit: int) -> None:
         self.planner, self.known, self.reread_limit = planner, fingerprints, reread_limit
-        self.needed: dict[str, str] = {}  # key → its fingerprint
+        self.needed: dict[str, str | None] = {}  # key → its fingerprint (None past the reread limit)
         self.values: dict[str, Any] | None = {}  # key → its value as read, while few rows are needed
         self.repeated: dict[str, int] = {}  # key → how many rows have it
         self.unchanged = 0
@@ -283,18 +286,23 @@ class _FirstPass:
                     repeated[key] += 1
                 else:
                     repeated[key] = 2
-                    if needed.pop(key, None) is None:
+                    if key in needed:
+                        del needed[key]
+                    else:  # counted unchanged
                         unchanged -= 1
                 continue
             seen.add(key)
             if fingerprint in known:
                 unchanged += 1
                 continue
+            if values is None:
+                needed[key] = None
+                continue
             needed[key] = fingerprint
-            if values is not None:
-                values[key] = value
-                if len(values) > self.reread_limit:
-                    self.values = values = None  # too many to ask for: every row is read again
+            values[key] = value
+            if len(values) > self.reread_limit:  # too many to ask for: every row is read again, so
+                self.values = values = None  # neither their values nor their fingerprints are kept
+                self.needed = needed = dict.fromkeys(needed)
         self.unchanged += unchanged
         return invalid
 
@@ -363,7 +371,11 @@ class _Planner:
         return self._decide_batch(checked)
 
     def plan_needed(
-        self, batches: Iterable[Sequence[Sequence[Any]]], needed: dict[str, str], *, match_fingerprint: bool
+        self,
+        batches: Iterable[Sequence[Sequence[Any]]],
+        needed: dict[str, str | None],
+        *,
+        match_fingerprint: bool,
     ) -> Iterator[PlannedRecord]:
         """Second pass: plan the rows of the keys in `needed` (each once), skipping every other row."""
         self.row_number = 0  # not the rows' positions any more; these records all have keys

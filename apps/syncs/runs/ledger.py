@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from django.db import connection as db
@@ -28,7 +28,8 @@ class DbLedger:
     def __init__(self, sync: Sync, *, with_payloads: bool = False):
         self.sync = sync
         self.with_payloads = with_payloads
-        self._fingerprints: set[str] | None = None
+        self._found: set[str] = set()  # what `read_fingerprints_while` read
+        self._reading: Iterator[int] | None = None  # and how it goes on
         # By id, so that an unsaved sync (the wizard's draft) reads an empty ledger.
         self._rows = LedgerEntry.objects.for_workspace(sync.workspace_id).filter(sync_id=sync.pk)
 
@@ -74,28 +75,39 @@ class DbLedger:
     def fingerprints(self) -> set[str]:
         """One query, one short column a record: the first pass of a rerun by fingerprint asks this set
         about every row (asked per batch of keys instead, the lookups cost ~5 µs a key: 5 s a million).
-        `runs.planning` reads it while the warehouse computes its digest; the next call takes that set
-        (the ledger keeps no copy: its 100 MB a million records go once the first pass is over)."""
-        found, self._fingerprints = self._fingerprints, None
-        return found if found is not None else self._read_fingerprints()
+        What `read_fingerprints_while` read already is not read again; the ledger keeps no copy (its
+        100 MB a million records go once the first pass is over)."""
+        if self._reading is None:
+            self.read_fingerprints_while(lambda: False)
+        found, reading = self._found, self._reading
+        self._found, self._reading = set(), None
+        for _ in reading or ():  # the rest of it
+            pass
+        return found
 
-    def read_fingerprints_ahead(self) -> None:
-        self._fingerprints = self._read_fingerprints()
+    def read_fingerprints_while(self, busy: Callable[[], bool]) -> None:
+        """Read what `fingerprints` will return, a chunk at a time, for as long as `busy()` says: while
+        the warehouse computes its digest (and no longer, for when the digest says nothing changed)."""
+        self._reading = self._reading or self._fingerprint_reader(self._found)
+        while busy() and next(self._reading, None) is not None:
+            pass
 
-    def _read_fingerprints(self) -> set[str]:
+    def _fingerprint_reader(self, found: set[str]) -> Iterator[int]:
+        """Fills `found`, yielding after each chunk."""
         if db.vendor == "postgresql":
-            with db.cursor() as cursor:
+            # A server-side cursor, read in chunks: 1M rows at once are 60 MB in libpq, 120 MB as tuples.
+            with db.chunked_cursor() as cursor:
                 cursor.execute(
                     "SELECT row_hash FROM syncs_ledgerentry WHERE workspace_id = %s AND sync_id = %s "
                     "AND payload_hash <> '' AND row_hash <> ''",
                     [self.sync.workspace_id, self.sync.pk],
                 )
-                found: set[str] = set()
-                while rows := cursor.fetchmany(50_000):  # not all at once: 1M rows as tuples are 120 MB
+                while rows := cursor.fetchmany(50_000):
                     found.update(row_hash for (row_hash,) in rows)
-                return found
-        rows = self._rows.exclude(payload_hash="").exclude(row_hash="")
-        return set(rows.values_list("row_hash", flat=True).iterator(chunk_size=10_000))
+                    yield len(found)
+        else:
+            rows = self._rows.exclude(payload_hash="").exclude(row_hash="")
+            found.update(rows.values_list("row_hash", flat=True).iterator(chunk_size=10_000))
 
     def unchanged_digest(self) -> PairDigest | None:
         """The digest of the (key, row fingerprint) pairs of every record a rerun may leave unchanged:

@@ -156,8 +156,8 @@ def unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest") as pool:
         model = pool.submit(read.digest)  # the warehouse and the app database work at once
         stored = ledger.unchanged_digest()
-        if not model.done():  # what a rerun with changes needs next, read while the warehouse works
-            ledger.read_fingerprints_ahead()
+        # What a rerun with changes needs next, read while (and only while) the warehouse works.
+        ledger.read_fingerprints_while(lambda: not model.done())
         digest = model.result()
     if stored is None or not stored.rows:
         return 0
