@@ -92,6 +92,13 @@ class DbLedger:
         while busy() and next(self._reading, None) is not None:
             pass
 
+    def drop_fingerprints(self) -> None:
+        """Stop `read_fingerprints_while`'s read now, its cursor closed: left to the garbage collector, it
+        would close that cursor whenever, even in the middle of another query on the connection."""
+        if self._reading is not None:
+            self._reading.close()
+        self._found, self._reading = set(), None
+
     def _fingerprint_reader(self, found: set[str]) -> Iterator[int]:
         """Fills `found`, yielding after each chunk."""
         if db.vendor == "postgresql":

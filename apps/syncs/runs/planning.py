@@ -156,12 +156,15 @@ def unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest") as pool:
         model = pool.submit(read.digest)  # the warehouse and the app database work at once
         stored = ledger.unchanged_digest()
-        # What a rerun with changes needs next, read while (and only while) the warehouse works.
-        ledger.read_fingerprints_while(lambda: not model.done())
-        digest = model.result()
-    if stored is None or not stored.rows:
-        return 0
-    if digest.rows == digest.keys and digest == stored:
+        try:
+            # What a rerun with changes needs next, read while (and only while) the warehouse works.
+            ledger.read_fingerprints_while(lambda: not model.done())
+            digest = model.result()
+        except BaseException:
+            ledger.drop_fingerprints()
+            raise
+    if stored is not None and stored.rows and digest.rows == digest.keys and digest == stored:
+        ledger.drop_fingerprints()  # not needed: nothing changed
         return digest.rows
     return 0
 
