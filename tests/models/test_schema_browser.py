@@ -15,13 +15,6 @@ HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def duck(workspace, demo_duckdb):
-    return SourceConnectionFactory(
-        workspace=workspace, name="Demo warehouse", type="duckdb", config={"path": demo_duckdb}
-    )
-
-
-@pytest.fixture
 def pg_source(workspace):
     config = {"host": "127.0.0.1", "port": 5432, "database": app_db.settings_dict["NAME"], "user": "postgres",
               "sslmode": "disable", "connect_timeout_seconds": 5, "preview_timeout_seconds": 5}  # fmt: skip
