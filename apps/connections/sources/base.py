@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
 
+import numpy as np
 import sqlglot
 
 from .catalog import (
@@ -124,10 +125,36 @@ class PairDigest:
     total: int
 
 
+@dataclass(frozen=True)
+class PairBatch:
+    """(key value, fingerprint) of a batch of rows, column by column: a rerun's first pass asks about
+    every fingerprint of a batch at once (numpy), and reads a key only where it needs one."""
+
+    values: Sequence[Any]  # each row's key value, as the database driver gives it
+    fingerprints: np.ndarray  # int64, one a row
+
+    @classmethod
+    def of(cls, pairs: Sequence[Sequence[Any]]) -> PairBatch:
+        """From (key value, fingerprint) rows, each fingerprint an integer or its decimal text."""
+        fingerprints = np.array([fingerprint for _, fingerprint in pairs], dtype=np.int64)
+        return cls([value for value, _ in pairs], fingerprints)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __iter__(self) -> Iterator[tuple[Any, str]]:
+        """The pairs, each fingerprint as the ledger stores it."""
+        return zip(self.values, map(str, self.fingerprints.tolist()), strict=True)
+
+    def fingerprint(self, index: int) -> str:
+        """That row's fingerprint as the ledger stores it (and `rows` gives it): in decimal."""
+        return str(int(self.fingerprints[index]))
+
+
 class FingerprintedRead(Protocol):
     """One consistent read of a model (one snapshot, so both passes see the same rows)."""
 
-    def keys(self, batch_size: int) -> Iterator[list[tuple[Any, str]]]:
+    def keys(self, batch_size: int) -> Iterator[PairBatch]:
         """(key, fingerprint) of every row, in batches."""
         ...
 
@@ -354,9 +381,10 @@ class FingerprintQueries:
         self.source_sql = f"({sql}\n) AS m"
         key = source._quote(spec.key_column)
         self.keys = f"SELECT m.{key}, {self.fingerprint_text} FROM {self.source_sql}"  # noqa: S608 - checked SQL, quoted names
-        pairs = f"SELECT m.{key} AS k, {self.fingerprint} AS h FROM {self.source_sql}"  # noqa: S608 - as above
+        # The same pairs, the fingerprint as the database's integer (where its driver reads one natively).
+        self.pairs = f"SELECT m.{key} AS k, {self.fingerprint} AS h FROM {self.source_sql}"  # noqa: S608 - as above
         total = source._sum_sql("d.h")
-        self.digest = f"SELECT count(*), count(d.k), coalesce({total}, 0) FROM ({pairs}) AS d"  # noqa: S608
+        self.digest = f"SELECT count(*), count(d.k), coalesce({total}, 0) FROM ({self.pairs}) AS d"  # noqa: S608
 
     @staticmethod
     def pair_digest(row: Sequence[Any]) -> PairDigest:

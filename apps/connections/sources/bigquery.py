@@ -35,6 +35,7 @@ from .base import (
     Column,
     ConnectionCheck,
     FingerprintQueries,
+    PairBatch,
     PairDigest,
     ParserCheckedSource,
     Preview,
@@ -455,9 +456,9 @@ class _FingerprintedRead:
         self.seconds = source.timeouts.extract_seconds
         self.deadline = time.monotonic() + self.seconds
 
-    def keys(self, batch_size: int) -> Iterator[list[tuple]]:
+    def keys(self, batch_size: int) -> Iterator[PairBatch]:
         for batch in self._run(self.queries.keys, batch_size):
-            yield batch.rows
+            yield PairBatch.of(batch.rows)
 
     def digest(self) -> PairDigest:
         (batch,) = list(self._run(self.queries.digest, 1))

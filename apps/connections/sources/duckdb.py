@@ -30,6 +30,7 @@ from .base import (
     Column,
     ConnectionCheck,
     FingerprintQueries,
+    PairBatch,
     PairDigest,
     ParserCheckedSource,
     Preview,
@@ -259,10 +260,10 @@ class _FingerprintedRead:
     ):
         self.source, self.conn, self.queries, self.translated = source, conn, queries, translated
 
-    def keys(self, batch_size: int) -> Iterator[list[tuple]]:
+    def keys(self, batch_size: int) -> Iterator[PairBatch]:
         result = self._execute(self.queries.keys)
         while rows := self.translated(lambda: result.fetchmany(batch_size), self.queries.keys):
-            yield rows
+            yield PairBatch.of(rows)
 
     def digest(self) -> PairDigest:
         result = self._execute(self.queries.digest)

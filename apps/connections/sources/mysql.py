@@ -43,6 +43,7 @@ from .base import (
     ConnectionCheck,
     ConnectionWarning,
     FingerprintQueries,
+    PairBatch,
     PairDigest,
     ParserCheckedSource,
     Preview,
@@ -401,10 +402,10 @@ class _FingerprintedRead:
         self.source, self.conn, self.queries, self.seconds = source, conn, queries, seconds
         self.cursors: list[SSCursor] = []
 
-    def keys(self, batch_size: int) -> Iterator[list[tuple]]:
+    def keys(self, batch_size: int) -> Iterator[PairBatch]:
         cursor = self._execute(self.queries.keys)
         while rows := self.source._fetch(cursor, batch_size, self.seconds):
-            yield rows
+            yield PairBatch.of(rows)
 
     def digest(self) -> PairDigest:
         cursor = self._execute(self.queries.digest)

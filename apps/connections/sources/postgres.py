@@ -22,6 +22,7 @@ cursor; very large extractions are better served by UNLOAD, which is out of scop
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Collection, Iterator, Mapping
@@ -40,6 +41,7 @@ from .base import (
     ConnectionCheck,
     ConnectionWarning,
     FingerprintQueries,
+    PairBatch,
     PairDigest,
     ParserCheckedSource,
     Preview,
@@ -398,9 +400,25 @@ class _FingerprintedRead:
     ):
         self.source, self.conn, self.queries, self.deadline = source, conn, queries, deadline
 
-    def keys(self, batch_size: int) -> Iterator[list[tuple]]:
-        with self._cursor(self.queries.keys) as cursor:
-            yield from self.source._batches(cursor, batch_size, self.deadline)
+    def keys(self, batch_size: int) -> Iterator[PairBatch]:
+        # Streamed in chunks (libpq 17+, which psycopg's binary package ships; row by row before), not
+        # FETCHed from a server-side cursor: the database computes the next rows while these are read,
+        # where each FETCH waits for its batch (1.4 s against 1.7 s for a million pairs). The
+        # fingerprint as a bigint: read as an integer, it is not written out and parsed as text.
+        seconds = self.source.timeouts.extract_seconds
+        chunk = batch_size if psycopg.pq.version() >= 170000 else 1
+        stream = self.conn.cursor().stream(self.queries.pairs, size=chunk)
+        try:
+            while True:
+                if time.monotonic() > self.deadline:
+                    raise QueryTimeout(seconds)
+                rows = self.source._translated(lambda: list(itertools.islice(stream, batch_size)), seconds)
+                self.source.interrupts.check()  # stopped between two batches: the next is not wanted
+                if not rows:
+                    return
+                yield PairBatch.of(rows)
+        finally:
+            stream.close()  # a read stopped early: psycopg cancels the query
 
     def digest(self) -> PairDigest:
         # A plain cursor: unlike a server-side one, it lets the aggregate run in parallel workers.

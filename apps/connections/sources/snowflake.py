@@ -38,6 +38,7 @@ from .base import (
     ConnectionCheck,
     ConnectionWarning,
     FingerprintQueries,
+    PairBatch,
     PairDigest,
     ParserCheckedSource,
     Preview,
@@ -533,9 +534,10 @@ class _FingerprintedRead:
         self.source, self.conn, self.queries, self.deadline = source, conn, queries, deadline
         self.seconds = source.timeouts.extract_seconds
 
-    def keys(self, batch_size: int) -> Iterator[list[tuple]]:
+    def keys(self, batch_size: int) -> Iterator[PairBatch]:
         cursor = self._run(self.queries.keys)
-        yield from self.source._batches(cursor, batch_size, self.deadline, self.seconds)
+        for rows in self.source._batches(cursor, batch_size, self.deadline, self.seconds):
+            yield PairBatch.of(rows)
 
     def digest(self) -> PairDigest:
         cursor = self._run(self.queries.digest)

@@ -49,6 +49,7 @@ Rules (each one a decision users can read in the docs):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -56,10 +57,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
 from apps.connections.intercom.catalog import Behavior
 from apps.connections.intercom.coercion import CoercionError
+from apps.connections.sources.base import PairBatch
 from apps.syncs.engine.config import FirstRunMode, SyncConfig
-from apps.syncs.engine.ledger import LedgerEntry, LedgerView
+from apps.syncs.engine.ledger import LedgerEntry, LedgerView, sorted_fingerprints
 from apps.syncs.engine.payload import (
     CUSTOM,
     Built,
@@ -212,7 +216,7 @@ def fingerprint_salt(config: SyncConfig, column_types: Sequence[tuple[str, str]]
 
 
 def plan_by_fingerprint(
-    keys: Iterable[Sequence[tuple[Any, str]]],
+    keys: Iterable[PairBatch],
     rows_of: RowsOf,
     columns: Sequence[str],
     config: SyncConfig,
@@ -223,98 +227,143 @@ def plan_by_fingerprint(
     """The same plan as `plan`, reading full rows only for keys whose fingerprint the ledger lacks.
 
     `keys`: batches of (key value, fingerprint) of every row, in the model's order, read once: the first
-    pass finds duplicate keys and unchanged rows together (`_FirstPass`). `rows_of(wanted)`: batches of
-    the rows of those (key value, fingerprint) pairs, each row ending with its fingerprint (`None`: every
-    row); the source picks them by key or by fingerprint. Up to `reread_limit` rows are asked for; past
-    it, every row is read again and the ones needed are picked out. Memory: the keys seen, the ledger's
-    fingerprints, and a fingerprint per key that needs its row.
+    pass (`_FirstPass`) finds the rows whose fingerprint the ledger holds (unchanged, their keys never
+    read) and the keys of the others. `rows_of(wanted)`: batches of the rows of those (key value,
+    fingerprint) pairs, each row ending with its fingerprint (`None`: every row); the source picks them
+    by key or by fingerprint. Up to `reread_limit` rows are asked for; past it, every row is read again
+    and the ones needed are picked out. Records come out as: rows without a usable key (as the pass meets
+    them), the rows of keys seen more than once among the others, the planned rows, then the duplicates
+    among the unchanged rows and the unchanged rows as one record. Memory: 8 bytes a stored fingerprint
+    and 8 a row count beside it, and the keys that need their rows.
     """
     planner = _Planner(config, columns, ledger, {}, full_resync=False, first_run=False)
     first = _FirstPass(planner, ledger.fingerprints(), reread_limit)
     for batch in keys:
         yield from first.batch(batch)
-    yield from first.finish()
+    yield from first.repeated_rows()
     needed = first.needed
-    if not needed:
-        return
-    if first.values is None:  # too many to ask for: every row is read again, each needed key planned once
-        yield from planner.plan_needed(rows_of(None), needed, match_fingerprint=False)
-    else:
-        wanted = [(first.values[key], fp) for key, fp in needed.items() if fp is not None]  # all, below it
-        yield from planner.plan_needed(rows_of(wanted), needed, match_fingerprint=True)
-        if needed:  # the query gave these rows other values the second time (random(), a clock …)
-            yield from planner.plan_needed(rows_of(None), needed, match_fingerprint=False)
-    for key in needed:  # gone: a query whose rows change from one read to the next
-        reason = "the model returned this row once and not the next time it was read (is the query non-deterministic?)"
-        yield PlannedRecord(key, Operation.INVALID, reason=reason)
+    if needed:
+        plan_needed = functools.partial(planner.plan_needed, needed=needed, unchanged_of=first.unchanged_of)
+        if first.values is None:  # too many to ask for: every row is read again, each needed key planned once
+            yield from plan_needed(rows_of(None), match_fingerprint=False)
+        else:
+            wanted = [
+                (first.values[key], fp) for key, fp in needed.items() if fp is not None
+            ]  # all, below it
+            yield from plan_needed(rows_of(wanted), match_fingerprint=True)
+            if needed:  # the query gave these rows other values the second time (random(), a clock …)
+                yield from plan_needed(rows_of(None), match_fingerprint=False)
+        for key in needed:  # gone: a query whose rows change from one read to the next
+            reason = "the model returned this row once and not the next time it was read (is the query non-deterministic?)"
+            yield PlannedRecord(key, Operation.INVALID, reason=reason)
+    yield from first.finish()
 
 
 class _FirstPass:
-    """One pass over every row's (key, fingerprint): rows without a usable key are reported at once; a
-    first-seen key whose fingerprint the ledger holds is unchanged (a fingerprint covers the key's value,
-    so the ledger holds it for this very key), the others are `needed`. A key seen again makes all its
-    rows invalid, whatever their order, so nothing else is decided before the pass is over: then the
-    unchanged rows come out as one record, then the rows of the duplicate keys.
+    """One pass over every row's (key, fingerprint), a batch at a time. A row whose fingerprint the ledger
+    holds is unchanged, and its key is not even read: a fingerprint covers the key's value, so the ledger
+    holds it for this very key, which was a valid one; only a count per stored fingerprint is kept. Of
+    the other rows, those without a usable key are reported at once, and the keys are kept (`needed`).
 
-    The loop every row of a rerun goes through: text keys take a short way (what `_read_key` does)."""
+    A key in several rows makes every one of them invalid, whatever their order. Among the rows read by
+    key, the pass sees it. Two unchanged rows with one key have one fingerprint (the ledger holds one per
+    key): a count above one, named after the pass (`finish`, one ledger query). A key both unchanged and
+    read by key is found where its ledger entry is read (`unchanged_of`).
 
-    def __init__(self, planner: _Planner, fingerprints: Collection[str], reread_limit: int) -> None:
+    The loop every row of a rerun goes through is numpy's; Python's only meets the rows that changed."""
+
+    def __init__(self, planner: _Planner, fingerprints: np.ndarray, reread_limit: int) -> None:
         self.planner, self.known, self.reread_limit = planner, fingerprints, reread_limit
+        self.counts = np.zeros(len(fingerprints), dtype=np.int64)  # rows with each stored fingerprint
         self.needed: dict[str, str | None] = {}  # key → its fingerprint (None past the reread limit)
         self.values: dict[str, Any] | None = {}  # key → its value as read, while few rows are needed
-        self.repeated: dict[str, int] = {}  # key → how many rows have it
-        self.unchanged = 0
+        self.repeated: dict[str, int] = {}  # key → how many rows read by key have it
 
-    def batch(self, batch: Sequence[tuple[Any, str]]) -> list[PlannedRecord]:
+    def batch(self, batch: PairBatch) -> list[PlannedRecord]:
         planner, values = self.planner, self.values
-        known, needed, repeated = self.known, self.needed, self.repeated
-        seen, plain = planner.seen, planner.plain_text_keys
+        needed, repeated = self.needed, self.repeated
+        plain = planner.plain_text_keys
+        at = _positions(self.known, batch.fingerprints)
+        found = at >= 0
+        np.add.at(self.counts, at[found], 1)
         invalid: list[PlannedRecord] = []
-        unchanged = 0
-        for value, fingerprint in batch:
-            planner.row_number += 1
+        start = planner.row_number
+        for index in np.flatnonzero(~found).tolist():
+            planner.row_number = start + index + 1
+            value = batch.values[index]
             if plain and type(value) is str and value and not value.isspace():
-                key = value
+                key = value  # what `_read_key` does for a plain text key, the short way
             else:
                 read = planner._read_key(value)
                 if isinstance(read, PlannedRecord):
                     invalid.append(read)
                     continue
                 key = read
-            if key in seen:
-                if key in repeated:
-                    repeated[key] += 1
-                else:
-                    repeated[key] = 2
-                    if key in needed:
-                        del needed[key]
-                    else:  # counted unchanged
-                        unchanged -= 1
-                continue
-            seen.add(key)
-            if fingerprint in known:
-                unchanged += 1
-                continue
-            if values is None:
+            if key in repeated:
+                repeated[key] += 1
+            elif key in needed:
+                del needed[key]
+                repeated[key] = 2
+            elif values is None:
                 needed[key] = None
-                continue
-            needed[key] = fingerprint
-            values[key] = value
-            if len(values) > self.reread_limit:  # too many to ask for: every row is read again, so
-                self.values = values = None  # neither their values nor their fingerprints are kept
-                self.needed = needed = dict.fromkeys(needed)
-        self.unchanged += unchanged
+            else:
+                needed[key] = batch.fingerprint(index)
+                values[key] = value
+                if len(values) > self.reread_limit:  # too many to ask for: every row is read again, so
+                    self.values = values = None  # neither their values nor their fingerprints are kept
+                    self.needed = needed = dict.fromkeys(needed)
+        planner.row_number = start + len(batch)
         return invalid
 
+    def unchanged_of(self, entry: LedgerEntry | None) -> int:
+        """How many unchanged rows have the key of this ledger entry (taken out of the unchanged rows:
+        the key is in other rows too, so they are not unchanged but invalid)."""
+        if entry is None or entry.payload_hash is None or entry.row_hash is None:
+            return 0
+        at = _positions(self.known, sorted_fingerprints([entry.row_hash]))  # empty: not of today's form
+        if not len(at) or at[0] < 0:
+            return 0
+        count = int(self.counts[at[0]])
+        self.counts[at[0]] = 0
+        return count
+
+    def repeated_rows(self) -> Iterator[PlannedRecord]:
+        """The rows of keys that several rows read by key have (and any unchanged row with that key)."""
+        repeated, ledger = self.repeated, self.planner.ledger
+        keys = list(repeated)
+        for start in range(0, len(keys), 5000):
+            entries = ledger.get_many(keys[start : start + 5000])
+            for key in keys[start : start + 5000]:
+                count = repeated[key] + self.unchanged_of(entries.get(key))
+                yield from self.planner.duplicate_rows(key, count)
+        self.repeated = {}
+
     def finish(self) -> Iterator[PlannedRecord]:
-        # What only this pass needs goes before the changed rows are planned: with many, memory counts.
-        self.known, self.planner.seen = frozenset(), set()
-        if self.unchanged:
-            yield unchanged_rows(self.unchanged)
-        for key, count in self.repeated.items():
-            reason = self.planner.duplicate_reason(key, count)
-            for _ in range(count):
-                yield PlannedRecord(key, Operation.INVALID, reason=reason)
+        """The unchanged rows that share a fingerprint (one key: invalid), then the others as one record."""
+        counts = self.counts
+        shared = np.flatnonzero(counts > 1)
+        if len(shared):
+            fingerprints = [str(value) for value in self.known[shared].tolist()]
+            keys = self.planner.ledger.keys_of(fingerprints)
+            for fingerprint, count in zip(fingerprints, counts[shared].tolist(), strict=True):
+                yield from self.planner.duplicate_rows(keys.get(fingerprint), count)
+        unchanged = int(np.count_nonzero(counts == 1))
+        self.known, self.counts = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        if unchanged:
+            yield unchanged_rows(unchanged)
+
+
+def _positions(known: np.ndarray, fingerprints: np.ndarray) -> np.ndarray:
+    """Where each fingerprint is in `known` (sorted), -1 where it is not there."""
+    at = np.full(len(fingerprints), -1, dtype=np.int64)
+    if not len(known) or not len(fingerprints):
+        return at
+    order = np.argsort(fingerprints)  # looked up in order, they walk `known` once: about twice as fast
+    wanted = fingerprints[order]
+    found = np.minimum(known.searchsorted(wanted), len(known) - 1)
+    match = known[found] == wanted
+    at[order[match]] = found[match]
+    return at
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,11 +425,13 @@ class _Planner:
         needed: dict[str, str | None],
         *,
         match_fingerprint: bool,
+        unchanged_of: Callable[[LedgerEntry | None], int],
     ) -> Iterator[PlannedRecord]:
-        """Second pass: plan the rows of the keys in `needed` (each once), skipping every other row."""
+        """Second pass: plan the rows of the keys in `needed` (each once), skipping every other row. A key
+        that `unchanged_of` says unchanged rows have too is in several rows: they are all invalid."""
         self.row_number = 0  # not the rows' positions any more; these records all have keys
         for batch in batches:
-            checked: list[PlannedRecord | _Valid] = []
+            checked: list[_Valid] = []
             for row in batch:
                 try:
                     key = self.read_key(row[self.key_index])
@@ -389,9 +440,14 @@ class _Planner:
                 if key is None or key not in needed or (match_fingerprint and needed[key] != row[-1]):
                     continue
                 del needed[key]
-                checked.append(self._valid(key, row, row[-1]))
-            if checked:
-                yield from self._decide_batch(checked)
+                checked.append(_Valid(0, key, row, row[-1]))
+            entries = self.ledger.get_many([item.key for item in checked]) if checked else {}
+            for item in checked:
+                entry = entries.get(item.key)
+                if also := unchanged_of(entry):
+                    yield from self.duplicate_rows(item.key, also + 1)
+                else:
+                    yield self._decide(item, entry)
 
     def _decide_batch(self, checked: list[PlannedRecord | _Valid]) -> list[PlannedRecord]:
         keys = [item.key for item in checked if isinstance(item, _Valid)]
@@ -462,6 +518,12 @@ class _Planner:
             f"{self.key_column}: the key “{_shown(key)}” appears in {count} rows; "
             "a sync key must be unique, so none of them is synced"
         )
+
+    def duplicate_rows(self, key: str | None, count: int) -> Iterator[PlannedRecord]:
+        """The `count` rows of a key that several rows have (None: a key the ledger no longer names)."""
+        reason = self.duplicate_reason(key if key is not None else "?", count)
+        for _ in range(count):
+            yield PlannedRecord(key, Operation.INVALID, reason=reason)
 
     def _key(self, value: Any) -> str | PlannedRecord:
         """The row's key, or the record saying why it has none (counting the row)."""

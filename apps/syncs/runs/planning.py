@@ -125,7 +125,7 @@ def _plan_fingerprinted(
             return (batch.rows for batch in read.rows(batch_size, only))
 
         def duplicates():  # the keys first: see `plan`
-            return duplicate_keys(([key for key, _ in batch] for batch in read.keys(batch_size * 4)), config)
+            return duplicate_keys((batch.values for batch in read.keys(batch_size * 4)), config)
 
         if first_run or full_resync:  # nothing to skip: read every row, with the fingerprint to store
             yield from plan(
@@ -141,8 +141,8 @@ def _plan_fingerprinted(
         elif unchanged := unchanged_as_a_whole(read, ledger):
             yield unchanged_rows(unchanged)
         else:  # two short values a row: bigger batches, read while the ones before are planned
-            pairs = read_ahead(read.keys(batch_size * 4))
-            yield from plan_by_fingerprint(pairs, rows_of, columns, config, ledger)
+            with ReadAhead(read.keys(batch_size * 4)) as pairs:
+                yield from plan_by_fingerprint(pairs, rows_of, columns, config, ledger)
 
 
 def unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:
@@ -156,54 +156,59 @@ def unchanged_as_a_whole(read: FingerprintedRead, ledger: DbLedger) -> int:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest") as pool:
         model = pool.submit(read.digest)  # the warehouse and the app database work at once
         stored = ledger.unchanged_digest()
-        try:
-            # What a rerun with changes needs next, read while (and only while) the warehouse works.
-            ledger.read_fingerprints_while(lambda: not model.done())
-            digest = model.result()
-        except BaseException:
-            ledger.drop_fingerprints()
-            raise
+        digest = model.result()
     if stored is not None and stored.rows and digest.rows == digest.keys and digest == stored:
-        ledger.drop_fingerprints()  # not needed: nothing changed
         return digest.rows
     return 0
 
 
-def read_ahead(batches: Iterable[T], depth: int = 4) -> Iterator[T]:
-    """The batches, read by a thread up to `depth` ahead of the caller: the warehouse computes the next
-    batches of a rerun's first pass while this one is planned. The read's error is raised here; a caller that stops early stops the
-    thread after the batch it is reading."""
-    ready: queue.Queue = queue.Queue(maxsize=depth)
-    stopped = threading.Event()
+class ReadAhead(Iterator[T]):
+    """The batches, read by a thread up to `depth` ahead of the caller from the moment it is made: the
+    warehouse computes a rerun's pairs while the ledger's fingerprints are read, and the next batches
+    while this one is planned. The read's error is raised in the caller's thread; `close` (a caller that
+    stops early) stops the thread after the batch it is reading, and the read is closed in that thread."""
 
-    def hand_over(item) -> bool:
-        while not stopped.is_set():
+    def __init__(self, batches: Iterable[T], depth: int = 8) -> None:
+        self._ready: queue.Queue = queue.Queue(maxsize=depth)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(batches,), name="read-ahead", daemon=True)
+        self._thread.start()
+
+    def _hand_over(self, item) -> bool:
+        while not self._stopped.is_set():
             try:
-                ready.put(item, timeout=0.1)
+                self._ready.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def read() -> None:  # the stream, dropped when this returns, is closed in this thread
+    def _read(self, batches: Iterable[T]) -> None:  # the stream, dropped when this returns, is closed here
         try:
             for batch in batches:
-                if not hand_over((batch, None)):
+                if not self._hand_over((batch, None)):
                     return
-            hand_over((_END, None))
+            self._hand_over((_END, None))
         except BaseException as error:  # raised in the caller's thread
-            hand_over((_END, error))
+            self._hand_over((_END, error))
 
-    thread = threading.Thread(target=read, name="read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            batch, error = ready.get()
+    def __next__(self) -> T:
+        if self._stopped.is_set():
+            raise StopIteration
+        batch, error = self._ready.get()
+        if batch is _END:
+            self.close()
             if error is not None:
                 raise error
-            if batch is _END:
-                return
-            yield batch
-    finally:
-        stopped.set()
-        thread.join()
+            raise StopIteration
+        return batch
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def __enter__(self) -> ReadAhead[T]:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -3,11 +3,14 @@ apart, cover only the columns asked for, change with the salt, and pick rows out
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from apps.connections.sources import postgres
 from apps.connections.sources.base import FINGERPRINT, FingerprintSpec, PairDigest
-from apps.connections.sources.errors import UnsafeQueryError
+from apps.connections.sources.errors import QueryInterrupted, UnsafeQueryError
 
 # NULL, '', 'NULL' and 'a,b' must all fingerprint differently; rows 1 and 6 differ only in b.
 SQL = (
@@ -142,3 +145,37 @@ def test_postgresql_picks_text_and_integer_keys_out_by_key_without_fingerprintin
         found = {row[0] for batch in read.rows(batch_size=10, only=stale) for row in batch.rows}
     assert picked == dict(wanted)
     assert found == set(picked)
+
+
+def test_postgresql_streams_the_pairs_and_an_interrupt_stops_them_within_seconds(pg_backend):
+    """The pairs pass streams its rows (no server-side cursor to FETCH from): an interrupt from another
+    thread, as a run's Cancel sends, ends it with QueryInterrupted while the query still has rows to give."""
+    source = pg_backend.make_source(extract_timeout_seconds=600)
+    # Keys of 2,000 characters: PostgreSQL sends rows once it has 8 kB of them.
+    sql = (
+        "SELECT lpad(n::text, 2000, '0') AS k, CASE WHEN n = 50 THEN pg_sleep(600)::text ELSE 'x' END AS a "
+        "FROM generate_series(1, 60) n"
+    )
+    outcome: dict = {}
+    first_batch = threading.Event()
+
+    def read() -> None:
+        try:
+            with source.fingerprinted(sql, FingerprintSpec("k", ("a",), "7")) as pairs:
+                for batch in pairs.keys(batch_size=10):
+                    outcome.setdefault("keys", []).extend(key for key, _ in batch)
+                    first_batch.set()
+        except Exception as error:  # noqa: BLE001 - the test looks at it
+            outcome["error"] = error
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    assert first_batch.wait(timeout=30)  # the first rows came before the slow one was computed
+    asked = time.monotonic()
+    while thread.is_alive() and time.monotonic() - asked < 15:
+        source.interrupt()  # as the run's watcher does, every second
+        thread.join(timeout=1)
+    assert not thread.is_alive(), "the query went on after the interrupt"
+    assert time.monotonic() - asked < 5
+    assert isinstance(outcome.get("error"), QueryInterrupted), outcome
+    assert [int(key) for key in outcome["keys"][:10]] == list(range(1, 11))

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apps.connections.intercom.catalog import Behavior
+from apps.connections.sources.base import PairBatch
 from apps.syncs.engine.config import NullPolicy
 from apps.syncs.engine.ledger import InMemoryLedger, LedgerEntry
 from apps.syncs.engine.plan import Operation, fingerprint_columns, plan, plan_by_fingerprint
@@ -25,15 +26,13 @@ from tests.syncs.engine.test_plan_properties import COLUMNS, config_for, worlds
 
 def with_fingerprints(model, config, salt: str) -> list[tuple]:
     positions = [COLUMNS.index(column) for column in fingerprint_columns(config)]
-    return [
-        (
-            *row,
-            hashlib.md5(
-                (salt + repr([row[i] for i in positions])).encode(), usedforsecurity=False
-            ).hexdigest(),
-        )
-        for row in model
-    ]
+    return [(*row, fingerprint(salt + repr([row[i] for i in positions]))) for row in model]
+
+
+def fingerprint(text: str) -> str:
+    """A 64-bit integer in decimal, as a warehouse writes a fingerprint."""
+    digest = hashlib.md5(text.encode(), usedforsecurity=False).digest()
+    return str(int.from_bytes(digest[:8], "big", signed=True))
 
 
 class Warehouse:
@@ -44,7 +43,7 @@ class Warehouse:
         self.rows_read = 0
 
     def keys(self):
-        return [[(row[0], row[-1]) for row in self.rows]]
+        return [PairBatch.of([(row[0], row[-1]) for row in self.rows])]
 
     def rows_of(self, only):
         fingerprints = None if only is None else {fingerprint for _, fingerprint in only}
@@ -189,3 +188,29 @@ def test_invalid_keys_are_reported_on_every_rerun_without_reading_their_rows():
     assert "empty" in records[0].reason
     assert "appears in 2 rows" in records[1].reason and records[1].reason == records[2].reason
     assert warehouse.rows_read == 0
+
+
+def test_a_key_in_several_rows_is_invalid_in_all_of_them_however_many_were_unchanged():
+    """The first pass never reads the key of a row the ledger holds: two such rows of one key share a
+    fingerprint, and a key both unchanged and changed is found where its ledger entry is read."""
+    config = config_for("user", Behavior.UPSERT)
+    previous = [("k0", "Ada", 1, None, None), ("k1", "Bob", 1, None, None), ("k2", "Cy", 1, None, None),
+                ("k3", "Dee", 1, None, None)]  # fmt: skip
+    ledger = previous_run(config, previous, "salt", {})
+    current = [
+        ("k1", "Bobby", 1, None, None),  # changed, before its unchanged row
+        *previous,
+        ("k0", "Ada", 1, None, None),  # the same row twice
+        ("k2", "C1", 1, None, None),  # and twice changed
+        ("k2", "C2", 1, None, None),
+    ]
+    warehouse = Warehouse(with_fingerprints(current, config, "salt"))
+
+    records = list(plan_by_fingerprint(warehouse.keys(), warehouse.rows_of, COLUMNS, config, ledger))
+
+    invalid = Counter((r.key, r.reason) for r in records if r.operation is Operation.INVALID)
+    assert {(key, count) for (key, _), count in invalid.items()} == {("k0", 2), ("k1", 2), ("k2", 3)}
+    for (key, reason), count in invalid.items():
+        assert f"“{key}” appears in {count} rows" in reason
+    assert [r.rows for r in records if r.operation is Operation.UNCHANGED] == [1]  # k3
+    assert len(records) == 2 + 2 + 3 + 1
