@@ -3,15 +3,15 @@
 It streams: rows arrive in batches, the ledger is asked once per batch, and the only state kept across
 batches is the set of keys seen in this run (to mark duplicates). Records come out in the model's order.
 
-Fingerprints (`plan_by_fingerprint`): when the warehouse can compute each row's fingerprint (a 64-bit hash of the
-columns the payload is built from, salted with everything else it depends on: `fingerprint_salt`), a rerun
-first reads only (key, fingerprint) pairs, once. Rows without a key are reported as they come; a key whose
-fingerprint is one the ledger stored beside a payload Intercom accepted is UNCHANGED, without reading its
-row, and after the pass (once duplicate keys are known) these rows come out as one record, then the rows of
-duplicate keys; then only the rows of the other keys are read in full and planned as above. Same plan,
-same counts. A row that plans UNCHANGED with a fingerprint the ledger does
-not have yet (a changed configuration, say) carries `row_hash_stale`, so the run stores the new fingerprint
-and the next run skips that row again.
+Fingerprints (`plan_by_fingerprint`): when the warehouse can compute each row's fingerprint (a 64-bit hash
+of the columns the payload is built from, salted with everything else it depends on: `fingerprint_salt`),
+a rerun first reads only (key, fingerprint) pairs, once. A row whose fingerprint is one the ledger stored
+beside a payload Intercom accepted is UNCHANGED without reading its row (nor its key); rows without a key
+are reported as they come; only the rows of the other keys are read in full and planned as above; the
+unchanged rows come out last, as one record. Same plan, same counts (duplicate keys included:
+`_FirstPass` says how). A row that plans UNCHANGED with a fingerprint the ledger does not have yet (a
+changed configuration, say) carries `row_hash_stale`, so the run stores the new fingerprint and the next
+run skips that row again.
 Before that, the run compares one aggregate of the model's (key, fingerprint) pairs with the same aggregate
 of the ledger (`runs.planning.unchanged_as_a_whole`); when they are the same set, every row is UNCHANGED and
 the plan is a single `unchanged_rows(n)` record standing for the n rows, with nothing read row by row.
@@ -19,8 +19,8 @@ the plan is a single `unchanged_rows(n)` record standing for the n rows, with no
 Rules (each one a decision users can read in the docs):
 - Invalid: a NULL or blank key; a key that more than one row has: every one of those rows, so that the
   outcome never depends on the rows' order (`duplicate_keys` counts the keys in a first pass over the key
-  column, before anything is planned; a rerun by fingerprint counts them in its pass over the pairs); a value that cannot be coerced (the coercion's reason). Keys are
-  compared as the sync key's identifier compares them: emails trimmed and without regard to case.
+  column, before anything is planned; a rerun by fingerprint finds them in its pass over the pairs); a
+  value that cannot be coerced (the coercion's reason). Keys are compared as the sync key's identifier compares them: emails trimmed and without regard to case.
 - Update or Create: CREATE a key Intercom never accepted, UPDATE a changed payload (with the Intercom id
   when the ledger knows it), UNCHANGED for the same hash: no call.
 - Update Only: UPDATE when the ledger knows the record's Intercom id; otherwise UPDATE_IF_FOUND: the loader
@@ -63,7 +63,7 @@ from apps.connections.intercom.catalog import Behavior
 from apps.connections.intercom.coercion import CoercionError
 from apps.connections.sources.base import PairBatch
 from apps.syncs.engine.config import FirstRunMode, SyncConfig
-from apps.syncs.engine.ledger import LedgerEntry, LedgerView, sorted_fingerprints
+from apps.syncs.engine.ledger import LedgerEntry, LedgerView
 from apps.syncs.engine.payload import (
     CUSTOM,
     Built,
@@ -317,14 +317,21 @@ class _FirstPass:
 
     def unchanged_of(self, entry: LedgerEntry | None) -> int:
         """How many unchanged rows have the key of this ledger entry (taken out of the unchanged rows:
-        the key is in other rows too, so they are not unchanged but invalid)."""
-        if entry is None or entry.payload_hash is None or entry.row_hash is None:
+        the key is in other rows too, so they are not unchanged but invalid). Asked for every key read
+        by key: one lookup, a microsecond."""
+        if entry is None or entry.payload_hash is None or not entry.row_hash or not len(self.known):
             return 0
-        at = _positions(self.known, sorted_fingerprints([entry.row_hash]))  # empty: not of today's form
-        if not len(at) or at[0] < 0:
+        try:
+            value = int(entry.row_hash)
+        except ValueError:  # not of today's form: no row has it
             return 0
-        count = int(self.counts[at[0]])
-        self.counts[at[0]] = 0
+        if not -(2**63) <= value < 2**63:
+            return 0
+        at = int(self.known.searchsorted(value))
+        if at == len(self.known) or self.known[at] != value:
+            return 0
+        count = int(self.counts[at])
+        self.counts[at] = 0
         return count
 
     def repeated_rows(self) -> Iterator[PlannedRecord]:
