@@ -15,9 +15,8 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
 import sqlglot
 
 from .catalog import (
@@ -31,6 +30,9 @@ from .catalog import (
 )
 from .errors import QueryInterrupted
 from .safety import checked_query
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PREVIEW_ROW_LIMIT = 100
 DEFAULT_PREVIEW_TIMEOUT_SECONDS = 30.0
@@ -136,6 +138,8 @@ class PairBatch:
     @classmethod
     def of(cls, pairs: Sequence[Sequence[Any]]) -> PairBatch:
         """From (key value, fingerprint) rows, each fingerprint an integer or its decimal text."""
+        import numpy as np  # here, not at the top: 15 MB in every process, needed only by a rerun's first pass
+
         fingerprints = np.array([fingerprint for _, fingerprint in pairs], dtype=np.int64)
         return cls([value for value, _ in pairs], fingerprints)
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol
 
 from apps.connections.sources.base import FINGERPRINT
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ def sorted_fingerprints(texts: Iterable[str]) -> np.ndarray:
     """Fingerprints as the ledger stores them (decimal text) → a sorted int64 array: 8 bytes each, where
     a set of the strings costs about 100. Text that is no fingerprint of today's form (an md5 an older
     version stored) is left out: no row has it, so its row is read and planned."""
+    import numpy as np  # here, not at the top: 15 MB in every process, needed only by a rerun's first pass
+
     values = (int(text) for text in texts if FINGERPRINT.fullmatch(text) and -(2**63) <= int(text) < 2**63)
     return np.sort(np.fromiter(values, dtype=np.int64))
 

@@ -55,9 +55,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from apps.connections.intercom.catalog import Behavior
 from apps.connections.intercom.coercion import CoercionError
@@ -72,6 +70,9 @@ from apps.syncs.engine.payload import (
     key_reader,
     payload_hash,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 COMPANY_CHANGE = "company"  # the name of the company attachment in `PlannedRecord.changes`
 
@@ -273,6 +274,8 @@ class _FirstPass:
     The loop every row of a rerun goes through is numpy's; Python's only meets the rows that changed."""
 
     def __init__(self, planner: _Planner, fingerprints: np.ndarray, reread_limit: int) -> None:
+        import numpy as np  # here, not at the top: 15 MB in every process, needed only by this pass
+
         self.planner, self.known, self.reread_limit = planner, fingerprints, reread_limit
         self.counts = np.zeros(len(fingerprints), dtype=np.int64)  # rows with each stored fingerprint
         self.needed: dict[str, str | None] = {}  # key → its fingerprint (None past the reread limit)
@@ -280,6 +283,8 @@ class _FirstPass:
         self.repeated: dict[str, int] = {}  # key → how many rows read by key have it
 
     def batch(self, batch: PairBatch) -> list[PlannedRecord]:
+        import numpy as np
+
         planner, values = self.planner, self.values
         needed, repeated = self.needed, self.repeated
         plain = planner.plain_text_keys
@@ -348,20 +353,22 @@ class _FirstPass:
     def finish(self) -> Iterator[PlannedRecord]:
         """The unchanged rows that share a fingerprint (one key: invalid), then the others as one record."""
         counts = self.counts
-        shared = np.flatnonzero(counts > 1)
+        shared = (counts > 1).nonzero()[0]
         if len(shared):
             fingerprints = [str(value) for value in self.known[shared].tolist()]
             keys = self.planner.ledger.keys_of(fingerprints)
             for fingerprint, count in zip(fingerprints, counts[shared].tolist(), strict=True):
                 yield from self.planner.duplicate_rows(keys.get(fingerprint), count)
-        unchanged = int(np.count_nonzero(counts == 1))
-        self.known, self.counts = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        unchanged = int((counts == 1).sum())
+        self.known, self.counts = self.known[:0].copy(), counts[:0].copy()  # 16 bytes a stored fingerprint
         if unchanged:
             yield unchanged_rows(unchanged)
 
 
 def _positions(known: np.ndarray, fingerprints: np.ndarray) -> np.ndarray:
     """Where each fingerprint is in `known` (sorted), -1 where it is not there."""
+    import numpy as np
+
     at = np.full(len(fingerprints), -1, dtype=np.int64)
     if not len(known) or not len(fingerprints):
         return at

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from django.db import connection as db
 from django.db.models import Q
 from django.utils import timezone
@@ -17,6 +16,9 @@ from apps.syncs.engine.ledger import LedgerEntry as EngineEntry
 from apps.syncs.engine.ledger import sorted_fingerprints
 from apps.syncs.models import LedgerEntry, Sync
 from apps.tenancy.scoping import WorkspaceScopedQuerySet
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # What an acceptance writes over a refusal: the record is no longer refused.
 NOT_REFUSED = {"last_rejection": "", "last_rejected_at": None, "rejected_hash": "", "rejection_code": "",
@@ -79,6 +81,8 @@ class DbLedger:
         driver alone; as one value, the database's scan (0.5 s). A fingerprint of the old form (an md5, 32
         hex digits, that an older worker wrote during an upgrade) is left out by its length (a 64-bit
         integer has at most 20 characters; a regular expression cost 2 s a million rows)."""
+        import numpy as np  # here, not at the top: 15 MB in every process, needed only by a rerun's first pass
+
         if db.vendor != "postgresql":  # the embedded SQLite database: the ORM
             rows = self._rows.exclude(payload_hash="").exclude(row_hash="")
             return sorted_fingerprints(rows.values_list("row_hash", flat=True).iterator(chunk_size=5000))

@@ -9,6 +9,9 @@ duplicated and without keys.
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -214,3 +217,15 @@ def test_a_key_in_several_rows_is_invalid_in_all_of_them_however_many_were_uncha
         assert f"“{key}” appears in {count} rows" in reason
     assert [r.rows for r in records if r.operation is Operation.UNCHANGED] == [1]  # k3
     assert len(records) == 2 + 2 + 3 + 1
+
+
+def test_numpy_is_loaded_only_when_a_rerun_reads_fingerprints():
+    """numpy costs every process 15 MB: web processes and runs that never reach a first pass skip it."""
+    code = (
+        "import sys, django; django.setup(); "
+        "import apps.syncs.tasks, apps.syncs.views, apps.syncs.runs.planning, apps.connections.services; "
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'numpy')[:1])"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
