@@ -23,17 +23,26 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def database_url(database: str) -> str:
+    """A scratch PostgreSQL database by name, or an SQLite file (the embedded default) by its path."""
+    if database.endswith(".sqlite3"):
+        return f"sqlite:///{database}"
+    return f"postgres://postgres@127.0.0.1:5432/{database}"
+
+
 def django_setup(database: str, *, fresh: bool = True, redis_db: int = 13) -> None:
-    """Point Django at a scratch database (a fresh one unless told to keep what is there) and migrate it;
-    ``redis_db`` is the Redis database the run uses."""
+    """Point Django at a scratch database (a fresh one unless told to keep what is there; a path ending
+    in .sqlite3 is an SQLite file) and migrate it; ``redis_db`` is the Redis database the run uses."""
     import psycopg
 
-    if fresh:
+    if fresh and database.endswith(".sqlite3"):
+        Path(database).unlink(missing_ok=True)
+    elif fresh:
         with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{database}"')
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
+    os.environ["DATABASE_URL"] = database_url(database)
     os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{redis_db}"
     import logging
 
@@ -53,6 +62,9 @@ def drop_database(database: str) -> None:
     from django.db import connections
 
     connections.close_all()
+    if database.endswith(".sqlite3"):
+        Path(database).unlink(missing_ok=True)
+        return
     with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 

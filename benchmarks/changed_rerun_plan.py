@@ -8,7 +8,11 @@ consumed to the end in a fresh process that plans twice (a worker's first plan p
 connections: shown, not counted) and reports its peak resident memory (no call is made: it is a plan),
 then a COPY. Medians are printed per share; the last line is the ratio plan / COPY at 1%.
 
-Run: ``.venv/bin/python benchmarks/changed_rerun_plan.py [--users N] [--changed-share 0.01 …] [--repeat 3]``
+With ``--app-db sqlite`` the ledger lives in an SQLite file, as in the embedded default (``./syncline run``
+without a DATABASE_URL): no aggregate compares the ledger as a whole there, so every rerun reads the pairs.
+
+Run: ``.venv/bin/python benchmarks/changed_rerun_plan.py [--users N] [--changed-share 0.01 …] [--repeat 3]
+[--app-db sqlite]``
 """
 
 from __future__ import annotations
@@ -23,14 +27,22 @@ import time
 from collections import Counter
 
 import no_change_rerun as base
-from _harness import ADMIN_DSN, django_setup, drop_database, peak_mb, start_emulator, workspace_with_sync
+from _harness import (
+    ADMIN_DSN,
+    database_url,
+    django_setup,
+    drop_database,
+    peak_mb,
+    start_emulator,
+    workspace_with_sync,
+)
 
 TARGET_SHARE = 0.01  # the share whose ratio is the last line (the everyday case)
 
 
 def worker_plan(sync_id: int, app_db: str) -> dict:
     """Two plans in this fresh process: their times, the counts and the process's peak memory."""
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{app_db}"
+    os.environ["DATABASE_URL"] = database_url(app_db)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     import django
 
@@ -85,7 +97,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--changed-share", type=float, nargs="+", default=[0, TARGET_SHARE, 0.1, 1.0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--app-db",
+        choices=["postgres", "sqlite"],
+        default="postgres",
+        help="where the ledger lives: PostgreSQL, or the SQLite file of the embedded default",
+    )
     args = parser.parse_args()
+    if args.app_db == "sqlite":
+        base.APP_DB = f"/tmp/syncline_bench_rerun_{os.getpid()}.sqlite3"
 
     import psycopg
 
@@ -120,7 +140,8 @@ def main() -> None:
 
         connections.close_all()
         print(
-            f"set-up: {args.users:,} users, ledger seeded; {args.repeat} plans and COPYs per share, medians"
+            f"set-up: {args.users:,} users, ledger seeded in {args.app_db}; {args.repeat} plans and COPYs per "
+            "share, medians"
         )
         for share in args.changed_share:
             changed = change(warehouse, share, +1)
