@@ -247,10 +247,8 @@ def plan_by_fingerprint(
         plan_needed = functools.partial(planner.plan_needed, needed=needed, unchanged_of=first.unchanged_of)
         if first.values is None:  # too many to ask for: every row is read again, each needed key planned once
             yield from plan_needed(rows_of(None), match_fingerprint=False)
-        else:
-            wanted = [
-                (first.values[key], fp) for key, fp in needed.items() if fp is not None
-            ]  # all, below it
+        else:  # below the limit, every needed key has its fingerprint
+            wanted = [(first.values[key], fp) for key, fp in needed.items() if fp is not None]
             yield from plan_needed(rows_of(wanted), match_fingerprint=True)
             if needed:  # the query gave these rows other values the second time (random(), a clock …)
                 yield from plan_needed(rows_of(None), match_fingerprint=False)
