@@ -252,6 +252,45 @@ def test_reruns_by_fingerprint_plan_what_reading_every_row_plans(
     assert [(r.rows, r.payload) for r in records if r.operation == "unchanged"] == [(3, None)]  # none rebuilt
 
 
+DIRTY = [
+    (1, "ada@example.com", "<b>Ada</b>", "=SUM(A1)", 2147483647),
+    (2, " Grace.Hopper+tag@Example.COM ", "Grace 🚀 Zoë", None, -2147483648),
+    (3, "linus@example.com", None, "'; DROP TABLE x;--", None),
+    (4, None, "Nobody", None, None),
+    (5, "not-an-email", "X", "free", 1),
+]
+
+
+def test_a_dirty_rerun_whose_duplicates_hide_among_unchanged_rows_sends_nothing_and_says_so(
+    people, workspace, destination, intercom_emulator, intercom_workspace
+):
+    """HTML, formulas, extreme integers, odd emails and NULLs; then a rerun where an unchanged row comes
+    twice and another unchanged row's key comes again, in another case, with other values: every row of
+    those keys is invalid (the first pass never reads an unchanged row's key), and Intercom keeps what it had."""
+    model, sync = people_sync(people, workspace, destination)
+    people.write(DIRTY)
+    first = run(workspace, sync)
+    assert (first.counts["created"], first.counts["invalid"]) == (3, 2), first.first_error
+    before = {c["email"]: c for c in intercom_emulator.contacts(intercom_workspace.id_code)}
+    assert before["ada@example.com"]["name"] == "<b>Ada</b>"
+    assert before["ada@example.com"]["custom_attributes"]["plan"] == "=SUM(A1)"
+
+    people.write([*DIRTY, DIRTY[0], (6, "GRACE.HOPPER+TAG@example.com", "Someone else", "pro", 0)])
+    assert outcome(sync_plan(sync=sync, full_resync=False, preview=True)) == outcome(every_row_plan(sync))
+    preview = sync_preview(workspace=workspace, sync=sync)
+    assert preview.counts == RunCounts(source_rows=7, unchanged=1, invalid=6)
+    calls = intercom_emulator.request_count()
+    rerun = run(workspace, sync)
+    assert RunCounts.from_json(rerun.counts) == replace(
+        preview.counts, api_calls=rerun.counts["api_calls"], rate_limited=rerun.counts["rate_limited"]
+    )
+    assert intercom_emulator.request_count() == calls  # nothing sent
+    after = {c["email"]: c for c in intercom_emulator.contacts(intercom_workspace.id_code)}
+    assert after == before
+    reasons = Counter(rerun.record_results.filter(outcome="invalid").values_list("message", flat=True))
+    assert sum(n for reason, n in reasons.items() if "appears in 2 rows" in (reason or "")) == 4
+
+
 @pytest.fixture
 def reads(monkeypatch):
     """Counts the row-by-row reads of fingerprinted models ((key, fingerprint) pairs, full rows)."""
