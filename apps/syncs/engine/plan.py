@@ -342,8 +342,9 @@ class _FirstPass:
         repeated, ledger = self.repeated, self.planner.ledger
         keys = list(repeated)
         for start in range(0, len(keys), 5000):
-            entries = ledger.get_many(keys[start : start + 5000])
-            for key in keys[start : start + 5000]:
+            chunk = keys[start : start + 5000]
+            entries = ledger.get_many(chunk)
+            for key in chunk:
                 count = repeated[key] + self.unchanged_of(entries.get(key))
                 yield from self.planner.duplicate_rows(key, count)
         self.repeated = {}

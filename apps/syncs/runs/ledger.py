@@ -25,6 +25,14 @@ NOT_REFUSED = {"last_rejection": "", "last_rejected_at": None, "rejected_hash": 
                "first_rejected_run": None, "retry_stopped": False}  # fmt: skip
 
 
+# A sync's records Intercom accepted, with a fingerprint of today's form: a 64-bit integer in decimal has at
+# most 20 characters, an md5 that an older version stored has 32 (a regular expression cost 2 s a million).
+_ACCEPTED_WITH_FINGERPRINTS = (
+    "FROM syncs_ledgerentry WHERE workspace_id = %s AND sync_id = %s AND payload_hash <> '' "
+    "AND octet_length(row_hash) BETWEEN 1 AND 20"
+)
+
+
 class DbLedger:
     """`with_payloads` loads the last accepted payloads too, so a preview can show old → new values; a run
     only needs the hashes and ids, and skips them (most of the ledger's bytes)."""
@@ -78,9 +86,8 @@ class DbLedger:
         """Every fingerprint stored beside an accepted payload, sorted (`sorted_fingerprints`): what the
         first pass of a rerun by fingerprint asks about every row. On PostgreSQL one value of packed
         64-bit integers (int8send): read row by row, a million fingerprints cost about a second in the
-        driver alone; as one value, the database's scan (0.5 s). A fingerprint of the old form (an md5, 32
-        hex digits, that an older worker wrote during an upgrade) is left out by its length (a 64-bit
-        integer has at most 20 characters; a regular expression cost 2 s a million rows)."""
+        driver alone; as one value, the database's scan (0.5 s). A fingerprint of the old form (an md5 an
+        older worker wrote during an upgrade) is left out: its row is read and planned."""
         import numpy as np  # here, not at the top: 15 MB in every process, needed only by a rerun's first pass
 
         if db.vendor != "postgresql":  # the embedded SQLite database: the ORM
@@ -88,9 +95,7 @@ class DbLedger:
             return sorted_fingerprints(rows.values_list("row_hash", flat=True).iterator(chunk_size=5000))
         with db.cursor() as cursor:
             cursor.execute(
-                "SELECT string_agg(int8send(row_hash::bigint), ''::bytea) FROM syncs_ledgerentry "
-                "WHERE workspace_id = %s AND sync_id = %s AND payload_hash <> '' "
-                "AND octet_length(row_hash) BETWEEN 1 AND 20",
+                f"SELECT string_agg(int8send(row_hash::bigint), ''::bytea) {_ACCEPTED_WITH_FINGERPRINTS}",
                 [self.sync.workspace_id, self.sync.pk],
             )
             (packed,) = cursor.fetchone()
@@ -98,16 +103,14 @@ class DbLedger:
 
     def unchanged_digest(self) -> PairDigest | None:
         """The digest of the (key, row fingerprint) pairs of every record a rerun may leave unchanged:
-        accepted by Intercom, with no rejection since, with a fingerprint (of today's form: see
-        `fingerprints`). The warehouse computes the same digest of the model's pairs
+        accepted by Intercom, with no rejection since, with a fingerprint of today's form. The warehouse computes the same digest of the model's pairs
         (`FingerprintedRead.digest`). None off PostgreSQL."""
         if db.vendor != "postgresql":
             return None
         with db.cursor() as cursor:
             cursor.execute(
-                "SELECT count(*), coalesce(sum(row_hash::bigint), 0) FROM syncs_ledgerentry "
-                "WHERE workspace_id = %s AND sync_id = %s "
-                "AND payload_hash <> '' AND octet_length(row_hash) BETWEEN 1 AND 20 AND last_rejection = ''",
+                f"SELECT count(*), coalesce(sum(row_hash::bigint), 0) {_ACCEPTED_WITH_FINGERPRINTS} "
+                "AND last_rejection = ''",
                 [self.sync.workspace_id, self.sync.pk],
             )
             rows, total = cursor.fetchone()
