@@ -4,7 +4,6 @@ PostgreSQL (the app's test database, SQL over VALUES) and on a DuckDB file with 
 
 import duckdb
 import pytest
-from django.db import connection as app_db
 from django.urls import reverse
 
 from apps.models.models import SqlModel
@@ -23,13 +22,6 @@ def dirty_duck(workspace, tmp_path):
         conn.executemany("INSERT INTO people VALUES (?, ?)", DIRTY)
         conn.execute("CREATE TABLE many AS SELECT range % 500 AS k FROM range(2000)")
     return SourceConnectionFactory(workspace=workspace, name="Dirty", type="duckdb", config={"path": path})
-
-
-@pytest.fixture
-def pg_source(workspace):
-    config = {"host": "127.0.0.1", "port": 5432, "database": app_db.settings_dict["NAME"], "user": "postgres",
-              "sslmode": "disable", "connect_timeout_seconds": 5, "preview_timeout_seconds": 2}  # fmt: skip
-    return SourceConnectionFactory(workspace=workspace, name="App DB", type="postgres", config=config)
 
 
 def save(client, workspace, source, sql, key, name="People"):

@@ -1,7 +1,6 @@
 """The SQL model editor against a real DuckDB demo warehouse and the real PostgreSQL."""
 
 import pytest
-from django.db import connection as app_db
 from django.urls import reverse
 
 from apps.models.models import SqlModel
@@ -9,13 +8,6 @@ from tests.factories import SourceConnectionFactory
 
 USERS_SQL = "SELECT user_id, email, name, plan, mrr, signed_up_at FROM users"
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def pg_source(workspace):
-    config = {"host": "127.0.0.1", "port": 5432, "database": app_db.settings_dict["NAME"], "user": "postgres",
-              "sslmode": "disable", "connect_timeout_seconds": 5, "preview_timeout_seconds": 2}  # fmt: skip
-    return SourceConnectionFactory(workspace=workspace, name="App DB", type="postgres", config=config)
 
 
 def post(client, workspace, source, sql, action, **extra):

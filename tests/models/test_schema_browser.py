@@ -5,20 +5,12 @@ in the panel, and names are written as SQL reads them, escaped as HTML."""
 
 import duckdb
 import pytest
-from django.db import connection as app_db
 from django.urls import reverse
 
 from apps.tenancy.models import Role
 from tests.factories import IntercomConnectionFactory, MembershipFactory, SourceConnectionFactory
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def pg_source(workspace):
-    config = {"host": "127.0.0.1", "port": 5432, "database": app_db.settings_dict["NAME"], "user": "postgres",
-              "sslmode": "disable", "connect_timeout_seconds": 5, "preview_timeout_seconds": 5}  # fmt: skip
-    return SourceConnectionFactory(workspace=workspace, name="App DB", type="postgres", config=config)
 
 
 def catalog_url(workspace, source, search=None):
